@@ -1,0 +1,172 @@
+public import Foundation
+
+// MARK: - The spec's rules, in one place
+//
+// Every rule is checked before any network I/O, in the order a user reads the form, and the
+// first broken rule is reported with its field. The result, ``ValidatedEmail``, can only be made
+// here, so the composer never sees unchecked input.
+
+/// A request that passed every rule: parsed mailboxes, the body actually sent, checked headers.
+public struct ValidatedEmail: Sendable, Hashable {
+    public let from: MailboxAddress
+    public let to: [MailboxAddress]
+    public let cc: [MailboxAddress]
+    public let bcc: [MailboxAddress]
+    public let replyTo: MailboxAddress?
+    public let subject: String
+    /// The `text/plain` body, or `nil` when only HTML is sent.
+    public let textBody: String?
+    /// The `text/html` body, or `nil`.
+    public let htmlBody: String?
+    public let priority: Priority
+    public let headers: [CustomHeader]
+    public let attachments: [EmailAttachment]
+    /// `<id@domain>`, when the request gave one.
+    public let messageID: String?
+    public let date: Date?
+
+    /// The SMTP envelope: the sender and every recipient (To, Cc and Bcc), each once.
+    public var envelope: Envelope {
+        var seen: Set<String> = []
+        let recipients = (to + cc + bcc).map(\.addressSpec).filter { seen.insert($0).inserted }
+        let everyone = [from] + to + cc + bcc
+        return Envelope(
+            mailFrom: from.addressSpec,
+            recipients: recipients,
+            requiresSMTPUTF8: everyone.contains(where: \.requiresSMTPUTF8)
+        )
+    }
+}
+
+/// Who the message goes from and to on the wire (RFC 5321 `MAIL FROM` and `RCPT TO`).
+public struct Envelope: Sendable, Hashable {
+    /// The reverse path.
+    public var mailFrom: String
+    /// Every recipient, To then Cc then Bcc, without duplicates.
+    public var recipients: [String]
+    /// Whether an address has a non-ASCII local part, so the server must offer SMTPUTF8.
+    public var requiresSMTPUTF8: Bool
+}
+
+extension EmailRequest {
+    /// Checks every rule of the spec and parses the addresses.
+    ///
+    /// - Throws: ``EmailValidationError`` naming the first field that breaks a rule.
+    public func validated() throws(EmailValidationError) -> ValidatedEmail {
+        guard let from = try MailboxAddress.parseSingle(
+            from, field: "from", ruleMessage: "From must be a single mailbox")
+        else {
+            throw EmailValidationError(field: "from", rule: .missingSender, message: "A From address is required")
+        }
+        let to = try MailboxAddress.parseList(to, field: "to")
+        let cc = try MailboxAddress.parseList(cc, field: "cc")
+        let bcc = try MailboxAddress.parseList(bcc, field: "bcc")
+        if to.isEmpty && cc.isEmpty && bcc.isEmpty {
+            throw EmailValidationError(
+                field: "to", rule: .missingRecipient, message: "At least one recipient is required (to, cc or bcc)")
+        }
+        let replyTo = try MailboxAddress.parseSingle(
+            replyTo, field: "replyTo", ruleMessage: "Reply-To must be a single address")
+
+        if EmailRules.containsForbiddenCharacters(subject) { throw .forbiddenCharacters("subject") }
+        if subject.unicodeScalars.count > EmailRules.maximumSubjectLength {
+            throw EmailValidationError(
+                field: "subject", rule: .subjectTooLong,
+                message: "Subject is longer than \(EmailRules.maximumSubjectLength) characters")
+        }
+        for (field, text) in [("body", body), ("htmlBody", htmlBody)] where text.utf8.count > EmailRules.maximumBodyBytes {
+            throw EmailValidationError(
+                field: field, rule: .bodyTooLarge, message: "Body is larger than 10 MB (10,000,000 bytes of UTF-8)")
+        }
+        try validateHeaders()
+        try validateAttachments()
+        let messageID = try self.messageID.map { id throws(EmailValidationError) in try Self.normalizedMessageID(id) }
+
+        let sendsHTML = bodyFormat == .html && !htmlBody.isEmpty
+        return ValidatedEmail(
+            from: from, to: to, cc: cc, bcc: bcc, replyTo: replyTo, subject: subject,
+            textBody: sendsHTML && body.isEmpty ? nil : body,
+            htmlBody: sendsHTML ? htmlBody : nil,
+            priority: priority, headers: headers, attachments: attachments,
+            messageID: messageID, date: date
+        )
+    }
+
+    private func validateHeaders() throws(EmailValidationError) {
+        if headers.count > EmailRules.maximumCustomHeaders {
+            throw EmailValidationError(
+                field: "headers", rule: .tooManyHeaders,
+                message: "At most \(EmailRules.maximumCustomHeaders) custom headers are allowed")
+        }
+        for (index, header) in headers.enumerated() {
+            if EmailRules.containsForbiddenCharacters(header.name) { throw .forbiddenCharacters("headers[\(index)].name") }
+            if EmailRules.containsForbiddenCharacters(header.value) { throw .forbiddenCharacters("headers[\(index)].value") }
+            if EmailRules.isReservedHeaderName(header.name) {
+                throw EmailValidationError(
+                    field: "headers[\(index)].name", rule: .reservedHeader, message: "Reserved header is not allowed")
+            }
+            if !EmailRules.isValidHeaderName(header.name) {
+                throw EmailValidationError(
+                    field: "headers[\(index)].name", rule: .invalidHeaderName,
+                    message: "Header name must be 1 to \(EmailRules.maximumHeaderNameLength) printable ASCII characters without \":\"")
+            }
+        }
+    }
+
+    private func validateAttachments() throws(EmailValidationError) {
+        var contentIDs: Set<String> = []
+        for (index, attachment) in attachments.enumerated() {
+            let field = "attachments[\(index)]"
+            if EmailRules.containsForbiddenCharacters(attachment.filename) { throw .forbiddenCharacters("\(field).filename") }
+            if attachment.filename.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+                throw EmailValidationError(
+                    field: "\(field).filename", rule: .invalidAttachment, message: "File name contains control characters")
+            }
+            if let type = attachment.contentType, !ContentTypes.isValidMediaType(type) {
+                throw EmailValidationError(
+                    field: "\(field).contentType", rule: .invalidAttachment,
+                    message: "Content type must be \"type/subtype\" made of token characters")
+            }
+            if let contentID = attachment.contentID {
+                if EmailRules.containsForbiddenCharacters(contentID) { throw .forbiddenCharacters("\(field).contentId") }
+                guard Self.isValidContentID(contentID) else {
+                    throw EmailValidationError(
+                        field: "\(field).contentId", rule: .invalidContentID,
+                        message: "Content-ID must be printable ASCII without spaces, \"<\", \">\" or quotes")
+                }
+                guard contentIDs.insert(contentID).inserted else {
+                    throw EmailValidationError(
+                        field: "\(field).contentId", rule: .invalidContentID, message: "Content-ID is used twice")
+                }
+            }
+            if case .file(let path) = attachment.content, !FileManager.default.isReadableFile(atPath: path) {
+                throw EmailValidationError(
+                    field: "\(field).path", rule: .invalidAttachment, message: "File cannot be read")
+            }
+        }
+    }
+
+    static func isValidContentID(_ id: String) -> Bool {
+        !id.isEmpty && id.utf8.count <= 250
+            && id.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "<") && $0 != UInt8(ascii: ">")
+                && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
+    }
+
+    /// Accepts `left@right` with or without angle brackets, both sides dot-atom text (RFC 5322
+    /// section 3.6.4), and returns it bracketed.
+    static func normalizedMessageID(_ id: String) throws(EmailValidationError) -> String {
+        if EmailRules.containsForbiddenCharacters(id) { throw .forbiddenCharacters("messageId") }
+        var bare = Substring(id)
+        if bare.hasPrefix("<") && bare.hasSuffix(">") && bare.count >= 2 { bare = bare.dropFirst().dropLast() }
+        let sides = bare.split(separator: "@", omittingEmptySubsequences: false)
+        let dotAtom: (Substring) -> Bool = { side in
+            !side.isEmpty && !side.hasPrefix(".") && !side.hasSuffix(".") && !side.contains("..")
+                && side.unicodeScalars.allSatisfy { MailboxAddress.isAtext($0) || $0 == "." }
+        }
+        guard sides.count == 2, dotAtom(sides[0]), dotAtom(sides[1]), bare.utf8.count <= 250 else {
+            throw EmailValidationError(
+                field: "messageId", rule: .invalidMessageID, message: "Message-ID must look like <id@domain>")
+        }
+        return "<\(bare)>"
+    }
+}

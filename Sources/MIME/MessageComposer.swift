@@ -1,0 +1,173 @@
+import Foundation
+
+// MARK: - The MIME tree
+//
+//     mixed                      when there are attachments
+//     ├── alternative            when there are both text and HTML
+//     │   ├── text/plain
+//     │   └── related            when there are inline images (around the HTML, else the text)
+//     │       ├── text/html
+//     │       └── image/png (inline, Content-ID)
+//     └── application/pdf (attachment)
+//
+// Each level exists only when needed, so a plain message is a single text/plain part.
+
+/// Turns a ``ValidatedEmail`` into a ``RenderedMessage``: headers, MIME tree and encodings chosen,
+/// bodies not yet encoded (that happens while streaming).
+public struct MessageComposer: Sendable {
+    private let identity: MessageIdentity
+
+    /// Creates a composer with the given clock and token source.
+    public init(identity: MessageIdentity = .system) {
+        self.identity = identity
+    }
+
+    /// Composes the message. Cheap: large bodies and files are encoded later, chunk by chunk.
+    public func compose(_ email: ValidatedEmail) -> RenderedMessage {
+        let messageID = email.messageID ?? "<\(identity.token())@\(email.from.domain)>"
+        var segments: [RenderedMessage.Segment] = []
+        var header = messageHeaders(email, messageID: messageID)
+        header += "MIME-Version: 1.0\r\n"
+        render(tree(for: email), headerPrefix: header, into: &segments)
+        return RenderedMessage(messageID: messageID, envelope: email.envelope, segments: segments)
+    }
+
+    // MARK: Message headers
+
+    private func messageHeaders(_ email: ValidatedEmail, messageID: String) -> String {
+        var fields: [HeaderField] = [
+            HeaderField(name: "Date", value: Self.rfc5322Date(email.date ?? identity.now())),
+            .addresses(name: "From", [email.from]),
+        ]
+        if let replyTo = email.replyTo { fields.append(.addresses(name: "Reply-To", [replyTo])) }
+        if !email.to.isEmpty { fields.append(.addresses(name: "To", email.to)) }
+        if !email.cc.isEmpty { fields.append(.addresses(name: "Cc", email.cc)) }
+        fields.append(.unstructured(name: "Subject", value: email.subject))
+        fields.append(HeaderField(name: "Message-ID", value: messageID))
+        let customNames = Set(email.headers.map { $0.name.lowercased() })
+        for (name, value) in Self.priorityHeaders(email.priority) where !customNames.contains(name.lowercased()) {
+            fields.append(HeaderField(name: name, value: value))
+        }
+        for header in email.headers {
+            fields.append(.unstructured(name: header.name, value: header.value))
+        }
+        return fields.map { $0.render() }.joined()
+    }
+
+    /// The three headers clients read for priority; a custom header of the same name wins.
+    static func priorityHeaders(_ priority: Priority) -> [(String, String)] {
+        switch priority {
+        case .high: [("X-Priority", "1 (Highest)"), ("X-MSMail-Priority", "High"), ("Importance", "High")]
+        case .normal: [("X-Priority", "3 (Normal)"), ("X-MSMail-Priority", "Normal"), ("Importance", "Normal")]
+        case .low: [("X-Priority", "5 (Lowest)"), ("X-MSMail-Priority", "Low"), ("Importance", "Low")]
+        }
+    }
+
+    /// RFC 5322 section 3.3 date-time in UTC: `Wed, 25 Nov 2026 10:00:00 +0000`. UTC keeps the
+    /// server's time zone private and the output reproducible.
+    static func rfc5322Date(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(secondsFromGMT: 0)!
+        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second, .weekday], from: date)
+        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        func two(_ value: Int?) -> String { let v = value ?? 0; return v < 10 ? "0\(v)" : "\(v)" }
+        return "\(days[(parts.weekday ?? 1) - 1]), \(parts.day ?? 1) \(months[(parts.month ?? 1) - 1]) \(parts.year ?? 1970) "
+            + "\(two(parts.hour)):\(two(parts.minute)):\(two(parts.second)) +0000"
+    }
+
+    // MARK: Tree
+
+    private indirect enum Node {
+        case text(subtype: String, bytes: [UInt8], encoding: TransferEncoding)
+        case attachment(EmailAttachment)
+        case multipart(subtype: String, parts: [Node])
+    }
+
+    private func tree(for email: ValidatedEmail) -> Node {
+        func textNode(_ subtype: String, _ text: String) -> Node {
+            let bytes = Self.normalizedLineEndings(text)
+            return .text(subtype: subtype, bytes: bytes, encoding: TransferEncoding.choose(forText: bytes))
+        }
+        let inline = email.attachments.filter(\.isInline).map(Node.attachment)
+        let files = email.attachments.filter { !$0.isInline }.map(Node.attachment)
+        var html = email.htmlBody.map { textNode("html", $0) }
+        var text = email.textBody.map { textNode("plain", $0) }
+        if !inline.isEmpty {
+            if let body = html {
+                html = .multipart(subtype: "related", parts: [body] + inline)
+            } else {
+                text = .multipart(subtype: "related", parts: [text ?? textNode("plain", "")] + inline)
+            }
+        }
+        var body: Node
+        switch (text, html) {
+        case (let text?, let html?): body = .multipart(subtype: "alternative", parts: [text, html])
+        case (let text?, nil): body = text
+        case (nil, let html?): body = html
+        case (nil, nil): body = textNode("plain", "")
+        }
+        if !files.isEmpty { body = .multipart(subtype: "mixed", parts: [body] + files) }
+        return body
+    }
+
+    // MARK: Rendering
+
+    /// Emits `node` with `headerPrefix` (the message headers, for the root) before its own content
+    /// headers. A multipart's parts are each followed by the CRLF that belongs to the next
+    /// delimiter (RFC 2046 section 5.1.1), so no part body gains a line break it did not have.
+    private func render(_ node: Node, headerPrefix: String, into segments: inout [RenderedMessage.Segment]) {
+        switch node {
+        case .text(let subtype, let bytes, let encoding):
+            var contentType = HeaderField(name: "Content-Type", value: "text/\(subtype)")
+            contentType.appendParameter("charset", "utf-8")
+            segments.append(.literal(headerPrefix + contentType.render()
+                + "Content-Transfer-Encoding: \(encoding.rawValue)\r\n\r\n"))
+            segments.append(.encoded(.memory(bytes), encoding))
+        case .attachment(let attachment):
+            let type = attachment.contentType ?? ContentTypes.forFilename(attachment.filename)
+            var contentType = HeaderField(name: "Content-Type", value: type)
+            contentType.appendParameter("name", attachment.filename)
+            var disposition = HeaderField(name: "Content-Disposition", value: attachment.isInline ? "inline" : "attachment")
+            disposition.appendParameter("filename", attachment.filename)
+            var headers = headerPrefix + contentType.render() + "Content-Transfer-Encoding: base64\r\n"
+            if let contentID = attachment.contentID { headers += "Content-ID: <\(contentID)>\r\n" }
+            segments.append(.literal(headers + disposition.render() + "\r\n"))
+            switch attachment.content {
+            case .bytes(let bytes): segments.append(.encoded(.memory(bytes), .base64))
+            case .file(let path): segments.append(.encoded(.file(path), .base64))
+            }
+        case .multipart(let subtype, let parts):
+            let boundary = "=_" + identity.token()
+            var contentType = HeaderField(name: "Content-Type", value: "multipart/\(subtype)")
+            contentType.appendParameter("boundary", boundary)
+            segments.append(.literal(headerPrefix + contentType.render() + "\r\n"))
+            for part in parts {
+                segments.append(.literal("--\(boundary)\r\n"))
+                render(part, headerPrefix: "", into: &segments)
+                segments.append(.literal("\r\n"))
+            }
+            segments.append(.literal("--\(boundary)--"))
+        }
+    }
+
+    /// UTF-8 with every line ending (CRLF, lone CR, lone LF) as CRLF.
+    static func normalizedLineEndings(_ text: String) -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(text.utf8.count + text.utf8.count / 32)
+        var previousCR = false
+        for byte in text.utf8 {
+            if byte == 0x0A {
+                if !previousCR { output.append(0x0D) }
+                output.append(0x0A)
+                previousCR = false
+            } else {
+                if previousCR { output.append(0x0A) }
+                output.append(byte)
+                previousCR = byte == 0x0D
+            }
+        }
+        if previousCR { output.append(0x0A) }
+        return output
+    }
+}

@@ -1,0 +1,233 @@
+// MARK: - Content-Transfer-Encoding
+//
+// Every part we send is 7-bit clean, so a message passes any relay without 8BITMIME. Text is sent
+// as `7bit` when it already is (short lines, printable ASCII, no trailing blanks that relays may
+// strip), else as quoted-printable when it is "mostly ASCII" (at most a third of its bytes need
+// escaping, where QP is at most 25% longer than base64 and stays readable), else base64. Attachments are always base64. QP and base64 lines are at most 76 characters
+// (RFC 2045 sections 6.7 and 6.8).
+
+/// The transfer encodings the composer uses.
+public enum TransferEncoding: String, Sendable, Hashable {
+    case sevenBit = "7bit"
+    case quotedPrintable = "quoted-printable"
+    case base64
+
+    /// The longest encoded line, excluding CRLF.
+    static let maximumEncodedLineLength = 76
+
+    /// Picks the encoding for a text body whose line endings are already CRLF.
+    ///
+    /// `7bit` also requires the text to be empty or end with CRLF: the line break that ends a
+    /// message would otherwise be read back as part of the body. And it must not contain `=_`, the
+    /// prefix of every boundary we generate, so no boundary can ever occur inside a part.
+    static func choose(forText text: [UInt8]) -> TransferEncoding {
+        var escaped = 0
+        var sevenBit = text.isEmpty || text.last == 0x0A
+        var lineLength = 0
+        var previous: UInt8 = 0
+        for byte in text {
+            switch byte {
+            case 0x0D:
+                if previous == 0x20 || previous == 0x09 { sevenBit = false }
+            case 0x0A:
+                lineLength = 0
+            case 0x20, 0x09, 0x21...0x3C, 0x3E...0x7E:
+                lineLength += 1
+                if lineLength > maximumEncodedLineLength { sevenBit = false }
+                if byte == UInt8(ascii: "_") && previous == UInt8(ascii: "=") { sevenBit = false }
+            case UInt8(ascii: "="):
+                lineLength += 1
+                escaped += 1
+            default:
+                sevenBit = false
+                escaped += 1
+            }
+            previous = byte
+        }
+        if previous == 0x20 || previous == 0x09 { sevenBit = false }
+        if sevenBit { return .sevenBit }
+        return escaped * 3 <= text.count ? .quotedPrintable : .base64
+    }
+}
+
+// MARK: - Streaming encoders
+
+/// Encodes a byte stream in pieces; ``finish(terminate:into:)`` ends it.
+protocol StreamingEncoder {
+    /// Appends the encoding of `bytes` to `output`.
+    mutating func encode(_ bytes: ArraySlice<UInt8>, into output: inout [UInt8])
+    /// Flushes what is held back. With `terminate`, the output is made to end with CRLF in a way
+    /// that adds nothing to the decoded content (a soft line break in QP).
+    mutating func finish(terminate: Bool, into output: inout [UInt8])
+}
+
+/// Copies CRLF-normalised 7-bit text unchanged.
+struct SevenBitEncoder: StreamingEncoder {
+    private var lastTwo: (UInt8, UInt8) = (0x0D, 0x0A)
+
+    mutating func encode(_ bytes: ArraySlice<UInt8>, into output: inout [UInt8]) {
+        output += bytes
+        if bytes.count >= 2 {
+            lastTwo = (bytes[bytes.endIndex - 2], bytes[bytes.endIndex - 1])
+        } else if let last = bytes.last {
+            lastTwo = (lastTwo.1, last)
+        }
+    }
+
+    mutating func finish(terminate: Bool, into output: inout [UInt8]) {
+        if terminate && lastTwo != (0x0D, 0x0A) { output += [0x0D, 0x0A] }
+    }
+}
+
+/// Base64 in lines of 76 characters separated by CRLF, fed in chunks of any size.
+struct Base64LineEncoder: StreamingEncoder {
+    private var carry: [UInt8] = []
+    private var column = 0
+
+    mutating func encode(_ bytes: ArraySlice<UInt8>, into output: inout [UInt8]) {
+        var input = bytes
+        if !carry.isEmpty {
+            while carry.count < 3, let byte = input.popFirst() { carry.append(byte) }
+            guard carry.count == 3 else { return }
+            emit(carry[...], into: &output)
+            carry.removeAll(keepingCapacity: true)
+        }
+        let whole = input.count / 3 * 3
+        emit(input.prefix(whole), into: &output)
+        carry += input.dropFirst(whole)
+    }
+
+    mutating func finish(terminate: Bool, into output: inout [UInt8]) {
+        if !carry.isEmpty {
+            emit(carry[...], into: &output)
+            carry.removeAll()
+        }
+        if terminate && column > 0 { output += [0x0D, 0x0A] }
+    }
+
+    /// Encodes whole line-widths at a time (57 input bytes make one 76-character line).
+    private mutating func emit(_ bytes: ArraySlice<UInt8>, into output: inout [UInt8]) {
+        var remaining = bytes
+        while !remaining.isEmpty {
+            if column == TransferEncoding.maximumEncodedLineLength {
+                output += [0x0D, 0x0A]
+                column = 0
+            }
+            let room = (TransferEncoding.maximumEncodedLineLength - column) / 4 * 3
+            let piece = remaining.prefix(max(room, 3))
+            let before = output.count
+            Base64.encode(piece, into: &output)
+            column += output.count - before
+            remaining = remaining.dropFirst(piece.count)
+        }
+    }
+}
+
+/// Quoted-printable (RFC 2045 section 6.7) for CRLF-normalised text, fed in chunks of any size.
+///
+/// Literal: printable ASCII except `=`, and blanks not at the end of a line. Everything else is
+/// `=XX`. Lines are broken with a soft `=` so none exceeds 76 characters, never inside `=XX`.
+struct QuotedPrintableEncoder: StreamingEncoder {
+    private var column = 0
+    /// A blank whose fate (literal, or `=20`/`=09` at a line end) waits for the next byte.
+    private var pendingBlank: UInt8?
+    private var sawCR = false
+
+    mutating func encode(_ bytes: ArraySlice<UInt8>, into output: inout [UInt8]) {
+        for byte in bytes {
+            if sawCR {
+                sawCR = false
+                if byte == 0x0A {
+                    flushBlank(encoded: true, into: &output)
+                    output += [0x0D, 0x0A]
+                    column = 0
+                    continue
+                }
+                put(encoded: 0x0D, into: &output)
+            }
+            switch byte {
+            case 0x0D:
+                sawCR = true
+            case 0x20, 0x09:
+                flushBlank(encoded: false, into: &output)
+                pendingBlank = byte
+            default:
+                flushBlank(encoded: false, into: &output)
+                if byte >= 0x21 && byte <= 0x7E && byte != UInt8(ascii: "=") {
+                    put(literal: byte, into: &output)
+                } else {
+                    put(encoded: byte, into: &output)
+                }
+            }
+        }
+    }
+
+    mutating func finish(terminate: Bool, into output: inout [UInt8]) {
+        if sawCR {
+            sawCR = false
+            flushBlank(encoded: false, into: &output)
+            put(encoded: 0x0D, into: &output)
+        }
+        flushBlank(encoded: true, into: &output)
+        if terminate && column > 0 {
+            output += [UInt8(ascii: "="), 0x0D, 0x0A]
+            column = 0
+        }
+    }
+
+    private mutating func flushBlank(encoded: Bool, into output: inout [UInt8]) {
+        guard let blank = pendingBlank else { return }
+        pendingBlank = nil
+        if encoded { put(encoded: blank, into: &output) } else { put(literal: blank, into: &output) }
+    }
+
+    private mutating func put(literal byte: UInt8, into output: inout [UInt8]) {
+        breakLineIfNeeded(for: 1, into: &output)
+        output.append(byte)
+        column += 1
+    }
+
+    private mutating func put(encoded byte: UInt8, into output: inout [UInt8]) {
+        breakLineIfNeeded(for: 3, into: &output)
+        output += [UInt8(ascii: "="), HexDigits.upper[Int(byte >> 4)], HexDigits.upper[Int(byte & 0x0F)]]
+        column += 3
+    }
+
+    /// Keeps room for the soft break's `=`: content never passes column 75.
+    private mutating func breakLineIfNeeded(for width: Int, into output: inout [UInt8]) {
+        if column + width > TransferEncoding.maximumEncodedLineLength - 1 {
+            output += [UInt8(ascii: "="), 0x0D, 0x0A]
+            column = 0
+        }
+    }
+}
+
+// MARK: - Base64 alphabet
+
+enum Base64 {
+    private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    /// Appends the padded base64 of `bytes`, without line breaks.
+    static func encode(_ bytes: ArraySlice<UInt8>, into output: inout [UInt8]) {
+        output.reserveCapacity(output.count + (bytes.count + 2) / 3 * 4)
+        alphabet.withUnsafeBufferPointer { table in
+            var index = bytes.startIndex
+            while bytes.endIndex - index >= 3 {
+                let value = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
+                output.append(table[Int(value >> 18 & 63)])
+                output.append(table[Int(value >> 12 & 63)])
+                output.append(table[Int(value >> 6 & 63)])
+                output.append(table[Int(value & 63)])
+                index += 3
+            }
+            let rest = bytes.endIndex - index
+            if rest > 0 {
+                let value = UInt32(bytes[index]) << 16 | (rest == 2 ? UInt32(bytes[index + 1]) << 8 : 0)
+                output.append(table[Int(value >> 18 & 63)])
+                output.append(table[Int(value >> 12 & 63)])
+                output.append(rest == 2 ? table[Int(value >> 6 & 63)] : UInt8(ascii: "="))
+                output.append(UInt8(ascii: "="))
+            }
+        }
+    }
+}
