@@ -15,7 +15,11 @@ extension HeaderField {
     mutating func appendParameter(_ name: String, _ value: String) {
         guard let last = atoms.indices.last else { preconditionFailure("a parameter needs a value before it") }
         atoms[last].text += ";"
-        if value.utf8.count <= Self.longestQuotedValue && value.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) {
+        // "=?" inside a quoted file name is decoded as an encoded-word by many clients (RFC 2047
+        // forbids it, they do it anyway), so such names take the RFC 2231 form, which nobody misreads.
+        if value.utf8.count <= Self.longestQuotedValue && value.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F })
+            && !value.contains("=?")
+        {
             append(name + "=" + Self.quoted(value))
             return
         }

@@ -120,13 +120,16 @@ extension HeaderField {
     static func displayNameWords(_ name: String, firstCapacity: Int) -> [String] {
         let scalars = name.unicodeScalars
         let printableASCII = scalars.allSatisfy { $0.value >= 0x20 && $0.value < 0x7F }
-        if printableASCII && !name.hasPrefix(" ") && !name.hasSuffix(" ") && !name.contains("  ")
+        // Text that merely looks like an encoded-word ("=?utf-8?q?Boss?=") must not be sent where a
+        // reader would decode it: a display name could otherwise impersonate another sender.
+        let looksEncoded = name.contains("=?")
+        if printableASCII && !looksEncoded && !name.hasPrefix(" ") && !name.hasSuffix(" ") && !name.contains("  ")
             && name.split(separator: " ").allSatisfy({ $0.unicodeScalars.allSatisfy(MailboxAddress.isAtext) })
             && name.utf8.count < 900
         {
             return name.split(separator: " ").map(String.init)
         }
-        if printableASCII && name.utf8.count < 900 && !name.contains("=?") {
+        if printableASCII && name.utf8.count < 900 && !looksEncoded {
             var quoted = "\""
             for scalar in scalars {
                 if scalar == "\"" || scalar == "\\" { quoted.unicodeScalars.append("\\") }

@@ -132,6 +132,8 @@ struct HeaderEncodingTests {
         ("John Q. Public", "\"John Q. Public\" <a@example.com>"),
         ("Say \"hi\"", "\"Say \\\"hi\\\"\" <a@example.com>"),
         ("José", "=?utf-8?B?Sm9zw6k=?= <a@example.com>"),
+        // Regression: an atom-only name that looks like an encoded-word was sent raw and decoded by readers.
+        ("=?utf-8?q?Boss?=", "=?utf-8?B?PT91dGYtOD9xP0Jvc3M/PQ==?= <a@example.com>"),
         ("José Müller-Lüdenscheid", "=?utf-8?Q?Jos=C3=A9_M=C3=BCller-L=C3=BCdenscheid?= <a@example.com>"),
     ])
     func displayNames(_ name: String, _ expected: String) {
@@ -157,6 +159,11 @@ struct HeaderEncodingTests {
         var unicode = HeaderField(name: "Content-Disposition", value: "attachment")
         unicode.appendParameter("filename", "€ rates.pdf")
         #expect(unicode.render() == "Content-Disposition: attachment; filename*=utf-8''%E2%82%AC%20rates.pdf\r\n")
+
+        // Regression: a quoted name containing "=?" was decoded as an encoded-word by readers.
+        var lookalike = HeaderField(name: "Content-Disposition", value: "attachment")
+        lookalike.appendParameter("filename", "=?utf-8?q?fake?=.txt")
+        #expect(lookalike.render().replacingOccurrences(of: "\r\n ", with: " ") == "Content-Disposition: attachment; filename*=utf-8''%3D%3Futf-8%3Fq%3Ffake%3F%3D.txt\r\n")
 
         var long = HeaderField(name: "Content-Disposition", value: "attachment")
         long.appendParameter("filename", String(repeating: "Ä", count: 40) + ".pdf")
