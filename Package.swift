@@ -18,10 +18,28 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
     ],
     targets: [
         // Pure: addresses, header encoding, MIME tree and the streaming renderer. Foundation only.
         .target(name: "MIME", swiftSettings: sharedSettings),
+        // A value that never prints itself: passwords, tokens, keys.
+        .target(name: "Secrets", swiftSettings: sharedSettings),
+        // Pure SMTP: replies, commands, capabilities, SASL, dot-stuffing, the client state machine.
+        .target(
+            name: "SMTPCore",
+            dependencies: [
+                "Secrets",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: sharedSettings
+        ),
         .executableTarget(
             name: "posthorn",
             dependencies: [
@@ -36,6 +54,15 @@ let package = Package(
             name: "MIMETests",
             dependencies: ["MIME", "TestSupport"],
             resources: [.copy("Fixtures")],
+            swiftSettings: sharedSettings
+        ),
+        .testTarget(
+            name: "SMTPCoreTests",
+            dependencies: [
+                "SMTPCore", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ],
             swiftSettings: sharedSettings
         ),
         .testTarget(

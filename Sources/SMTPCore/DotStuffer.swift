@@ -1,0 +1,71 @@
+public import NIOCore
+
+/// Prepares message bytes for the DATA phase (RFC 5321 sections 4.5.2 and 4.1.1.4).
+///
+/// Every line ending leaves as CRLF: a bare CR or a bare LF becomes CRLF, so no bare CR or LF ever
+/// reaches the server (the SMTP-smuggling family of attacks needs exactly those). A line starting
+/// with `.` gets a second `.`. ``finish(into:)`` ends the last line and writes the `.` CRLF
+/// terminator. Works on chunks of any size, copying runs of ordinary bytes in one write.
+public struct DotStuffer: Sendable {
+    private var atLineStart = true
+    private var pendingCR = false
+
+    /// A stuffer at the start of a message.
+    public init() {}
+
+    /// Appends the stuffed form of `chunk` to `buffer`.
+    public mutating func stuff(_ chunk: some Collection<UInt8>, into buffer: inout ByteBuffer) {
+        chunk.withContiguousStorageIfAvailable { stuff(bytes: $0, into: &buffer) }
+            ?? Array(chunk).withUnsafeBufferPointer { stuff(bytes: $0, into: &buffer) }
+    }
+
+    private mutating func stuff(bytes: UnsafeBufferPointer<UInt8>, into buffer: inout ByteBuffer) {
+        var runStart = 0
+        var index = 0
+        let crlf: StaticString = "\r\n"
+        while index < bytes.count {
+            let byte = bytes[index]
+            if pendingCR {
+                pendingCR = false
+                buffer.writeStaticString(crlf)
+                atLineStart = true
+                if byte == UInt8(ascii: "\n") {
+                    index += 1
+                    runStart = index
+                    continue
+                }
+            }
+            switch byte {
+            case UInt8(ascii: "\r"):
+                buffer.writeBytes(UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
+                pendingCR = true
+                index += 1
+                runStart = index
+            case UInt8(ascii: "\n"):
+                buffer.writeBytes(UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
+                buffer.writeStaticString(crlf)
+                atLineStart = true
+                index += 1
+                runStart = index
+            case UInt8(ascii: ".") where atLineStart:
+                buffer.writeBytes(UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
+                buffer.writeInteger(UInt8(ascii: "."))
+                atLineStart = false
+                runStart = index
+                index += 1
+            default:
+                atLineStart = false
+                index += 1
+            }
+        }
+        buffer.writeBytes(UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
+    }
+
+    /// Ends the last line if needed and writes the end-of-data marker `.` CRLF.
+    public mutating func finish(into buffer: inout ByteBuffer) {
+        if pendingCR || !atLineStart { buffer.writeStaticString("\r\n") }
+        pendingCR = false
+        atLineStart = true
+        buffer.writeStaticString(".\r\n")
+    }
+}
