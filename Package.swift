@@ -40,6 +40,8 @@ let package = Package(
             ],
             swiftSettings: sharedSettings
         ),
+        // Pure egress policy: strict IP literals, the deny table, the allowlist, resolve-once-and-pin.
+        .target(name: "Egress", swiftSettings: sharedSettings),
         .executableTarget(
             name: "posthorn",
             dependencies: [
@@ -65,6 +67,7 @@ let package = Package(
             ],
             swiftSettings: sharedSettings
         ),
+        .testTarget(name: "EgressTests", dependencies: ["Egress"], swiftSettings: sharedSettings),
         .testTarget(
             name: "PosthornCLITests",
             dependencies: ["posthorn", "TestSupport"],
