@@ -42,16 +42,42 @@ let package = Package(
         ),
         // Pure egress policy: strict IP literals, the deny table, the allowlist, resolve-once-and-pin.
         .target(name: "Egress", swiftSettings: sharedSettings),
+        // I/O: the channel handler driving SMTPCore's machine, TLS, connections, the client facade.
+        .target(
+            name: "SMTP",
+            dependencies: [
+                "SMTPCore", "Egress", "MIME", "Secrets",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: sharedSettings
+        ),
         .executableTarget(
             name: "posthorn",
             dependencies: [
-                "MIME",
+                "MIME", "SMTP", "Egress", "Secrets",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: sharedSettings
         ),
         // Deterministic clocks, token sources and fixtures shared by the test targets.
-        .target(name: "TestSupport", dependencies: ["MIME"], swiftSettings: sharedSettings),
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "MIME", "SMTPCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: sharedSettings
+        ),
         .testTarget(
             name: "MIMETests",
             dependencies: ["MIME", "TestSupport"],
@@ -68,6 +94,17 @@ let package = Package(
             swiftSettings: sharedSettings
         ),
         .testTarget(name: "EgressTests", dependencies: ["Egress"], swiftSettings: sharedSettings),
+        .testTarget(
+            name: "SMTPTests",
+            dependencies: [
+                "SMTP", "SMTPCore", "Egress", "MIME", "Secrets", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: sharedSettings
+        ),
         .testTarget(
             name: "PosthornCLITests",
             dependencies: ["posthorn", "TestSupport"],

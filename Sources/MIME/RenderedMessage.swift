@@ -37,6 +37,44 @@ public struct RenderedMessage: Sendable {
         MessageStream(segments: segments, chunkSize: chunkSize)
     }
 
+    /// The exact size of the message in octets, for SMTP `SIZE=` (RFC 1870), computed without
+    /// rendering attachments: base64 has a closed form, and only in-memory text is encoded to count.
+    public func byteCount() throws -> Int {
+        var total = 0
+        for (index, segment) in segments.enumerated() {
+            let terminate = index == segments.count - 1
+            switch segment {
+            case .literal(let text):
+                total += text.utf8.count
+            case .encoded(let source, .base64):
+                let length: Int
+                switch source {
+                case .memory(let bytes): length = bytes.count
+                case .file(let path):
+                    length = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
+                }
+                let characters = (length + 2) / 3 * 4
+                let lines = (characters + TransferEncoding.maximumEncodedLineLength - 1) / TransferEncoding.maximumEncodedLineLength
+                total += characters + max(lines - 1, 0) * 2 + (terminate && characters > 0 ? 2 : 0)
+            case .encoded(let source, let encoding):
+                guard case .memory(let bytes) = source else { preconditionFailure("text parts are in memory") }
+                var encoder: any StreamingEncoder = encoding == .sevenBit ? SevenBitEncoder() : QuotedPrintableEncoder()
+                var output: [UInt8] = []
+                var offset = 0
+                while offset < bytes.count {
+                    let end = min(offset + 64 * 1024, bytes.count)
+                    encoder.encode(bytes[offset..<end], into: &output)
+                    total += output.count
+                    output.removeAll(keepingCapacity: true)
+                    offset = end
+                }
+                encoder.finish(terminate: terminate, into: &output)
+                total += output.count
+            }
+        }
+        return total
+    }
+
     /// The whole message in memory; for tests and small messages.
     public func bytes() throws -> [UInt8] {
         var stream = makeStream()

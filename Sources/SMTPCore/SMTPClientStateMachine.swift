@@ -314,7 +314,7 @@ public struct SMTPClientStateMachine: Sendable {
         return .send([mail] + rcpts + [.data], phase: .dataInitiation)
     }
 
-    /// The message and its terminator were written and flushed.
+    /// The message was written and its terminator is being written: the next reply is the final one.
     public mutating func bodyWritten() -> Action {
         guard case .writingBody(let envelope, let capabilities, let tlsActive) = state else {
             preconditionFailure("body written outside the DATA phase")
@@ -536,7 +536,7 @@ public struct SMTPClientStateMachine: Sendable {
         }
         state = .resetting(capabilities, tlsActive: tlsActive)
         return .transactionFailed(
-            envelopeError ?? SMTPError(.message, disposition(of: reply), "the server refused DATA", reply: reply,
+            envelopeError ?? SMTPError(.envelope, disposition(of: reply), "the server refused DATA", reply: reply,
                                        rejectedRecipients: envelope.rejected),
             then: [.rset])
     }

@@ -1,0 +1,236 @@
+public import Egress
+import Foundation
+public import Logging
+public import MIME
+public import NIOCore
+public import NIOPosix
+import NIOSSL
+public import SMTPCore
+
+/// One open, authenticated SMTP session. Send any number of messages through it, one at a time.
+///
+/// Opened by ``connect(configuration:egress:eventLoopGroup:logger:)``: the host is vetted by the
+/// egress guard (resolved once, every answer classified, the connection pinned to the vetted
+/// address), TLS is negotiated as the configuration requires, and the client authenticates.
+public final class SMTPConnection: Sendable {
+    private let channel: any Channel
+    /// What the server announced after TLS and before authentication.
+    public let capabilities: SMTPCapabilities
+    /// `TLSv1.3`, or `nil` on a plaintext session.
+    public let tlsVersion: String?
+    /// How long each opening phase took.
+    public let openingTimings: SMTPTimings
+
+    private init(channel: any Channel, session: SMTPSessionInfo, connectDuration: Duration) {
+        self.channel = channel
+        self.capabilities = session.capabilities
+        self.tlsVersion = session.tlsVersion
+        self.openingTimings = SMTPTimings(
+            connect: connectDuration, tls: session.timings.tls,
+            auth: session.timings.auth - session.timings.tls)
+    }
+
+    /// Whether the TCP connection is still open.
+    public var isActive: Bool { channel.isActive }
+
+    /// Opens a session.
+    ///
+    /// - Throws: ``SMTPError``: `EPOLICY` or `EDNS` from the egress guard, `ECONNECTION`,
+    ///   `ETIMEDOUT`, `ETLS`, `EAUTH`, `EPROTOCOL`.
+    public static func connect(
+        configuration: SMTPConfiguration,
+        egress: EgressGuard,
+        dialer: SMTPDialer = .network,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger
+    ) async throws(SMTPError) -> SMTPConnection {
+        var logger = logger
+        logger[metadataKey: "smtp.host"] = "\(configuration.host)"
+        let clock = ContinuousClock()
+        let started = clock.now
+
+        let pinned: PinnedHost
+        do {
+            pinned = try await egress.vet(host: configuration.host)
+        } catch {
+            throw SMTPError(error.isPolicyRefusal ? .policy : .dns, error.isPolicyRefusal ? .permanent : .transient, error.description)
+        }
+        logger.debug("smtp.connect", metadata: ["smtp.address": "\(pinned.address)", "smtp.port": "\(configuration.port)"])
+
+        let tls = try TLSSettings(configuration)
+        let address: SocketAddress
+        do {
+            address = try SocketAddress(ipAddress: pinned.address.description, port: configuration.port)
+        } catch {
+            throw SMTPError(.connection, .permanent, "the resolved address cannot be used")
+        }
+        let eventLoop = eventLoopGroup.next()
+        let sessionPromise = eventLoop.makePromise(of: SMTPSessionInfo.self)
+        let machineConfiguration = SMTPClientStateMachine.Configuration(
+            security: configuration.security, clientIdentifier: configuration.clientIdentifier,
+            credentials: configuration.credentials)
+        let timeouts = configuration.timeouts
+        let security = configuration.security
+        let handlerLogger = logger
+        let connectTimeout = timeouts.connect.components.seconds * 1000 + timeouts.connect.components.attoseconds / 1_000_000_000_000_000
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
+            .connectTimeout(.milliseconds(connectTimeout))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    if security == .implicitTLS, let context = tls.context {
+                        try sync.addHandler(NIOSSLClientHandler(context: context, serverHostname: tls.serverHostname))
+                    }
+                    try sync.addHandler(SMTPChannelHandler(
+                        configuration: machineConfiguration, timeouts: timeouts,
+                        tlsUpgrade: security == .startTLS ? tls.context.map { ($0, tls.serverHostname) } : nil,
+                        implicitTLS: security == .implicitTLS, sessionPromise: sessionPromise, logger: handlerLogger))
+                }
+            }
+        let channel: any Channel
+        do {
+            channel = try await dialer.dial(address, bootstrap)
+        } catch {
+            sessionPromise.fail(error)
+            throw SMTPError.transport(error)
+        }
+        let connected = clock.now - started
+        do {
+            let session = try await sessionPromise.futureResult.get()
+            return SMTPConnection(channel: channel, session: session, connectDuration: connected)
+        } catch {
+            channel.close(promise: nil)
+            throw SMTPError.transport(error)
+        }
+    }
+
+    /// Sends one message: the envelope (pipelined when the server allows), then the body streamed
+    /// from the composer, dot-stuffed, a chunk at a time.
+    public func send(_ message: RenderedMessage, transaction: SMTPTransaction) async throws(SMTPError) -> SMTPTransactionOutcome {
+        try await deliver(message, transaction: transaction).outcome
+    }
+
+    /// ``send(_:transaction:)`` with the time spent on the envelope (until 354) and the data.
+    func deliver(
+        _ message: RenderedMessage, transaction: SMTPTransaction
+    ) async throws(SMTPError) -> (outcome: SMTPTransactionOutcome, envelope: Duration, data: Duration) {
+        let clock = ContinuousClock()
+        let started = clock.now
+        do {
+            switch try await request({ SMTPRequest.startTransaction(transaction, $0) }) {
+            case .writeBody:
+                break
+            }
+            let envelopeDone = clock.now
+            var stream = message.makeStream()
+            var stuffer = DotStuffer()
+            while let chunk = try readChunk(&stream) {
+                var buffer = channel.allocator.buffer(capacity: chunk.count + chunk.count / 32 + 8)
+                stuffer.stuff(chunk, into: &buffer)
+                try await channel.writeAndFlush(buffer)
+            }
+            var end = channel.allocator.buffer(capacity: 5)
+            stuffer.finish(into: &end)
+            let result = try await request { SMTPRequest.finishBody(end, $0) }
+            return (result, envelopeDone - started, clock.now - envelopeDone)
+        } catch {
+            throw SMTPError.transport(error)
+        }
+    }
+
+    private func readChunk(_ stream: inout MessageStream) throws(SMTPError) -> [UInt8]? {
+        do {
+            return try stream.next()
+        } catch {
+            // The message could not be read (an attachment file vanished): nothing was accepted;
+            // close the connection, since the DATA phase cannot be ended cleanly.
+            channel.close(promise: nil)
+            throw SMTPError(.message, .permanent, "the message could not be read while sending")
+        }
+    }
+
+    /// Sends NOOP and waits for 250.
+    public func checkLiveness() async throws(SMTPError) {
+        do {
+            try await request { SMTPRequest.checkLiveness($0) }
+        } catch {
+            throw SMTPError.transport(error)
+        }
+    }
+
+    /// Says QUIT and closes the connection.
+    public func close() async {
+        try? await request { SMTPRequest.quit($0) }
+        try? await channel.close()
+    }
+
+    /// Hands a request to the channel handler and waits for its answer. If the handler is gone (the
+    /// channel closed and its pipeline was torn down), the request fails instead of waiting forever.
+    private func request<Value: Sendable>(_ make: (EventLoopPromise<Value>) -> SMTPRequest) async throws -> Value {
+        let answer = channel.eventLoop.makePromise(of: Value.self)
+        let delivered = channel.eventLoop.makePromise(of: Void.self)
+        delivered.futureResult.whenFailure { answer.fail($0) }
+        channel.triggerUserOutboundEvent(make(answer), promise: delivered)
+        return try await answer.futureResult.get()
+    }
+}
+
+/// Opens the TCP connection to a vetted address. Tests inject one that records where a connection
+/// would have gone and dials nothing.
+public struct SMTPDialer: Sendable {
+    let dial: @Sendable (SocketAddress, ClientBootstrap) async throws -> any Channel
+
+    /// Creates a dialer from a function that connects `bootstrap` to the address.
+    public init(_ dial: @escaping @Sendable (_ address: SocketAddress, _ bootstrap: ClientBootstrap) async throws -> any Channel) {
+        self.dial = dial
+    }
+
+    /// Connects over the network.
+    public static let network = SMTPDialer { address, bootstrap in
+        try await bootstrap.connect(to: address).get()
+    }
+}
+
+/// How long each phase of a send took.
+public struct SMTPTimings: Sendable, Hashable {
+    public var connect: Duration = .zero
+    public var tls: Duration = .zero
+    public var auth: Duration = .zero
+    public var envelope: Duration = .zero
+    public var data: Duration = .zero
+}
+
+// MARK: - TLS settings
+
+/// The NIOSSL context a configuration asks for.
+struct TLSSettings: Sendable {
+    let context: NIOSSLContext?
+    /// SNI and certificate name: the configured host name; `nil` for an IP literal host.
+    let serverHostname: String?
+
+    init(_ configuration: SMTPConfiguration) throws(SMTPError) {
+        serverHostname = IPAddress(configuration.host) == nil ? configuration.host : nil
+        guard configuration.security != .plaintext else {
+            context = nil
+            return
+        }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        // NIOSSL's client default allows TLS 1.0: set the floor explicitly.
+        tls.minimumTLSVersion = configuration.minimumTLSVersion == .tls13 ? .tlsv13 : .tlsv12
+        tls.maximumTLSVersion = .tlsv13
+        tls.certificateVerification = configuration.acceptUnverifiedCertificates ? .none : .fullVerification
+        if let pem = configuration.additionalTrustedCertificatesPEM {
+            do {
+                tls.additionalTrustRoots = [.certificates(try NIOSSLCertificate.fromPEMBytes(Array(pem.utf8)))]
+            } catch {
+                throw SMTPError(.tls, .permanent, "the CA certificate is not valid PEM")
+            }
+        }
+        do {
+            context = try NIOSSLContext(configuration: tls)
+        } catch {
+            throw SMTPError(.tls, .permanent, "TLS could not be set up")
+        }
+    }
+}
