@@ -55,7 +55,7 @@ struct MessageOptions: ParsableArguments {
     @Option(name: .customLong("inline"), help: "Inline image CID=PATH, referenced as cid:CID in HTML (repeatable).")
     var inline: [String] = []
 
-    @Option(name: .customLong("message-id"), help: "Use this Message-ID instead of a generated one.")
+    @Option(name: .customLong("message-id"), help: "Use this Message-ID instead of a generated one; with --date the output is then reproducible, MIME boundaries included.")
     var messageID: String?
 
     @Option(help: "Date header as RFC 3339, e.g. 2026-11-25T10:00:00Z (default: now).")

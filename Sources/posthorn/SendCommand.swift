@@ -1,6 +1,10 @@
 import ArgumentParser
 import Foundation
+import Egress
+import Logging
 import MIME
+import SMTP
+import SMTPCore
 
 /// `posthorn send`: compose one message from flags. With `--dry-run` the exact message bytes go to
 /// standard output and nothing is sent.
@@ -16,30 +20,85 @@ struct SendCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var message: MessageOptions
+    @OptionGroup var connection: ConnectionOptions
 
     @Flag(help: "Print the rendered message instead of sending it.")
     var dryRun = false
 
+    @Flag(help: "Print one JSON object: the result, or {\"error\": {…}}.")
+    var json = false
+
     func run() async throws {
-        let request: EmailRequest
         let composed: RenderedMessage
         do {
-            request = try message.emailRequest()
-            composed = MessageComposer().compose(try request.validated())
+            let request = try message.emailRequest()
+            // A given Message-ID makes the boundaries reproducible too, so `--dry-run` with the same
+            // --message-id and --date prints exactly the bytes a real send delivers.
+            let identity = request.messageID.map { MessageIdentity.reproducible(seed: $0, now: request.date ?? Date()) } ?? .system
+            composed = MessageComposer(identity: identity).compose(try request.validated())
         } catch {
-            CommandFailure.exit(with: error)
+            fail(code: "EMESSAGE", error: error, transient: false)
         }
-        guard dryRun else {
-            CommandFailure.exit(with: CommandFailure(
-                message: "send: only --dry-run is available in this build (the SMTP transport is not built yet)"))
+        if dryRun {
+            var stream = composed.makeStream()
+            do {
+                while let chunk = try stream.next() { try FileHandle.standardOutput.write(contentsOf: chunk) }
+            } catch {
+                fail(code: "EMESSAGE", error: CommandFailure(message: "attachments: a file could not be read"), transient: false)
+            }
+            return
         }
-        var stream = composed.makeStream()
-        let output = FileHandle.standardOutput
+        let configuration: SMTPConfiguration
+        let policy: EgressPolicy
         do {
-            while let chunk = try stream.next() { try output.write(contentsOf: chunk) }
+            configuration = try connection.configuration()
+            policy = try connection.egressPolicy()
         } catch {
-            CommandFailure.exit(with: CommandFailure(message: "attachments: a file could not be read while sending"))
+            fail(code: "EPOLICY", error: error, transient: false)
         }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = connection.logLevel.level
+            return handler
+        }
+        let client = SMTPClient(
+            egress: EgressGuard(policy: policy, resolver: SystemResolver()), logger: Logger(label: "posthorn.smtp"))
+        do {
+            let result = try await client.send(composed, using: configuration)
+            report(result)
+        } catch {
+            if json {
+                print(JSONOutput.error(error))
+            } else {
+                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+                if let hint = error.code.troubleshootingHint {
+                    FileHandle.standardError.write(Data("hint: \(hint)\n".utf8))
+                }
+            }
+            Foundation.exit(1)
+        }
+    }
+
+    /// Prints the result; exits 1 unless every recipient was accepted.
+    private func report(_ result: SMTPSendResult) {
+        if json {
+            print(JSONOutput.result(result))
+        } else {
+            print("sent \(result.messageID): \(result.outcome.accepted.count) accepted, \(result.outcome.rejected.count) rejected")
+            print("server: \(result.outcome.response.description)")
+            for rejection in result.outcome.rejected {
+                print("rejected \(rejection.address): \(rejection.code) \(rejection.enhancedCode.map { "\($0) " } ?? "")\(rejection.text)")
+            }
+        }
+        if !result.isCompleteDelivery { Foundation.exit(1) }
+    }
+
+    private func fail(code: String, error: any Error, transient: Bool) -> Never {
+        if json {
+            print(JSONOutput.error(code: code, message: "\(error)", transient: transient))
+            Foundation.exit(1)
+        }
+        CommandFailure.exit(with: error)
     }
 }
 
