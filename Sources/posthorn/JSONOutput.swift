@@ -16,8 +16,9 @@ enum JSONOutput {
             var from: String
             var to: [String]
         }
+        /// Milliseconds per phase.
         struct Timings: Encodable {
-            var connect, tls, auth, envelope, data: Double
+            var connectMs, tlsMs, authMs, envelopeMs, dataMs: Double
         }
         var messageId: String
         var accepted: [String]
@@ -26,7 +27,6 @@ enum JSONOutput {
         var envelope: EnvelopeJSON
         var size: Int?
         var tlsVersion: String?
-        /// Milliseconds per phase.
         var timings: Timings
     }
 
@@ -55,8 +55,8 @@ enum JSONOutput {
             response: result.outcome.response.description,
             envelope: .init(from: result.envelope.mailFrom, to: result.envelope.recipients),
             size: result.size, tlsVersion: result.tlsVersion,
-            timings: .init(connect: milliseconds(timings.connect), tls: milliseconds(timings.tls), auth: milliseconds(timings.auth),
-                           envelope: milliseconds(timings.envelope), data: milliseconds(timings.data))))
+            timings: .init(connectMs: milliseconds(timings.connect), tlsMs: milliseconds(timings.tls), authMs: milliseconds(timings.auth),
+                           envelopeMs: milliseconds(timings.envelope), dataMs: milliseconds(timings.data))))
     }
 
     static func error(_ error: SMTPError) -> String {

@@ -28,6 +28,9 @@ struct SendCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON object: the result, or {\"error\": {…}}.")
     var json = false
 
+    @Option(help: "Ask for delivery status notifications (RFC 3461) when the server offers DSN: comma-separated success, failure, delay, or never.")
+    var dsn: String?
+
     func run() async throws {
         let composed: RenderedMessage
         do {
@@ -50,9 +53,11 @@ struct SendCommand: AsyncParsableCommand {
         }
         let configuration: SMTPConfiguration
         let policy: EgressPolicy
+        let dsnRequest: DSNRequest?
         do {
             configuration = try connection.configuration()
             policy = try connection.egressPolicy()
+            dsnRequest = try dsn.map(Self.parseDSN)
         } catch {
             fail(code: "EPOLICY", error: error, transient: false)
         }
@@ -64,7 +69,7 @@ struct SendCommand: AsyncParsableCommand {
         let client = SMTPClient(
             egress: EgressGuard(policy: policy, resolver: SystemResolver()), logger: Logger(label: "posthorn.smtp"))
         do {
-            let result = try await client.send(composed, using: configuration)
+            let result = try await client.send(composed, using: configuration, dsn: dsnRequest)
             report(result)
         } catch {
             if json {
@@ -77,6 +82,16 @@ struct SendCommand: AsyncParsableCommand {
             }
             Foundation.exit(1)
         }
+    }
+
+    /// `success,failure,delay` or `never`, as RFC 3461's NOTIFY parameter spells them.
+    static func parseDSN(_ text: String) throws -> DSNRequest {
+        let values = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).uppercased() }
+        let allowed: Set<String> = ["SUCCESS", "FAILURE", "DELAY"]
+        guard !values.isEmpty, values == ["NEVER"] || values.allSatisfy(allowed.contains) else {
+            throw CommandFailure(message: "dsn: use success, failure and delay (comma-separated), or never")
+        }
+        return DSNRequest(notify: values)
     }
 
     /// Prints the result; exits 1 unless every recipient was accepted.
