@@ -33,6 +33,9 @@ public final class SMTPConnection: Sendable {
     /// Whether the TCP connection is still open.
     public var isActive: Bool { channel.isActive }
 
+    /// Completes when the connection has closed, for whatever reason.
+    var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
+
     /// Opens a session.
     ///
     /// - Throws: ``SMTPError``: `EPOLICY` or `EDNS` from the egress guard, `ECONNECTION`,

@@ -99,6 +99,9 @@ public enum FakeSMTPResponse: Sendable {
     case reply([String])
     /// Close the connection without replying.
     case disconnect
+    /// Reply normally (as if there were no override), then close the connection: a server that
+    /// drops an idle client after this command.
+    case replyNormallyThenDisconnect
     /// Say nothing and keep the connection open (for timeout tests).
     case silence
 

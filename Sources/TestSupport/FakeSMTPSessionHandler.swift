@@ -27,6 +27,7 @@ final class FakeSMTPSessionHandler: ChannelInboundHandler {
     private var recipients: [String] = []
     private var tlsActive: Bool
     private var heldReplies: [String] = []
+    private var pendingMessage: FakeSMTPMessage?
     private var closed = false
 
     init(behaviour: FakeSMTPServer.Behaviour, recorder: Recorder, index: Int) {
@@ -74,12 +75,9 @@ final class FakeSMTPSessionHandler: ChannelInboundHandler {
         if case .data(let from, let to, var wire) = mode {
             if line == [UInt8(ascii: ".")] {
                 mode = .command
+                pendingMessage = FakeSMTPMessage(mailFrom: from, recipients: to, data: Self.unstuff(wire), wireData: wire)
                 if respondOverride(".", context: context) { return }
-                let data = Self.unstuff(wire)
-                recorder.update(index) { $0.messages.append(FakeSMTPMessage(mailFrom: from, recipients: to, data: data, wireData: wire)) }
-                mailFrom = nil
-                recipients = []
-                write(["250 2.0.0 Ok: queued"], context: context)
+                finishMessage(context: context)
             } else {
                 wire += line + [13, 10]
                 mode = .data(mailFrom: from, recipients: to, wire: wire)
@@ -114,6 +112,17 @@ final class FakeSMTPSessionHandler: ChannelInboundHandler {
         command(text, context: context)
     }
 
+    /// Accepts the message whose data just ended.
+    private func finishMessage(context: ChannelHandlerContext) {
+        if let message = pendingMessage {
+            recorder.update(index) { $0.messages.append(message) }
+        }
+        pendingMessage = nil
+        mailFrom = nil
+        recipients = []
+        write(["250 2.0.0 Ok: queued"], context: context)
+    }
+
     private func respondOverride(_ line: String, context: ChannelHandlerContext) -> Bool {
         guard let override = behaviour.override, let response = override(line, recorder.session(index)) else { return false }
         switch response {
@@ -128,6 +137,11 @@ final class FakeSMTPSessionHandler: ChannelInboundHandler {
             context.close(promise: nil)
         case .silence:
             break
+        case .replyNormallyThenDisconnect:
+            if line == "." { finishMessage(context: context) } else { command(line, context: context) }
+            closed = true
+            context.flush()
+            context.close(promise: nil)
         }
         return true
     }

@@ -1,0 +1,203 @@
+import Egress
+import Logging
+import SMTP
+import SMTPCore
+import Synchronization
+import Testing
+import TestSupport
+
+/// The pool against fake servers: warm reuse, sessions the server drops, and the one rule that
+/// keeps mail from being duplicated: retry only what failed before the final dot.
+@Suite("Pool: reuse and faults against fake servers")
+struct PoolFaultTests {
+    let key = PoolKey(scope: "ws1/cred1", version: "v1")
+
+    /// Runs `body` with a pool that reaches loopback only, and shuts it down afterwards.
+    func withPool(
+        _ harness: Harness, configure: (inout SMTPPool.Configuration) -> Void = { _ in },
+        _ body: (SMTPPool) async throws -> Void
+    ) async throws {
+        var configuration = SMTPPool.Configuration()
+        configure(&configuration)
+        let policy = EgressPolicy(allowlist: [CIDR(IPAddress("127.0.0.1")!)])
+        var logger = Logger(label: "test.pool") { _ in harness.logs.handler }
+        logger.logLevel = .trace
+        let pool = SMTPPool(
+            configuration: configuration,
+            egress: EgressGuard(policy: policy, resolver: StaticResolver([IPAddress("127.0.0.1")!])), logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await pool.run() }
+            do {
+                try await body(pool)
+            } catch {
+                await pool.shutdown()
+                throw error
+            }
+            await pool.shutdown()
+            try await group.waitForAll()
+        }
+    }
+
+    /// Counts how often an override fired, across sessions.
+    final class Counter: Sendable {
+        private let value = Mutex(0)
+        func next() -> Int { value.withLock { $0 += 1; return $0 } }
+    }
+
+    @Test("warm sends reuse one session: one handshake, every message delivered")
+    func warmReuse() async throws {
+        let harness = try Harness()
+        let server = try await FakeSMTPServer.start(harness.behaviour(.startTLS))
+        defer { Task { await server.shutdown() } }
+        let configuration = try harness.configuration(server)
+
+        try await withPool(harness) { pool in
+            let first = try await pool.send(try Harness.message(), key: key, configuration: configuration)
+            #expect(first.timings.connect > .zero)
+            for _ in 0..<5 {
+                let next = try await pool.send(try Harness.message(), key: key, configuration: configuration)
+                #expect(next.timings.connect == .zero)
+                #expect(next.isCompleteDelivery)
+            }
+        }
+        #expect(server.sessions.count == 1)
+        #expect(server.messages.count == 6)
+    }
+
+    @Test("concurrent sends open at most the per-key limit of sessions")
+    func concurrentSends() async throws {
+        let harness = try Harness()
+        let server = try await FakeSMTPServer.start(harness.behaviour(.implicit))
+        defer { Task { await server.shutdown() } }
+        let configuration = try harness.configuration(server, security: .implicitTLS)
+
+        try await withPool(harness, configure: { $0.maximumConnectionsPerKey = 3 }) { pool in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<20 {
+                    group.addTask { _ = try await pool.send(try Harness.message(), key: key, configuration: configuration) }
+                }
+                try await group.waitForAll()
+            }
+        }
+        #expect(server.messages.count == 20)
+        #expect(server.sessions.count <= 3)
+    }
+
+    @Test("a session the server closed while idle is replaced, and the message is delivered once")
+    func serverClosesIdleSession() async throws {
+        let harness = try Harness()
+        var behaviour = harness.behaviour(.implicit)
+        behaviour.override = { line, session in line == "." && session.messages.isEmpty ? .replyNormallyThenDisconnect : nil }
+        let server = try await FakeSMTPServer.start(behaviour)
+        defer { Task { await server.shutdown() } }
+        let configuration = try harness.configuration(server, security: .implicitTLS)
+
+        try await withPool(harness) { pool in
+            _ = try await pool.send(try Harness.message(), key: key, configuration: configuration)
+            let second = try await pool.send(try Harness.message(), key: key, configuration: configuration)
+            #expect(second.isCompleteDelivery)
+        }
+        #expect(server.messages.count == 2)
+        #expect(server.sessions.count == 2)
+    }
+
+    @Test(
+        "a 421 or a drop before the final dot is retried once on a new session and delivered once",
+        arguments: ["RCPT 421", "DATA drop", "MAIL drop"])
+    func retriedBeforeFinalDot(fault: String) async throws {
+        let harness = try Harness()
+        let counter = Counter()
+        let parts = fault.split(separator: " ").map(String.init)
+        var behaviour = harness.behaviour(.implicit)
+        behaviour.override = { line, _ in
+            guard line.hasPrefix(parts[0]), counter.next() == 1 else { return nil }
+            return parts[1] == "421" ? .reply("421 4.3.2 Shutting down") : .disconnect
+        }
+        let server = try await FakeSMTPServer.start(behaviour)
+        defer { Task { await server.shutdown() } }
+        let configuration = try harness.configuration(server, security: .implicitTLS)
+
+        try await withPool(harness) { pool in
+            let result = try await pool.send(try Harness.message(), key: key, configuration: configuration)
+            #expect(result.isCompleteDelivery)
+        }
+        #expect(server.messages.count == 1)
+        #expect(server.sessions.count == 2)
+    }
+
+    @Test("a drop after the final dot is ambiguous and never resent")
+    func ambiguousNotResent() async throws {
+        let harness = try Harness()
+        var behaviour = harness.behaviour(.implicit)
+        behaviour.override = { line, _ in line == "." ? .disconnect : nil }
+        let server = try await FakeSMTPServer.start(behaviour)
+        defer { Task { await server.shutdown() } }
+        let configuration = try harness.configuration(server, security: .implicitTLS)
+
+        try await withPool(harness) { pool in
+            do {
+                let result = try await pool.send(try Harness.message(), key: key, configuration: configuration)
+                Issue.record("expected an ambiguous failure, got \(result.outcome)")
+            } catch let error as SMTPError {
+                #expect(error.disposition == .ambiguous)
+            }
+        }
+        #expect(server.sessions.count == 1)
+        #expect(server.sessions.first.map { $0.commands.filter { $0.hasPrefix("DATA") }.count } == 1)
+    }
+
+    @Test("a refused recipient keeps the session: the next message uses it")
+    func transactionFailureKeepsSession() async throws {
+        let harness = try Harness()
+        let counter = Counter()
+        var behaviour = harness.behaviour(.implicit)
+        behaviour.override = { line, _ in line.hasPrefix("MAIL") && counter.next() == 1 ? .reply("550 5.7.1 Sender refused") : nil }
+        let server = try await FakeSMTPServer.start(behaviour)
+        defer { Task { await server.shutdown() } }
+        let configuration = try harness.configuration(server, security: .implicitTLS)
+
+        try await withPool(harness) { pool in
+            await #expect(throws: SMTPError.self) {
+                try await pool.send(try Harness.message(), key: key, configuration: configuration)
+            }
+            _ = try await pool.send(try Harness.message(), key: key, configuration: configuration)
+        }
+        #expect(server.sessions.count == 1)
+        #expect(server.messages.count == 1)
+    }
+
+    @Test("a changed password opens a new session; the old one is closed")
+    func keyChange() async throws {
+        let harness = try Harness()
+        let server = try await FakeSMTPServer.start(harness.behaviour(.implicit))
+        defer { Task { await server.shutdown() } }
+        let configuration = try harness.configuration(server, security: .implicitTLS)
+
+        try await withPool(harness) { pool in
+            _ = try await pool.send(try Harness.message(), key: key, configuration: configuration)
+            _ = try await pool.send(
+                try Harness.message(), key: PoolKey(scope: key.scope, version: "v2"), configuration: configuration)
+            let statistics = await pool.statistics
+            #expect(statistics.idle == 1)
+        }
+        #expect(server.sessions.count == 2)
+        #expect(server.sessions.first?.sent("QUIT") == true)
+    }
+
+    @Test("a permanent connect failure reaches the caller at once with its own error")
+    func connectFailure() async throws {
+        let harness = try Harness()
+        let server = try await FakeSMTPServer.start(harness.behaviour(.implicit))
+        defer { Task { await server.shutdown() } }
+        let configuration = try harness.configuration(server, security: .implicitTLS, trustTestCA: false)
+
+        try await withPool(harness) { pool in
+            do {
+                _ = try await pool.send(try Harness.message(), key: key, configuration: configuration)
+                Issue.record("expected ETLS")
+            } catch let error as SMTPError {
+                #expect(error.code == .tls)
+            }
+        }
+    }
+}
