@@ -356,9 +356,7 @@ def check_stats(p: Proc, expected: int | None, sink_delta: int, allow_partial: b
         problems.append(f"server counted {sink_delta}, client says {messages}")
     if elapsed <= 0:
         problems.append("elapsedSeconds <= 0")
-    note = ""
-    if data.get("capped"):
-        note = f"capped at {STOCK_SECONDS} s: {messages} msgs"
+    note = "capped" if data.get("capped") else ""
     return Sample(ok=not problems, rate=messages / elapsed if elapsed > 0 else None, seconds=elapsed,
                   p50=p50, p99=p99, rss_kib=p.rss_kib, messages=messages, note=note,
                   error="; ".join(problems), raw={**data, "wallSeconds": p.wall})
@@ -598,7 +596,11 @@ def summarize(samples: list[Sample]) -> dict:
     good = [s for s in samples if s.ok and not s.note.startswith("n/a")]
     bad = [s for s in samples if not s.ok]
     na = [s for s in samples if s.note.startswith("n/a")]
-    notes = sorted({s.note for s in good if s.note})
+    notes = sorted({s.note for s in good if s.note and s.note != "capped"})
+    capped = [s.messages for s in good if s.note == "capped"]
+    if capped:
+        notes.append(f"{len(capped)}/{len(good)} runs capped at {STOCK_SECONDS} s, "
+                     f"median {statistics.median(capped):.0f} msgs sent")
     return {
         "na": na[0].note if na and not good and not bad else None,
         "errors": [s.error for s in bad],

@@ -67,7 +67,7 @@ extension MailboxAddress {
             } else if scalar == "\"" {
                 inQuotes.toggle()
             } else if scalar == "," && !inQuotes {
-                items.append(Substring.UnicodeScalarView(scalars[start..<index]))
+                items.append(scalars[start..<index])
                 start = scalars.index(after: index)
             }
             index = scalars.index(after: index)
@@ -75,7 +75,7 @@ extension MailboxAddress {
         if inQuotes {
             throw .invalidAddress(field, "a quoted display name is not closed")
         }
-        items.append(Substring.UnicodeScalarView(scalars[start..<scalars.endIndex]))
+        items.append(scalars[start..<scalars.endIndex])
         return items
     }
 
@@ -137,7 +137,7 @@ extension MailboxAddress {
                 continue
             }
         }
-        return String(String.UnicodeScalarView(text))
+        return String(Substring(text))
     }
 
     // MARK: addr-spec
@@ -159,8 +159,8 @@ extension MailboxAddress {
         guard ats.count == 1, let at = ats.first else {
             throw .invalidAddress(field, ats.isEmpty ? "an address needs an \"@\"" : "an address has exactly one \"@\"")
         }
-        let local = String(String.UnicodeScalarView(text[text.startIndex..<at]))
-        let domainText = String(String.UnicodeScalarView(text[text.index(after: at)...]))
+        let local = String(Substring(text[text.startIndex..<at]))
+        let domainText = String(Substring(text[text.index(after: at)...]))
         try validateLocalPart(local, field: field)
         guard !domainText.isEmpty else { throw .invalidAddress(field, "the domain is missing") }
         let domain: String

@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOSSL
 import NIOTLS
+import MIME
 import SMTPCore
 
 // MARK: - The driver
@@ -13,18 +14,28 @@ import SMTPCore
 
 /// What the async API asks of the connection, sent as a user outbound event.
 enum SMTPRequest {
-    case startTransaction(SMTPTransaction, EventLoopPromise<SMTPTransactionStep>)
-    /// The last block of the message and its terminator: written by the handler itself, after it
-    /// starts waiting for the final reply, so a fast server's reply can never arrive "too early".
-    case finishBody(ByteBuffer, EventLoopPromise<SMTPTransactionOutcome>)
+    /// Send one message: the envelope, then (after 354) the body, which the handler pulls from the
+    /// stream, dot-stuffs and writes itself as the socket accepts it — one hop onto the event loop
+    /// per message instead of one per chunk.
+    case send(SMTPTransaction, MessageStream, EventLoopPromise<SMTPDelivery>)
     case checkLiveness(EventLoopPromise<Void>)
     case quit(EventLoopPromise<Void>)
 }
 
-/// Where a transaction stands after its envelope.
-enum SMTPTransactionStep {
-    /// The server said 354: stream the message now.
-    case writeBody
+/// One message's outcome and how long its two phases took.
+struct SMTPDelivery: Sendable {
+    var outcome: SMTPTransactionOutcome
+    /// From the first envelope command to the 354.
+    var envelope: Duration
+    /// From the 354 to the reply to the final dot.
+    var data: Duration
+}
+
+/// The message being written after 354.
+private struct BodyWriter {
+    var stream: MessageStream
+    var stuffer = DotStuffer()
+    let promise: EventLoopPromise<SMTPDelivery>
 }
 
 /// What the session learnt while opening.
@@ -48,25 +59,15 @@ final class SMTPChannelHandler: ChannelDuplexHandler {
     private enum Pending {
         case none
         case session(EventLoopPromise<SMTPSessionInfo>)
-        case transaction(EventLoopPromise<SMTPTransactionStep>)
-        case body
-        case finalReply(EventLoopPromise<SMTPTransactionOutcome>)
+        case transaction(EventLoopPromise<SMTPDelivery>, MessageStream)
+        case body(BodyWriter)
+        case finalReply(EventLoopPromise<SMTPDelivery>)
         case resetAfterFailure(SMTPError, failing: PendingPromise)
         case liveness(EventLoopPromise<Void>)
         case quit(EventLoopPromise<Void>)
     }
 
-    private enum PendingPromise {
-        case transaction(EventLoopPromise<SMTPTransactionStep>)
-        case finalReply(EventLoopPromise<SMTPTransactionOutcome>)
-
-        func fail(_ error: SMTPError) {
-            switch self {
-            case .transaction(let promise): promise.fail(error)
-            case .finalReply(let promise): promise.fail(error)
-            }
-        }
-    }
+    private typealias PendingPromise = EventLoopPromise<SMTPDelivery>
 
     private var machine: SMTPClientStateMachine
     private var decoder = SMTPReplyDecoder()
@@ -84,6 +85,8 @@ final class SMTPChannelHandler: ChannelDuplexHandler {
     private var timings = SMTPSessionTimings()
     private var tlsVersion: String?
     private var finalError: SMTPError?
+    private var transactionStarted = NIODeadline.now()
+    private var bodyStarted = NIODeadline.now()
 
     init(
         configuration: SMTPClientStateMachine.Configuration,
@@ -167,13 +170,12 @@ final class SMTPChannelHandler: ChannelDuplexHandler {
         context.close(promise: nil)
     }
 
-    // MARK: Outbound
-
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        // Message data streamed by the async side: each block re-arms the data-block timeout.
-        if case .body = pending { arm(context: context, duration: timeouts.dataBlock) }
-        context.write(data, promise: promise)
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, case .body = pending { writeBody(context: context) }
+        context.fireChannelWritabilityChanged()
     }
+
+    // MARK: Outbound
 
     func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
         guard let request = event as? SMTPRequest else {
@@ -186,22 +188,14 @@ final class SMTPChannelHandler: ChannelDuplexHandler {
             return
         }
         switch request {
-        case .startTransaction(let transaction, let promise):
+        case .send(let transaction, let stream, let promise):
             guard machine.isReady, case .none = pending else {
                 promise.fail(SMTPError(.protocol, .transient, "the connection is busy"))
                 return
             }
-            pending = .transaction(promise)
+            pending = .transaction(promise, stream)
+            transactionStarted = .now()
             run(machine.startTransaction(transaction), context: context)
-        case .finishBody(let terminator, let promise):
-            guard case .body = pending else {
-                promise.fail(SMTPError(.protocol, .transient, "no message is being sent"))
-                return
-            }
-            pending = .finalReply(promise)
-            run(machine.bodyWritten(), context: context)
-            arm(context: context, .finalReply)
-            context.writeAndFlush(wrapOutboundOut(terminator), promise: nil)
         case .checkLiveness(let promise):
             guard machine.isReady, case .none = pending else {
                 promise.fail(SMTPError(.protocol, .transient, "the connection is busy"))
@@ -259,20 +253,23 @@ final class SMTPChannelHandler: ChannelDuplexHandler {
                 break
             }
         case .writeBody:
-            guard case .transaction(let promise) = pending else { preconditionFailure("body requested without a transaction") }
-            pending = .body
-            arm(context: context, duration: timeouts.dataBlock)
-            promise.succeed(.writeBody)
+            guard case .transaction(let promise, let stream) = pending else { preconditionFailure("body requested without a transaction") }
+            pending = .body(BodyWriter(stream: stream, promise: promise))
+            bodyStarted = .now()
+            writeBody(context: context)
         case .transactionCompleted(let outcome):
             cancelTimeout()
             guard case .finalReply(let promise) = pending else { preconditionFailure("a transaction completed without a caller") }
             pending = .none
-            promise.succeed(outcome)
+            let now = NIODeadline.now()
+            promise.succeed(SMTPDelivery(
+                outcome: outcome, envelope: .nanoseconds((bodyStarted - transactionStarted).nanoseconds),
+                data: .nanoseconds((now - bodyStarted).nanoseconds)))
         case .transactionFailed(let error, let then):
             let failing: PendingPromise
             switch pending {
-            case .transaction(let promise): failing = .transaction(promise)
-            case .finalReply(let promise): failing = .finalReply(promise)
+            case .transaction(let promise, _): failing = promise
+            case .finalReply(let promise): failing = promise
             default: preconditionFailure("a transaction failed without a caller")
             }
             if then.isEmpty {
@@ -312,9 +309,10 @@ final class SMTPChannelHandler: ChannelDuplexHandler {
         let previous = pending
         pending = .none
         switch previous {
-        case .none, .body: break
+        case .none: break
+        case .body(let writer): writer.promise.fail(error)
         case .session(let promise): promise.fail(error)
-        case .transaction(let promise): promise.fail(error)
+        case .transaction(let promise, _): promise.fail(error)
         case .finalReply(let promise): promise.fail(error)
         case .resetAfterFailure(let original, let failing): failing.fail(original)
         case .liveness(let promise): promise.fail(error)
@@ -324,11 +322,49 @@ final class SMTPChannelHandler: ChannelDuplexHandler {
 
     private func fail(_ request: SMTPRequest, with error: SMTPError) {
         switch request {
-        case .startTransaction(_, let promise): promise.fail(error)
-        case .finishBody(_, let promise): promise.fail(error)
+        case .send(_, _, let promise): promise.fail(error)
         case .checkLiveness(let promise): promise.fail(error)
         case .quit(let promise): promise.succeed()
         }
+    }
+
+    // MARK: Body
+
+    /// Writes message chunks while the socket takes them, then the terminator. Resumed by
+    /// `channelWritabilityChanged`, so a 10 MiB attachment is never queued in memory whole.
+    private func writeBody(context: ChannelHandlerContext) {
+        guard case .body(var writer) = pending else { return }
+        pending = .none  // the writer is owned here until it is put back
+        while context.channel.isWritable {
+            let chunk: [UInt8]?
+            do {
+                chunk = try writer.stream.next()
+            } catch {
+                // An attachment could not be read: nothing was accepted, and DATA cannot be ended
+                // cleanly, so the session ends.
+                pending = .none
+                writer.promise.fail(SMTPError(.message, .permanent, "the message could not be read while sending"))
+                finalError = SMTPError(.message, .permanent, "the session ended while sending")
+                context.close(promise: nil)
+                return
+            }
+            guard let chunk else {
+                var end = context.channel.allocator.buffer(capacity: 5)
+                writer.stuffer.finish(into: &end)
+                // Wait for the final reply before the terminator leaves, so it can never arrive early.
+                pending = .finalReply(writer.promise)
+                run(machine.bodyWritten(), context: context)
+                arm(context: context, .finalReply)
+                context.writeAndFlush(wrapOutboundOut(end), promise: nil)
+                return
+            }
+            var buffer = context.channel.allocator.buffer(capacity: chunk.count + chunk.count / 32 + 8)
+            writer.stuffer.stuff(chunk, into: &buffer)
+            context.write(wrapOutboundOut(buffer), promise: nil)
+        }
+        pending = .body(writer)
+        context.flush()
+        arm(context: context, duration: timeouts.dataBlock)
     }
 
     // MARK: Timeouts

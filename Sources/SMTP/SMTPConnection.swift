@@ -118,38 +118,12 @@ public final class SMTPConnection: Sendable {
     func deliver(
         _ message: RenderedMessage, transaction: SMTPTransaction
     ) async throws(SMTPError) -> (outcome: SMTPTransactionOutcome, envelope: Duration, data: Duration) {
-        let clock = ContinuousClock()
-        let started = clock.now
         do {
-            switch try await request({ SMTPRequest.startTransaction(transaction, $0) }) {
-            case .writeBody:
-                break
-            }
-            let envelopeDone = clock.now
-            var stream = message.makeStream()
-            var stuffer = DotStuffer()
-            while let chunk = try readChunk(&stream) {
-                var buffer = channel.allocator.buffer(capacity: chunk.count + chunk.count / 32 + 8)
-                stuffer.stuff(chunk, into: &buffer)
-                try await channel.writeAndFlush(buffer)
-            }
-            var end = channel.allocator.buffer(capacity: 5)
-            stuffer.finish(into: &end)
-            let result = try await request { SMTPRequest.finishBody(end, $0) }
-            return (result, envelopeDone - started, clock.now - envelopeDone)
+            let stream = message.makeStream()
+            let delivery = try await request { SMTPRequest.send(transaction, stream, $0) }
+            return (delivery.outcome, delivery.envelope, delivery.data)
         } catch {
             throw SMTPError.transport(error)
-        }
-    }
-
-    private func readChunk(_ stream: inout MessageStream) throws(SMTPError) -> [UInt8]? {
-        do {
-            return try stream.next()
-        } catch {
-            // The message could not be read (an attachment file vanished): nothing was accepted;
-            // close the connection, since the DATA phase cannot be ended cleanly.
-            channel.close(promise: nil)
-            throw SMTPError(.message, .permanent, "the message could not be read while sending")
         }
     }
 

@@ -6,6 +6,6 @@ struct Posthorn: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "posthorn",
         abstract: "Send email from automated workflows through your own SMTP server.",
-        subcommands: [SendCommand.self]
+        subcommands: [SendCommand.self, BenchCommand.self]
     )
 }
