@@ -153,21 +153,35 @@ public struct MessageComposer: Sendable {
 
     /// UTF-8 with every line ending (CRLF, lone CR, lone LF) as CRLF.
     static func normalizedLineEndings(_ text: String) -> [UInt8] {
-        var output: [UInt8] = []
-        output.reserveCapacity(text.utf8.count + text.utf8.count / 32)
-        var previousCR = false
-        for byte in text.utf8 {
-            if byte == 0x0A {
-                if !previousCR { output.append(0x0D) }
-                output.append(0x0A)
-                previousCR = false
-            } else {
-                if previousCR { output.append(0x0A) }
-                output.append(byte)
-                previousCR = byte == 0x0D
+        var text = text
+        return text.withUTF8 { input in
+            // At most one byte added per input byte (a lone CR or LF becomes CRLF). Runs without
+            // CR or LF, and well-formed CRLF pairs, are copied in one go.
+            [UInt8](unsafeUninitializedCapacity: input.count * 2) { output, count in
+                guard let source = input.baseAddress, let target = output.baseAddress else { return }
+                var index = 0
+                var runStart = 0
+                func copyRun(upTo end: Int) {
+                    (target + count).update(from: source + runStart, count: end - runStart)
+                    count += end - runStart
+                }
+                while index < input.count {
+                    let byte = input[index]
+                    if byte == 0x0D, index + 1 < input.count, input[index + 1] == 0x0A {
+                        index += 2
+                    } else if byte == 0x0D || byte == 0x0A {
+                        copyRun(upTo: index)
+                        target[count] = 0x0D
+                        target[count + 1] = 0x0A
+                        count += 2
+                        index += 1
+                        runStart = index
+                    } else {
+                        index += 1
+                    }
+                }
+                copyRun(upTo: index)
             }
         }
-        if previousCR { output.append(0x0A) }
-        return output
     }
 }

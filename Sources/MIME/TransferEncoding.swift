@@ -25,28 +25,51 @@ public enum TransferEncoding: String, Sendable, Hashable {
         var sevenBit = text.isEmpty || text.last == 0x0A
         var lineLength = 0
         var previous: UInt8 = 0
-        for byte in text {
-            switch byte {
-            case 0x0D:
-                if previous == 0x20 || previous == 0x09 { sevenBit = false }
-            case 0x0A:
-                lineLength = 0
-            case 0x20, 0x09, 0x21...0x3C, 0x3E...0x7E:
-                lineLength += 1
-                if lineLength > maximumEncodedLineLength { sevenBit = false }
-                if byte == UInt8(ascii: "_") && previous == UInt8(ascii: "=") { sevenBit = false }
-            case UInt8(ascii: "="):
-                lineLength += 1
-                escaped += 1
-            default:
-                sevenBit = false
-                escaped += 1
+        ByteClass.table.withUnsafeBufferPointer { table in
+        text.withUnsafeBufferPointer { text in
+            for byte in text {
+                switch table[Int(byte)] {
+                case .printable:
+                    lineLength += 1
+                case .carriageReturn:
+                    if previous == 0x20 || previous == 0x09 { sevenBit = false }
+                case .lineFeed:
+                    if lineLength > maximumEncodedLineLength { sevenBit = false }
+                    lineLength = 0
+                case .underscore:
+                    lineLength += 1
+                    if previous == UInt8(ascii: "=") { sevenBit = false }
+                case .equals:
+                    lineLength += 1
+                    escaped += 1
+                case .other:
+                    sevenBit = false
+                    escaped += 1
+                }
+                previous = byte
             }
-            previous = byte
         }
-        if previous == 0x20 || previous == 0x09 { sevenBit = false }
+        }
+        if lineLength > maximumEncodedLineLength || previous == 0x20 || previous == 0x09 { sevenBit = false }
         if sevenBit { return .sevenBit }
         return escaped * 3 <= text.count ? .quotedPrintable : .base64
+    }
+
+    /// What each byte means to ``choose(forText:)``, looked up rather than range-matched: the scan
+    /// runs over every text body once per message.
+    private enum ByteClass: UInt8 {
+        case printable, carriageReturn, lineFeed, underscore, equals, other
+
+        static let table: [ByteClass] = (0...255).map { (byte: Int) -> ByteClass in
+            switch byte {
+            case 0x0D: .carriageReturn
+            case 0x0A: .lineFeed
+            case 0x5F: .underscore
+            case 0x3D: .equals
+            case 0x20, 0x09, 0x21...0x7E: .printable
+            default: .other
+            }
+        }
     }
 }
 
@@ -134,71 +157,111 @@ struct QuotedPrintableEncoder: StreamingEncoder {
     private var sawCR = false
 
     mutating func encode(_ bytes: ArraySlice<UInt8>, into output: inout [UInt8]) {
-        for byte in bytes {
-            if sawCR {
-                sawCR = false
-                if byte == 0x0A {
-                    flushBlank(encoded: true, into: &output)
-                    output += [0x0D, 0x0A]
-                    column = 0
-                    continue
+        // Worst case: every byte escaped (3) plus a soft break (3) every 25 escapes, and a held
+        // CR and blank from the previous call. Written through a raw buffer: a per-byte `append`
+        // costs a uniqueness check each time, which dominated the profile of a 64 KiB body.
+        let capacity = bytes.count * 3 + (bytes.count / 24 + 2) * 3 + 12
+        let encoded = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
+            var writer = QuotedPrintableWriter(buffer: buffer, column: column)
+            bytes.withUnsafeBufferPointer { input in
+                for byte in input {
+                    if sawCR {
+                        sawCR = false
+                        if byte == 0x0A {
+                            if let blank = pendingBlank { writer.put(encoded: blank) }
+                            pendingBlank = nil
+                            writer.lineBreak()
+                            continue
+                        }
+                        if let blank = pendingBlank { writer.put(literal: blank) }
+                        pendingBlank = nil
+                        writer.put(encoded: 0x0D)
+                    }
+                    switch byte {
+                    case 0x0D:
+                        sawCR = true
+                    case 0x20, 0x09:
+                        if let blank = pendingBlank { writer.put(literal: blank) }
+                        pendingBlank = byte
+                    default:
+                        if let blank = pendingBlank { writer.put(literal: blank) }
+                        pendingBlank = nil
+                        if byte >= 0x21 && byte <= 0x7E && byte != UInt8(ascii: "=") {
+                            writer.put(literal: byte)
+                        } else {
+                            writer.put(encoded: byte)
+                        }
+                    }
                 }
-                put(encoded: 0x0D, into: &output)
             }
-            switch byte {
-            case 0x0D:
-                sawCR = true
-            case 0x20, 0x09:
-                flushBlank(encoded: false, into: &output)
-                pendingBlank = byte
-            default:
-                flushBlank(encoded: false, into: &output)
-                if byte >= 0x21 && byte <= 0x7E && byte != UInt8(ascii: "=") {
-                    put(literal: byte, into: &output)
-                } else {
-                    put(encoded: byte, into: &output)
-                }
-            }
+            column = writer.column
+            count = writer.count
         }
+        output.append(contentsOf: encoded)
     }
 
     mutating func finish(terminate: Bool, into output: inout [UInt8]) {
-        if sawCR {
-            sawCR = false
-            flushBlank(encoded: false, into: &output)
-            put(encoded: 0x0D, into: &output)
+        let encoded = [UInt8](unsafeUninitializedCapacity: 24) { buffer, count in
+            var writer = QuotedPrintableWriter(buffer: buffer, column: column)
+            if sawCR {
+                sawCR = false
+                if let blank = pendingBlank { writer.put(literal: blank) }
+                pendingBlank = nil
+                writer.put(encoded: 0x0D)
+            }
+            if let blank = pendingBlank { writer.put(encoded: blank) }
+            pendingBlank = nil
+            if terminate && writer.column > 0 { writer.softBreak() }
+            column = writer.column
+            count = writer.count
         }
-        flushBlank(encoded: true, into: &output)
-        if terminate && column > 0 {
-            output += [UInt8(ascii: "="), 0x0D, 0x0A]
-            column = 0
-        }
+        output.append(contentsOf: encoded)
+    }
+}
+
+/// Writes quoted-printable into a buffer sized for the worst case, tracking the output column.
+private struct QuotedPrintableWriter {
+    let buffer: UnsafeMutableBufferPointer<UInt8>
+    var column: Int
+    var count = 0
+
+    init(buffer: UnsafeMutableBufferPointer<UInt8>, column: Int) {
+        self.buffer = buffer
+        self.column = column
     }
 
-    private mutating func flushBlank(encoded: Bool, into output: inout [UInt8]) {
-        guard let blank = pendingBlank else { return }
-        pendingBlank = nil
-        if encoded { put(encoded: blank, into: &output) } else { put(literal: blank, into: &output) }
-    }
-
-    private mutating func put(literal byte: UInt8, into output: inout [UInt8]) {
-        breakLineIfNeeded(for: 1, into: &output)
-        output.append(byte)
+    mutating func put(literal byte: UInt8) {
+        breakLineIfNeeded(for: 1)
+        buffer[count] = byte
+        count += 1
         column += 1
     }
 
-    private mutating func put(encoded byte: UInt8, into output: inout [UInt8]) {
-        breakLineIfNeeded(for: 3, into: &output)
-        output += [UInt8(ascii: "="), HexDigits.upper[Int(byte >> 4)], HexDigits.upper[Int(byte & 0x0F)]]
+    mutating func put(encoded byte: UInt8) {
+        breakLineIfNeeded(for: 3)
+        buffer[count] = UInt8(ascii: "=")
+        buffer[count + 1] = HexDigits.upper[Int(byte >> 4)]
+        buffer[count + 2] = HexDigits.upper[Int(byte & 0x0F)]
+        count += 3
         column += 3
     }
 
+    mutating func lineBreak() {
+        buffer[count] = 0x0D
+        buffer[count + 1] = 0x0A
+        count += 2
+        column = 0
+    }
+
+    mutating func softBreak() {
+        buffer[count] = UInt8(ascii: "=")
+        count += 1
+        lineBreak()
+    }
+
     /// Keeps room for the soft break's `=`: content never passes column 75.
-    private mutating func breakLineIfNeeded(for width: Int, into output: inout [UInt8]) {
-        if column + width > TransferEncoding.maximumEncodedLineLength - 1 {
-            output += [UInt8(ascii: "="), 0x0D, 0x0A]
-            column = 0
-        }
+    private mutating func breakLineIfNeeded(for width: Int) {
+        if column + width > TransferEncoding.maximumEncodedLineLength - 1 { softBreak() }
     }
 }
 

@@ -20,27 +20,41 @@ public struct DotStuffer: Sendable {
     }
 
     private mutating func stuff(bytes: UnsafeBufferPointer<UInt8>, into buffer: inout ByteBuffer) {
+        // Runs of bytes that need no change (well-formed CRLF lines included) are copied in one
+        // write; only a bare CR or LF, or a dot at the start of a line, breaks a run.
+        let crlf: StaticString = "\r\n"
         var runStart = 0
         var index = 0
-        let crlf: StaticString = "\r\n"
-        while index < bytes.count {
-            let byte = bytes[index]
-            if pendingCR {
-                pendingCR = false
-                buffer.writeStaticString(crlf)
-                atLineStart = true
-                if byte == UInt8(ascii: "\n") {
+        let count = bytes.count
+        if pendingCR, count > 0 {
+            pendingCR = false
+            buffer.writeStaticString(crlf)
+            atLineStart = true
+            if bytes[0] == UInt8(ascii: "\n") {
+                index = 1
+                runStart = 1
+            }
+        }
+        while index < count {
+            switch bytes[index] {
+            case UInt8(ascii: "\r"):
+                if index + 1 < count {
+                    if bytes[index + 1] == UInt8(ascii: "\n") {
+                        index += 2
+                    } else {
+                        buffer.writeBytes(UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
+                        buffer.writeStaticString(crlf)
+                        index += 1
+                        runStart = index
+                    }
+                    atLineStart = true
+                } else {
+                    // The chunk ends in CR: whether it is bare depends on the next chunk.
+                    buffer.writeBytes(UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
+                    pendingCR = true
                     index += 1
                     runStart = index
-                    continue
                 }
-            }
-            switch byte {
-            case UInt8(ascii: "\r"):
-                buffer.writeBytes(UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
-                pendingCR = true
-                index += 1
-                runStart = index
             case UInt8(ascii: "\n"):
                 buffer.writeBytes(UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
                 buffer.writeStaticString(crlf)

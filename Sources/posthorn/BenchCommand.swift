@@ -118,14 +118,22 @@ struct BenchSMTPCommand: AsyncParsableCommand {
         if outcomes.errors > 0 { Foundation.exit(1) }
     }
 
-    /// `size` bytes of printable ASCII in CRLF-terminated lines of at most 76 characters.
+    /// `size` bytes of printable ASCII in CRLF-terminated lines of at most 76 characters, like the
+    /// body `smtp-source -l` sends; such a body goes out as 7bit, unencoded.
     static func body(size: Int) -> String {
-        let line = String(repeating: "The quick brown fox jumps over the lazy dog. ", count: 2).prefix(74)
-        var text = ""
-        text.reserveCapacity(size)
-        while text.utf8.count + 76 <= size { text += line + "\r\n" }
-        text += String(repeating: "x", count: max(0, size - text.utf8.count))
-        return text
+        let line = String(String(repeating: "The quick brown fox jumps over the lazy dog. ", count: 2).prefix(74))
+        var lines: [String] = []
+        var remaining = size
+        while remaining >= 76 {
+            lines.append(line)
+            remaining -= 76
+        }
+        if remaining >= 2 {
+            lines.append(String(repeating: "x", count: remaining - 2))
+        } else if remaining == 1, !lines.isEmpty {
+            lines[lines.count - 1] += "x"
+        }
+        return lines.map { $0 + "\r\n" }.joined()
     }
 
     static func randomBytes(_ count: Int) -> [UInt8] {
