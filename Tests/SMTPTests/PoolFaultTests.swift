@@ -1,5 +1,7 @@
 import Egress
 import Logging
+import Metrics
+import MetricsTestKit
 import SMTP
 import SMTPCore
 import Synchronization
@@ -14,7 +16,7 @@ struct PoolFaultTests {
 
     /// Runs `body` with a pool that reaches loopback only, and shuts it down afterwards.
     func withPool(
-        _ harness: Harness, configure: (inout SMTPPool.Configuration) -> Void = { _ in },
+        _ harness: Harness, metrics: TestMetrics = TestMetrics(), configure: (inout SMTPPool.Configuration) -> Void = { _ in },
         _ body: (SMTPPool) async throws -> Void
     ) async throws {
         var configuration = SMTPPool.Configuration()
@@ -24,7 +26,8 @@ struct PoolFaultTests {
         logger.logLevel = .trace
         let pool = SMTPPool(
             configuration: configuration,
-            egress: EgressGuard(policy: policy, resolver: StaticResolver([IPAddress("127.0.0.1")!])), logger: logger)
+            egress: EgressGuard(policy: policy, resolver: StaticResolver([IPAddress("127.0.0.1")!])), logger: logger,
+            metricsFactory: metrics)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await pool.run() }
             do {
@@ -44,14 +47,15 @@ struct PoolFaultTests {
         func next() -> Int { value.withLock { $0 += 1; return $0 } }
     }
 
-    @Test("warm sends reuse one session: one handshake, every message delivered")
+    @Test("warm sends reuse one session: one handshake, every message delivered, counted in metrics")
     func warmReuse() async throws {
         let harness = try Harness()
+        let metrics = TestMetrics()
         let server = try await FakeSMTPServer.start(harness.behaviour(.startTLS))
         defer { Task { await server.shutdown() } }
         let configuration = try harness.configuration(server)
 
-        try await withPool(harness) { pool in
+        try await withPool(harness, metrics: metrics) { pool in
             let first = try await pool.send(try Harness.message(), key: key, configuration: configuration)
             #expect(first.timings.connect > .zero)
             for _ in 0..<5 {
@@ -62,6 +66,12 @@ struct PoolFaultTests {
         }
         #expect(server.sessions.count == 1)
         #expect(server.messages.count == 6)
+        #expect(metrics.counterTotal(label: "posthorn_smtp_pool_leases_total") == 6)
+        #expect(metrics.counterTotal(label: "posthorn_smtp_pool_connect_failures_total") == 0)
+        #expect(try metrics.expectTimer("posthorn_smtp_pool_wait_duration").values.count == 6)
+        // Labels stay bounded: no key, host or address ever becomes a dimension.
+        let dimensions = metrics.recorders.flatMap(\.dimensions) + metrics.counters.flatMap(\.dimensions)
+        #expect(dimensions.allSatisfy { $0.0 == "state" })
     }
 
     @Test("concurrent sends open at most the per-key limit of sessions")
@@ -187,11 +197,12 @@ struct PoolFaultTests {
     @Test("a permanent connect failure reaches the caller at once with its own error")
     func connectFailure() async throws {
         let harness = try Harness()
+        let metrics = TestMetrics()
         let server = try await FakeSMTPServer.start(harness.behaviour(.implicit))
         defer { Task { await server.shutdown() } }
         let configuration = try harness.configuration(server, security: .implicitTLS, trustTestCA: false)
 
-        try await withPool(harness) { pool in
+        try await withPool(harness, metrics: metrics) { pool in
             do {
                 _ = try await pool.send(try Harness.message(), key: key, configuration: configuration)
                 Issue.record("expected ETLS")
@@ -199,5 +210,6 @@ struct PoolFaultTests {
                 #expect(error.code == .tls)
             }
         }
+        #expect(metrics.counterTotal(label: "posthorn_smtp_pool_connect_failures_total") == 1)
     }
 }

@@ -1,3 +1,4 @@
+public import CoreMetrics
 public import Egress
 public import Logging
 public import MIME
@@ -65,12 +66,16 @@ public actor SMTPPool {
     private let dialer: SMTPDialer
     private let eventLoopGroup: any EventLoopGroup
     private let logger: Logger
+    private let metrics: PoolMetrics
 
-    /// Creates a pool; sessions connect only where `egress` allows.
+    /// Creates a pool; sessions connect only where `egress` allows. Metrics go to `metricsFactory`
+    /// (the process's `MetricsSystem` by default).
     public init(
         configuration: Configuration = Configuration(), egress: EgressGuard, dialer: SMTPDialer = .network,
-        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger,
+        metricsFactory: any MetricsFactory = MetricsSystem.factory
     ) {
+        self.metrics = PoolMetrics(factory: metricsFactory)
         self.configuration = configuration
         self.machine = PoolStateMachine(configuration: PoolStateMachine.Configuration(
             maximumConnectionsPerKey: configuration.maximumConnectionsPerKey,
@@ -153,6 +158,7 @@ public actor SMTPPool {
                 // Before the final dot nothing was delivered: one more try on a new session.
                 if !reusable && error.disposition == .transient && !retried {
                     logger.debug("smtp.pool.retry", metadata: ["smtp.pool.key": "\(key)", "smtp.error": "\(error)"])
+                    metrics.retries.increment()
                     retried = true
                     continue
                 }
@@ -166,7 +172,11 @@ public actor SMTPPool {
         let id = nextRequestID
         nextRequestID += 1
         waiterKeys[id] = key
-        defer { waiterKeys[id] = nil }
+        let requested = clock.now
+        defer {
+            waiterKeys[id] = nil
+            metrics.waits.recordNanoseconds((clock.now - requested).nanoseconds)
+        }
         do {
             return try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Lease, any Error>) in
@@ -200,6 +210,7 @@ public actor SMTPPool {
     private var now: Duration { clock.now - started }
 
     private func perform(_ actions: [PoolStateMachine.Action]) {
+        defer { metrics.record(machine.statistics) }
         for action in actions {
             switch action {
             case .createConnection(let id, let key):
@@ -209,6 +220,7 @@ public actor SMTPPool {
             case .lease(let request, let connectionID, let checkLiveness):
                 guard let connection = connections[connectionID] else { preconditionFailure("leased an unknown session") }
                 let isNew = freshConnections.remove(connectionID) != nil
+                metrics.leases.increment()
                 waiters.removeValue(forKey: request)?.resume(returning: Lease(
                     connectionID: connectionID, connection: connection, checkLiveness: checkLiveness, isNew: isNew))
             case .closeConnection(let id):
@@ -265,6 +277,7 @@ public actor SMTPPool {
     private func failed(_ id: Int, _ error: SMTPError) {
         logger.debug("smtp.pool.connect.failed", metadata: ["smtp.error": "\(error)"])
         connectErrors[id] = error
+        metrics.connectFailures.increment()
         if let key = connectionKeys.removeValue(forKey: id) { lastConnectError[key] = error }
         perform(machine.connectionFailed(id, now: now))
         connectErrors[id] = nil
@@ -298,5 +311,11 @@ extension SMTPError {
     /// transaction (the client already said RSET), not a 421, a drop, a timeout or a TLS failure.
     var leavesSessionUsable: Bool {
         (code == .envelope || code == .message) && reply?.code != 421 && disposition != .ambiguous
+    }
+}
+
+extension Duration {
+    fileprivate var nanoseconds: Int64 {
+        components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
     }
 }
