@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 import PackageDescription
 
 /// Settings every Posthorn target shares: Swift 6 language mode plus the upcoming features the
@@ -25,6 +25,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/sql-kit.git", from: "3.36.0"),
+        .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
     ],
     targets: [
         // Pure: addresses, header encoding, MIME tree and the streaming renderer. Foundation only.
@@ -57,10 +61,50 @@ let package = Package(
             ],
             swiftSettings: sharedSettings
         ),
+        // AES-256-GCM sealing with key ids and associated data, the key ring and its file, rotation,
+        // and keyed password fingerprints.
+        .target(
+            name: "Vault",
+            dependencies: ["Secrets", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: sharedSettings
+        ),
+        // Workspaces, API tokens and SMTP credentials: the models, their validation, the store ports
+        // (with in-memory versions) and the services the API and the CLI share.
+        .target(
+            name: "Workspaces",
+            dependencies: [
+                "Vault", "Secrets", "SMTP", "SMTPCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: sharedSettings
+        ),
+        // SQL implementations of the store ports (SQLite embedded; the SQL is kept portable for
+        // PostgreSQL) and the migrations.
+        .target(
+            name: "Storage",
+            dependencies: [
+                "Workspaces", "Vault", "SMTP", "SMTPCore",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "SQLiteKit", package: "sqlite-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: sharedSettings
+        ),
+        // The Hummingbird application: JSON API, auth, health; `buildApplication(configuration:)`.
+        .target(
+            name: "Server",
+            dependencies: [
+                "Workspaces", "Storage", "Vault", "Secrets", "SMTP", "SMTPCore", "Egress",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: sharedSettings
+        ),
         .executableTarget(
             name: "posthorn",
             dependencies: [
-                "MIME", "SMTP", "Egress", "Secrets",
+                "MIME", "SMTP", "Egress", "Secrets", "Server", "Workspaces", "Storage", "Vault",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -110,8 +154,33 @@ let package = Package(
             swiftSettings: sharedSettings
         ),
         .testTarget(
+            name: "VaultTests",
+            dependencies: ["Vault", "Secrets", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: sharedSettings
+        ),
+        .testTarget(
+            name: "StorageTests",
+            dependencies: [
+                "Storage", "Workspaces", "Vault", "Secrets", "SMTP", "SMTPCore",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: sharedSettings
+        ),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: [
+                "Server", "Workspaces", "Storage", "Vault", "Secrets", "SMTP", "Egress", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: sharedSettings
+        ),
+        .testTarget(
             name: "PosthornCLITests",
-            dependencies: ["posthorn", "TestSupport"],
+            dependencies: ["posthorn", "TestSupport", .product(name: "NIOSSL", package: "swift-nio-ssl")],
             swiftSettings: sharedSettings
         ),
     ]

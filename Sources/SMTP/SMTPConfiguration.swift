@@ -1,3 +1,4 @@
+import NIOSSL
 import Secrets
 public import SMTPCore
 
@@ -56,6 +57,9 @@ public struct SMTPConfiguration: Sendable {
             throw SMTPConfigurationError(
                 field: "clientIdentifier", message: "Client identifier must be a domain name or an address literal like [192.0.2.1]")
         }
+        if let pem = additionalTrustedCertificatesPEM {
+            try Self.validateTrustedCertificates(pem: pem)
+        }
         self.host = host
         self.port = port
         self.security = security
@@ -65,6 +69,16 @@ public struct SMTPConfiguration: Sendable {
         self.clientIdentifier = identifier
         self.credentials = credentials
         self.timeouts = timeouts
+    }
+
+    /// Checks that `pem` holds one or more PEM certificates (a corporate CA bundle), at most 256 KiB.
+    public static func validateTrustedCertificates(pem: String) throws(SMTPConfigurationError) {
+        let error = SMTPConfigurationError(
+            field: "caCertificate", message: "CA certificate must be one or more PEM certificates")
+        guard pem.utf8.count <= 256 * 1024, pem.contains("-----BEGIN CERTIFICATE-----") else { throw error }
+        guard let certificates = try? NIOSSLCertificate.fromPEMBytes(Array(pem.utf8)), !certificates.isEmpty else {
+            throw error
+        }
     }
 
     /// Parses a port from text strictly: decimal digits only, no sign, no spaces, no leading zeros.

@@ -1,0 +1,104 @@
+public import Workspaces
+import SQLKit
+
+extension SQLStore: CredentialStore {
+    /// Stores a new credential.
+    ///
+    /// - Throws: ``Workspaces/StoreError/duplicate(_:)`` (`"name"`) if the workspace already has a
+    ///   credential with this name (or, never in practice, the id is taken). The workspace must
+    ///   exist: the foreign key refuses an orphan with the engine's constraint error.
+    public func insertCredential(_ credential: SMTPCredential) async throws {
+        guard try await credentialID(named: credential.name, workspaceID: credential.workspaceID) == nil else {
+            throw StoreError.duplicate("name")
+        }
+        let columns = CredentialColumns(credential)
+        try await mappingUniqueViolation(column: "name", table: "credentials") {
+            try await database.raw("""
+                INSERT INTO credentials (id, workspace_id, name, kind, \(columns.settingsColumns), created_at, updated_at)
+                VALUES (\(bind: credential.id), \(bind: credential.workspaceID), \(bind: credential.name), \
+                \(bind: CredentialColumns.smtpKind), \(columns.settingsValues), \(bind: columns.createdAt), \
+                \(bind: columns.updatedAt))
+                """).run()
+        }
+    }
+
+    /// The credential `id` of `workspaceID`; `nil` if it belongs to another workspace.
+    public func credential(id: String, workspaceID: String) async throws -> SMTPCredential? {
+        try await firstCredential("""
+            SELECT \(CredentialColumns.all) FROM credentials WHERE id = \(bind: id) AND workspace_id = \(bind: workspaceID)
+            """)
+    }
+
+    /// The credential of `workspaceID` named exactly `name`.
+    public func credential(named name: String, workspaceID: String) async throws -> SMTPCredential? {
+        try await firstCredential("""
+            SELECT \(CredentialColumns.all) FROM credentials WHERE workspace_id = \(bind: workspaceID) AND name = \(bind: name)
+            """)
+    }
+
+    /// A workspace's credentials by name; ties (impossible while names are unique) broken by id.
+    public func credentials(workspaceID: String) async throws -> [SMTPCredential] {
+        try await allCredentials("""
+            SELECT \(CredentialColumns.all) FROM credentials WHERE workspace_id = \(bind: workspaceID) ORDER BY name, id
+            """)
+    }
+
+    /// Replaces every column of the stored credential with the same id and workspace, including
+    /// `created_at`, as ``Workspaces/InMemoryStore`` replaces the whole value.
+    ///
+    /// - Returns: `false` if the workspace has no credential with this id (checked before the name,
+    ///   as the in-memory store does).
+    /// - Throws: ``Workspaces/StoreError/duplicate(_:)`` (`"name"`) if another credential of the
+    ///   workspace has the new name.
+    public func updateCredential(_ credential: SMTPCredential) async throws -> Bool {
+        let existing = try await database.raw("""
+            SELECT id FROM credentials WHERE id = \(bind: credential.id) AND workspace_id = \(bind: credential.workspaceID)
+            """).first()
+        guard existing != nil else { return false }
+        if let other = try await credentialID(named: credential.name, workspaceID: credential.workspaceID),
+           other != credential.id {
+            throw StoreError.duplicate("name")
+        }
+        let columns = CredentialColumns(credential)
+        let updated = try await mappingUniqueViolation(column: "name", table: "credentials") {
+            try await database.raw("""
+                UPDATE credentials SET name = \(bind: credential.name), \(columns.settingsAssignments), \
+                created_at = \(bind: columns.createdAt), updated_at = \(bind: columns.updatedAt)
+                WHERE id = \(bind: credential.id) AND workspace_id = \(bind: credential.workspaceID)
+                RETURNING id
+                """).all()
+        }
+        // Empty only if the row was deleted between the check and the update.
+        return !updated.isEmpty
+    }
+
+    /// Deletes the credential `id` of `workspaceID`; `false` if there was none.
+    public func deleteCredential(id: String, workspaceID: String) async throws -> Bool {
+        let deleted = try await database.raw("""
+            DELETE FROM credentials WHERE id = \(bind: id) AND workspace_id = \(bind: workspaceID) RETURNING id
+            """).all()
+        return !deleted.isEmpty
+    }
+
+    /// Every credential of every workspace, by id (key rotation re-seals them all).
+    public func allCredentials() async throws -> [SMTPCredential] {
+        try await allCredentials("SELECT \(CredentialColumns.all) FROM credentials ORDER BY id")
+    }
+
+    // MARK: - Queries
+
+    private func credentialID(named name: String, workspaceID: String) async throws -> String? {
+        let row = try await database.raw("""
+            SELECT id FROM credentials WHERE workspace_id = \(bind: workspaceID) AND name = \(bind: name)
+            """).first()
+        return try row.map { row throws(StorageError) in try StoredRow(row, table: "credentials").value("id") }
+    }
+
+    private func firstCredential(_ query: SQLQueryString) async throws -> SMTPCredential? {
+        try await database.raw(query).first().map(CredentialColumns.credential(from:))
+    }
+
+    private func allCredentials(_ query: SQLQueryString) async throws -> [SMTPCredential] {
+        try await database.raw(query).all().map(CredentialColumns.credential(from:))
+    }
+}

@@ -1,0 +1,226 @@
+public import Foundation
+public import Secrets
+public import SMTP
+import SMTPCore
+public import Vault
+
+/// Creates, changes, lists and deletes a workspace's SMTP credentials, sealing passwords with the
+/// vault; and turns a stored credential into an ``SMTPConfiguration`` when a send needs it.
+///
+/// The API and the CLI both go through this type, so the rules live here once.
+public struct CredentialService: Sendable {
+    private let store: any CredentialStore
+    /// The vault that seals and opens passwords.
+    public let vault: Vault
+    private let ids: IdentifierSource
+    private let now: @Sendable () -> Date
+
+    /// Creates the service.
+    public init(
+        store: any CredentialStore, vault: Vault, ids: IdentifierSource = .system,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.store = store
+        self.vault = vault
+        self.ids = ids
+        // Whole milliseconds: what the database keeps, so a response equals a later read.
+        self.now = { Date(timeIntervalSince1970: (now().timeIntervalSince1970 * 1000).rounded(.down) / 1000) }
+    }
+
+    // MARK: Reading
+
+    /// A workspace's credentials, by name.
+    public func list(in workspaceID: String) async throws -> [SMTPCredential] {
+        try await store.credentials(workspaceID: workspaceID)
+    }
+
+    /// The credential with this id in the workspace (the API's lookup).
+    public func credentialByID(_ id: String, in workspaceID: String) async throws -> SMTPCredential {
+        guard let credential = try await store.credential(id: id, workspaceID: workspaceID) else {
+            throw WorkspaceError(.notFound, "Credential not found")
+        }
+        return credential
+    }
+
+    /// The credential with this id (or, for the CLI, this name) in the workspace.
+    public func credential(_ idOrName: String, in workspaceID: String) async throws -> SMTPCredential {
+        if let credential = try await store.credential(id: idOrName, workspaceID: workspaceID) {
+            return credential
+        }
+        if let credential = try await store.credential(named: idOrName, workspaceID: workspaceID) {
+            return credential
+        }
+        throw WorkspaceError(.notFound, "Credential not found")
+    }
+
+    // MARK: Writing
+
+    /// Validates `input` as a new credential, seals its password and stores it.
+    public func create(_ input: CredentialInput, in workspaceID: String) async throws -> SMTPCredential {
+        guard let name = input.name else { throw WorkspaceError.invalid("name", "Name is required") }
+        guard let host = input.host else { throw WorkspaceError.invalid("host", "Server address is required") }
+        let security = input.security ?? .startTLS
+        let timestamp = now()
+        var credential = SMTPCredential(
+            id: ids.makeID(prefix: "cred"), workspaceID: workspaceID, name: name, host: host,
+            port: input.port ?? (security == .implicitTLS ? 465 : 587), username: input.username ?? nil,
+            security: security, acceptUnverifiedCertificates: input.acceptUnverifiedCertificates ?? false,
+            minimumTLSVersion: input.minimumTLSVersion ?? .tls12, clientIdentifier: input.clientIdentifier ?? nil,
+            caCertificate: input.caCertificate ?? nil, sealedPassword: nil, passwordFingerprint: nil,
+            createdAt: timestamp, updatedAt: timestamp)
+        let password = input.password ?? nil
+        try validate(credential, newPassword: password, hasStoredPassword: false)
+        if let password { try seal(password, into: &credential) }
+        do {
+            try await store.insertCredential(credential)
+        } catch StoreError.duplicate {
+            throw Self.nameTaken
+        }
+        return credential
+    }
+
+    /// Applies the fields `input` carries; the rest, the password included, keep their stored values.
+    public func update(_ idOrName: String, in workspaceID: String, with input: CredentialInput) async throws -> SMTPCredential {
+        var credential = try await self.credential(idOrName, in: workspaceID)
+        if let name = input.name { credential.name = name }
+        if let host = input.host { credential.host = host }
+        if let port = input.port { credential.port = port }
+        if let username = input.username { credential.username = username }
+        if let security = input.security { credential.security = security }
+        if let accept = input.acceptUnverifiedCertificates { credential.acceptUnverifiedCertificates = accept }
+        if let version = input.minimumTLSVersion { credential.minimumTLSVersion = version }
+        if let identifier = input.clientIdentifier { credential.clientIdentifier = identifier }
+        if let certificate = input.caCertificate { credential.caCertificate = certificate }
+        let keepsPassword = input.password == nil && credential.hasPassword
+        try validate(credential, newPassword: input.password ?? nil, hasStoredPassword: keepsPassword)
+        switch input.password {
+        case .none: break
+        case .some(.none):
+            credential.sealedPassword = nil
+            credential.passwordFingerprint = nil
+        case .some(.some(let password)):
+            try seal(password, into: &credential)
+        }
+        credential.updatedAt = now()
+        do {
+            guard try await store.updateCredential(credential) else { throw WorkspaceError(.notFound, "Credential not found") }
+        } catch StoreError.duplicate {
+            throw Self.nameTaken
+        }
+        return credential
+    }
+
+    /// Deletes a credential.
+    public func delete(_ idOrName: String, in workspaceID: String) async throws {
+        let credential = try await self.credential(idOrName, in: workspaceID)
+        guard try await store.deleteCredential(id: credential.id, workspaceID: workspaceID) else {
+            throw WorkspaceError(.notFound, "Credential not found")
+        }
+    }
+
+    /// Re-seals every stored password under the vault's active key: the second half of key rotation.
+    /// Returns how many passwords moved.
+    public func resealAll() async throws -> Int {
+        var moved = 0
+        for var credential in try await store.allCredentials() {
+            guard let sealed = credential.sealedPassword, sealed.keyID != vault.keyRing.active.id else { continue }
+            let context = credential.passwordContext
+            do {
+                let resealed = try vault.reseal(sealed, context: context)
+                credential.sealedPassword = resealed
+                credential.passwordFingerprint = vault.fingerprint(of: try vault.open(resealed, context: context), context: context)
+            } catch {
+                throw WorkspaceError(.vault, "Credential \(credential.id) could not be re-sealed: \(error)")
+            }
+            _ = try await store.updateCredential(credential)
+            moved += 1
+        }
+        return moved
+    }
+
+    // MARK: Using
+
+    /// The connection settings for a send or a connection test, validated again (a row edited in
+    /// the database cannot bring back port 25) and with the password opened for this use only.
+    public func configuration(for credential: SMTPCredential, timeouts: SMTPTimeouts = SMTPTimeouts()) throws -> SMTPConfiguration {
+        var credentials: SMTPCredentials?
+        if let sealed = credential.sealedPassword {
+            let password: Secret
+            do {
+                password = try vault.open(sealed, context: credential.passwordContext)
+            } catch {
+                throw WorkspaceError(.vault, "The stored password could not be opened with the current keys")
+            }
+            credentials = .password(username: credential.username ?? "", password: password)
+        }
+        do {
+            return try SMTPConfiguration(
+                host: credential.host, port: credential.port, security: credential.security,
+                minimumTLSVersion: credential.minimumTLSVersion,
+                acceptUnverifiedCertificates: credential.acceptUnverifiedCertificates,
+                additionalTrustedCertificatesPEM: credential.caCertificate, clientIdentifier: credential.clientIdentifier,
+                credentials: credentials, timeouts: timeouts)
+        } catch {
+            throw WorkspaceError.invalid(error.field, error.message)
+        }
+    }
+
+    // MARK: Rules
+
+    static let nameTaken = WorkspaceError(.conflict, field: "name", "A credential with this name already exists in this workspace")
+
+    private func seal(_ password: Secret, into credential: inout SMTPCredential) throws {
+        let context = credential.passwordContext
+        do {
+            credential.sealedPassword = try vault.seal(password, context: context)
+        } catch {
+            throw WorkspaceError(.vault, "The password could not be sealed")
+        }
+        credential.passwordFingerprint = vault.fingerprint(of: password, context: context)
+    }
+
+    /// Every rule of the credential form. The connection rules (port 25, port range, host, EHLO
+    /// name, CA bundle) are `SMTPConfiguration`'s, so they are checked by building one.
+    private func validate(_ credential: SMTPCredential, newPassword: Secret?, hasStoredPassword: Bool) throws {
+        try WorkspaceService.validateName(credential.name, field: "name")
+        if let username = credential.username {
+            guard !username.isEmpty, username.utf8.count <= 320 else {
+                throw WorkspaceError.invalid("username", "Username must be 1 to 320 bytes")
+            }
+            guard !Self.hasForbiddenCharacters(username) else {
+                throw WorkspaceError.invalid("username", "Username contains forbidden characters")
+            }
+        }
+        if let newPassword {
+            try newPassword.withRevealedValue { value in
+                guard !value.isEmpty, value.utf8.count <= 1024 else {
+                    throw WorkspaceError.invalid("password", "Password must be 1 to 1024 bytes")
+                }
+                guard !Self.hasForbiddenCharacters(value) else {
+                    throw WorkspaceError.invalid("password", "Password contains forbidden characters")
+                }
+            }
+        }
+        let hasPassword = newPassword != nil || hasStoredPassword
+        if credential.username != nil && !hasPassword {
+            throw WorkspaceError.invalid("password", "Password is required when a username is set")
+        }
+        if credential.username == nil && hasPassword {
+            throw WorkspaceError.invalid("username", "Username is required when a password is set")
+        }
+        do {
+            _ = try SMTPConfiguration(
+                host: credential.host, port: credential.port, security: credential.security,
+                minimumTLSVersion: credential.minimumTLSVersion,
+                acceptUnverifiedCertificates: credential.acceptUnverifiedCertificates,
+                additionalTrustedCertificatesPEM: credential.caCertificate, clientIdentifier: credential.clientIdentifier)
+        } catch {
+            throw WorkspaceError.invalid(error.field, error.message)
+        }
+    }
+
+    /// CR, LF and NUL would end the AUTH line early; other control characters have no place in a login.
+    private static func hasForbiddenCharacters(_ value: String) -> Bool {
+        value.unicodeScalars.contains { $0.properties.generalCategory == .control }
+    }
+}

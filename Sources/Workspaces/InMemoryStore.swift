@@ -1,0 +1,71 @@
+/// The stores in memory: tests, and the shape the SQL stores must match.
+public actor InMemoryStore: WorkspaceStore, CredentialStore {
+    private var workspacesByID: [String: (workspace: Workspace, tokenHash: String)] = [:]
+    private var settings: [String: String] = [:]
+    private var credentialsByID: [String: SMTPCredential] = [:]
+
+    /// An empty store.
+    public init() {}
+
+    public func insertWorkspace(_ workspace: Workspace, tokenHash: String) throws {
+        guard workspacesByID[workspace.id] == nil, !workspacesByID.values.contains(where: { $0.workspace.name == workspace.name })
+        else { throw StoreError.duplicate("name") }
+        workspacesByID[workspace.id] = (workspace, tokenHash)
+    }
+
+    public func workspace(tokenHash: String) -> Workspace? {
+        workspacesByID.values.first { $0.tokenHash == tokenHash }?.workspace
+    }
+
+    public func workspace(id: String) -> Workspace? { workspacesByID[id]?.workspace }
+
+    public func workspace(named name: String) -> Workspace? {
+        workspacesByID.values.first { $0.workspace.name == name }?.workspace
+    }
+
+    public func workspaces() -> [Workspace] {
+        workspacesByID.values.map(\.workspace).sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+    }
+
+    public func setting(_ key: String) -> String? { settings[key] }
+
+    public func setSetting(_ key: String, to value: String) { settings[key] = value }
+
+    public func insertCredential(_ credential: SMTPCredential) throws {
+        guard self.credential(named: credential.name, workspaceID: credential.workspaceID) == nil else {
+            throw StoreError.duplicate("name")
+        }
+        credentialsByID[credential.id] = credential
+    }
+
+    public func credential(id: String, workspaceID: String) -> SMTPCredential? {
+        credentialsByID[id].flatMap { $0.workspaceID == workspaceID ? $0 : nil }
+    }
+
+    public func credential(named name: String, workspaceID: String) -> SMTPCredential? {
+        credentialsByID.values.first { $0.workspaceID == workspaceID && $0.name == name }
+    }
+
+    public func credentials(workspaceID: String) -> [SMTPCredential] {
+        credentialsByID.values.filter { $0.workspaceID == workspaceID }.sorted { ($0.name, $0.id) < ($1.name, $1.id) }
+    }
+
+    public func updateCredential(_ credential: SMTPCredential) throws -> Bool {
+        guard self.credential(id: credential.id, workspaceID: credential.workspaceID) != nil else { return false }
+        if let other = self.credential(named: credential.name, workspaceID: credential.workspaceID), other.id != credential.id {
+            throw StoreError.duplicate("name")
+        }
+        credentialsByID[credential.id] = credential
+        return true
+    }
+
+    public func deleteCredential(id: String, workspaceID: String) -> Bool {
+        guard credential(id: id, workspaceID: workspaceID) != nil else { return false }
+        credentialsByID[id] = nil
+        return true
+    }
+
+    public func allCredentials() -> [SMTPCredential] {
+        credentialsByID.values.sorted { $0.id < $1.id }
+    }
+}

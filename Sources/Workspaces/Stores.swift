@@ -1,0 +1,38 @@
+/// Where workspaces, their token hashes and server settings live. Implemented by `Storage` over
+/// SQL (SQLite now, PostgreSQL later) and by ``InMemoryStore`` for tests.
+public protocol WorkspaceStore: Sendable {
+    /// Stores a new workspace with the hash of its API token.
+    func insertWorkspace(_ workspace: Workspace, tokenHash: String) async throws
+    /// The workspace whose token hashes to `tokenHash`.
+    func workspace(tokenHash: String) async throws -> Workspace?
+    func workspace(id: String) async throws -> Workspace?
+    func workspace(named name: String) async throws -> Workspace?
+    /// Every workspace, oldest first.
+    func workspaces() async throws -> [Workspace]
+    /// A server setting (the admin token hash).
+    func setting(_ key: String) async throws -> String?
+    func setSetting(_ key: String, to value: String) async throws
+}
+
+/// Where SMTP credentials live. Every lookup is scoped to a workspace, so no query can return
+/// another workspace's credential.
+public protocol CredentialStore: Sendable {
+    /// Stores a new credential. Throws ``StoreError/duplicate(_:)`` if the name is taken.
+    func insertCredential(_ credential: SMTPCredential) async throws
+    func credential(id: String, workspaceID: String) async throws -> SMTPCredential?
+    func credential(named name: String, workspaceID: String) async throws -> SMTPCredential?
+    /// A workspace's credentials, by name.
+    func credentials(workspaceID: String) async throws -> [SMTPCredential]
+    /// Replaces a stored credential (same id and workspace); `false` if it no longer exists.
+    func updateCredential(_ credential: SMTPCredential) async throws -> Bool
+    /// `false` if there was nothing to delete.
+    func deleteCredential(id: String, workspaceID: String) async throws -> Bool
+    /// Every credential of every workspace: key rotation re-seals them all.
+    func allCredentials() async throws -> [SMTPCredential]
+}
+
+/// A constraint the store enforces.
+public enum StoreError: Error, Sendable, Hashable {
+    /// A unique column (named) already holds the value.
+    case duplicate(String)
+}

@@ -1,0 +1,97 @@
+import Crypto
+public import Foundation
+public import Secrets
+
+/// Creates workspaces, issues their API tokens and answers "whose token is this?".
+public struct WorkspaceService: Sendable {
+    /// The settings key under which the admin token's hash is stored.
+    static let adminTokenKey = "admin_token_sha256"
+
+    private let store: any WorkspaceStore
+    private let ids: IdentifierSource
+    private let now: @Sendable () -> Date
+
+    /// Creates the service over `store`.
+    public init(store: any WorkspaceStore, ids: IdentifierSource = .system, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.store = store
+        self.ids = ids
+        // Whole milliseconds: what the database keeps, so a response equals a later read.
+        self.now = { Date(timeIntervalSince1970: (now().timeIntervalSince1970 * 1000).rounded(.down) / 1000) }
+    }
+
+    /// Creates a workspace and returns it with its API token, which is shown this once and stored
+    /// only as a hash.
+    public func create(name: String) async throws -> (workspace: Workspace, token: Secret) {
+        try Self.validateName(name, field: "name")
+        if try await store.workspace(named: name) != nil {
+            throw WorkspaceError(.conflict, field: "name", "A workspace with this name already exists")
+        }
+        let workspace = Workspace(id: ids.makeID(prefix: "ws"), name: name, createdAt: now())
+        let token = ids.makeToken()
+        do {
+            try await store.insertWorkspace(workspace, tokenHash: TokenHash.of(token))
+        } catch StoreError.duplicate {
+            throw WorkspaceError(.conflict, field: "name", "A workspace with this name already exists")
+        }
+        return (workspace, token)
+    }
+
+    /// The workspace `token` belongs to, or `nil`.
+    public func workspace(forToken token: Secret) async throws -> Workspace? {
+        guard !token.isEmpty else { return nil }
+        return try await store.workspace(tokenHash: TokenHash.of(token))
+    }
+
+    /// Whether `token` is the admin token. Compares hashes in constant time.
+    public func isAdmin(_ token: Secret) async throws -> Bool {
+        guard !token.isEmpty, let stored = try await store.setting(Self.adminTokenKey) else { return false }
+        return Self.constantTimeEqual(Array(stored.utf8), Array(TokenHash.of(token).utf8))
+    }
+
+    /// What first start created, to print once.
+    public struct Bootstrap: Sendable {
+        /// The admin token, when this start generated it (not when the environment set it).
+        public var generatedAdminToken: Secret?
+        /// The default workspace and its token, when this start created them.
+        public var defaultWorkspace: (workspace: Workspace, token: Secret)?
+    }
+
+    /// Prepares a store on start: sets the admin token (from `adminToken`, else a new one if none
+    /// is stored) and creates the default workspace if there are none.
+    public func bootstrap(adminToken: Secret?) async throws -> Bootstrap {
+        var result = Bootstrap()
+        if let adminToken {
+            guard adminToken.withRevealedValue({ $0.utf8.count >= 16 && !$0.contains(where: \.isWhitespace) }) else {
+                throw WorkspaceError.invalid("POSTHORN_ADMIN_TOKEN", "Admin token must be at least 16 characters without spaces")
+            }
+            try await store.setSetting(Self.adminTokenKey, to: TokenHash.of(adminToken))
+        } else if try await store.setting(Self.adminTokenKey) == nil {
+            let token = ids.makeToken()
+            try await store.setSetting(Self.adminTokenKey, to: TokenHash.of(token))
+            result.generatedAdminToken = token
+        }
+        if try await store.workspaces().isEmpty {
+            result.defaultWorkspace = try await create(name: "default")
+        }
+        return result
+    }
+
+    static func validateName(_ name: String, field: String) throws(WorkspaceError) {
+        guard !name.isEmpty, name.count <= 100 else {
+            throw WorkspaceError.invalid(field, "Name must be 1 to 100 characters")
+        }
+        guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw WorkspaceError.invalid(field, "Name contains forbidden characters")
+        }
+        guard name.trimmingCharacters(in: .whitespaces) == name else {
+            throw WorkspaceError.invalid(field, "Name must not start or end with a space")
+        }
+    }
+
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for index in a.indices { difference |= a[index] ^ b[index] }
+        return difference == 0
+    }
+}

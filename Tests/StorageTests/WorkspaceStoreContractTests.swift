@@ -1,0 +1,130 @@
+import Testing
+import Workspaces
+
+/// What every ``WorkspaceStore`` must do, run against each ``StoreKind``.
+@Suite("WorkspaceStore contract")
+struct WorkspaceStoreContractTests {
+    @Test("a workspace is found by its token hash, its id and its name, and nothing else is", arguments: StoreKind.allCases)
+    func lookups(_ kind: StoreKind) async throws {
+        try await kind.withStore { store in
+            let acme = Fixture.workspace("ws_acme", name: "Acme")
+            let other = Fixture.workspace("ws_other", name: "Other")
+            try await store.insertWorkspace(acme, tokenHash: "hash-acme")
+            try await store.insertWorkspace(other, tokenHash: "hash-other")
+
+            #expect(try await store.workspace(tokenHash: "hash-acme") == acme)
+            #expect(try await store.workspace(id: "ws_acme") == acme)
+            #expect(try await store.workspace(named: "Acme") == acme)
+            #expect(try await store.workspace(tokenHash: "hash-other") == other)
+
+            #expect(try await store.workspace(tokenHash: "hash-missing") == nil)
+            #expect(try await store.workspace(id: "ws_missing") == nil)
+            #expect(try await store.workspace(named: "acme") == nil, "names match exactly, case included")
+        }
+    }
+
+    @Test("workspaces list oldest first, ties broken by id", arguments: StoreKind.allCases)
+    func listingOrder(_ kind: StoreKind) async throws {
+        try await kind.withStore { store in
+            #expect(try await store.workspaces().isEmpty)
+            let newest = Fixture.workspace("ws_a", createdAt: 3_000)
+            let tiedSecond = Fixture.workspace("ws_c", createdAt: 2_000)
+            let tiedFirst = Fixture.workspace("ws_b", createdAt: 2_000)
+            let oldest = Fixture.workspace("ws_d", createdAt: 1_000)
+            for (index, workspace) in [newest, tiedSecond, tiedFirst, oldest].enumerated() {
+                try await store.insertWorkspace(workspace, tokenHash: "hash-\(index)")
+            }
+
+            #expect(try await store.workspaces() == [oldest, tiedFirst, tiedSecond, newest])
+        }
+    }
+
+    @Test("a taken name or id is a duplicate name, and the first workspace stays", arguments: StoreKind.allCases)
+    func duplicates(_ kind: StoreKind) async throws {
+        try await kind.withStore { store in
+            let acme = Fixture.workspace("ws_acme", name: "Acme")
+            try await store.insertWorkspace(acme, tokenHash: "hash-1")
+
+            await #expect(throws: StoreError.duplicate("name")) {
+                try await store.insertWorkspace(Fixture.workspace("ws_other", name: "Acme"), tokenHash: "hash-2")
+            }
+            await #expect(throws: StoreError.duplicate("name")) {
+                try await store.insertWorkspace(Fixture.workspace("ws_acme", name: "Renamed"), tokenHash: "hash-3")
+            }
+            #expect(try await store.workspaces() == [acme])
+            #expect(try await store.workspace(tokenHash: "hash-1") == acme)
+        }
+    }
+
+    @Test("of concurrent inserts with one name, exactly one wins and the rest are duplicates", arguments: StoreKind.allCases)
+    func concurrentInserts(_ kind: StoreKind) async throws {
+        try await kind.withStore { store async throws in
+            let outcomes = await withTaskGroup(of: InsertOutcome.self) { group in
+                for index in 0..<8 {
+                    group.addTask {
+                        await InsertOutcome {
+                            try await store.insertWorkspace(Fixture.workspace("ws_\(index)", name: "Contested"), tokenHash: "hash-\(index)")
+                        }
+                    }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+
+            #expect(outcomes.filter { $0 == .inserted }.count == 1)
+            #expect(outcomes.filter { $0 == .duplicate }.count == 7)
+            #expect(try await store.workspaces().count == 1)
+        }
+    }
+
+    @Test("creation dates round trip to the millisecond", arguments: StoreKind.allCases)
+    func dates(_ kind: StoreKind) async throws {
+        try await kind.withStore { store in
+            let workspaces = [
+                Fixture.workspace("ws_epoch", createdAt: 0),
+                Fixture.workspace("ws_recent", createdAt: 1_767_225_599_999),
+                Fixture.workspace("ws_before_epoch", createdAt: -1_234),
+            ]
+            for workspace in workspaces {
+                try await store.insertWorkspace(workspace, tokenHash: "hash-\(workspace.id)")
+                #expect(try await store.workspace(id: workspace.id)?.createdAt == workspace.createdAt)
+            }
+        }
+    }
+
+    @Test("settings start empty, and setting a key twice keeps the last value", arguments: StoreKind.allCases)
+    func settings(_ kind: StoreKind) async throws {
+        try await kind.withStore { store in
+            #expect(try await store.setting("admin_token_hash") == nil)
+
+            try await store.setSetting("admin_token_hash", to: "first")
+            try await store.setSetting("other", to: "untouched")
+            #expect(try await store.setting("admin_token_hash") == "first")
+
+            try await store.setSetting("admin_token_hash", to: "second")
+            #expect(try await store.setting("admin_token_hash") == "second")
+            #expect(try await store.setting("other") == "untouched")
+
+            try await store.setSetting("admin_token_hash", to: "")
+            #expect(try await store.setting("admin_token_hash") == "")
+        }
+    }
+}
+
+/// How one of several racing writes ended.
+enum InsertOutcome: Equatable, Sendable {
+    case inserted
+    case duplicate
+    case failed(String)
+
+    /// Runs `write` and classifies the result.
+    init(_ write: () async throws -> Void) async {
+        do {
+            try await write()
+            self = .inserted
+        } catch StoreError.duplicate("name") {
+            self = .duplicate
+        } catch {
+            self = .failed(String(describing: error))
+        }
+    }
+}
