@@ -97,13 +97,7 @@ struct ConnectionOptions: ParsableArguments {
         case (nil, _?): throw SMTPConfigurationError(field: "username", message: "a password was given without --username")
         case (_?, nil): throw SMTPConfigurationError(field: "password", message: "--username needs --password-env or --password-file")
         }
-        var ca: String?
-        if let caFile {
-            guard let data = FileManager.default.contents(atPath: caFile) else {
-                throw SMTPConfigurationError(field: "caCertificate", message: "the CA file cannot be read")
-            }
-            ca = String(decoding: data, as: UTF8.self)
-        }
+        let ca = try caFile.map(readCAFile)
         return try SMTPConfiguration(
             host: host, port: port, security: securityOption.security, minimumTLSVersion: minimumTLS.version,
             acceptUnverifiedCertificates: acceptUnverifiedCertificates, additionalTrustedCertificatesPEM: ca,
@@ -111,37 +105,11 @@ struct ConnectionOptions: ParsableArguments {
     }
 
     private func password() throws -> Secret? {
-        switch (passwordEnvironmentVariable, passwordFile) {
-        case (nil, nil):
-            return nil
-        case (_?, _?):
-            throw SMTPConfigurationError(field: "password", message: "give --password-env or --password-file, not both")
-        case (let variable?, nil):
-            guard let value = ProcessInfo.processInfo.environment[variable] else {
-                throw SMTPConfigurationError(field: "password", message: "the environment variable \(variable) is not set")
-            }
-            return Secret(value)
-        case (nil, let path?):
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw SMTPConfigurationError(field: "password", message: "the password file cannot be read")
-            }
-            var value = String(decoding: data, as: UTF8.self)
-            if value.hasSuffix("\r\n") { value.removeLast(2) } else if value.hasSuffix("\n") { value.removeLast() }
-            return Secret(value)
-        }
+        try PasswordSource(environmentVariable: passwordEnvironmentVariable, file: passwordFile).read()
     }
 
     /// The operator allowlist from the flags and `POSTHORN_ALLOW_PRIVATE_EGRESS`.
     func egressPolicy() throws -> EgressPolicy {
-        let sources = allowPrivateEgress + [ProcessInfo.processInfo.environment["POSTHORN_ALLOW_PRIVATE_EGRESS"]].compactMap { $0 }
-        var allowlist: [CIDR] = []
-        for text in sources where !text.trimmingCharacters(in: .whitespaces).isEmpty {
-            do {
-                allowlist += try EgressPolicy.parseAllowlist(text)
-            } catch {
-                throw SMTPConfigurationError(field: "allowPrivateEgress", message: "\(error)")
-            }
-        }
-        return EgressPolicy(allowlist: allowlist)
+        try posthorn.egressPolicy(flags: allowPrivateEgress)
     }
 }

@@ -1,11 +1,14 @@
 import ArgumentParser
 
-/// The `posthorn` command line: the server, one-off sends and (later) workspace administration.
+/// The `posthorn` command line: the server, one-off sends, workspaces, credentials, keys and benchmarks.
 @main
 struct Posthorn: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "posthorn",
         abstract: "Send email from automated workflows through your own SMTP server.",
-        subcommands: [SendCommand.self, BenchCommand.self]
+        subcommands: [
+            ServeCommand.self, SendCommand.self, WorkspaceCommand.self, CredentialCommand.self, KeyCommand.self,
+            BenchCommand.self,
+        ]
     )
 }

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Workspaces
+import Server
 import Foundation
 import Egress
 import Logging
@@ -21,6 +23,12 @@ struct SendCommand: AsyncParsableCommand {
 
     @OptionGroup var message: MessageOptions
     @OptionGroup var connection: ConnectionOptions
+
+    @Option(help: "Send with this stored credential (name or id) instead of the connection flags.")
+    var credential: String?
+
+    @OptionGroup var data: DataOptions
+    @OptionGroup var workspace: WorkspaceOption
 
     @Flag(help: "Print the rendered message instead of sending it.")
     var dryRun = false
@@ -55,8 +63,8 @@ struct SendCommand: AsyncParsableCommand {
         let policy: EgressPolicy
         let dsnRequest: DSNRequest?
         do {
-            configuration = try connection.configuration()
             policy = try connection.egressPolicy()
+            configuration = try await storedOrFlagConfiguration(egress: policy)
             dsnRequest = try dsn.map(Self.parseDSN)
         } catch {
             fail(code: "EPOLICY", error: error, transient: false)
@@ -81,6 +89,21 @@ struct SendCommand: AsyncParsableCommand {
                 }
             }
             Foundation.exit(1)
+        }
+    }
+
+    /// The stored credential's settings when `--credential` is given, else the connection flags.
+    private func storedOrFlagConfiguration(egress: EgressPolicy) async throws -> SMTPConfiguration {
+        guard let credential else { return try connection.configuration() }
+        guard connection.host == nil, connection.port == nil, connection.username == nil,
+            connection.passwordEnvironmentVariable == nil, connection.passwordFile == nil
+        else {
+            throw CommandFailure(message: "credential: give --credential or the connection flags (--host, --port, --username, --password-…), not both")
+        }
+        return try await data.withEnvironment(egress: egress) { environment in
+            let workspace = try await workspace.resolve(in: environment)
+            let stored = try await environment.services.credentials.credential(credential, in: workspace.id)
+            return try environment.services.credentials.configuration(for: stored)
         }
     }
 

@@ -1,0 +1,50 @@
+public import HTTPTypes
+public import Hummingbird
+import Workspaces
+
+/// An API error: `{"error": {"code", "field", "message"}}` with a fitting status. Messages name the
+/// field and the rule and never carry a secret.
+public struct APIError: HTTPResponseError, Sendable {
+    public var status: HTTPResponse.Status
+    public var code: String
+    public var field: String?
+    public var message: String
+
+    /// Creates an error.
+    public init(_ status: HTTPResponse.Status, code: String, field: String? = nil, _ message: String) {
+        self.status = status
+        self.code = code
+        self.field = field
+        self.message = message
+    }
+
+    /// The status and code for a service error.
+    init(_ error: WorkspaceError) {
+        let status: HTTPResponse.Status = switch error.kind {
+        case .validation: .unprocessableContent
+        case .notFound: .notFound
+        case .conflict: .conflict
+        case .vault: .internalServerError
+        }
+        self.init(status, code: error.kind.rawValue, field: error.field, error.message)
+    }
+
+    static let unauthorized = APIError(.unauthorized, code: "unauthorized", "Missing or invalid API token")
+
+    private struct Body: Encodable {
+        struct Detail: Encodable {
+            var code: String
+            var field: String?
+            var message: String
+        }
+        var error: Detail
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var response = try context.responseEncoder.encode(
+            Body(error: .init(code: code, field: field, message: message)), from: request, context: context)
+        response.status = status
+        if status == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer" }
+        return response
+    }
+}

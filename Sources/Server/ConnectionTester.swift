@@ -1,0 +1,96 @@
+public import Egress
+public import Logging
+import NIOCore
+public import Hummingbird
+public import SMTP
+import SMTPCore
+public import Workspaces
+
+/// "Test connection": connect, negotiate TLS, EHLO and authenticate with a stored credential,
+/// without sending mail, and classify what went wrong.
+public struct ConnectionTester: Sendable {
+    private let client: SMTPClient
+    private let credentials: CredentialService
+
+    /// Creates a tester whose connections go only where `egress` allows.
+    public init(egress: EgressGuard, credentials: CredentialService, dialer: SMTPDialer = .network, logger: Logger) {
+        client = SMTPClient(egress: egress, dialer: dialer, logger: logger)
+        self.credentials = credentials
+    }
+
+    /// Runs the test. Throws only when the credential itself cannot be used (validation, vault);
+    /// every network or SMTP problem is part of the result.
+    public func test(_ credential: SMTPCredential, timeouts: SMTPTimeouts = ConnectionTester.timeouts) async throws -> ConnectionTestResult {
+        let configuration = try credentials.configuration(for: credential, timeouts: timeouts)
+        do {
+            let report = try await client.testConnection(using: configuration)
+            return ConnectionTestResult(report: report)
+        } catch {
+            return ConnectionTestResult(error: error)
+        }
+    }
+
+    /// A person is waiting for the answer: 15 seconds per step instead of RFC 5321's minutes.
+    public static let timeouts: SMTPTimeouts = {
+        var timeouts = SMTPTimeouts()
+        timeouts.connect = .seconds(15)
+        timeouts.greeting = .seconds(15)
+        timeouts.command = .seconds(15)
+        return timeouts
+    }()
+}
+
+/// What a connection test found: the API's and the CLI's answer.
+public struct ConnectionTestResult: Sendable, Codable, Hashable {
+    /// The classified failure, with the spec's troubleshooting hint.
+    public struct Failure: Sendable, Codable, Hashable {
+        /// `EAUTH`, `ETLS`, `ECONNECTION`, `ETIMEDOUT`, `EDNS`, `EPOLICY`…
+        public var code: String
+        public var message: String
+        /// `transient` or `permanent`.
+        public var disposition: String
+        /// The server's reply code, when a reply caused it.
+        public var responseCode: Int?
+        public var response: String?
+        public var hint: String?
+    }
+
+    public var ok: Bool
+    /// `TLSv1.3`, `TLSv1.2`, or `nil` for plaintext.
+    public var tlsVersion: String?
+    /// The EHLO keywords the server offered (after TLS).
+    public var capabilities: [String]
+    /// Connect, TLS, greeting, EHLO and AUTH times in milliseconds.
+    public var timingsMs: [String: Int]
+    public var error: Failure?
+
+    init(report: SMTPConnectionReport) {
+        ok = true
+        tlsVersion = report.tlsVersion
+        capabilities = report.capabilities
+        timingsMs = report.timings.millisecondsByPhase
+        error = nil
+    }
+
+    init(error: SMTPError) {
+        ok = false
+        tlsVersion = nil
+        capabilities = []
+        timingsMs = [:]
+        self.error = Failure(
+            code: error.code.rawValue, message: error.message, disposition: error.disposition.rawValue,
+            responseCode: error.reply?.code, response: error.reply?.description, hint: error.code.troubleshootingHint)
+    }
+}
+
+extension ConnectionTestResult: ResponseEncodable {}
+
+extension SMTPTimings {
+    /// The opening phases in whole milliseconds: `connect`, `tls`, `auth`.
+    var millisecondsByPhase: [String: Int] {
+        func ms(_ duration: Duration) -> Int {
+            Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
+        }
+        return ["connect": ms(connect), "tls": ms(tls), "auth": ms(auth)]
+    }
+}

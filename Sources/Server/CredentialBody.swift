@@ -1,0 +1,113 @@
+import Foundation
+import Hummingbird
+import Secrets
+import SMTP
+import SMTPCore
+import Workspaces
+
+/// A credential as a client submits it (POST and PATCH). The password is decoded straight into a
+/// `Secret`; for the nullable fields an explicit `null` clears and a missing key keeps.
+struct CredentialBody: Decodable {
+    var input: CredentialInput
+
+    private enum Key: String, CodingKey, CaseIterable {
+        case type, name, host, port, username, password, security, acceptUnverifiedCertificates, minTLSVersion,
+            clientIdentifier, caCertificate
+    }
+
+    init(from decoder: any Decoder) throws {
+        try KeyedDecodingContainer<Key>.refuseUnknownKeys(in: decoder, known: Set(Key.allCases.map(\.rawValue)))
+        let container = try decoder.container(keyedBy: Key.self)
+        if let type = try container.decodeNonNull(String.self, forKey: .type), type != "smtp" {
+            throw APIError(.unprocessableContent, code: "validation_failed", field: "type", "Type must be \"smtp\"")
+        }
+        input = CredentialInput()
+        input.name = try container.decodeNonNull(String.self, forKey: .name)
+        input.host = try container.decodeNonNull(String.self, forKey: .host)
+        input.port = try container.decodeNonNull(Int.self, forKey: .port)
+        input.username = try container.decodeNullable(String.self, forKey: .username)
+        input.password = try container.decodeNullable(String.self, forKey: .password).map { $0.map(Secret.init) }
+        if let security = try container.decodeNonNull(String.self, forKey: .security) {
+            guard let value = SMTPSecurity(rawValue: security) else {
+                throw APIError(
+                    .unprocessableContent, code: "validation_failed", field: "security",
+                    "Security must be implicit-tls, starttls or plaintext")
+            }
+            input.security = value
+        }
+        input.acceptUnverifiedCertificates = try container.decodeNonNull(Bool.self, forKey: .acceptUnverifiedCertificates)
+        if let version = try container.decodeNonNull(String.self, forKey: .minTLSVersion) {
+            guard let value = SMTPConfiguration.MinimumTLSVersion(rawValue: version) else {
+                throw APIError(.unprocessableContent, code: "validation_failed", field: "minTLSVersion", "Minimum TLS version must be 1.2 or 1.3")
+            }
+            input.minimumTLSVersion = value
+        }
+        input.clientIdentifier = try container.decodeNullable(String.self, forKey: .clientIdentifier)
+        input.caCertificate = try container.decodeNullable(String.self, forKey: .caCertificate)
+    }
+}
+
+/// A credential as the API shows it: every field but the password, which is only `hasPassword`.
+struct CredentialResponse: ResponseEncodable {
+    var id: String
+    var type = "smtp"
+    var name: String
+    var host: String
+    var port: Int
+    var username: String?
+    var hasPassword: Bool
+    var security: String
+    var acceptUnverifiedCertificates: Bool
+    var minTLSVersion: String
+    var clientIdentifier: String?
+    var caCertificate: String?
+    var createdAt: String
+    var updatedAt: String
+
+    init(_ credential: SMTPCredential) {
+        id = credential.id
+        name = credential.name
+        host = credential.host
+        port = credential.port
+        username = credential.username
+        hasPassword = credential.hasPassword
+        security = credential.security.rawValue
+        acceptUnverifiedCertificates = credential.acceptUnverifiedCertificates
+        minTLSVersion = credential.minimumTLSVersion.rawValue
+        clientIdentifier = credential.clientIdentifier
+        caCertificate = credential.caCertificate
+        createdAt = Timestamp.string(credential.createdAt)
+        updatedAt = Timestamp.string(credential.updatedAt)
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case id, type, name, host, port, username, hasPassword, security, acceptUnverifiedCertificates, minTLSVersion,
+            clientIdentifier, caCertificate, createdAt, updatedAt
+    }
+
+    // Explicit nulls, so clients see every field.
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(type, forKey: .type)
+        try container.encode(name, forKey: .name)
+        try container.encode(host, forKey: .host)
+        try container.encode(port, forKey: .port)
+        try container.encode(username, forKey: .username)
+        try container.encode(hasPassword, forKey: .hasPassword)
+        try container.encode(security, forKey: .security)
+        try container.encode(acceptUnverifiedCertificates, forKey: .acceptUnverifiedCertificates)
+        try container.encode(minTLSVersion, forKey: .minTLSVersion)
+        try container.encode(clientIdentifier, forKey: .clientIdentifier)
+        try container.encode(caCertificate, forKey: .caCertificate)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(updatedAt, forKey: .updatedAt)
+    }
+}
+
+/// ISO 8601 with milliseconds, UTC.
+enum Timestamp {
+    static func string(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+}

@@ -1,0 +1,32 @@
+import Foundation
+public import Secrets
+public import Workspaces
+
+/// The API's JSON shapes, for the CLI to print the same objects the API returns.
+public enum JSONRendering {
+    /// A credential as `GET /api/v1/credentials/{id}` shows it (never the password).
+    public static func credential(_ credential: SMTPCredential) -> String {
+        encode(CredentialResponse(credential))
+    }
+
+    /// `{"credentials": […]}`.
+    public static func credentials(_ credentials: [SMTPCredential]) -> String {
+        encode(CredentialListResponse(credentials: credentials.map(CredentialResponse.init)))
+    }
+
+    /// `{"workspace": {…}, "token": "…"}`: the one place a token is shown.
+    public static func createdWorkspace(_ workspace: Workspace, token: Secret) -> String {
+        encode(CreatedWorkspaceResponse(workspace: WorkspaceResponse(workspace), token: token.revealedValue))
+    }
+
+    /// A connection test result.
+    public static func testResult(_ result: ConnectionTestResult) -> String {
+        encode(result)
+    }
+
+    private static func encode(_ value: some Encodable) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted]
+        return String(decoding: (try? encoder.encode(value)) ?? Data("{}".utf8), as: UTF8.self)
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import HTTPTypes
+public import Hummingbird
+import Logging
+public import Workspaces
+
+/// The services behind the API, opened once per process.
+public struct PosthornServices: Sendable {
+    public let workspaces: WorkspaceService
+    public let credentials: CredentialService
+    public let connectionTester: ConnectionTester
+
+    /// Bundles the services.
+    public init(workspaces: WorkspaceService, credentials: CredentialService, connectionTester: ConnectionTester) {
+        self.workspaces = workspaces
+        self.credentials = credentials
+        self.connectionTester = connectionTester
+    }
+}
+
+/// Builds the router: `/healthz` and the `/api/v1` JSON API. Tests drive it with `app.test(.router)`.
+public func buildRouter(services: PosthornServices) -> Router<PosthornRequestContext> {
+    let router = Router(context: PosthornRequestContext.self)
+    router.add(middleware: RequestLogMiddleware())
+    router.get("healthz") { _, _ in HealthResponse(status: "ok") }
+    let api = router.group("api/v1").add(middleware: TokenAuthMiddleware(workspaces: services.workspaces))
+    WorkspaceRoutes(services: services).register(on: api)
+    CredentialRoutes(services: services).register(on: api)
+    return router
+}
+
+struct HealthResponse: ResponseEncodable {
+    var status: String
+}
+
+/// Logs each request's method, route, status and duration at debug: never headers or bodies, which
+/// carry tokens and passwords.
+struct RequestLogMiddleware: RouterMiddleware {
+    typealias Context = PosthornRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        var status = 500
+        defer {
+            context.logger.debug(
+                "request", metadata: [
+                    "http.method": "\(request.method.rawValue)",
+                    "http.route": "\(context.endpointPath ?? "-")",
+                    "http.status": "\(status)",
+                    "http.duration_ms": "\((ContinuousClock.now - start).components.attoseconds / 1_000_000_000_000_000)",
+                ])
+        }
+        do {
+            let response = try await next(request, context)
+            status = response.status.code
+            return response
+        } catch let error as any HTTPResponseError {
+            status = error.status.code
+            throw error
+        }
+    }
+}

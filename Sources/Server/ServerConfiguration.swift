@@ -1,0 +1,36 @@
+public import Egress
+public import Foundation
+public import Logging
+
+/// What `posthorn serve` was told: where the data lives, where to listen, where mail may go.
+public struct ServerConfiguration: Sendable {
+    /// Holds the SQLite database and, unless the environment supplies one, the master key file.
+    public var dataDirectory: URL
+    /// The listening address; loopback by default so a first start exposes nothing.
+    public var host: String
+    public var port: Int
+    /// Private ranges the operator allows SMTP connections to (on-premises relays, tests).
+    public var egressPolicy: EgressPolicy
+    /// `POSTHORN_MASTER_KEY`, `POSTHORN_MASTER_KEY_FILE`, `POSTHORN_ADMIN_TOKEN`.
+    public var environment: [String: String]
+    public var logLevel: Logger.Level
+
+    /// Creates a configuration with `posthorn serve`'s defaults.
+    public init(
+        dataDirectory: URL = URL(fileURLWithPath: "posthorn-data"), host: String = "127.0.0.1", port: Int = 8080,
+        egressPolicy: EgressPolicy = EgressPolicy(), environment: [String: String] = ProcessInfo.processInfo.environment,
+        logLevel: Logger.Level = .info
+    ) {
+        self.dataDirectory = dataDirectory
+        self.host = host
+        self.port = port
+        self.egressPolicy = egressPolicy
+        self.environment = environment
+        self.logLevel = logLevel
+    }
+
+    /// The SQLite file.
+    public var databaseURL: URL { dataDirectory.appendingPathComponent("posthorn.sqlite") }
+    /// The default key ring file.
+    public var keyFileURL: URL { dataDirectory.appendingPathComponent("master.key") }
+}

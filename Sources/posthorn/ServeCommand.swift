@@ -1,0 +1,80 @@
+import ArgumentParser
+import Secrets
+import Foundation
+import Hummingbird
+import Logging
+import Server
+import Workspaces
+
+/// `posthorn serve`: the API server on the embedded defaults (SQLite and a key file in ./posthorn-data).
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the Posthorn server.",
+        discussion: """
+            First start creates the data directory, the SQLite database, a master key file (mode 0600) \
+            unless POSTHORN_MASTER_KEY or POSTHORN_MASTER_KEY_FILE is set, a workspace named "default", \
+            and prints the admin token and the default workspace's token once. POSTHORN_ADMIN_TOKEN sets \
+            the admin token instead. SIGTERM or SIGINT stop it after in-flight requests finish.
+            """
+    )
+
+    @OptionGroup var data: DataOptions
+
+    @Option(help: "Address to listen on.")
+    var host: String = "127.0.0.1"
+
+    @Option(help: "Port to listen on.")
+    var port: Int = 8080
+
+    @Option(name: .customLong("allow-private-egress"), help: "Allow SMTP connections to this private CIDR (repeatable, comma-separated). Also POSTHORN_ALLOW_PRIVATE_EGRESS.")
+    var allowPrivateEgress: [String] = []
+
+    @Option(name: .customLong("log-level"), help: "trace, debug or info.")
+    var logLevel: LogLevelOption = .info
+
+    func run() async throws {
+        let level = logLevel.level
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var logger = Logger(label: "posthorn")
+        logger.logLevel = level
+        guard (1...65535).contains(port) else { CommandFailure.exit(with: CommandFailure(message: "port: must be between 1 and 65535")) }
+        let environment: PosthornEnvironment
+        let bootstrap: WorkspaceService.Bootstrap
+        do {
+            let configuration = ServerConfiguration(
+                dataDirectory: data.url, host: host, port: port, egressPolicy: try egressPolicy(flags: allowPrivateEgress),
+                logLevel: level)
+            environment = try await PosthornEnvironment.open(configuration: configuration, logger: logger)
+            bootstrap = try await environment.bootstrap()
+        } catch {
+            CommandFailure.exit(with: error)
+        }
+        announce(bootstrap)
+        let application = buildApplication(environment: environment, logger: logger)
+        do {
+            try await application.runService()
+        } catch {
+            try? await environment.close()
+            CommandFailure.exit(with: error)
+        }
+        try await environment.close()
+    }
+
+    /// Prints what first start created; these tokens are never shown again.
+    private func announce(_ bootstrap: WorkspaceService.Bootstrap) {
+        var lines = ["Posthorn data: \(data.url.path)", "Listening on http://\(host):\(port)"]
+        if let token = bootstrap.generatedAdminToken {
+            lines.append("Admin API token (shown once, store it now): \(token.revealedValue)")
+        }
+        if let (workspace, token) = bootstrap.defaultWorkspace {
+            lines.append("Workspace \"\(workspace.name)\" (\(workspace.id)) API token (shown once): \(token.revealedValue)")
+        }
+        // Written straight to the descriptor: the banner must reach a pipe before the server blocks.
+        FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+    }
+}

@@ -1,0 +1,132 @@
+import Egress
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import Secrets
+import Server
+import Storage
+import Synchronization
+import TestSupport
+import Testing
+import Vault
+import Workspaces
+
+/// A real server environment (SQLite and a key file in a fresh temporary data directory) whose
+/// SMTP connections may reach loopback only, resolving every name to 127.0.0.1.
+struct APIHarness {
+    static let adminToken = "admin-token-for-tests-0123456789"
+
+    let directory: URL
+    let environment: PosthornEnvironment
+    let logs: CapturedLogs
+
+    /// Opens the environment and bootstraps it (admin token from the environment, default workspace).
+    static func make() async throws -> APIHarness {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("posthorn-api-\(UUID().uuidString)")
+        let logs = CapturedLogs()
+        var logger = Logger(label: "test.server") { _ in logs.handler }
+        logger.logLevel = .trace
+        let configuration = ServerConfiguration(
+            dataDirectory: directory, egressPolicy: EgressPolicy(allowlist: [CIDR(IPAddress("127.0.0.1")!)]),
+            environment: ["POSTHORN_ADMIN_TOKEN": adminToken], logLevel: .trace)
+        let environment = try await PosthornEnvironment.open(
+            configuration: configuration, logger: logger, resolver: LoopbackResolver())
+        _ = try await environment.bootstrap()
+        return APIHarness(directory: directory, environment: environment, logs: logs)
+    }
+
+    /// Makes a harness, runs `body`, and closes it whatever happens.
+    static func run(_ body: (APIHarness) async throws -> Void) async throws {
+        let harness = try await make()
+        do {
+            try await body(harness)
+        } catch {
+            await harness.close()
+            throw error
+        }
+        await harness.close()
+    }
+
+    /// Runs `body` against the router (no socket), with request logs at trace level captured.
+    func test(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        var logger = Logger(label: "test.http") { _ in logs.handler }
+        logger.logLevel = .trace
+        let app = Application(router: buildRouter(services: environment.services), logger: logger)
+        try await app.test(.router, body)
+    }
+
+    /// A new workspace and its token.
+    func workspace(_ name: String) async throws -> String {
+        try await environment.services.workspaces.create(name: name).token.revealedValue
+    }
+
+    func close() async {
+        try? await environment.close()
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+/// Every name is 127.0.0.1.
+struct LoopbackResolver: HostResolver {
+    func addresses(of host: String) async throws(ResolutionError) -> [IPAddress] {
+        [IPAddress("127.0.0.1")!]
+    }
+}
+
+// MARK: - Requests
+
+extension TestClientProtocol {
+    /// Sends `json` (a JSON object literal as text) with a bearer token; returns status and parsed body.
+    @discardableResult
+    func call(_ method: HTTPRequest.Method, _ uri: String, token: String?, json: String? = nil) async throws -> APIResponse {
+        var headers: HTTPFields = [:]
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        if json != nil { headers[.contentType] = "application/json" }
+        return try await execute(uri: uri, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) }) { response in
+            APIResponse(status: response.status, headers: response.headers, text: String(buffer: response.body))
+        }
+    }
+}
+
+/// A response with its body as text and as a JSON object.
+struct APIResponse: Sendable {
+    var status: HTTPResponse.Status
+    var headers: HTTPFields
+    var text: String
+
+    var object: [String: Any] { ((try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]) ?? [:] }
+    subscript(key: String) -> Any? { object[key] }
+    var errorCode: String? { (object["error"] as? [String: Any])?["code"] as? String }
+    var errorField: String? { (object["error"] as? [String: Any])?["field"] as? String }
+    var errorMessage: String? { (object["error"] as? [String: Any])?["message"] as? String }
+}
+
+/// Captures every log record at every level, message and metadata rendered as text.
+final class CapturedLogs: Sendable {
+    private let lines = Mutex<[String]>([])
+
+    var text: String { lines.withLock { $0.joined(separator: "\n") } }
+
+    var handler: Handler { Handler(sink: self) }
+
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+
+    struct Handler: LogHandler {
+        let sink: CapturedLogs
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+            sink.append("\(event.level) \(event.message) \(merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
+        }
+    }
+}
