@@ -38,6 +38,18 @@ private struct BodyWriter {
     let promise: EventLoopPromise<SMTPDelivery>
 }
 
+/// A message handed to a session that is still busy with another: it starts when the previous
+/// one's final dot is sent (chained in the same flight, when the server offers PIPELINING) or, at
+/// the latest, when the previous one ends.
+private struct ChainedSend {
+    var transaction: SMTPTransaction
+    var stream: MessageStream
+    let promise: EventLoopPromise<SMTPDelivery>
+    /// Whether its envelope commands were sent (the state machine then knows it).
+    var started = false
+    var startedAt = NIODeadline.now()
+}
+
 /// What the session learnt while opening.
 struct SMTPSessionInfo: Sendable {
     var capabilities: SMTPCapabilities
@@ -73,6 +85,7 @@ final class SMTPChannelHandler: ChannelDuplexHandler {
     private var decoder = SMTPReplyDecoder()
     private var inbound: ByteBuffer?
     private var pending: Pending
+    private var chained: ChainedSend?
     private var timeout: Scheduled<Void>?
     /// The duration of the running timeout, or `nil` when none runs.
     private var armedDuration: Duration?
@@ -189,13 +202,18 @@ final class SMTPChannelHandler: ChannelDuplexHandler {
         }
         switch request {
         case .send(let transaction, let stream, let promise):
-            guard machine.isReady, case .none = pending else {
+            if machine.isReady, case .none = pending {
+                pending = .transaction(promise, stream)
+                transactionStarted = .now()
+                run(machine.startTransaction(transaction), context: context)
+                return
+            }
+            guard chained == nil, isCarryingWork else {
                 promise.fail(SMTPError(.protocol, .transient, "the connection is busy"))
                 return
             }
-            pending = .transaction(promise, stream)
-            transactionStarted = .now()
-            run(machine.startTransaction(transaction), context: context)
+            chained = ChainedSend(transaction: transaction, stream: stream, promise: promise)
+            if case .finalReply = pending, machine.canChainTransaction { startChained(context: context, after: nil) }
         case .checkLiveness(let promise):
             guard machine.isReady, case .none = pending else {
                 promise.fail(SMTPError(.protocol, .transient, "the connection is busy"))
@@ -246,9 +264,11 @@ final class SMTPChannelHandler: ChannelDuplexHandler {
             case .liveness(let promise):
                 pending = .none
                 promise.succeed()
+                advanceChained(context: context)
             case .resetAfterFailure(let error, let failing):
                 pending = .none
                 failing.fail(error)
+                advanceChained(context: context)
             case .none, .transaction, .body, .finalReply, .quit:
                 break
             }
@@ -265,6 +285,7 @@ final class SMTPChannelHandler: ChannelDuplexHandler {
             promise.succeed(SMTPDelivery(
                 outcome: outcome, envelope: .nanoseconds((bodyStarted - transactionStarted).nanoseconds),
                 data: .nanoseconds((now - bodyStarted).nanoseconds)))
+            advanceChained(context: context)
         case .transactionFailed(let error, let then):
             let failing: PendingPromise
             switch pending {
@@ -276,12 +297,21 @@ final class SMTPChannelHandler: ChannelDuplexHandler {
                 cancelTimeout()
                 pending = .none
                 failing.fail(error)
+                advanceChained(context: context)
             } else {
                 // Report the failure once the session is clean again (after RSET), so the caller
                 // gets a reusable connection back.
                 pending = .resetAfterFailure(error, failing: failing)
                 run(.send(then, phase: .command), context: context)
             }
+        case .failChained(let current, let chainedError):
+            cancelTimeout()
+            finalError = chainedError
+            logger.debug("smtp.session.failed", metadata: ["smtp.error": "\(current)"])
+            chained?.promise.fail(chainedError)
+            chained = nil
+            failPending(current)
+            context.close(promise: nil)
         case .fail(let error, let sendQuit):
             cancelTimeout()
             finalError = error
@@ -306,6 +336,12 @@ final class SMTPChannelHandler: ChannelDuplexHandler {
     }
 
     private func failPending(_ error: SMTPError) {
+        if let next = chained {
+            // Never started, or started but the machine already reported its share: either way
+            // none of its data went out.
+            chained = nil
+            next.promise.fail(SMTPError(.connection, .transient, "the session ended before this message was sent: \(error.message)"))
+        }
         let previous = pending
         pending = .none
         switch previous {
@@ -355,7 +391,12 @@ final class SMTPChannelHandler: ChannelDuplexHandler {
                 pending = .finalReply(writer.promise)
                 run(machine.bodyWritten(), context: context)
                 arm(context: context, .finalReply)
-                context.writeAndFlush(wrapOutboundOut(end), promise: nil)
+                if let next = chained, !next.started, machine.canChainTransaction {
+                    // RFC 2920: the next envelope rides in the same flight as this terminator.
+                    startChained(context: context, after: end)
+                } else {
+                    context.writeAndFlush(wrapOutboundOut(end), promise: nil)
+                }
                 return
             }
             var buffer = context.channel.allocator.buffer(capacity: chunk.count + chunk.count / 32 + 8)
@@ -365,6 +406,60 @@ final class SMTPChannelHandler: ChannelDuplexHandler {
         pending = .body(writer)
         context.flush()
         arm(context: context, duration: timeouts.dataBlock)
+    }
+
+    // MARK: Chaining
+
+    /// Whether a transaction (or the liveness check or RSET before one) is under way, so a new
+    /// message can queue behind it.
+    private var isCarryingWork: Bool {
+        switch pending {
+        case .transaction, .body, .finalReply, .liveness, .resetAfterFailure: true
+        case .none, .session, .quit: false
+        }
+    }
+
+    /// Sends the chained message's envelope now, behind the previous final dot (`after`, the
+    /// terminator still to be written, goes in the same write).
+    private func startChained(context: ChannelHandlerContext, after leading: ByteBuffer?) {
+        guard var next = chained else { return }
+        var buffer = leading ?? context.channel.allocator.buffer(capacity: 256)
+        switch machine.startTransaction(next.transaction) {
+        case .send(let commands, let phase):
+            next.started = true
+            next.startedAt = .now()
+            chained = next
+            for command in commands {
+                command.write(into: &buffer)
+                if logger.logLevel <= .trace {
+                    logger.trace("smtp.command", metadata: ["smtp.line": "C: \(command.redactedDescription)"])
+                }
+            }
+            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+            arm(context: context, phase)
+        case .transactionFailed(let error, _):
+            // Refused before any command (size, SMTPUTF8): only this message fails.
+            chained = nil
+            next.promise.fail(error)
+            if leading != nil { context.writeAndFlush(wrapOutboundOut(buffer), promise: nil) }
+        case .wait, .startTLS, .sessionReady, .writeBody, .transactionCompleted, .fail, .failChained, .close:
+            preconditionFailure("unexpected answer to a chained transaction")
+        }
+    }
+
+    /// The previous transaction ended: the chained one becomes current. If its envelope already
+    /// went out, its replies are next; otherwise it starts now.
+    private func advanceChained(context: ChannelHandlerContext) {
+        guard let next = chained, case .none = pending else { return }
+        chained = nil
+        pending = .transaction(next.promise, next.stream)
+        if next.started {
+            transactionStarted = next.startedAt
+            if let phase = machine.waitPhase { arm(context: context, phase) }
+        } else {
+            transactionStarted = .now()
+            run(machine.startTransaction(next.transaction), context: context)
+        }
     }
 
     // MARK: Timeouts

@@ -105,12 +105,17 @@ public struct SMTPClientStateMachine: Sendable {
         case sessionReady(SMTPCapabilities)
         /// Stream the message, dot-stuffed, then the terminator; report ``bodyWritten()``.
         case writeBody
-        /// The transaction ended; the session is ready for the next one.
+        /// The transaction ended; the session is ready for the next one (or, when a transaction was
+        /// chained behind it, now carries that one: its replies come next).
         case transactionCompleted(SMTPTransactionOutcome)
         /// The transaction failed; the session stays usable once the commands (RSET) are answered.
         case transactionFailed(SMTPError, then: [SMTPCommand])
         /// The session failed. Write QUIT first when `sendQuit`, then close the connection.
         case fail(SMTPError, sendQuit: Bool)
+        /// The session failed while a transaction was chained behind the one awaiting its final
+        /// reply: the first gets `current` (usually ambiguous: its dot was sent), the chained one
+        /// `chained` (transient: its data was never sent). Then close the connection.
+        case failChained(current: SMTPError, chained: SMTPError)
         /// Close the connection (after QUIT's reply, or a close we asked for).
         case close
     }
@@ -148,6 +153,9 @@ public struct SMTPClientStateMachine: Sendable {
         case abortingData(Envelope, SMTPError, SMTPCapabilities, tlsActive: Bool)
         case writingBody(Envelope, SMTPCapabilities, tlsActive: Bool)
         case awaitingFinalReply(Envelope, SMTPCapabilities, tlsActive: Bool)
+        /// RFC 2920 section 3.1 chaining: the next transaction's MAIL, RCPTs and DATA were sent
+        /// right after this one's final dot; its replies follow the final reply.
+        case awaitingFinalReplyThenEnvelope(Envelope, next: Envelope, SMTPCapabilities, tlsActive: Bool)
         case resetting(SMTPCapabilities, tlsActive: Bool)
         case checkingLiveness(SMTPCapabilities, tlsActive: Bool)
         case quitting
@@ -172,6 +180,25 @@ public struct SMTPClientStateMachine: Sendable {
     public var isReady: Bool {
         if case .ready = state { return true }
         return false
+    }
+
+    /// Whether a transaction may start now although the previous one still awaits its final reply:
+    /// the server offers PIPELINING, the dot was sent, and nothing is chained yet.
+    public var canChainTransaction: Bool {
+        if case .awaitingFinalReply(_, let capabilities, _) = state { return capabilities.pipelining }
+        return false
+    }
+
+    /// The timeout the replies now expected run under, or `nil` when none is expected (idle, closed,
+    /// or the body is being written).
+    public var waitPhase: SMTPWaitPhase? {
+        switch state {
+        case .awaitingGreeting: .greeting
+        case .ehlo, .helo, .startTLS, .authenticating, .resetting, .checkingLiveness, .quitting: .command
+        case .envelope(let envelope, _, _): envelope.pipelined ? .dataInitiation : .command
+        case .abortingData, .awaitingFinalReply, .awaitingFinalReplyThenEnvelope: .finalReply
+        case .tlsHandshake, .ready, .writingBody, .closed: nil
+        }
     }
 
     /// Removes every secret the session knows from text a server sent, before it is logged or
@@ -241,13 +268,13 @@ public struct SMTPClientStateMachine: Sendable {
 
         case .awaitingFinalReply(let envelope, let capabilities, let tlsActive):
             state = .ready(capabilities, tlsActive: tlsActive)
-            if reply.isPositiveCompletion {
-                return .transactionCompleted(SMTPTransactionOutcome(
-                    accepted: envelope.accepted, rejected: envelope.rejected, response: reply))
-            }
-            return .transactionFailed(SMTPError(
-                .message, disposition(of: reply), "the server refused the message", reply: reply,
-                rejectedRecipients: envelope.rejected), then: [])
+            return finalReply(reply, envelope: envelope)
+
+        case .awaitingFinalReplyThenEnvelope(let envelope, let next, let capabilities, let tlsActive):
+            // Whatever the verdict, the server is back in its initial state (RFC 5321 section
+            // 4.1.1.4), so the chained MAIL it already read starts a clean transaction.
+            state = .envelope(next, capabilities, tlsActive: tlsActive)
+            return finalReply(reply, envelope: envelope)
 
         case .resetting(let capabilities, let tlsActive), .checkingLiveness(let capabilities, let tlsActive):
             guard reply.isPositiveCompletion else {
@@ -276,10 +303,23 @@ public struct SMTPClientStateMachine: Sendable {
         failSession(.tls, .permanent, "the server sent data after agreeing to STARTTLS (possible injection)", reply: nil, quit: false)
     }
 
-    /// Begins a transaction on a ready session.
+    /// Begins a transaction on a ready session, or chains it behind the one awaiting its final
+    /// reply (see ``canChainTransaction``). A refusal before any command is sent
+    /// (`transactionFailed` with no commands) concerns only this transaction.
     public mutating func startTransaction(_ transaction: SMTPTransaction) -> Action {
-        guard case .ready(let capabilities, let tlsActive) = state else {
-            preconditionFailure("a transaction needs a ready session")
+        let capabilities: SMTPCapabilities
+        let tlsActive: Bool
+        var current: Envelope?
+        switch state {
+        case .ready(let readyCapabilities, let readyTLS):
+            capabilities = readyCapabilities
+            tlsActive = readyTLS
+        case .awaitingFinalReply(let envelope, let readyCapabilities, let readyTLS) where readyCapabilities.pipelining:
+            capabilities = readyCapabilities
+            tlsActive = readyTLS
+            current = envelope
+        default:
+            preconditionFailure("a transaction needs a ready session or a chainable one")
         }
         if transaction.requiresSMTPUTF8 && !capabilities.smtpUTF8 {
             return .transactionFailed(SMTPError(
@@ -306,12 +346,19 @@ public struct SMTPClientStateMachine: Sendable {
             rcptParameters.append("NOTIFY=\(dsn.notify.joined(separator: ","))")
         }
         let envelope = Envelope(transaction: transaction, pipelined: capabilities.pipelining)
-        state = .envelope(envelope, capabilities, tlsActive: tlsActive)
         let mail = SMTPCommand.mailFrom(transaction.mailFrom, parameters: mailParameters)
-        guard envelope.pipelined else { return .send([mail], phase: .command) }
+        guard envelope.pipelined else {
+            state = .envelope(envelope, capabilities, tlsActive: tlsActive)
+            return .send([mail], phase: .command)
+        }
         // RFC 2920: MAIL, every RCPT and DATA in one flight; DATA is the last command of the group.
-        let rcpts = transaction.recipients.map { SMTPCommand.rcptTo($0, parameters: rcptParameters) }
-        return .send([mail] + rcpts + [.data], phase: .dataInitiation)
+        let commands = [mail] + transaction.recipients.map { SMTPCommand.rcptTo($0, parameters: rcptParameters) } + [.data]
+        if let current {
+            state = .awaitingFinalReplyThenEnvelope(current, next: envelope, capabilities, tlsActive: tlsActive)
+            return .send(commands, phase: .finalReply)
+        }
+        state = .envelope(envelope, capabilities, tlsActive: tlsActive)
+        return .send(commands, phase: .dataInitiation)
     }
 
     /// The message was written and its terminator is being written: the next reply is the final one.
@@ -352,10 +399,9 @@ public struct SMTPClientStateMachine: Sendable {
         case .quitting, .closed:
             return .wait
         case .awaitingFinalReply:
-            return .fail(SMTPError(
-                .connection, .ambiguous,
-                "the connection closed after the message was sent, before the server confirmed it; it may have been delivered"),
-                sendQuit: false)
+            return .fail(Self.closedAfterDot, sendQuit: false)
+        case .awaitingFinalReplyThenEnvelope:
+            return .failChained(current: Self.closedAfterDot, chained: Self.notSent(SMTPError(.connection, .transient, "the server closed the connection")))
         default:
             return .fail(SMTPError(.connection, .transient, "the server closed the connection"), sendQuit: false)
         }
@@ -367,9 +413,9 @@ public struct SMTPClientStateMachine: Sendable {
         state = .closed
         switch previous {
         case .awaitingFinalReply:
-            return .fail(SMTPError(
-                .timeout, .ambiguous,
-                "no reply to the end of the message in time; it may have been delivered"), sendQuit: false)
+            return .fail(Self.finalReplyTimedOut, sendQuit: false)
+        case .awaitingFinalReplyThenEnvelope:
+            return .failChained(current: Self.finalReplyTimedOut, chained: Self.notSent(SMTPError(.timeout, .transient, "the server did not answer in time")))
         case .quitting, .closed:
             return .close
         default:
@@ -381,12 +427,18 @@ public struct SMTPClientStateMachine: Sendable {
     public mutating func errorCaught(_ error: SMTPError) -> Action {
         let previous = state
         state = .closed
-        if case .awaitingFinalReply = previous, error.disposition == .transient {
+        switch previous {
+        case .awaitingFinalReply where error.disposition == .transient:
             var ambiguous = error
             ambiguous.disposition = .ambiguous
             return .fail(ambiguous, sendQuit: false)
+        case .awaitingFinalReplyThenEnvelope:
+            var current = error
+            if current.disposition == .transient { current.disposition = .ambiguous }
+            return .failChained(current: current, chained: Self.notSent(error))
+        default:
+            return .fail(error, sendQuit: false)
         }
-        return .fail(error, sendQuit: false)
     }
 
     // MARK: Handshake
@@ -541,6 +593,17 @@ public struct SMTPClientStateMachine: Sendable {
             then: [.rset])
     }
 
+    /// The verdict on a message from the reply to its final dot.
+    private func finalReply(_ reply: SMTPReply, envelope: Envelope) -> Action {
+        if reply.isPositiveCompletion {
+            return .transactionCompleted(SMTPTransactionOutcome(
+                accepted: envelope.accepted, rejected: envelope.rejected, response: reply))
+        }
+        return .transactionFailed(SMTPError(
+            .message, disposition(of: reply), "the server refused the message", reply: reply,
+            rejectedRecipients: envelope.rejected), then: [])
+    }
+
     private func rcptParameters(_ envelope: Envelope, _ capabilities: SMTPCapabilities) -> [String] {
         guard let dsn = envelope.transaction.dsn, capabilities.dsn else { return [] }
         return ["NOTIFY=\(dsn.notify.joined(separator: ","))"]
@@ -557,10 +620,15 @@ public struct SMTPClientStateMachine: Sendable {
     private mutating func serviceClosing(_ reply: SMTPReply) -> Action {
         let previous = state
         state = .closed
-        if case .awaitingFinalReply = previous {
+        let refused = SMTPError(.message, .transient, "the server closed the session before accepting the message", reply: reply)
+        switch previous {
+        case .awaitingFinalReply:
             // 421 instead of a reply to the final dot: the server says it did not take the message.
-            return .fail(SMTPError(.message, .transient, "the server closed the session before accepting the message", reply: reply),
-                         sendQuit: false)
+            return .fail(refused, sendQuit: false)
+        case .awaitingFinalReplyThenEnvelope:
+            return .failChained(current: refused, chained: Self.notSent(refused))
+        default:
+            break
         }
         if case .authenticating = previous {
             return .fail(SMTPError(.auth, .transient, "the server closed the session during authentication", reply: reply),
@@ -574,6 +642,22 @@ public struct SMTPClientStateMachine: Sendable {
     ) -> Action {
         state = quit ? .quitting : .closed
         return .fail(SMTPError(code, disposition, message, reply: reply), sendQuit: quit)
+    }
+
+    private static let closedAfterDot = SMTPError(
+        .connection, .ambiguous,
+        "the connection closed after the message was sent, before the server confirmed it; it may have been delivered")
+
+    private static let finalReplyTimedOut = SMTPError(
+        .timeout, .ambiguous, "no reply to the end of the message in time; it may have been delivered")
+
+    /// A chained transaction's share of a session failure: its data was never sent, so it is
+    /// never ambiguous and a retry on another session is safe.
+    private static func notSent(_ error: SMTPError) -> SMTPError {
+        var error = error
+        error.disposition = .transient
+        error.message = "the session ended before this message was sent: " + error.message
+        return error
     }
 
     private func disposition(of reply: SMTPReply) -> SMTPError.Disposition {

@@ -23,6 +23,8 @@ func describe(_ action: SMTPClientStateMachine.Action) -> String {
         return "transactionFailed \(error.code) \(error.disposition.rawValue) rejected=\(rejected) then=\(then.map(\.redactedDescription))"
     case .fail(let error, let sendQuit):
         return "fail \(error.code) \(error.disposition.rawValue)\(sendQuit ? " quit" : "")"
+    case .failChained(let current, let chained):
+        return "failChained \(current.code) \(current.disposition.rawValue) / \(chained.code) \(chained.disposition.rawValue)"
     case .close:
         return "close"
     }

@@ -7,8 +7,11 @@ import Testing
 struct PoolModelTests {
     /// What the driver knows, rebuilt only from the machine's actions.
     struct Model {
-        enum Session: Equatable { case opening(PoolKey), idle(PoolKey), leased(PoolKey, Int) }
+        /// A leased session carries one request, or two when one was chained behind the other.
+        enum Session: Equatable { case opening(PoolKey), idle(PoolKey), leased(PoolKey, [Int]) }
         var sessions: [Int: Session] = [:]
+        /// Leases whose session closed under them (the other message on it broke it).
+        var orphans: [Int: Int] = [:]
         var waiting: [Int: PoolKey] = [:]
         var answered: Set<Int> = []
         let configuration: PoolStateMachine.Configuration
@@ -25,7 +28,10 @@ struct PoolModelTests {
                     switch sessions[id] {
                     case .opening(let sessionKey), .idle(let sessionKey):
                         #expect(sessionKey == key, "request for \(String(describing: key)) got a session of \(sessionKey)")
-                        sessions[id] = .leased(sessionKey, request)
+                        sessions[id] = .leased(sessionKey, [request])
+                    case .leased(let sessionKey, let requests) where configuration.chainTransactions && requests.count == 1:
+                        #expect(sessionKey == key, "request for \(String(describing: key)) chained onto a session of \(sessionKey)")
+                        sessions[id] = .leased(sessionKey, requests + [request])
                     case .leased, nil:
                         Issue.record("session \(id) leased while \(String(describing: sessions[id]))")
                     }
@@ -51,10 +57,12 @@ struct PoolModelTests {
         }
     }
 
-    @Test("no session is shared, no limit is exceeded, every waiter is answered exactly once", arguments: 0..<40)
+    @Test("no session is shared (beyond one chained message), no limit is exceeded, every waiter is answered exactly once",
+          arguments: 0..<80)
     func randomSchedule(seed: UInt64) {
         var random = SplitMix64(seed: seed &+ 1)
         var configuration = PoolStateMachine.Configuration()
+        configuration.chainTransactions = seed % 2 == 1
         configuration.maximumConnectionsPerKey = Int(random.next() % 3) + 1
         configuration.maximumConnections = Int(random.next() % 4) + 1
         configuration.maximumMessagesPerConnection = Int(random.next() % 5) + 1
@@ -69,7 +77,7 @@ struct PoolModelTests {
             let opening = model.sessions.filter { if case .opening = $0.value { true } else { false } }.keys.sorted()
             let leased = model.sessions.filter { if case .leased = $0.value { true } else { false } }.keys.sorted()
             let idle = model.sessions.filter { if case .idle = $0.value { true } else { false } }.keys.sorted()
-            switch random.next() % 8 {
+            switch random.next() % 9 {
             case 0, 1:
                 let key = keys[Int(random.next() % UInt64(keys.count))]
                 model.waiting[nextRequest] = key
@@ -86,13 +94,31 @@ struct PoolModelTests {
                 model.apply(pool.connectionFailed(id, now: now))
             case 4 where !leased.isEmpty, 5 where !leased.isEmpty:
                 let id = leased[Int(random.next() % UInt64(leased.count))]
-                if case .leased(let key, _) = model.sessions[id] { model.sessions[id] = .idle(key) }
-                model.apply(pool.connectionReleased(id, reusable: random.next() % 4 != 0, messageSent: true, now: now))
-            case 6 where !idle.isEmpty:
+                guard case .leased(let key, let requests) = model.sessions[id] else { break }
+                let request = requests[Int(random.next() % UInt64(requests.count))]
+                let reusable = random.next() % 4 != 0
+                let remaining = requests.filter { $0 != request }
+                if let other = remaining.first {
+                    if reusable {
+                        model.sessions[id] = .leased(key, [other])
+                    } else {
+                        model.sessions[id] = .idle(key)  // the machine must close it now
+                        model.orphans[id] = other
+                    }
+                } else {
+                    model.sessions[id] = .idle(key)
+                }
+                model.apply(pool.connectionReleased(id, request: request, reusable: reusable, messageSent: true, now: now))
+                if !reusable && !remaining.isEmpty { #expect(model.sessions[id] == nil, "a broken chained session stayed open") }
+            case 6 where !model.orphans.isEmpty:
+                let (id, request) = model.orphans.sorted { $0.key < $1.key }[0]
+                model.orphans[id] = nil
+                #expect(pool.connectionReleased(id, request: request, reusable: false, messageSent: false, now: now) == [])
+            case 7 where !idle.isEmpty && random.next() % 2 == 0:
                 let id = idle[Int(random.next() % UInt64(idle.count))]
                 model.sessions[id] = nil
                 model.apply(pool.connectionClosed(id, now: now))
-            case 7 where !model.waiting.isEmpty:
+            case 8 where !model.waiting.isEmpty:
                 let request = model.waiting.keys.sorted()[Int(random.next() % UInt64(model.waiting.count))]
                 model.waiting[request] = nil
                 model.answered.insert(request)
@@ -111,9 +137,11 @@ struct PoolModelTests {
                 case .opening(let key):
                     model.sessions[id] = .idle(key)
                     model.apply(pool.connectionEstablished(id, now: now))
-                case .leased(let key, _):
-                    model.sessions[id] = .idle(key)
-                    model.apply(pool.connectionReleased(id, reusable: true, messageSent: true, now: now))
+                case .leased(let key, let requests):
+                    for (index, request) in requests.enumerated() {
+                        model.sessions[id] = index == requests.count - 1 ? .idle(key) : .leased(key, Array(requests[(index + 1)...]))
+                        model.apply(pool.connectionReleased(id, request: request, reusable: true, messageSent: true, now: now))
+                    }
                 case .idle, nil:
                     break
                 }
@@ -121,6 +149,7 @@ struct PoolModelTests {
             now += .seconds(120)
             model.apply(pool.tick(now: now))
         }
+        for (id, request) in model.orphans { #expect(pool.connectionReleased(id, request: request, reusable: false, messageSent: false, now: now) == []) }
         #expect(model.waiting.isEmpty, "unanswered waiters: \(model.waiting)")
         #expect(pool.isEmpty)
         #expect(model.answered.count == nextRequest)

@@ -28,6 +28,10 @@ struct PoolStateMachine: Sendable {
         /// Reconnect backoff: `base × 2^(failures − 1)`, capped at `maximum`, then jittered.
         var backoffBase: Duration = .milliseconds(100)
         var backoffMaximum: Duration = .seconds(30)
+        /// Hand a waiter a busy session of its key when no session is free and no more may open:
+        /// its envelope then follows the current message's final dot in the same flight
+        /// (RFC 2920), so a warm session costs one round trip per message instead of two.
+        var chainTransactions = false
     }
 
     /// Why a waiter got no session.
@@ -54,7 +58,8 @@ struct PoolStateMachine: Sendable {
     private enum ConnectionState: Sendable, Hashable {
         case connecting
         case idle(since: Duration)
-        case leased(RequestID)
+        /// Carrying `RequestID`'s message, and possibly a second one chained behind it.
+        case leased(RequestID, chained: RequestID?)
     }
 
     private struct Connection: Sendable, Hashable {
@@ -87,6 +92,9 @@ struct PoolStateMachine: Sendable {
     private var nextConnectionID = 0
     private var random: SplitMix64
     private var isShuttingDown = false
+    /// Leases whose session was closed while they were still out (the other message on a chained
+    /// session ended it); their release is expected and changes nothing.
+    private var orphanedLeases: [ConnectionID: RequestID] = [:]
 
     init(configuration: Configuration = Configuration(), seed: UInt64 = 0x5EED) {
         self.configuration = configuration
@@ -130,7 +138,7 @@ struct PoolStateMachine: Sendable {
             return serve(now: now)
         }
         let waiter = waiters.remove(at: index)
-        connection.state = .leased(waiter.id)
+        connection.state = .leased(waiter.id, chained: nil)
         connections[id] = connection
         return [.lease(waiter.id, id, checkLiveness: false)] + serve(now: now)
     }
@@ -152,12 +160,34 @@ struct PoolStateMachine: Sendable {
     }
 
     /// The caller is done with a session; `reusable` is false after a failure that ended it (421,
-    /// a drop, a timeout) or a failed liveness check.
-    mutating func connectionReleased(_ id: ConnectionID, reusable: Bool, messageSent: Bool, now: Duration) -> [Action] {
-        guard var connection = connections[id], case .leased = connection.state else {
+    /// a drop, a timeout) or a failed liveness check. `request` says which lease ends; it is needed
+    /// only when a message was chained onto the session.
+    mutating func connectionReleased(
+        _ id: ConnectionID, request: RequestID? = nil, reusable: Bool, messageSent: Bool, now: Duration
+    ) -> [Action] {
+        if let request, orphanedLeases[id] == request {
+            orphanedLeases[id] = nil
+            return []
+        }
+        guard var connection = connections[id], case .leased(let current, let chained) = connection.state else {
             preconditionFailure("connection \(id) released without being leased")
         }
         if messageSent { connection.messages += 1 }
+        if let chained {
+            guard let request, request == current || request == chained else {
+                preconditionFailure("a chained session released without naming its lease")
+            }
+            let remaining = request == current ? chained : current
+            guard reusable, !isShuttingDown else {
+                // The session is finished; the other message on it fails on its own.
+                connections[id] = nil
+                orphanedLeases[id] = remaining
+                return [.closeConnection(id)] + serve(now: now)
+            }
+            connection.state = .leased(remaining, chained: nil)
+            connections[id] = connection
+            return serve(now: now)
+        }
         if !reusable || connection.draining || isShuttingDown
             || connection.messages >= configuration.maximumMessagesPerConnection {
             connections[id] = nil
@@ -252,12 +282,13 @@ struct PoolStateMachine: Sendable {
             }
             if !waiter.fresh, let id = mostRecentlyIdle(for: waiter.key) {
                 guard case .idle(let since) = connections[id]!.state else { preconditionFailure("idle connection expected") }
-                connections[id]!.state = .leased(waiter.id)
+                connections[id]!.state = .leased(waiter.id, chained: nil)
                 waiters.remove(at: index)
                 actions.append(.lease(waiter.id, id, checkLiveness: now - since >= configuration.livenessCheckAfter))
                 continue
             }
             if let entry = backoff[waiter.key], entry.until > now {
+                if chain(waiter, at: index, into: &actions) { continue }
                 index += 1
                 continue
             }
@@ -269,11 +300,13 @@ struct PoolStateMachine: Sendable {
                 continue
             }
             if count(for: waiter.key) >= configuration.maximumConnectionsPerKey {
+                if chain(waiter, at: index, into: &actions) { continue }
                 index += 1
                 continue
             }
             if connections.count >= configuration.maximumConnections {
                 guard let victim = oldestIdle(excluding: waiter.key) else {
+                    if chain(waiter, at: index, into: &actions) { continue }
                     index += 1
                     continue
                 }
@@ -288,6 +321,24 @@ struct PoolStateMachine: Sendable {
             index += 1
         }
         return actions
+    }
+
+    /// Chains the waiter onto a busy session of its key, if chaining is on and one can take it:
+    /// nothing chained yet, not draining, and room for two more messages under the per-session cap.
+    private mutating func chain(_ waiter: Waiter, at index: Int, into actions: inout [Action]) -> Bool {
+        guard configuration.chainTransactions, !waiter.fresh else { return false }
+        let candidates = connections.filter { id, connection in
+            guard connection.key == waiter.key, !connection.draining,
+                connection.messages + 2 <= configuration.maximumMessagesPerConnection,
+                case .leased(_, chained: nil) = connection.state
+            else { return false }
+            return true
+        }
+        guard let id = candidates.keys.min(), case .leased(let current, _) = connections[id]!.state else { return false }
+        connections[id]!.state = .leased(current, chained: waiter.id)
+        waiters.remove(at: index)
+        actions.append(.lease(waiter.id, id, checkLiveness: false))
+        return true
     }
 
     private func count(for key: PoolKey) -> Int {

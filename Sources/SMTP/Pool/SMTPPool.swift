@@ -31,12 +31,16 @@ public actor SMTPPool {
         public var livenessCheckAfter: Duration = .seconds(5)
         /// How long a send waits for a session before failing with `ETIMEDOUT` (default 60 s).
         public var waitTimeout: Duration = .seconds(60)
+        /// When every session of a key is busy and no more may open, queue the next message on a busy
+        /// session so its envelope follows the current final dot in the same flight (RFC 2920).
+        public var chainTransactions = true
 
         /// The defaults.
         public init() {}
     }
 
     struct Lease {
+        let requestID: Int
         let connectionID: Int
         let connection: SMTPConnection
         let checkLiveness: Bool
@@ -81,7 +85,8 @@ public actor SMTPPool {
             maximumConnectionsPerKey: configuration.maximumConnectionsPerKey,
             maximumConnections: configuration.maximumConnections,
             maximumMessagesPerConnection: configuration.maximumMessagesPerConnection,
-            idleTimeout: configuration.idleTimeout, livenessCheckAfter: configuration.livenessCheckAfter),
+            idleTimeout: configuration.idleTimeout, livenessCheckAfter: configuration.livenessCheckAfter,
+            chainTransactions: configuration.chainTransactions),
             seed: UInt64.random(in: 0...UInt64.max))
         self.started = clock.now
         (jobs, jobSink) = AsyncStream.makeStream(of: Job.self)
@@ -139,13 +144,13 @@ public actor SMTPPool {
                     try await lease.connection.checkLiveness()
                 } catch {
                     logger.debug("smtp.pool.liveness.failed", metadata: ["smtp.pool.key": "\(key)"])
-                    release(lease.connectionID, reusable: false, messageSent: false)
+                    release(lease, reusable: false, messageSent: false)
                     continue
                 }
             }
             do {
                 let (outcome, envelope, data) = try await lease.connection.deliver(message, transaction: transaction)
-                release(lease.connectionID, reusable: true, messageSent: true)
+                release(lease, reusable: true, messageSent: true)
                 var timings = lease.isNew ? lease.connection.openingTimings : SMTPTimings()
                 timings.envelope = envelope
                 timings.data = data
@@ -154,7 +159,7 @@ public actor SMTPPool {
                     tlsVersion: lease.connection.tlsVersion, timings: timings)
             } catch {
                 let reusable = error.leavesSessionUsable && lease.connection.isActive
-                release(lease.connectionID, reusable: reusable, messageSent: false)
+                release(lease, reusable: reusable, messageSent: false)
                 // Before the final dot nothing was delivered: one more try on a new session.
                 if !reusable && error.disposition == .transient && !retried {
                     logger.debug("smtp.pool.retry", metadata: ["smtp.pool.key": "\(key)", "smtp.error": "\(error)"])
@@ -200,8 +205,9 @@ public actor SMTPPool {
         perform(machine.requestCancelled(id, now: now))
     }
 
-    private func release(_ id: Int, reusable: Bool, messageSent: Bool) {
-        perform(machine.connectionReleased(id, reusable: reusable, messageSent: messageSent, now: now))
+    private func release(_ lease: Lease, reusable: Bool, messageSent: Bool) {
+        perform(machine.connectionReleased(
+            lease.connectionID, request: lease.requestID, reusable: reusable, messageSent: messageSent, now: now))
         finishIfDrained()
     }
 
@@ -222,7 +228,7 @@ public actor SMTPPool {
                 let isNew = freshConnections.remove(connectionID) != nil
                 metrics.leases.increment()
                 waiters.removeValue(forKey: request)?.resume(returning: Lease(
-                    connectionID: connectionID, connection: connection, checkLiveness: checkLiveness, isNew: isNew))
+                    requestID: request, connectionID: connectionID, connection: connection, checkLiveness: checkLiveness, isNew: isNew))
             case .closeConnection(let id):
                 freshConnections.remove(id)
                 if let connection = connections.removeValue(forKey: id) { jobSink.yield(.close(connection)) }
