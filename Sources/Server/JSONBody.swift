@@ -69,7 +69,7 @@ extension DecodingError {
         case .typeMismatch(let type, _): "Must be \(Self.jsonName(of: type))"
         case .valueNotFound: "Must not be null"
         case .keyNotFound: "Is required"
-        case .dataCorrupted(let context): context.debugDescription
+        case .dataCorrupted: "Is not valid"
         @unknown default: "Is not valid"
         }
     }

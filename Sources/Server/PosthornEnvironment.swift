@@ -16,13 +16,17 @@ public struct PosthornEnvironment: Sendable {
     /// Where the key ring came from (rotation rewrites a key file, and refuses an environment key).
     public let keySource: KeySource
     public let services: PosthornServices
+    private let lock: DataDirectoryLock
 
     /// Opens (creating on first start) the data directory, the key ring and the database.
-    /// `resolver` is the DNS seam for SMTP connections (tests answer from a table).
+    /// `resolver` is the DNS seam for SMTP connections (tests answer from a table). `exclusive` is
+    /// for key rotation: it fails while any other posthorn process uses the directory.
     public static func open(
-        configuration: ServerConfiguration, logger: Logger, resolver: any HostResolver = SystemResolver()
+        configuration: ServerConfiguration, logger: Logger, resolver: any HostResolver = SystemResolver(),
+        exclusive: Bool = false
     ) async throws -> PosthornEnvironment {
-        try createPrivateDirectory(configuration.dataDirectory)
+        let lock = try DataDirectoryLock(directory: configuration.dataDirectory, exclusive: exclusive)
+        try refuseNewKeyForExistingData(configuration)
         let (ring, keySource) = try KeyRingFile.resolve(environment: configuration.environment, defaultURL: configuration.keyFileURL)
         if case .file(let url, created: true) = keySource {
             logger.info("master key created", metadata: ["posthorn.key.file": "\(url.path)", "posthorn.key.id": "\(ring.active.id)"])
@@ -33,9 +37,16 @@ public struct PosthornEnvironment: Sendable {
         let credentials = CredentialService(store: storage.store, vault: vault)
         let tester = ConnectionTester(
             egress: EgressGuard(policy: configuration.egressPolicy, resolver: resolver), credentials: credentials, logger: logger)
+        do {
+            try await checkEverySecretOpens(storage.store, ring: ring)
+        } catch {
+            try? await storage.close()
+            throw error
+        }
         return PosthornEnvironment(
             configuration: configuration, storage: storage, vault: vault, keySource: keySource,
-            services: PosthornServices(workspaces: workspaces, credentials: credentials, connectionTester: tester))
+            services: PosthornServices(workspaces: workspaces, credentials: credentials, connectionTester: tester),
+            lock: lock)
     }
 
     /// Sets the admin token and creates the default workspace on first start.
@@ -43,21 +54,33 @@ public struct PosthornEnvironment: Sendable {
         try await services.workspaces.bootstrap(adminToken: configuration.environment["POSTHORN_ADMIN_TOKEN"].map(Secret.init))
     }
 
-    /// Closes the database.
+    /// Closes the database and releases the data directory.
     public func close() async throws {
+        defer { lock.release() }
         try await storage.close()
     }
 
-    /// The data directory holds the key and every credential: owner-only (0700).
-    private static func createPrivateDirectory(_ url: URL) throws {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue else {
-                throw WorkspaceError.invalid("dataDir", "\(url.path) exists and is not a directory")
-            }
-            return
+    /// A database without its key file must not get a new key: the new key could never open the
+    /// passwords already stored, and every send would fail from then on.
+    private static func refuseNewKeyForExistingData(_ configuration: ServerConfiguration) throws {
+        let environment = configuration.environment
+        let keyFromEnvironment = environment[KeyRingFile.keyVariable] != nil || environment[KeyRingFile.keyFileVariable] != nil
+        let files = FileManager.default
+        guard !keyFromEnvironment, files.fileExists(atPath: configuration.databaseURL.path),
+            !files.fileExists(atPath: configuration.keyFileURL.path)
+        else { return }
+        throw WorkspaceError.invalid(
+            "dataDir",
+            "\(configuration.databaseURL.path) exists but its master key \(configuration.keyFileURL.path) is missing: restore the key file or set \(KeyRingFile.keyVariable) or \(KeyRingFile.keyFileVariable); a new key could not open the stored passwords")
+    }
+
+    /// Every stored password must name a key in the ring; otherwise start-up stops with the ids
+    /// that are missing, instead of failing one send at a time later.
+    private static func checkEverySecretOpens(_ store: SQLStore, ring: KeyRing) async throws {
+        let missing = Set(try await store.allCredentials().compactMap(\.sealedPassword?.keyID)).filter { ring.key(id: $0) == nil }
+        guard missing.isEmpty else {
+            throw WorkspaceError.invalid(
+                "masterKey", "stored passwords are sealed with key(s) \(missing.sorted().joined(separator: ", ")), which the key ring does not hold")
         }
-        try FileManager.default.createDirectory(
-            at: url, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
     }
 }

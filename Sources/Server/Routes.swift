@@ -57,6 +57,11 @@ struct RequestLogMiddleware: RouterMiddleware {
         } catch let error as any HTTPResponseError {
             status = error.status.code
             throw error
+        } catch {
+            // Storage or other unexpected failures: the same error shape as every other answer,
+            // and only the error's type in the log (its text may quote SQL).
+            context.logger.error("request failed", metadata: ["error.type": "\(type(of: error))"])
+            throw APIError(.internalServerError, code: "internal_error", "Internal error")
         }
     }
 }

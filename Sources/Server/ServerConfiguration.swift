@@ -3,7 +3,10 @@ public import Foundation
 public import Logging
 
 /// What `posthorn serve` was told: where the data lives, where to listen, where mail may go.
-public struct ServerConfiguration: Sendable {
+///
+/// Its description and mirror leave out ``environment``, which may hold the master key and the
+/// admin token.
+public struct ServerConfiguration: Sendable, CustomStringConvertible, CustomReflectable {
     /// Holds the SQLite database and, unless the environment supplies one, the master key file.
     public var dataDirectory: URL
     /// The listening address; loopback by default so a first start exposes nothing.
@@ -27,6 +30,14 @@ public struct ServerConfiguration: Sendable {
         self.egressPolicy = egressPolicy
         self.environment = environment
         self.logLevel = logLevel
+    }
+
+    public var description: String {
+        "ServerConfiguration(dataDirectory: \(dataDirectory.path), host: \(host), port: \(port), logLevel: \(logLevel))"
+    }
+
+    public var customMirror: Mirror {
+        Mirror(self, children: ["dataDirectory": dataDirectory, "host": host, "port": port, "logLevel": logLevel])
     }
 
     /// The SQLite file.

@@ -45,7 +45,7 @@ public final class SQLiteStorage: Sendable {
         let isNew = !files.fileExists(atPath: databaseURL.path)
         let connection = try await SQLiteConnection.open(storage: .file(path: databaseURL.path), logger: logger)
         if isNew {
-            try? files.setAttributes([.posixPermissions: 0o600], ofItemAtPath: databaseURL.path)
+            try files.setAttributes([.posixPermissions: 0o600], ofItemAtPath: databaseURL.path)
         }
         return try await prepare(connection, databaseURL: databaseURL, logger: logger)
     }

@@ -17,7 +17,8 @@ extension Vault {
     ///
     /// Keyed rather than a plain hash so a leaked fingerprint (in a metric, a log, a heap dump)
     /// cannot be checked against a password dictionary offline. Deterministic for one master key;
-    /// it changes when the active key rotates, so fingerprints must not be persisted.
+    /// it changes when the active key rotates, so a stored fingerprint must be recomputed whenever
+    /// its secret is re-sealed (`CredentialService.resealAll` does).
     public func fingerprint(of secret: Secret, context: SealContext) -> String {
         var message = context.associatedData
         secret.withRevealedValue { message.append(contentsOf: $0.utf8) }

@@ -61,8 +61,9 @@ public struct WorkspaceService: Sendable {
     public func bootstrap(adminToken: Secret?) async throws -> Bootstrap {
         var result = Bootstrap()
         if let adminToken {
-            guard adminToken.withRevealedValue({ $0.utf8.count >= 16 && !$0.contains(where: \.isWhitespace) }) else {
-                throw WorkspaceError.invalid("POSTHORN_ADMIN_TOKEN", "Admin token must be at least 16 characters without spaces")
+            // Stored as an unsalted hash like generated tokens, so it must be as hard to guess.
+            guard adminToken.withRevealedValue({ $0.utf8.count >= 32 && !$0.contains(where: \.isWhitespace) }) else {
+                throw WorkspaceError.invalid("POSTHORN_ADMIN_TOKEN", "Admin token must be at least 32 characters without spaces")
             }
             try await store.setSetting(Self.adminTokenKey, to: TokenHash.of(adminToken))
         } else if try await store.setting(Self.adminTokenKey) == nil {

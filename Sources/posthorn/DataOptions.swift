@@ -15,18 +15,20 @@ struct DataOptions: ParsableArguments {
     var url: URL { URL(fileURLWithPath: dataDirectory) }
 
     /// Opens the data directory quietly (warnings only) for a one-shot command.
-    func openEnvironment(egress: EgressPolicy = EgressPolicy(), logLevel: Logger.Level = .warning) async throws -> PosthornEnvironment {
+    func openEnvironment(
+        egress: EgressPolicy = EgressPolicy(), exclusive: Bool = false, logLevel: Logger.Level = .warning
+    ) async throws -> PosthornEnvironment {
         var logger = Logger(label: "posthorn")
         logger.logLevel = logLevel
         let configuration = ServerConfiguration(dataDirectory: url, egressPolicy: egress, logLevel: logLevel)
-        return try await PosthornEnvironment.open(configuration: configuration, logger: logger)
+        return try await PosthornEnvironment.open(configuration: configuration, logger: logger, exclusive: exclusive)
     }
 
     /// Opens the data directory, runs `body`, and closes the database whatever happens.
     func withEnvironment<Result>(
-        egress: EgressPolicy = EgressPolicy(), _ body: (PosthornEnvironment) async throws -> Result
+        egress: EgressPolicy = EgressPolicy(), exclusive: Bool = false, _ body: (PosthornEnvironment) async throws -> Result
     ) async throws -> Result {
-        let environment = try await openEnvironment(egress: egress)
+        let environment = try await openEnvironment(egress: egress, exclusive: exclusive)
         do {
             // Whichever command touches a new data directory first creates its admin token and
             // default workspace, and shows the tokens this once (on standard error, keeping

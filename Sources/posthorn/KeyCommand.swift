@@ -16,15 +16,16 @@ struct KeyCommand: AsyncParsableCommand {
             discussion: """
                 Crash-safe: the key file first holds the old and the new key, so every secret opens \
                 whichever key it is sealed under; only when all are re-sealed are the old keys removed. \
-                Restart running servers afterwards so they load the new key. Refused when the key comes \
-                from POSTHORN_MASTER_KEY (rotate it where that variable is set).
+                Needs the data directory to itself: stop `posthorn serve` first. Refused when the key \
+                comes from POSTHORN_MASTER_KEY (rotate it where that variable is set).
                 """)
 
         @OptionGroup var data: DataOptions
 
         func run() async throws {
             do {
-                let output = try await data.withEnvironment { environment in
+                // Exclusive: no server or other command may seal with the old key meanwhile.
+                let output = try await data.withEnvironment(exclusive: true) { environment in
                     guard case .file(let url, _) = environment.keySource else {
                         throw CommandFailure(
                             message: "key: the master key comes from POSTHORN_MASTER_KEY, which this command cannot rewrite; use a key file (POSTHORN_MASTER_KEY_FILE) to rotate")

@@ -96,9 +96,11 @@ struct SendCommand: AsyncParsableCommand {
     private func storedOrFlagConfiguration(egress: EgressPolicy) async throws -> SMTPConfiguration {
         guard let credential else { return try connection.configuration() }
         guard connection.host == nil, connection.port == nil, connection.username == nil,
-            connection.passwordEnvironmentVariable == nil, connection.passwordFile == nil
+            connection.passwordEnvironmentVariable == nil, connection.passwordFile == nil,
+            connection.securityOption == .startTLS, connection.minimumTLS == .tls12, connection.ehloName == nil,
+            connection.caFile == nil, !connection.acceptUnverifiedCertificates
         else {
-            throw CommandFailure(message: "credential: give --credential or the connection flags (--host, --port, --username, --password-…), not both")
+            throw CommandFailure(message: "credential: give --credential or the connection flags (--host, --port, --username, --password-…, --security, --min-tls, --ehlo-name, --ca-file, --accept-unverified-certs), not both")
         }
         return try await data.withEnvironment(egress: egress) { environment in
             let workspace = try await workspace.resolve(in: environment)

@@ -17,7 +17,7 @@ import Workspaces
 /// A real server environment (SQLite and a key file in a fresh temporary data directory) whose
 /// SMTP connections may reach loopback only, resolving every name to 127.0.0.1.
 struct APIHarness {
-    static let adminToken = "admin-token-for-tests-0123456789"
+    static let adminToken = "admin-token-for-tests-0123456789abcdef"
 
     let directory: URL
     let environment: PosthornEnvironment

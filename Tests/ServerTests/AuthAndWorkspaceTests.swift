@@ -112,6 +112,7 @@ struct AuthAndWorkspaceTests {
         let token = try await harness.workspace("Hashed")
         try await harness.environment.close()
         let bytes = try collectBytes(under: harness.directory)
+        #expect(bytes.contains(TokenHash.of(Secret(token))), "the scan read the stored hash")
         #expect(!bytes.contains(token))
         #expect(!bytes.contains(APIHarness.adminToken))
         try? FileManager.default.removeItem(at: harness.directory)

@@ -16,13 +16,25 @@ struct CanaryTests {
     /// Quote, backslash, slash and non-ASCII so the JSON-escaped form differs from the raw one.
     static let canary = #"Canary"Pa55\w0rd/ünïcode-7f3a"#
 
+    /// Every spelling a leak could take: raw, base64, the AUTH PLAIN payload, JSON with and
+    /// without escaped slashes, ASCII-escaped JSON, a debug description, and a distinctive core
+    /// that no escaping changes.
     static var forms: [String: String] {
-        let escaped = String(decoding: try! JSONSerialization.data(withJSONObject: [canary], options: []), as: UTF8.self)
-            .dropFirst(2).dropLast(2)
+        func json(_ options: JSONSerialization.WritingOptions) -> String {
+            String(String(decoding: try! JSONSerialization.data(withJSONObject: [canary], options: options), as: UTF8.self).dropFirst(2).dropLast(2))
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
+        let swiftJSON = String(String(decoding: try! encoder.encode(canary), as: UTF8.self).dropFirst().dropLast())
         return [
             "raw": canary,
+            "core": "ünïcode-7f3a",
+            "ascii-escaped core": "\\u00fcn\\u00efcode-7f3a",
             "base64": Data(canary.utf8).base64EncodedString(),
-            "json": String(escaped),
+            "json": json([]),
+            "json (slashes unescaped)": json(.withoutEscapingSlashes),
+            "swift json": swiftJSON,
+            "debug": String(reflecting: canary),
             "auth-plain": Data("\u{0}alice\u{0}\(canary)".utf8).base64EncodedString(),
         ]
     }
@@ -51,6 +63,7 @@ struct CanaryTests {
         #expect(server.sessions.first?.authenticatedAs == "alice")
         try await harness.environment.close()
         let files = try collectBytes(under: harness.directory)
+        #expect(files.contains("v1.k"), "the scan read the database")
         let logs = harness.logs.text
         #expect(logs.contains("smtp"), "trace logs were captured")
         for (name, form) in Self.forms {

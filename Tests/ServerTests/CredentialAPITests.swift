@@ -239,3 +239,69 @@ struct CredentialAPITests {
         }
     }
 }
+
+@Suite("API: credentials as stored, checked again at use")
+struct CredentialLoadTests {
+    static let body = #"{"name":"Relay","host":"smtp.example.com","port":587,"username":"u","password":"p-secret"}"#
+
+    @Test("PATCH onto a name another credential has is 409 and changes nothing")
+    func renameConflict() async throws {
+        try await APIHarness.run { harness in
+            let token = try await harness.workspace("Team")
+            try await harness.test { client in
+                _ = try await client.call(.post, "/api/v1/credentials", token: token, json: Self.body)
+                let other = try await client.call(.post, "/api/v1/credentials", token: token, json: #"{"name":"Other","host":"smtp.example.com"}"#)
+                let id = try #require(other["id"] as? String)
+                let response = try await client.call(.patch, "/api/v1/credentials/\(id)", token: token, json: #"{"name":"Relay"}"#)
+                #expect(response.status == .conflict)
+                #expect(response.errorField == "name")
+                #expect(try await client.call(.get, "/api/v1/credentials/\(id)", token: token)["name"] as? String == "Other")
+            }
+        }
+    }
+
+    @Test("a stored row edited to port 25 behind the API's back is refused when used")
+    func revalidatedAtLoad() async throws {
+        try await APIHarness.run { harness in
+            let token = try await harness.workspace("Team")
+            let store = harness.environment.storage.store
+            try await harness.test { client in
+                let created = try await client.call(.post, "/api/v1/credentials", token: token, json: Self.body)
+                let id = try #require(created["id"] as? String)
+                let workspace = try #require(try await store.workspace(named: "Team"))
+                var row = try #require(try await store.credential(id: id, workspaceID: workspace.id))
+                row.port = 25
+                #expect(try await store.updateCredential(row))
+                let response = try await client.call(.post, "/api/v1/credentials/\(id)/test", token: token)
+                #expect(response.status == .unprocessableContent)
+                #expect(response.errorField == "port")
+                #expect(response.errorMessage == "Port 25 is not allowed")
+            }
+        }
+    }
+
+    @Test("a sealed password copied to another row does not open there: 500 vault_error, nothing revealed")
+    func copiedCiphertextFails() async throws {
+        try await APIHarness.run { harness in
+            let token = try await harness.workspace("Team")
+            let store = harness.environment.storage.store
+            try await harness.test { client in
+                let first = try await client.call(.post, "/api/v1/credentials", token: token, json: Self.body)
+                let second = try await client.call(
+                    .post, "/api/v1/credentials", token: token,
+                    json: #"{"name":"Second","host":"smtp.example.com","username":"v","password":"q-secret"}"#)
+                let workspace = try #require(try await store.workspace(named: "Team"))
+                let firstID = try #require(first["id"] as? String)
+                let secondID = try #require(second["id"] as? String)
+                let source = try #require(try await store.credential(id: firstID, workspaceID: workspace.id))
+                var target = try #require(try await store.credential(id: secondID, workspaceID: workspace.id))
+                target.sealedPassword = source.sealedPassword
+                #expect(try await store.updateCredential(target))
+                let response = try await client.call(.post, "/api/v1/credentials/\(target.id)/test", token: token)
+                #expect(response.status == .internalServerError)
+                #expect(response.errorCode == "vault_error")
+                #expect(!response.text.contains("p-secret"))
+            }
+        }
+    }
+}

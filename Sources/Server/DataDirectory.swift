@@ -1,0 +1,65 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import Synchronization
+import Workspaces
+
+/// The data directory's own rules: owner-only permissions, and a lock file so that key rotation
+/// never runs while a server or another command is using the keys.
+///
+/// Every process that opens the directory holds a shared `flock` on `posthorn.lock` for as long as
+/// it runs; `posthorn key rotate` needs it exclusively. A rotation therefore cannot race a server
+/// that would keep sealing new passwords with the key being retired.
+final class DataDirectoryLock: Sendable {
+    private let descriptor: Mutex<Int32>
+
+    /// Prepares `directory` (created 0700, or tightened to 0700) and takes the lock.
+    init(directory: URL, exclusive: Bool) throws {
+        // Everything this process creates from here on (database, WAL, key file, temp files) is
+        // owner-only, whatever the caller's umask was.
+        umask(0o077)
+        let files = FileManager.default
+        var isDirectory: ObjCBool = false
+        if files.fileExists(atPath: directory.path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else {
+                throw WorkspaceError.invalid("dataDir", "\(directory.path) exists and is not a directory")
+            }
+            do {
+                try files.setAttributes([.posixPermissions: 0o700], ofItemAtPath: directory.path)
+            } catch {
+                throw WorkspaceError.invalid("dataDir", "\(directory.path) must be owned by this user (it cannot be made private: mode 0700)")
+            }
+        } else {
+            try files.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+        let path = directory.appendingPathComponent("posthorn.lock").path
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw WorkspaceError.invalid("dataDir", "\(path) cannot be opened")
+        }
+        descriptor = Mutex(fd)
+        guard flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0 else {
+            release()
+            throw WorkspaceError.invalid(
+                "dataDir",
+                exclusive
+                    ? "another posthorn process (a server or a command) is using \(directory.path); stop it before rotating the key"
+                    : "a key rotation is running on \(directory.path); try again when it has finished")
+        }
+    }
+
+    /// Lets go of the lock (closing the descriptor releases the `flock`). Idempotent.
+    func release() {
+        descriptor.withLock { fd in
+            if fd >= 0 { close(fd) }
+            fd = -1
+        }
+    }
+
+    deinit {
+        release()
+    }
+}
