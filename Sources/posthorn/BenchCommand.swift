@@ -33,8 +33,11 @@ struct BenchSMTPCommand: AsyncParsableCommand {
     @Option(help: "How many messages to send.")
     var messages = 1000
 
-    @Option(help: "How many connections to use (and messages in flight).")
+    @Option(help: "How many connections to use.")
     var connections = 1
+
+    @Option(name: .customLong("in-flight"), help: "Messages handed to the pool at once per connection: 2 lets the next envelope ride behind each final dot (RFC 2920 chaining); 1 sends strictly one after another.")
+    var inFlight = 2
 
     @Option(help: "Body size in bytes (ASCII text in 76-character lines).")
     var size = 1024
@@ -95,7 +98,7 @@ struct BenchSMTPCommand: AsyncParsableCommand {
         let outcomes = await withTaskGroup(of: Void.self, returning: BenchCounter.Summary.self) { group in
             group.addTask { await pool.run() }
             await withTaskGroup(of: Void.self) { workers in
-                for _ in 0..<connections {
+                for _ in 0..<(connections * max(1, inFlight)) {
                     workers.addTask {
                         while counter.claim() {
                             let sent = clock.now
