@@ -83,10 +83,20 @@ let package = Package(
         .target(
             name: "Storage",
             dependencies: [
-                "Workspaces", "Vault", "SMTP", "SMTPCore",
+                "Workspaces", "Vault", "SMTP", "SMTPCore", "Flows",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: sharedSettings
+        ),
+        // The flow engine, email-agnostic: JSON values, {{…}} templates, cron schedules, flows, runs.
+        .target(
+            name: "Flows",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: sharedSettings
         ),
@@ -94,7 +104,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Workspaces", "Storage", "Vault", "Secrets", "SMTP", "SMTPCore", "Egress",
+                "Workspaces", "Storage", "Vault", "Secrets", "SMTP", "SMTPCore", "Egress", "Flows",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -104,7 +114,7 @@ let package = Package(
         .executableTarget(
             name: "posthorn",
             dependencies: [
-                "MIME", "SMTP", "Egress", "Secrets", "Server", "Workspaces", "Storage", "Vault",
+                "MIME", "SMTP", "Egress", "Secrets", "Server", "Workspaces", "Storage", "Vault", "Flows",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -159,9 +169,14 @@ let package = Package(
             swiftSettings: sharedSettings
         ),
         .testTarget(
+            name: "FlowsTests",
+            dependencies: ["Flows", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: sharedSettings
+        ),
+        .testTarget(
             name: "StorageTests",
             dependencies: [
-                "Storage", "Workspaces", "Vault", "Secrets", "SMTP", "SMTPCore",
+                "Storage", "Workspaces", "Vault", "Secrets", "SMTP", "SMTPCore", "Flows",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -170,7 +185,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "Workspaces", "Storage", "Vault", "Secrets", "SMTP", "Egress", "TestSupport",
+                "Server", "Workspaces", "Storage", "Vault", "Secrets", "SMTP", "Egress", "TestSupport", "Flows",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

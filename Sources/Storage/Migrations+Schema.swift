@@ -1,6 +1,6 @@
 extension Migrations {
     /// Every migration Posthorn ships, oldest first.
-    public static let all: [Migration] = [version1]
+    public static let all: [Migration] = [version1, version2]
 
     // MARK: - Version 1
 
@@ -53,6 +53,75 @@ extension Migrations {
                 UNIQUE (workspace_id, name)
             )
             """,
+        ]
+    )
+
+    // MARK: - Version 2
+
+    /// Flows, their cron fires, and runs.
+    ///
+    /// - `flows` belong to a workspace (`ON DELETE CASCADE`); `UNIQUE(workspace_id, name)` enforces
+    ///   the per-workspace name rule and indexes the scoped lookups, `UNIQUE` on `webhook_id` indexes
+    ///   the lookup every `POST /hooks/{id}` makes (SQLite and PostgreSQL both allow many `NULL`s
+    ///   under it). The trigger is columns; the steps and the retry policy are one JSON document
+    ///   in `definition` (`{"retry": {"maxAttempts", "initialDelayMs", "maxDelayMs"}, "steps":
+    ///   [{"id", "type", "parameters", "onError"}]}`), read and written whole.
+    /// - `webhook_secret_hash` is a SHA-256 of the shared secret, never the secret.
+    /// - `cron_fires` keeps the last due time each cron flow fired for, so a restart neither fires
+    ///   a due time twice nor forgets one; it goes with its flow.
+    /// - `runs` are deliberately not foreign-keyed to `flows` or `workspaces`: the history of a
+    ///   flow outlives the flow (deleting it must not delete what it did), and the insert on the
+    ///   webhook hot path checks no parent row. `trigger`, `steps` and `error` are JSON text.
+    /// - The run indexes serve the executor's claim (`status, not_before, created_at, id`: the
+    ///   claim's filter and order, which also serves the recovery scan and the status counts) and
+    ///   the history pages, newest first by `(created_at, id)`, for a workspace and for one flow.
+    static let version2 = Migration(
+        version: 2,
+        name: "flows, cron fires, runs",
+        statements: [
+            """
+            CREATE TABLE flows (
+                id TEXT PRIMARY KEY,
+                workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+                name TEXT NOT NULL,
+                trigger_kind TEXT NOT NULL,
+                webhook_id TEXT UNIQUE,
+                webhook_secret_hash TEXT,
+                cron_expression TEXT,
+                cron_time_zone TEXT,
+                definition TEXT NOT NULL,
+                enabled BOOLEAN NOT NULL,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                UNIQUE (workspace_id, name)
+            )
+            """,
+            """
+            CREATE TABLE cron_fires (
+                flow_id TEXT PRIMARY KEY REFERENCES flows(id) ON DELETE CASCADE,
+                last_due_at BIGINT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE runs (
+                id TEXT PRIMARY KEY,
+                workspace_id TEXT NOT NULL,
+                flow_id TEXT NOT NULL,
+                status TEXT NOT NULL,
+                trigger TEXT NOT NULL,
+                steps TEXT NOT NULL,
+                error TEXT,
+                created_at BIGINT NOT NULL,
+                started_at BIGINT,
+                finished_at BIGINT,
+                not_before BIGINT NOT NULL,
+                lease_owner TEXT,
+                lease_expires_at BIGINT
+            )
+            """,
+            "CREATE INDEX runs_claim ON runs (status, not_before, created_at, id)",
+            "CREATE INDEX runs_workspace_history ON runs (workspace_id, created_at, id)",
+            "CREATE INDEX runs_flow_history ON runs (workspace_id, flow_id, created_at, id)",
         ]
     )
 }

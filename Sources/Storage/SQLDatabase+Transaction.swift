@@ -6,8 +6,9 @@ extension SQLDatabase {
     ///
     /// Plain `BEGIN`/`COMMIT`/`ROLLBACK`, which SQLite and PostgreSQL both accept. The caller must
     /// not share the session's connection with other work meanwhile: on a single SQLite connection
-    /// a concurrent statement would run inside this transaction. ``Migrations`` is the only user and
-    /// runs before the store serves anything.
+    /// a concurrent statement would run inside this transaction. ``Migrations`` runs before the
+    /// store serves anything; the store's own transactions go through ``SQLStore/transaction(_:)``,
+    /// which holds its ``ConnectionGate`` meanwhile.
     func inTransaction<Result: Sendable>(
         _ body: @escaping @Sendable (any SQLDatabase) async throws -> Result
     ) async throws -> Result {

@@ -2,9 +2,10 @@ public import Logging
 public import SQLKit
 import Workspaces
 
-/// ``Workspaces/WorkspaceStore`` and ``Workspaces/CredentialStore`` over any SQLKit database, with
-/// the behaviour of ``Workspaces/InMemoryStore``: the same ordering, the same scoping, the same
-/// duplicate rules.
+/// ``Workspaces/WorkspaceStore``, ``Workspaces/CredentialStore``, ``Flows/FlowStore`` and
+/// ``Flows/RunStore`` over any SQLKit database, with the behaviour of ``Workspaces/InMemoryStore``,
+/// ``Flows/InMemoryFlowStore`` and ``Flows/InMemoryRunStore``: the same ordering, the same
+/// scoping, the same duplicate rules.
 ///
 /// The SQL is the subset SQLite and PostgreSQL share, always with bound parameters: portable
 /// types, no `INSERT OR REPLACE` or `ON CONFLICT`, and `RETURNING` (SQLite 3.35+, PostgreSQL) where
@@ -12,21 +13,47 @@ import Workspaces
 /// check-then-write; the check alone would race with another writer, so the engine's unique
 /// constraint backs it and its error is mapped to ``Workspaces/StoreError/duplicate(_:)`` too.
 ///
-/// No operation opens a transaction, so the store is safe to share across tasks even over the
-/// single SQLite connection ``SQLiteStorage`` uses.
+/// The store is safe to share across tasks even over the single SQLite connection
+/// ``SQLiteStorage`` uses. The flow and run stores need transactions (a group commit, a cron fire
+/// with its run), and on one connection a transaction is not isolated from the connection's other
+/// users, so every statement passes a ``ConnectionGate``: statements run side by side as before,
+/// a transaction runs alone.
 ///
 /// The store never logs a bound value. Give it a database whose query logging is off (SQLKit logs
 /// every statement's binds at `queryLogLevel`, token hashes and sealed passwords included);
 /// ``SQLiteStorage`` does.
 public final class SQLStore: Sendable {
-    /// The database the store reads and writes, for migrations and tests.
+    /// The database the store reads and writes, for migrations and tests: statements sent through
+    /// it wait while a store transaction runs.
     public let database: any SQLDatabase
     let logger: Logger
+    /// The connection as given, for the bodies of ``transaction(_:)``.
+    private let connection: any SQLDatabase
+    private let gate: ConnectionGate
 
     /// A store over `database`, which must already be migrated (``Migrations/migrate()``).
+    ///
+    /// The store must be the connection's only user, so that its gate sees every statement.
     public init(database: any SQLDatabase, logger: Logger) {
-        self.database = database
+        let gate = ConnectionGate()
+        self.connection = database
+        self.gate = gate
+        self.database = GatedSQLDatabase(base: database, gate: gate)
         self.logger = logger
+    }
+
+    /// Runs `body` in one transaction that has the connection to itself: statements from other
+    /// tasks wait until it commits or rolls back.
+    ///
+    /// `body` must send its statements to the database it is given, not to ``database`` (which
+    /// would wait for this very transaction). A pooled engine (the PostgreSQL port) would give each
+    /// transaction its own connection instead and skip the gate.
+    func transaction<Result: Sendable>(
+        _ body: @escaping @Sendable (any SQLDatabase) async throws -> Result
+    ) async throws -> Result {
+        try await gate.withAccess(.transaction) {
+            try await connection.inTransaction(body)
+        }
     }
 
     /// Runs a write, turning the engine's unique-constraint error into

@@ -8,8 +8,8 @@ import SQLiteKit
 ///
 /// One connection. SQLite allows a single writer per file no matter how many connections a process
 /// holds, and SQLiteNIO runs every call on its thread pool with the handle in serialized mode, so
-/// a pool would add bookkeeping without adding write throughput. The store opens no transactions,
-/// which is what makes sharing one handle between concurrent requests safe.
+/// a pool would add bookkeeping without adding write throughput. The store's ``ConnectionGate``
+/// keeps its transactions (the runs' group commit) apart from the statements of concurrent requests.
 ///
 /// The file is shared with other processes (`posthorn` CLI commands next to a running server), so
 /// the connection is set up for that:

@@ -1,0 +1,111 @@
+import Crypto
+public import Foundation
+
+/// Creates and changes flows (assigning ids and webhook ids), and starts runs: what the API and
+/// the CLI share.
+public struct FlowService: Sendable {
+    private let flows: any FlowStore
+    private let runs: any RunStore
+    private let writer: RunWriter
+    public let registry: NodeRegistry
+    private let now: @Sendable () -> Date
+
+    public init(
+        flows: any FlowStore, runs: any RunStore, writer: RunWriter, registry: NodeRegistry,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.flows = flows
+        self.runs = runs
+        self.writer = writer
+        self.registry = registry
+        self.now = { Date(timeIntervalSince1970: (now().timeIntervalSince1970 * 1000).rounded(.down) / 1000) }
+    }
+
+    // MARK: Flows
+
+    /// Validates and stores a new flow. A webhook flow gets a fresh unguessable webhook id.
+    public func create(_ definition: FlowDefinition, in workspaceID: String) async throws -> Flow {
+        let validated = try definition.validated(registry: registry)
+        let timestamp = now()
+        let flow = Flow(
+            id: RandomID.make(prefix: "flow"), workspaceID: workspaceID, name: validated.name,
+            trigger: Self.trigger(validated.trigger, keeping: nil), steps: validated.steps, enabled: validated.enabled,
+            retry: validated.retry, createdAt: timestamp, updatedAt: timestamp)
+        do {
+            try await flows.insertFlow(flow)
+        } catch FlowStoreError.duplicateName {
+            throw FlowValidationError(field: "name", message: "A flow with this name already exists in this workspace")
+        }
+        return flow
+    }
+
+    /// Replaces a flow's definition. A webhook flow keeps its webhook id (and its secret when the
+    /// definition gives none), so callers' URLs keep working.
+    public func replace(_ id: String, in workspaceID: String, with definition: FlowDefinition) async throws -> Flow? {
+        let validated = try definition.validated(registry: registry)
+        guard var flow = try await flows.flow(id: id, workspaceID: workspaceID) else { return nil }
+        flow.name = validated.name
+        flow.trigger = Self.trigger(validated.trigger, keeping: flow.trigger)
+        flow.steps = validated.steps
+        flow.enabled = validated.enabled
+        flow.retry = validated.retry
+        flow.updatedAt = now()
+        do {
+            return try await flows.updateFlow(flow) ? flow : nil
+        } catch FlowStoreError.duplicateName {
+            throw FlowValidationError(field: "name", message: "A flow with this name already exists in this workspace")
+        }
+    }
+
+    private static func trigger(_ trigger: ValidatedFlowDefinition.ValidatedTrigger, keeping old: FlowTrigger?) -> FlowTrigger {
+        switch trigger {
+        case .webhook(let secret):
+            var existing: WebhookTrigger?
+            if case .webhook(let webhook)? = old { existing = webhook }
+            return .webhook(WebhookTrigger(
+                id: existing?.id ?? RandomID.make(prefix: "wh", length: 26),
+                secretHash: secret.map(Self.hash) ?? existing?.secretHash))
+        case .cron(let cron):
+            return .cron(cron)
+        case .manual:
+            return .manual
+        }
+    }
+
+    // MARK: Runs
+
+    /// Starts a run of `flow` with `payload`; returns once the run is durably queued.
+    public func start(_ flow: Flow, payload: TriggerPayload) async throws -> Run {
+        let run = Run(id: RandomID.make(prefix: "run"), workspaceID: flow.workspaceID, flowID: flow.id, trigger: payload, createdAt: now())
+        try await writer.insert(run)
+        return run
+    }
+
+    /// Whether `secret` is the webhook's shared secret (compared as hashes, in constant time).
+    public static func webhookSecretMatches(_ secret: String?, _ webhook: WebhookTrigger) -> Bool {
+        guard let expected = webhook.secretHash else { return true }
+        guard let secret else { return false }
+        let given = Array(hash(secret).utf8)
+        let wanted = Array(expected.utf8)
+        guard given.count == wanted.count else { return false }
+        var difference: UInt8 = 0
+        for index in given.indices { difference |= given[index] ^ wanted[index] }
+        return difference == 0
+    }
+
+    static func hash(_ secret: String) -> String {
+        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// Random identifiers: `prefix_` and lower-case base32 from the system's secure generator.
+enum RandomID {
+    private static let alphabet = Array("abcdefghijklmnopqrstuvwxyz234567".utf8)
+
+    static func make(prefix: String, length: Int = 20) -> String {
+        var generator = SystemRandomNumberGenerator()
+        var characters = Array(prefix.utf8) + [UInt8(ascii: "_")]
+        for _ in 0..<length { characters.append(alphabet[Int(generator.next() & 31)]) }
+        return String(decoding: characters, as: UTF8.self)
+    }
+}

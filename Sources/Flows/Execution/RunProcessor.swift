@@ -1,0 +1,196 @@
+public import Foundation
+public import Logging
+
+/// Runs one claimed run's steps from where it stopped, and decides what becomes of it: the pure
+/// heart of the executor, with time, jitter and persistence passed in.
+public struct RunProcessor: Sendable {
+    public let registry: NodeRegistry
+    public let now: @Sendable () -> Date
+    /// A value in [0, 1) for backoff jitter.
+    public let jitter: @Sendable () -> Double
+
+    public init(registry: NodeRegistry, now: @escaping @Sendable () -> Date, jitter: @escaping @Sendable () -> Double) {
+        self.registry = registry
+        self.now = now
+        self.jitter = jitter
+    }
+
+    /// Executes `run` (status `running`) against `flow` until it ends or must wait for a retry.
+    /// `checkpoint` durably writes progress before a step that is not idempotent starts, so a crash
+    /// during it is recognised on restart. Returns the run to save: finished, or queued for later.
+    public func process(
+        _ run: Run, flow: Flow?, logger: Logger, checkpoint: @Sendable (Run) async throws -> Void
+    ) async -> Run {
+        var run = run
+        guard let flow else {
+            return finish(run, .failed, RunError(code: "EFLOW", message: "The flow was deleted before the run started"))
+        }
+        var outputs: [String: JSONValue] = [:]
+        for record in run.steps where record.status == .succeeded || record.status == .failed {
+            outputs[record.stepID] = record.output ?? .null
+        }
+        var index = run.steps.filter { $0.status == .succeeded || $0.status == .failed }.count
+        while index < flow.steps.count {
+            let step = flow.steps[index]
+            let previous = run.steps.count > index ? run.steps[index] : nil
+            let attempt = (previous?.status == .retrying ? previous!.attempts : 0) + 1
+            var logger = logger
+            logger[metadataKey: "posthorn.step.id"] = "\(step.id)"
+            guard let node = registry.node(type: step.type) else {
+                record(&run, at: index, StepRecord(
+                    stepID: step.id, type: step.type, status: .failed, parameters: nil, output: nil,
+                    error: RunError(code: "ENODE", message: "Unknown node type \(step.type)", stepID: step.id),
+                    attempts: attempt, startedAt: now(), finishedAt: now()))
+                return finish(run, .failed, run.steps[index].error)
+            }
+            let started = now()
+            let scope = TemplateScope(
+                triggerBody: run.trigger.body, triggerHeaders: run.trigger.headers, triggerQuery: run.trigger.query,
+                stepOutputs: outputs, runID: run.id, now: started)
+            let parameters: JSONValue
+            do {
+                parameters = try ParameterTemplate(parsing: step.parameters, name: "parameters").render(in: scope)
+            } catch {
+                let failure = NodeError(code: "ETEMPLATE", message: "\(error)", disposition: .permanent)
+                switch conclude(&run, step: step, at: index, failure: failure, parameters: nil, attempt: attempt, started: started, outputs: &outputs, retry: flow.retry) {
+                case .next: index += 1; continue
+                case .end(let ended): return ended
+                }
+            }
+            let recorded = Self.redacted(parameters, descriptor: node.descriptor)
+            if !node.descriptor.isIdempotent {
+                record(&run, at: index, StepRecord(
+                    stepID: step.id, type: step.type, status: .running, parameters: recorded, output: nil, error: nil,
+                    attempts: attempt, startedAt: started, finishedAt: nil))
+                do {
+                    try await checkpoint(run)
+                } catch {
+                    // Not recorded as started, so not started: try the whole step later.
+                    return requeue(run, at: index, step: step, attempt: attempt - 1, parameters: recorded, started: started,
+                                   error: RunError(code: "ESTORE", message: "Progress could not be saved", stepID: step.id),
+                                   retry: flow.retry)
+                }
+            }
+            let context = NodeContext(
+                parameters: parameters, stepOutputs: outputs, workspaceID: run.workspaceID, flowID: flow.id, runID: run.id,
+                stepID: step.id, attempt: attempt, logger: logger)
+            do {
+                let output = try await node.execute(context)
+                record(&run, at: index, StepRecord(
+                    stepID: step.id, type: step.type, status: .succeeded, parameters: recorded, output: output, error: nil,
+                    attempts: attempt, startedAt: started, finishedAt: now()))
+                outputs[step.id] = output
+                index += 1
+            } catch {
+                switch conclude(&run, step: step, at: index, failure: error, parameters: recorded, attempt: attempt, started: started, outputs: &outputs, retry: flow.retry) {
+                case .next: index += 1
+                case .end(let ended): return ended
+                }
+            }
+        }
+        return finish(run, .succeeded, nil)
+    }
+
+    // MARK: Outcomes
+
+    private enum Conclusion {
+        case next
+        case end(Run)
+    }
+
+    /// A step failed: retry later (transient, attempts left), record and go on (`onError: continue`),
+    /// or end the run (failed, or ambiguous: never retried, never continued past).
+    private func conclude(
+        _ run: inout Run, step: FlowStep, at index: Int, failure: NodeError, parameters: JSONValue?, attempt: Int,
+        started: Date, outputs: inout [String: JSONValue], retry: RetryPolicy
+    ) -> Conclusion {
+        let error = RunError(code: failure.code, message: failure.message, stepID: step.id, details: failure.details)
+        switch failure.disposition {
+        case .ambiguous:
+            record(&run, at: index, StepRecord(
+                stepID: step.id, type: step.type, status: .ambiguous, parameters: parameters, output: nil, error: error,
+                attempts: attempt, startedAt: started, finishedAt: now()))
+            return .end(finish(run, .ambiguous, error))
+        case .transient where attempt < retry.maxAttempts:
+            return .end(requeue(run, at: index, step: step, attempt: attempt, parameters: parameters, started: started, error: error, retry: retry))
+        case .transient, .permanent:
+            let output: JSONValue = .object(["error": .object(["code": .string(failure.code), "message": .string(failure.message)])])
+            record(&run, at: index, StepRecord(
+                stepID: step.id, type: step.type, status: .failed, parameters: parameters,
+                output: step.onError == .continue ? output : nil, error: error,
+                attempts: attempt, startedAt: started, finishedAt: now()))
+            guard step.onError == .continue else { return .end(finish(run, .failed, error)) }
+            outputs[step.id] = output
+            return .next
+        }
+    }
+
+    /// Back to the queue until the backoff has passed; the step's record says which attempt failed.
+    private func requeue(
+        _ run: Run, at index: Int, step: FlowStep, attempt: Int, parameters: JSONValue?, started: Date, error: RunError,
+        retry: RetryPolicy
+    ) -> Run {
+        var run = run
+        record(&run, at: index, StepRecord(
+            stepID: step.id, type: step.type, status: .retrying, parameters: parameters, output: nil, error: error,
+            attempts: attempt, startedAt: started, finishedAt: now()))
+        let delay = retry.delay(afterAttempt: max(attempt, 1), jitter: 0.5 + jitter() / 2)
+        run.status = .queued
+        run.notBefore = now().addingTimeInterval(Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
+        run.leaseOwner = nil
+        run.leaseExpiresAt = nil
+        return run
+    }
+
+    private func finish(_ run: Run, _ status: RunStatus, _ error: RunError?) -> Run {
+        var run = run
+        run.status = status
+        run.error = error
+        run.finishedAt = now()
+        run.leaseOwner = nil
+        run.leaseExpiresAt = nil
+        return run
+    }
+
+    private func record(_ run: inout Run, at index: Int, _ record: StepRecord) {
+        if index < run.steps.count {
+            run.steps[index] = record
+            run.steps.removeSubrange((index + 1)...)
+        } else {
+            run.steps.append(record)
+        }
+    }
+
+    // MARK: Crash recovery
+
+    /// What becomes of a run found `running` after its worker died: a step that is not idempotent
+    /// and had started may have done its work, so the run ends ambiguous; anything else is queued
+    /// again and resumes after its last finished step.
+    public func recover(_ run: Run) -> Run {
+        var run = run
+        if let index = run.steps.firstIndex(where: { $0.status == .running }) {
+            let stepID = run.steps[index].stepID
+            let error = RunError(
+                code: "EINTERRUPTED",
+                message: "The server stopped while step \(stepID) was running; it may or may not have completed",
+                stepID: stepID)
+            run.steps[index].status = .ambiguous
+            run.steps[index].error = error
+            run.steps[index].finishedAt = now()
+            return finish(run, .ambiguous, error)
+        }
+        run.status = .queued
+        run.notBefore = now()
+        run.leaseOwner = nil
+        run.leaseExpiresAt = nil
+        return run
+    }
+
+    /// Secret parameters never reach the run history.
+    static func redacted(_ parameters: JSONValue, descriptor: NodeDescriptor) -> JSONValue {
+        let secrets = Set(descriptor.parameters.filter(\.isSecret).map(\.name))
+        guard !secrets.isEmpty, case .object(var object) = parameters else { return parameters }
+        for name in secrets where object[name] != nil { object[name] = .string("<redacted>") }
+        return .object(object)
+    }
+}

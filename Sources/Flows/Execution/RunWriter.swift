@@ -1,0 +1,80 @@
+/// Group commit for run writes: every write submitted while a commit is under way goes into the
+/// next one, so under load many webhook acknowledgements share one transaction (one fsync) instead
+/// of paying one each, and an idle system still commits a lone write at once.
+///
+/// ``run()`` is the commit loop (a service); ``insert(_:)`` and ``update(_:)`` return only when the
+/// write is durable.
+public actor RunWriter {
+    private struct Pending {
+        var run: Run
+        var isInsert: Bool
+        var done: CheckedContinuation<Void, any Error>
+    }
+
+    private let store: any RunStore
+    private let maximumBatch: Int
+    private let onInserted: @Sendable () -> Void
+    private var pending: [Pending] = []
+    private var loopWaiter: CheckedContinuation<Void, Never>?
+    private var isStopped = false
+
+    /// `onInserted` runs after each commit that inserted runs (it wakes the executor).
+    public init(store: any RunStore, maximumBatch: Int = 1024, onInserted: @escaping @Sendable () -> Void = {}) {
+        self.store = store
+        self.maximumBatch = maximumBatch
+        self.onInserted = onInserted
+    }
+
+    /// Stores a new run; returns once it is committed.
+    public func insert(_ run: Run) async throws { try await submit(run, isInsert: true) }
+
+    /// Stores a run's progress or end; returns once it is committed.
+    public func update(_ run: Run) async throws { try await submit(run, isInsert: false) }
+
+    private func submit(_ run: Run, isInsert: Bool) async throws {
+        guard !isStopped else { throw RunWriterError.stopped }
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            pending.append(Pending(run: run, isInsert: isInsert, done: continuation))
+            loopWaiter?.resume()
+            loopWaiter = nil
+        }
+    }
+
+    /// Commits batches until cancelled; what is pending then is still committed before it returns.
+    public func run() async {
+        while true {
+            if pending.isEmpty {
+                if Task.isCancelled || isStopped { break }
+                await withTaskCancellationHandler {
+                    await withCheckedContinuation { continuation in
+                        if pending.isEmpty && !isStopped { loopWaiter = continuation } else { continuation.resume() }
+                    }
+                } onCancel: {
+                    Task { await self.stop() }
+                }
+                continue
+            }
+            let batch = Array(pending.prefix(maximumBatch))
+            pending.removeFirst(batch.count)
+            let inserts = batch.filter(\.isInsert).map(\.run)
+            do {
+                try await store.write(inserting: inserts, updating: batch.filter { !$0.isInsert }.map(\.run))
+                for item in batch { item.done.resume() }
+                if !inserts.isEmpty { onInserted() }
+            } catch {
+                for item in batch { item.done.resume(throwing: error) }
+            }
+        }
+    }
+
+    private func stop() {
+        isStopped = true
+        loopWaiter?.resume()
+        loopWaiter = nil
+    }
+}
+
+/// The writer has shut down.
+public enum RunWriterError: Error, Sendable {
+    case stopped
+}

@@ -1,0 +1,229 @@
+import Foundation
+
+/// A flow as a client submits it (`POST`/`PUT /api/v1/flows…`, `posthorn flow create -f`), before
+/// any rule is checked.
+public struct FlowDefinition: Sendable {
+    public var name: String
+    public var trigger: Trigger
+    public var steps: [Step]
+    public var enabled: Bool
+    public var retry: RetryPolicy
+
+    /// The trigger as submitted: `type` is `webhook`, `cron` or `manual`.
+    public struct Trigger: Sendable {
+        public var type: String
+        /// Cron: the expression.
+        public var expression: String?
+        /// Cron: an IANA zone, `UTC` when absent.
+        public var timeZone: String?
+        /// Webhook: an optional shared secret callers send in `X-Webhook-Secret`.
+        public var secret: String?
+
+        public init(type: String, expression: String? = nil, timeZone: String? = nil, secret: String? = nil) {
+            self.type = type
+            self.expression = expression
+            self.timeZone = timeZone
+            self.secret = secret
+        }
+    }
+
+    /// A step as submitted.
+    public struct Step: Sendable {
+        public var id: String
+        public var type: String
+        public var parameters: JSONValue
+        public var onError: String?
+
+        public init(id: String, type: String, parameters: JSONValue, onError: String? = nil) {
+            self.id = id
+            self.type = type
+            self.parameters = parameters
+            self.onError = onError
+        }
+    }
+
+    public init(name: String, trigger: Trigger, steps: [Step], enabled: Bool = true, retry: RetryPolicy = RetryPolicy()) {
+        self.name = name
+        self.trigger = trigger
+        self.steps = steps
+        self.enabled = enabled
+        self.retry = retry
+    }
+}
+
+/// A definition that passed every rule: the trigger parsed, every step's templates parsed.
+public struct ValidatedFlowDefinition: Sendable {
+    public var name: String
+    public var trigger: ValidatedTrigger
+    public var steps: [FlowStep]
+    public var enabled: Bool
+    public var retry: RetryPolicy
+
+    /// The trigger after its rules: the webhook secret is still plain here, to be hashed on save.
+    public enum ValidatedTrigger: Sendable {
+        case webhook(secret: String?)
+        case cron(CronTrigger)
+        case manual
+    }
+}
+
+extension FlowDefinition {
+    /// The most steps a flow may have.
+    public static let maximumSteps = 100
+
+    /// Checks every rule and names the field that breaks one: the name, the trigger (a cron
+    /// expression and zone that parse, a secret of 16–256 characters), each step (an id that is a
+    /// plain identifier and unique, a registered node type, parameters the node declares with the
+    /// right kinds, required ones present, templates that parse and refer only to earlier steps).
+    public func validated(registry: NodeRegistry) throws(FlowValidationError) -> ValidatedFlowDefinition {
+        let trimmed = name.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty, trimmed == name, name.count <= 200,
+            !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        else {
+            throw FlowValidationError(field: "name", message: "Name must be 1 to 200 characters, without control characters or surrounding spaces")
+        }
+        let validatedTrigger = try validateTrigger()
+        guard !steps.isEmpty, steps.count <= Self.maximumSteps else {
+            throw FlowValidationError(field: "steps", message: "A flow needs 1 to \(Self.maximumSteps) steps")
+        }
+        guard (1...10).contains(retry.maxAttempts), retry.initialDelay >= .milliseconds(10),
+            retry.maxDelay >= retry.initialDelay, retry.maxDelay <= .seconds(3600)
+        else {
+            throw FlowValidationError(field: "retry", message: "Retry needs 1–10 attempts and delays from 10 ms up to 1 hour, the maximum not below the initial")
+        }
+        var seen: [String] = []
+        var validatedSteps: [FlowStep] = []
+        for (index, step) in steps.enumerated() {
+            let field = "steps[\(index)]"
+            guard Self.isIdentifier(step.id) else {
+                throw FlowValidationError(field: "\(field).id", message: "Step id must start with a letter and hold only letters, digits and _ (at most 64)")
+            }
+            guard !seen.contains(step.id) else {
+                throw FlowValidationError(field: "\(field).id", message: "Step id \(step.id) is used twice")
+            }
+            guard let node = registry.node(type: step.type) else {
+                throw FlowValidationError(field: "\(field).type", message: "Unknown node type \(step.type)")
+            }
+            let onError: FlowStep.OnError
+            if let text = step.onError {
+                guard let value = FlowStep.OnError(rawValue: text) else {
+                    throw FlowValidationError(field: "\(field).onError", message: "onError must be stop or continue")
+                }
+                onError = value
+            } else {
+                onError = .stop
+            }
+            try Self.checkParameters(step.parameters, of: node.descriptor, field: "\(field).parameters")
+            let template: ParameterTemplate
+            do {
+                template = try ParameterTemplate(parsing: step.parameters, name: "\(field).parameters")
+            } catch {
+                throw FlowValidationError(field: error.parameterPath, message: "\(error.error)")
+            }
+            for reference in template.references {
+                if let referenced = reference.stepID, !seen.contains(referenced) {
+                    throw FlowValidationError(
+                        field: "\(field).parameters",
+                        message: "{{\(reference)}} refers to step \(referenced), which does not come earlier in the flow")
+                }
+            }
+            seen.append(step.id)
+            validatedSteps.append(FlowStep(id: step.id, type: step.type, parameters: step.parameters, onError: onError))
+        }
+        return ValidatedFlowDefinition(name: name, trigger: validatedTrigger, steps: validatedSteps, enabled: enabled, retry: retry)
+    }
+
+    private func validateTrigger() throws(FlowValidationError) -> ValidatedFlowDefinition.ValidatedTrigger {
+        switch trigger.type {
+        case "webhook":
+            guard trigger.expression == nil, trigger.timeZone == nil else {
+                throw FlowValidationError(field: "trigger", message: "A webhook trigger takes only an optional secret")
+            }
+            if let secret = trigger.secret {
+                guard (16...256).contains(secret.count), !secret.contains(where: { $0.isWhitespace || $0.isNewline }) else {
+                    throw FlowValidationError(field: "trigger.secret", message: "Secret must be 16 to 256 characters without spaces")
+                }
+            }
+            return .webhook(secret: trigger.secret)
+        case "cron":
+            guard let expression = trigger.expression else {
+                throw FlowValidationError(field: "trigger.expression", message: "A cron trigger needs an expression")
+            }
+            guard trigger.secret == nil else {
+                throw FlowValidationError(field: "trigger.secret", message: "Only a webhook trigger takes a secret")
+            }
+            let zoneName = trigger.timeZone ?? "UTC"
+            guard let zone = TimeZone(identifier: zoneName) else {
+                throw FlowValidationError(field: "trigger.timeZone", message: "Unknown time zone \(zoneName)")
+            }
+            do {
+                _ = try CronSchedule(parsing: expression, timeZone: zone)
+            } catch {
+                throw FlowValidationError(field: "trigger.expression", message: "\(error)")
+            }
+            return .cron(CronTrigger(expression: expression, timeZone: zoneName))
+        case "manual":
+            guard trigger.expression == nil, trigger.timeZone == nil, trigger.secret == nil else {
+                throw FlowValidationError(field: "trigger", message: "A manual trigger takes no settings")
+            }
+            return .manual
+        default:
+            throw FlowValidationError(field: "trigger.type", message: "Trigger type must be webhook, cron or manual")
+        }
+    }
+
+    /// The parameters against the node's form: an object, no undeclared names (unless the node
+    /// takes any), required ones present, each value of its kind or a template.
+    static func checkParameters(_ parameters: JSONValue, of descriptor: NodeDescriptor, field: String) throws(FlowValidationError) {
+        guard case .object(let values) = parameters else {
+            throw FlowValidationError(field: field, message: "Parameters must be a JSON object")
+        }
+        let declared = Dictionary(uniqueKeysWithValues: descriptor.parameters.map { ($0.name, $0) })
+        if !descriptor.acceptsOtherParameters, let unknown = values.keys.sorted().first(where: { declared[$0] == nil }) {
+            throw FlowValidationError(field: "\(field).\(unknown)", message: "Unknown parameter for \(descriptor.type)")
+        }
+        for parameter in descriptor.parameters {
+            let path = "\(field).\(parameter.name)"
+            guard let value = values[parameter.name], value != .null else {
+                if parameter.required && parameter.defaultValue == nil {
+                    throw FlowValidationError(field: path, message: "\(parameter.label) is required")
+                }
+                continue
+            }
+            if parameter.required, case .string(let text) = value, text.isEmpty {
+                throw FlowValidationError(field: path, message: "\(parameter.label) is required")
+            }
+            try check(value, against: parameter, field: path)
+        }
+    }
+
+    /// One value against its declared kind; a string with a placeholder is accepted for any kind
+    /// (its rendered value is checked when the step runs).
+    static func check(_ value: JSONValue, against parameter: NodeParameter, field: String) throws(FlowValidationError) {
+        if case .string(let text) = value, text.contains("{{") { return }
+        switch (parameter.kind, value) {
+        case (.string, .string), (.text, .string), (.credential, .string), (.json, _),
+            (.number, .integer), (.number, .number), (.boolean, .bool):
+            return
+        case (.options, .string(let choice)):
+            guard let options = parameter.options, options.contains(choice) else {
+                throw FlowValidationError(field: field, message: "Must be one of \((parameter.options ?? []).joined(separator: ", "))")
+            }
+        case (.string, _), (.text, _), (.credential, _), (.options, _):
+            throw FlowValidationError(field: field, message: "Must be a string")
+        case (.number, _):
+            throw FlowValidationError(field: field, message: "Must be a number")
+        case (.boolean, _):
+            throw FlowValidationError(field: field, message: "Must be true or false")
+        }
+    }
+
+    static func isIdentifier(_ id: String) -> Bool {
+        guard let first = id.unicodeScalars.first, id.unicodeScalars.count <= 64,
+            ("a"..."z").contains(first) || ("A"..."Z").contains(first)
+        else { return false }
+        return id.unicodeScalars.allSatisfy {
+            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_"
+        }
+    }
+}

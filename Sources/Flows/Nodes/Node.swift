@@ -1,0 +1,79 @@
+public import Logging
+
+/// A step type: what a UI needs to draw its form, and what it does when a run reaches it.
+///
+/// Nodes are plugins: the engine knows nothing about email; the SMTP node registers itself like
+/// any other. A node that needs a port (the credential vault, the SMTP pool) receives it when it is
+/// constructed and scopes every use to ``NodeContext/workspaceID``.
+public protocol Node: Sendable {
+    /// The type name, form and behaviour facts.
+    var descriptor: NodeDescriptor { get }
+    /// Runs the step with its parameters already resolved. Throw ``NodeError``: its disposition
+    /// decides between retrying (transient), failing (permanent) and never retrying (ambiguous).
+    func execute(_ context: NodeContext) async throws(NodeError) -> JSONValue
+}
+
+/// What a node's step receives.
+public struct NodeContext: Sendable {
+    /// The step's parameters with every `{{…}}` rendered: a JSON object.
+    public var parameters: JSONValue
+    /// Outputs of the steps before this one, by step id.
+    public var stepOutputs: [String: JSONValue]
+    public var workspaceID: String
+    public var flowID: String
+    public var runID: String
+    public var stepID: String
+    /// 1 on the first attempt.
+    public var attempt: Int
+    /// Carries `posthorn.run.id` and `posthorn.step.id` metadata.
+    public var logger: Logger
+
+    public init(
+        parameters: JSONValue, stepOutputs: [String: JSONValue], workspaceID: String, flowID: String, runID: String,
+        stepID: String, attempt: Int, logger: Logger
+    ) {
+        self.parameters = parameters
+        self.stepOutputs = stepOutputs
+        self.workspaceID = workspaceID
+        self.flowID = flowID
+        self.runID = runID
+        self.stepID = stepID
+        self.attempt = attempt
+        self.logger = logger
+    }
+
+    /// The parameter `name` as a string, if present and a string.
+    public func string(_ name: String) -> String? {
+        if case .object(let object) = parameters, case .string(let value)? = object[name] { return value }
+        return nil
+    }
+}
+
+/// A step failed. Safe to store and show: never carries a secret.
+public struct NodeError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// Whether trying again can help.
+    public enum Disposition: String, Sendable, Hashable, Codable {
+        /// Retry with backoff (a 4xx reply, a connection refused).
+        case transient
+        /// Retrying cannot help (a 5xx reply, invalid input).
+        case permanent
+        /// The effect may have happened (a drop after the final dot): never retried automatically.
+        case ambiguous
+    }
+
+    /// A short machine-readable code (`EAUTH`, `ETEMPLATE`, `EPARAM`).
+    public var code: String
+    public var message: String
+    public var disposition: Disposition
+    /// Extra detail for the step record (a server reply, rejected recipients).
+    public var details: JSONValue?
+
+    public init(code: String, message: String, disposition: Disposition, details: JSONValue? = nil) {
+        self.code = code
+        self.message = message
+        self.disposition = disposition
+        self.details = details
+    }
+
+    public var description: String { "\(code): \(message)" }
+}

@@ -1,0 +1,69 @@
+/// A node type as `GET /api/v1/nodes` lists it: enough for a UI to draw the form and validate it.
+public struct NodeDescriptor: Sendable, Hashable {
+    /// `debug.echo`, `smtp.send`.
+    public var type: String
+    public var label: String
+    public var summary: String
+    public var parameters: [NodeParameter]
+    /// Whether parameters not in ``parameters`` are accepted (a node that echoes whatever it gets).
+    public var acceptsOtherParameters: Bool
+    /// Whether running the step twice is harmless. A run interrupted by a crash in the middle of a
+    /// step that is not idempotent ends `ambiguous` instead of being re-run.
+    public var isIdempotent: Bool
+
+    public init(
+        type: String, label: String, summary: String, parameters: [NodeParameter], acceptsOtherParameters: Bool = false,
+        isIdempotent: Bool
+    ) {
+        self.type = type
+        self.label = label
+        self.summary = summary
+        self.parameters = parameters
+        self.acceptsOtherParameters = acceptsOtherParameters
+        self.isIdempotent = isIdempotent
+    }
+}
+
+/// One field of a node's form.
+public struct NodeParameter: Sendable, Hashable {
+    /// What a value may be. Every kind also accepts a string holding a `{{…}}` template, checked
+    /// again once rendered.
+    public enum Kind: String, Sendable, Hashable, CaseIterable {
+        /// One line of text.
+        case string
+        /// Multi-line text.
+        case text
+        case number
+        case boolean
+        /// One of ``NodeParameter/options``.
+        case options
+        /// Any JSON value.
+        case json
+        /// The id of a stored credential in the flow's workspace.
+        case credential
+    }
+
+    public var name: String
+    public var label: String
+    public var kind: Kind
+    public var required: Bool
+    public var options: [String]?
+    public var defaultValue: JSONValue?
+    public var help: String?
+    /// Never written to the run history (a password typed straight into a step).
+    public var isSecret: Bool
+
+    public init(
+        name: String, label: String, kind: Kind, required: Bool = false, options: [String]? = nil,
+        defaultValue: JSONValue? = nil, help: String? = nil, isSecret: Bool = false
+    ) {
+        self.name = name
+        self.label = label
+        self.kind = kind
+        self.required = required
+        self.options = options
+        self.defaultValue = defaultValue
+        self.help = help
+        self.isSecret = isSecret
+    }
+}

@@ -1,0 +1,129 @@
+public import Foundation
+
+/// Flows in memory: tests, and the behaviour the SQL store must match.
+public actor InMemoryFlowStore: FlowStore {
+    private var flows: [String: Flow] = [:]
+    private var cronFires: [String: Date] = [:]
+
+    public init() {}
+
+    public func insertFlow(_ flow: Flow) throws {
+        guard !flows.values.contains(where: { $0.workspaceID == flow.workspaceID && $0.name == flow.name }) else {
+            throw FlowStoreError.duplicateName
+        }
+        flows[flow.id] = flow
+    }
+
+    public func flow(id: String, workspaceID: String) -> Flow? {
+        flows[id].flatMap { $0.workspaceID == workspaceID ? $0 : nil }
+    }
+
+    public func flow(id: String) -> Flow? { flows[id] }
+
+    public func flow(webhookID: String) -> Flow? { flows.values.first { $0.webhookID == webhookID } }
+
+    public func flows(workspaceID: String) -> [Flow] {
+        flows.values.filter { $0.workspaceID == workspaceID }.sorted { ($0.name, $0.id) < ($1.name, $1.id) }
+    }
+
+    public func updateFlow(_ flow: Flow) throws -> Bool {
+        guard self.flow(id: flow.id, workspaceID: flow.workspaceID) != nil else { return false }
+        if flows.values.contains(where: { $0.workspaceID == flow.workspaceID && $0.name == flow.name && $0.id != flow.id }) {
+            throw FlowStoreError.duplicateName
+        }
+        flows[flow.id] = flow
+        return true
+    }
+
+    public func deleteFlow(id: String, workspaceID: String) -> Bool {
+        guard flow(id: id, workspaceID: workspaceID) != nil else { return false }
+        flows[id] = nil
+        cronFires[id] = nil
+        return true
+    }
+
+    public func cronFlows() -> [Flow] {
+        flows.values.filter { flow in
+            if case .cron = flow.trigger { return flow.enabled }
+            return false
+        }.sorted { $0.id < $1.id }
+    }
+
+    public func lastCronFire(flowID: String) -> Date? { cronFires[flowID] }
+
+    /// Used by ``InMemoryRunStore`` to make a cron fire atomic with its run.
+    func recordCronFire(flowID: String, dueAt: Date) -> Bool {
+        if let last = cronFires[flowID], last >= dueAt { return false }
+        cronFires[flowID] = dueAt
+        return true
+    }
+}
+
+/// Runs in memory.
+public actor InMemoryRunStore: RunStore {
+    private var runs: [String: Run] = [:]
+    private let flows: InMemoryFlowStore
+    /// Every write's size (inserts + updates), for group-commit tests.
+    public private(set) var writeBatches: [Int] = []
+
+    /// Cron fires are recorded in `flows`.
+    public init(flows: InMemoryFlowStore) {
+        self.flows = flows
+    }
+
+    public func write(inserting newRuns: [Run], updating changed: [Run]) {
+        writeBatches.append(newRuns.count + changed.count)
+        for run in newRuns + changed { runs[run.id] = run }
+    }
+
+    public func enqueueCronFire(_ run: Run, flowID: String, dueAt: Date) async -> Bool {
+        guard await flows.recordCronFire(flowID: flowID, dueAt: dueAt) else { return false }
+        runs[run.id] = run
+        return true
+    }
+
+    public func claim(limit: Int, owner: String, now: Date, leaseUntil: Date) -> [Run] {
+        let due = runs.values.filter { $0.status == .queued && $0.notBefore <= now }
+            .sorted { ($0.notBefore, $0.createdAt, $0.id) < ($1.notBefore, $1.createdAt, $1.id) }
+            .prefix(limit)
+        return due.map { run in
+            var claimed = run
+            claimed.status = .running
+            claimed.startedAt = claimed.startedAt ?? now
+            claimed.leaseOwner = owner
+            claimed.leaseExpiresAt = leaseUntil
+            runs[run.id] = claimed
+            return claimed
+        }
+    }
+
+    public func abandoned(now: Date) -> [Run] {
+        runs.values.filter { $0.status == .running && ($0.leaseExpiresAt ?? .distantPast) <= now }.sorted { $0.id < $1.id }
+    }
+
+    public func run(id: String, workspaceID: String) -> Run? {
+        runs[id].flatMap { $0.workspaceID == workspaceID ? $0 : nil }
+    }
+
+    public func runs(workspaceID: String, flowID: String?, status: RunStatus?, limit: Int, before cursor: RunCursor?) -> [Run] {
+        runs.values.filter { run in
+            run.workspaceID == workspaceID && (flowID == nil || run.flowID == flowID)
+                && (status == nil || run.status == status)
+                && (cursor.map { (run.createdAt, run.id) < ($0.createdAt, $0.id) } ?? true)
+        }
+        .sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
+        .prefix(limit).map { $0 }
+    }
+
+    public func deleteFinishedRuns(before cutoff: Date) -> Int {
+        let doomed = runs.values.filter { $0.isFinished && ($0.finishedAt ?? $0.createdAt) < cutoff }.map(\.id)
+        for id in doomed { runs[id] = nil }
+        return doomed.count
+    }
+
+    public func countByStatus() -> [RunStatus: Int] {
+        var counts: [RunStatus: Int] = [:]
+        for run in runs.values { counts[run.status, default: 0] += 1 }
+        return counts
+    }
+}

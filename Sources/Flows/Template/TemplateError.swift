@@ -1,0 +1,35 @@
+/// Why a template could not be parsed or rendered.
+///
+/// Offsets count characters (extended grapheme clusters, what an editor shows) from 0 and point at
+/// the `{{` that opens the placeholder in question. Messages quote the template's own text, which
+/// is part of the flow definition, never a rendered value.
+public enum TemplateError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// A `{{` with no `}}` after it.
+    case unterminated(offset: Int)
+    /// Text between the braces that is not a reference: an empty segment, an unclosed bracket, a
+    /// filter (`{{ name | upper }}`), a path after `run.id` or `now`, a header or query entry
+    /// without exactly one name. Carries the text between the braces, trimmed.
+    case invalidReference(String, offset: Int)
+    /// A reference that does not start with `trigger.body`, `trigger.headers.<name>`,
+    /// `trigger.query.<name>`, `steps.<id>.output`, `run.id` or `now`. Carries the text between the
+    /// braces, trimmed.
+    case unknownRoot(String, offset: Int)
+    /// At render time: the reference has no value in the scope. Carries the full reference path,
+    /// e.g. `trigger.body.items.3.email`, so the run record says exactly what was missing.
+    case missingPath(String)
+
+    /// A one-line message naming the offset or the path.
+    public var description: String {
+        switch self {
+        case .unterminated(let offset):
+            "unterminated {{ at offset \(offset)"
+        case .invalidReference(let text, let offset):
+            "invalid reference \"\(text)\" at offset \(offset)"
+        case .unknownRoot(let text, let offset):
+            "unknown root in \"\(text)\" at offset \(offset); expected trigger.body, trigger.headers.<name>, "
+                + "trigger.query.<name>, steps.<id>.output, run.id or now"
+        case .missingPath(let path):
+            "missing path \(path)"
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import Flows
+import Foundation
+import SQLKit
+
+/// How a ``Flows/Run`` maps onto a `runs` row.
+///
+/// Dates are `BIGINT` milliseconds; the trigger, the step records and the error are JSON text in
+/// the shape of their `Codable` conformances (``StoredJSON``). A row's values are computed once,
+/// before the write takes the connection, so encoding JSON never holds up other statements.
+struct RunColumns: Sendable {
+    /// The columns in the order ``values`` binds them: an `INSERT` column list.
+    static let names = [
+        "id", "workspace_id", "flow_id", "status", "trigger", "steps", "error", "created_at", "started_at",
+        "finished_at", "not_before", "lease_owner", "lease_expires_at",
+    ]
+
+    /// Every column, for `SELECT` and `RETURNING`; decoding goes by name.
+    static let all = SQLQueryString(columnList)
+
+    private static let columnList = names.joined(separator: ", ")
+
+    /// The run's id, for replacing it.
+    let id: String
+    /// One bound value per column of ``names``.
+    let values: [any Encodable & Sendable]
+
+    /// The column values of `run`; throws only if a JSON document cannot be encoded.
+    init(_ run: Run) throws {
+        id = run.id
+        values = [
+            run.id,
+            run.workspaceID,
+            run.flowID,
+            run.status.rawValue,
+            try StoredJSON.text(run.trigger),
+            try StoredJSON.text(run.steps),
+            try run.error.map { try StoredJSON.text($0) },
+            run.createdAt.millisecondsSince1970,
+            run.startedAt?.millisecondsSince1970,
+            run.finishedAt?.millisecondsSince1970,
+            run.notBefore.millisecondsSince1970,
+            run.leaseOwner,
+            run.leaseExpiresAt?.millisecondsSince1970,
+        ]
+    }
+
+    // MARK: - Statements
+
+    /// The most rows one `INSERT` carries: SQLite's default limit on bound parameters (32,766
+    /// since 3.32) divided by the columns. PostgreSQL allows 65,535, so the same chunks fit there.
+    static let rowsPerInsert = 32_766 / names.count
+
+    /// The most ids one `IN (…)` list carries, under the same limit.
+    static let idsPerStatement = 32_766
+
+    /// `INSERT INTO runs (…) VALUES (…), (…), …` for `rows`, which must number at most
+    /// ``rowsPerInsert``.
+    static func insert(_ rows: some Collection<RunColumns>) -> SQLQueryString {
+        precondition(!rows.isEmpty && rows.count <= rowsPerInsert, "an INSERT carries 1...rowsPerInsert rows")
+        var query = SQLQueryString("INSERT INTO runs (" + columnList + ") VALUES ")
+        var isFirst = true
+        for row in rows {
+            if !isFirst { query.appendLiteral(", ") }
+            isFirst = false
+            query.appendLiteral("(")
+            query.appendInterpolation(binds: row.values)
+            query.appendLiteral(")")
+        }
+        return query
+    }
+
+    // MARK: - Reading
+
+    /// The run a `SELECT` (or `RETURNING`) of ``all`` returned.
+    static func run(from row: any SQLRow) throws(StorageError) -> Run {
+        let stored = StoredRow(row, table: "runs")
+        var run = Run(
+            id: try stored.value("id"),
+            workspaceID: try stored.value("workspace_id"),
+            flowID: try stored.value("flow_id"),
+            trigger: try stored.json("trigger"),
+            createdAt: try stored.date("created_at")
+        )
+        run.status = try stored.rawValue("status")
+        run.steps = try stored.json("steps")
+        run.error = try stored.optionalJSON("error")
+        run.startedAt = try stored.optionalDate("started_at")
+        run.finishedAt = try stored.optionalDate("finished_at")
+        run.notBefore = try stored.date("not_before")
+        run.leaseOwner = try stored.optional("lease_owner")
+        run.leaseExpiresAt = try stored.optionalDate("lease_expires_at")
+        return run
+    }
+}
+
+extension StoredRow {
+    /// A nullable `BIGINT` milliseconds-since-1970 column.
+    func optionalDate(_ column: String) throws(StorageError) -> Date? {
+        try optional(column, as: Int64.self).map { Date(millisecondsSince1970: $0) }
+    }
+}

@@ -1,0 +1,344 @@
+import Flows
+import Foundation
+import Testing
+
+/// What every ``Flows/RunStore`` must do, run against each ``StoreKind``: the SQL store behaves as
+/// ``Flows/InMemoryRunStore`` does.
+@Suite("RunStore contract")
+struct RunStoreContractTests {
+    // MARK: - Writing and reading
+
+    @Test("a run is found by id in its workspace only, with every field intact", arguments: StoreKind.allCases)
+    func lookup(_ kind: StoreKind) async throws {
+        try await kind.withFlowStores { stores in
+            let detailed = FlowFixture.detailedRun()
+            let plain = FlowFixture.run("run_plain", workspaceID: "ws_2")
+            try await stores.runs.enqueue([detailed, plain])
+
+            #expect(try await stores.runs.run(id: "run_detailed", workspaceID: "ws_1") == detailed)
+            #expect(try await stores.runs.run(id: "run_plain", workspaceID: "ws_2") == plain)
+            #expect(try await stores.runs.run(id: "run_plain", workspaceID: "ws_1") == nil, "scoped to its workspace")
+            #expect(try await stores.runs.run(id: "run_missing", workspaceID: "ws_1") == nil)
+        }
+    }
+
+    @Test("an update replaces the whole run; within one write the later version wins", arguments: StoreKind.allCases)
+    func updates(_ kind: StoreKind) async throws {
+        try await kind.withFlowStores { stores in
+            let queued = FlowFixture.run("run_1")
+            try await stores.runs.enqueue([queued, FlowFixture.run("run_2")])
+
+            var finished = FlowFixture.detailedRun("run_1")
+            finished.status = .succeeded
+            finished.error = nil
+            try await stores.runs.save(finished)
+            #expect(try await stores.runs.run(id: "run_1", workspaceID: "ws_1") == finished)
+
+            var running = finished
+            running.status = .running
+            var ambiguous = finished
+            ambiguous.status = .ambiguous
+            try await stores.runs.write(inserting: [], updating: [running, ambiguous])
+            #expect(try await stores.runs.run(id: "run_1", workspaceID: "ws_1")?.status == .ambiguous)
+
+            let fresh = FlowFixture.run("run_3")
+            var started = fresh
+            started.status = .running
+            try await stores.runs.write(inserting: [fresh], updating: [started])
+            #expect(try await stores.runs.run(id: "run_3", workspaceID: "ws_1")?.status == .running, "inserts come first")
+            #expect(try await stores.runs.run(id: "run_2", workspaceID: "ws_1") == FlowFixture.run("run_2"))
+        }
+    }
+
+    @Test("an update of a run the store does not have stores it", arguments: StoreKind.allCases)
+    func updateOfMissingRun(_ kind: StoreKind) async throws {
+        try await kind.withFlowStores { stores in
+            let run = FlowFixture.run("run_gone", status: .running)
+            try await stores.runs.save(run)
+            #expect(try await stores.runs.run(id: "run_gone", workspaceID: "ws_1") == run)
+        }
+    }
+
+    @Test("a batch of a thousand inserts is one write that stores them all", arguments: StoreKind.allCases)
+    func largeBatch(_ kind: StoreKind) async throws {
+        try await kind.withFlowStores { stores in
+            let runs = (0..<1_000).map { FlowFixture.run("run_\($0)", createdAt: 1_700_000_000_000 + Int64($0)) }
+            let clock = ContinuousClock()
+            let elapsed = try await clock.measure { try await stores.runs.enqueue(runs) }
+
+            // A sanity bound for a debug build on a busy machine, not a performance assertion.
+            #expect(elapsed < .seconds(2))
+            #expect(try await stores.runs.countByStatus() == [.queued: 1_000])
+            #expect(try await stores.runs.run(id: "run_999", workspaceID: "ws_1") == runs[999])
+        }
+    }
+
+    // MARK: - Claiming
+
+    @Test("a claim takes due queued runs oldest first and marks them running under a lease", arguments: StoreKind.allCases)
+    func claim(_ kind: StoreKind) async throws {
+        try await kind.withFlowStores { stores in
+            let now = Fixture.date(1_700_000_100_000)
+            let lease = Fixture.date(1_700_000_130_000)
+            var retried = FlowFixture.run("run_retry", createdAt: 1_700_000_000_000, notBefore: 1_700_000_050_000)
+            retried.startedAt = Fixture.date(1_700_000_000_500)
+            try await stores.runs.enqueue([
+                FlowFixture.run("run_b", createdAt: 1_700_000_020_000),
+                FlowFixture.run("run_a", createdAt: 1_700_000_020_000),
+                FlowFixture.run("run_c", createdAt: 1_700_000_010_000),
+                retried,
+                FlowFixture.run("run_due_now", createdAt: 1_700_000_000_000, notBefore: 1_700_000_100_000),
+                FlowFixture.run("run_later", createdAt: 1_700_000_000_000, notBefore: 1_700_000_100_001),
+                FlowFixture.run("run_running", createdAt: 1_600_000_000_000, status: .running),
+                FlowFixture.run("run_done", createdAt: 1_600_000_000_000, status: .succeeded),
+            ])
+
+            let first = try await stores.runs.claim(limit: 3, owner: "worker-1", now: now, leaseUntil: lease)
+            #expect(first.map(\.id) == ["run_c", "run_a", "run_b"], "by not-before, then creation, then id")
+            for run in first {
+                #expect(run.status == .running)
+                #expect(run.leaseOwner == "worker-1")
+                #expect(run.leaseExpiresAt == lease)
+                #expect(run.startedAt == now)
+                #expect(try await stores.runs.run(id: run.id, workspaceID: "ws_1") == run)
+            }
+
+            let second = try await stores.runs.claim(limit: 10, owner: "worker-2", now: now, leaseUntil: lease)
+            #expect(second.map(\.id) == ["run_retry", "run_due_now"])
+            #expect(second.first?.startedAt == retried.startedAt, "a retried run keeps its first start")
+            #expect(try await stores.runs.claim(limit: 10, owner: "worker-2", now: now, leaseUntil: lease).isEmpty)
+            #expect(try await stores.runs.claim(limit: 0, owner: "worker-2", now: .distantFuture, leaseUntil: lease).isEmpty)
+            #expect(try await stores.runs.run(id: "run_later", workspaceID: "ws_1")?.status == .queued)
+        }
+    }
+
+    @Test("concurrent claims never return the same run, and together take every run", arguments: StoreKind.allCases)
+    func concurrentClaims(_ kind: StoreKind) async throws {
+        try await kind.withFlowStores { stores in
+            let ids = (0..<300).map { "run_\($0)" }
+            try await stores.runs.enqueue(ids.enumerated().map { FlowFixture.run($1, createdAt: 1_700_000_000_000 + Int64($0 % 7)) })
+            let runs = stores.runs
+            let now = Fixture.date(1_800_000_000_000)
+
+            let claimed = try await withThrowingTaskGroup(of: [String].self) { group in
+                for worker in 0..<8 {
+                    group.addTask {
+                        var mine: [String] = []
+                        while true {
+                            let batch = try await runs.claim(limit: 7, owner: "worker-\(worker)", now: now, leaseUntil: now)
+                            if batch.isEmpty { return mine }
+                            mine += batch.map(\.id)
+                        }
+                    }
+                }
+                return try await group.reduce(into: []) { $0 += $1 }
+            }
+
+            #expect(claimed.count == ids.count)
+            #expect(Set(claimed) == Set(ids))
+            #expect(try await runs.countByStatus() == [.running: ids.count])
+        }
+    }
+
+    @Test("writes, claims and cron fires racing on one store all land", arguments: StoreKind.allCases)
+    func concurrentMixedWork(_ kind: StoreKind) async throws {
+        try await kind.withFlowStores { stores in
+            try await stores.flows.insertFlow(FlowFixture.flow("fl_cron", trigger: FlowFixture.cron()))
+            let runs = stores.runs
+            let now = Fixture.date(1_800_000_000_000)
+
+            let claimed = try await withThrowingTaskGroup(of: Int.self) { group in
+                for writer in 0..<4 {
+                    group.addTask {
+                        for batch in 0..<10 {
+                            let base = (writer * 10 + batch) * 20
+                            try await runs.enqueue((base..<base + 20).map { FlowFixture.run("run_\($0)") })
+                        }
+                        return 0
+                    }
+                }
+                group.addTask {
+                    for minute in 1...20 {
+                        let run = FlowFixture.run("run_cron_\(minute)", flowID: "fl_cron")
+                        _ = try await runs.enqueueCronFire(run, flowID: "fl_cron", dueAt: Fixture.date(1_700_000_000_000 + Int64(minute) * 60_000))
+                    }
+                    return 0
+                }
+                group.addTask {
+                    var total = 0
+                    for _ in 0..<30 {
+                        total += try await runs.claim(limit: 25, owner: "worker", now: now, leaseUntil: now).count
+                        await Task.yield()
+                    }
+                    return total
+                }
+                return try await group.reduce(0, +)
+            }
+
+            let counts = try await runs.countByStatus()
+            #expect(counts.values.reduce(0, +) == 800 + 20)
+            #expect(counts[.running, default: 0] == claimed)
+        }
+    }
+
+    // MARK: - Cron fires
+
+    @Test("a cron fire stores its run only for a due time later than the last fire", arguments: StoreKind.allCases)
+    func cronFires(_ kind: StoreKind) async throws {
+        try await kind.withFlowStores { stores in
+            try await stores.flows.insertFlow(FlowFixture.flow("fl_cron", trigger: FlowFixture.cron()))
+            let nine = Fixture.date(1_700_000_000_000)
+            let ten = Fixture.date(1_700_003_600_000)
+            #expect(try await stores.flows.lastCronFire(flowID: "fl_cron") == nil)
+
+            #expect(try await stores.runs.enqueueCronFire(FlowFixture.run("run_1", flowID: "fl_cron"), flowID: "fl_cron", dueAt: nine))
+            #expect(try await stores.runs.enqueueCronFire(FlowFixture.run("run_2", flowID: "fl_cron"), flowID: "fl_cron", dueAt: nine) == false)
+            #expect(try await stores.flows.lastCronFire(flowID: "fl_cron") == nine)
+
+            #expect(try await stores.runs.enqueueCronFire(FlowFixture.run("run_3", flowID: "fl_cron"), flowID: "fl_cron", dueAt: ten))
+            let earlier = Fixture.date(1_699_999_999_999)
+            #expect(try await stores.runs.enqueueCronFire(FlowFixture.run("run_4", flowID: "fl_cron"), flowID: "fl_cron", dueAt: earlier) == false)
+            #expect(try await stores.flows.lastCronFire(flowID: "fl_cron") == ten)
+
+            let stored = try await stores.runs.runs(workspaceID: "ws_1", flowID: "fl_cron", status: nil, limit: 10, before: nil)
+            #expect(Set(stored.map(\.id)) == ["run_1", "run_3"])
+        }
+    }
+
+    @Test("of concurrent fires for one due time, exactly one stores a run", arguments: StoreKind.allCases)
+    func concurrentCronFires(_ kind: StoreKind) async throws {
+        try await kind.withFlowStores { stores in
+            try await stores.flows.insertFlow(FlowFixture.flow("fl_cron", trigger: FlowFixture.cron()))
+            let runs = stores.runs
+            let due = Fixture.date(1_700_000_000_000)
+            let fired = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for index in 0..<8 {
+                    group.addTask { try await runs.enqueueCronFire(FlowFixture.run("run_\(index)"), flowID: "fl_cron", dueAt: due) }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(fired.filter { $0 }.count == 1)
+            #expect(try await runs.countByStatus() == [.queued: 1])
+        }
+    }
+
+    // MARK: - Recovery
+
+    @Test("abandoned runs are the running ones whose lease expired by now, by id", arguments: StoreKind.allCases)
+    func abandoned(_ kind: StoreKind) async throws {
+        try await kind.withFlowStores { stores in
+            let now = Fixture.date(1_700_000_100_000)
+            func running(_ id: String, leaseExpiresAt: Int64?) -> Run {
+                var run = FlowFixture.run(id, status: .running)
+                run.leaseOwner = leaseExpiresAt == nil ? nil : "worker"
+                run.leaseExpiresAt = leaseExpiresAt.map(Fixture.date)
+                return run
+            }
+            var expiredButDone = running("run_done", leaseExpiresAt: 1_700_000_000_000)
+            expiredButDone.status = .succeeded
+            try await stores.runs.enqueue([
+                running("run_c", leaseExpiresAt: 1_700_000_099_999),
+                running("run_a", leaseExpiresAt: 1_700_000_100_000),
+                running("run_live", leaseExpiresAt: 1_700_000_100_001),
+                running("run_b", leaseExpiresAt: nil),
+                expiredButDone,
+                FlowFixture.run("run_queued"),
+            ])
+
+            #expect(try await stores.runs.abandoned(now: now).map(\.id) == ["run_a", "run_b", "run_c"])
+            #expect(try await stores.runs.abandoned(now: .distantFuture).map(\.id) == ["run_a", "run_b", "run_c", "run_live"])
+        }
+    }
+
+    // MARK: - History
+
+    @Test("a workspace's runs page newest first, the cursor a strict upper bound", arguments: StoreKind.allCases)
+    func paging(_ kind: StoreKind) async throws {
+        try await kind.withFlowStores { stores in
+            var all: [Run] = []
+            for index in 0..<23 {
+                // Pairs share a creation time, so the id breaks ties.
+                all.append(FlowFixture.run(String(format: "run_%02d", index), createdAt: 1_700_000_000_000 + Int64(index / 2)))
+            }
+            try await stores.runs.enqueue(all.shuffled())
+            try await stores.runs.enqueue([FlowFixture.run("run_foreign", workspaceID: "ws_2", createdAt: 1_800_000_000_000)])
+            let expected = all.sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
+
+            var pages: [[Run]] = []
+            var cursor: RunCursor?
+            repeat {
+                let page = try await stores.runs.runs(workspaceID: "ws_1", flowID: nil, status: nil, limit: 5, before: cursor)
+                pages.append(page)
+                // Through the opaque token, as the API hands the cursor out and takes it back.
+                cursor = page.last.flatMap { RunCursor(token: RunCursor(createdAt: $0.createdAt, id: $0.id).token) }
+            } while cursor != nil
+
+            #expect(pages.map(\.count) == [5, 5, 5, 5, 3, 0])
+            #expect(pages.flatMap { $0 } == expected)
+            #expect(try await stores.runs.runs(workspaceID: "ws_1", flowID: nil, status: nil, limit: 0, before: nil).isEmpty)
+        }
+    }
+
+    @Test("the history filters by flow and by status", arguments: StoreKind.allCases)
+    func filters(_ kind: StoreKind) async throws {
+        try await kind.withFlowStores { stores in
+            let runs = [
+                FlowFixture.run("run_1", flowID: "fl_a", createdAt: 1_000, status: .succeeded),
+                FlowFixture.run("run_2", flowID: "fl_b", createdAt: 2_000, status: .failed),
+                FlowFixture.run("run_3", flowID: "fl_a", createdAt: 3_000, status: .failed),
+                FlowFixture.run("run_4", flowID: "fl_a", createdAt: 4_000, status: .queued),
+                FlowFixture.run("run_5", workspaceID: "ws_2", flowID: "fl_a", createdAt: 5_000, status: .failed),
+            ]
+            try await stores.runs.enqueue(runs)
+            func ids(flowID: String?, status: RunStatus?, before cursor: RunCursor? = nil) async throws -> [String] {
+                try await stores.runs.runs(workspaceID: "ws_1", flowID: flowID, status: status, limit: 10, before: cursor).map(\.id)
+            }
+
+            #expect(try await ids(flowID: "fl_a", status: nil) == ["run_4", "run_3", "run_1"])
+            #expect(try await ids(flowID: nil, status: .failed) == ["run_3", "run_2"])
+            #expect(try await ids(flowID: "fl_a", status: .failed) == ["run_3"])
+            #expect(try await ids(flowID: "fl_b", status: .succeeded).isEmpty)
+            #expect(try await ids(flowID: "fl_a", status: nil, before: RunCursor(createdAt: Fixture.date(3_000), id: "run_3")) == ["run_1"])
+        }
+    }
+
+    // MARK: - Retention and counts
+
+    @Test("retention deletes only finished runs that ended before the cutoff", arguments: StoreKind.allCases)
+    func retention(_ kind: StoreKind) async throws {
+        try await kind.withFlowStores { stores in
+            func run(_ id: String, workspaceID: String = "ws_1", status: RunStatus, createdAt: Int64, finishedAt: Int64?) -> Run {
+                var run = FlowFixture.run(id, workspaceID: workspaceID, createdAt: createdAt, status: status)
+                run.finishedAt = finishedAt.map(Fixture.date)
+                return run
+            }
+            try await stores.runs.enqueue([
+                run("run_old_ok", status: .succeeded, createdAt: 1_000, finishedAt: 4_999),
+                run("run_old_failed", status: .failed, createdAt: 1_000, finishedAt: 2_000),
+                run("run_old_ambiguous", status: .ambiguous, createdAt: 1_000, finishedAt: nil),
+                run("run_at_cutoff", status: .succeeded, createdAt: 1_000, finishedAt: 5_000),
+                run("run_recent", status: .succeeded, createdAt: 1_000, finishedAt: 9_000),
+                run("run_old_queued", status: .queued, createdAt: 1_000, finishedAt: nil),
+                run("run_old_running", status: .running, createdAt: 1_000, finishedAt: nil),
+                run("run_other_workspace", workspaceID: "ws_2", status: .failed, createdAt: 1_000, finishedAt: 1_000),
+            ])
+
+            #expect(try await stores.runs.deleteFinishedRuns(before: Fixture.date(5_000)) == 4)
+            let left = try await stores.runs.runs(workspaceID: "ws_1", flowID: nil, status: nil, limit: 100, before: nil)
+            #expect(Set(left.map(\.id)) == ["run_at_cutoff", "run_recent", "run_old_queued", "run_old_running"])
+            #expect(try await stores.runs.deleteFinishedRuns(before: Fixture.date(5_000)) == 0)
+        }
+    }
+
+    @Test("counts by status cover every run and leave out statuses without runs", arguments: StoreKind.allCases)
+    func counts(_ kind: StoreKind) async throws {
+        try await kind.withFlowStores { stores in
+            #expect(try await stores.runs.countByStatus().isEmpty)
+            try await stores.runs.enqueue([
+                FlowFixture.run("run_1"), FlowFixture.run("run_2"), FlowFixture.run("run_3", status: .failed),
+                FlowFixture.run("run_4", workspaceID: "ws_2", status: .ambiguous),
+            ])
+            #expect(try await stores.runs.countByStatus() == [.queued: 2, .failed: 1, .ambiguous: 1])
+        }
+    }
+}
