@@ -30,12 +30,14 @@ public final class FlowExecutor: Sendable {
     private let processor: RunProcessor
     private let configuration: Configuration
     private let logger: Logger
-    private let signal = WakeSignal()
+    private let signal: WakeSignal
 
+    /// `signal` wakes the executor; give the same one to the ``RunWriter``'s `onInserted`.
     public init(
         flows: any FlowStore, runs: any RunStore, writer: RunWriter, processor: RunProcessor,
-        configuration: Configuration = Configuration(), logger: Logger
+        configuration: Configuration = Configuration(), signal: WakeSignal = WakeSignal(), logger: Logger
     ) {
+        self.signal = signal
         self.flows = flows
         self.runs = runs
         self.writer = writer
@@ -123,7 +125,7 @@ final class ActiveCount: Sendable {
 }
 
 /// A wake-up flag with a timed wait: `fire()` before `wait` makes the next wait return at once.
-final class WakeSignal: Sendable {
+public final class WakeSignal: Sendable {
     private struct State {
         var fired = false
         var waiter: CheckedContinuation<Void, Never>?
@@ -131,7 +133,11 @@ final class WakeSignal: Sendable {
 
     private let state = Mutex(State())
 
-    func fire() {
+    /// A signal that has not fired.
+    public init() {}
+
+    /// Wakes the waiter, or the next one to wait.
+    public func fire() {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             if let waiter = state.waiter {
                 state.waiter = nil

@@ -76,10 +76,13 @@ public struct FlowService: Sendable {
 
     /// Starts a run of `flow` with `payload`; returns once the run is durably queued.
     public func start(_ flow: Flow, payload: TriggerPayload) async throws -> Run {
-        let run = Run(id: RandomID.make(prefix: "run"), workspaceID: flow.workspaceID, flowID: flow.id, trigger: payload, createdAt: now())
+        let run = Run(id: Self.makeRunID(), workspaceID: flow.workspaceID, flowID: flow.id, trigger: payload, createdAt: now())
         try await writer.insert(run)
         return run
     }
+
+    /// A new run id.
+    public static func makeRunID() -> String { RandomID.make(prefix: "run") }
 
     /// Whether `secret` is the webhook's shared secret (compared as hashes, in constant time).
     public static func webhookSecretMatches(_ secret: String?, _ webhook: WebhookTrigger) -> Bool {
