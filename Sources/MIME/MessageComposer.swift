@@ -176,6 +176,10 @@ public struct MessageComposer: Sendable {
                         count += 2
                         index += 1
                         runStart = index
+                    } else if input.count - index >= 8,
+                        !containsLineBreak(UnsafeRawPointer(source).loadUnaligned(fromByteOffset: index, as: UInt64.self))
+                    {
+                        index += 8
                     } else {
                         index += 1
                     }
@@ -184,4 +188,13 @@ public struct MessageComposer: Sendable {
             }
         }
     }
+}
+
+/// Whether any of the eight bytes in `word` is CR or LF (SWAR: a zero byte after XOR with each).
+@inline(__always)
+func containsLineBreak(_ word: UInt64) -> Bool {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let highs: UInt64 = 0x8080_8080_8080_8080
+    @inline(__always) func hasZeroByte(_ value: UInt64) -> Bool { (value &- ones) & ~value & highs != 0 }
+    return hasZeroByte(word ^ (ones &* 0x0D)) || hasZeroByte(word ^ (ones &* 0x0A))
 }

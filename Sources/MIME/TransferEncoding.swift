@@ -27,7 +27,20 @@ public enum TransferEncoding: String, Sendable, Hashable {
         var previous: UInt8 = 0
         ByteClass.table.withUnsafeBufferPointer { table in
         text.withUnsafeBufferPointer { text in
-            for byte in text {
+            guard let base = UnsafeRawPointer(text.baseAddress) else { return }
+            var index = 0
+            while index < text.count {
+                // Eight plain characters at a time: the common case in a text body.
+                if text.count - index >= 8 {
+                    let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+                    if Self.isPlain(word) {
+                        lineLength += 8
+                        previous = UInt8(truncatingIfNeeded: word >> 56)
+                        index += 8
+                        continue
+                    }
+                }
+                let byte = text[index]
                 switch table[Int(byte)] {
                 case .printable:
                     lineLength += 1
@@ -47,12 +60,27 @@ public enum TransferEncoding: String, Sendable, Hashable {
                     escaped += 1
                 }
                 previous = byte
+                index += 1
             }
         }
         }
         if lineLength > maximumEncodedLineLength || previous == 0x20 || previous == 0x09 { sevenBit = false }
         if sevenBit { return .sevenBit }
         return escaped * 3 <= text.count ? .quotedPrintable : .base64
+    }
+
+    /// Whether all eight bytes of `word` (byte 0 in the low bits) are "plain" for
+    /// ``choose(forText:)``: space or a visible ASCII character other than `=` and `_`, so the
+    /// per-byte rules have nothing to say about them. Branch-free SWAR tests: a byte with the high
+    /// bit set; a byte below 0x20 (exact once no high bit is set); a byte equal to 0x7F, `=` or `_`.
+    @inline(__always)
+    static func isPlain(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        @inline(__always) func hasZeroByte(_ value: UInt64) -> Bool { (value &- ones) & ~value & highs != 0 }
+        guard word & highs == 0 else { return false }
+        guard (word &- ones &* 0x20) & ~word & highs == 0 else { return false }
+        return !hasZeroByte(word ^ (ones &* 0x7F)) && !hasZeroByte(word ^ (ones &* 0x3D)) && !hasZeroByte(word ^ (ones &* 0x5F))
     }
 
     /// What each byte means to ``choose(forText:)``, looked up rather than range-matched: the scan

@@ -69,13 +69,30 @@ public struct DotStuffer: Sendable {
                 index += 1
             default:
                 atLineStart = false
-                index += 1
+                // Skip eight bytes at once when none of them ends a line: only a line's first
+                // byte can need a dot.
+                if count - index >= 8, let base = UnsafeRawPointer(bytes.baseAddress),
+                    !Self.containsLineBreak(base.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+                {
+                    index += 8
+                } else {
+                    index += 1
+                }
             }
         }
         buffer.writeBytes(UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
     }
 
     /// Ends the last line if needed and writes the end-of-data marker `.` CRLF.
+    /// Whether any of the eight bytes in `word` is CR or LF (SWAR: a zero byte after XOR with each).
+    @inline(__always)
+    static func containsLineBreak(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        @inline(__always) func hasZeroByte(_ value: UInt64) -> Bool { (value &- ones) & ~value & highs != 0 }
+        return hasZeroByte(word ^ (ones &* 0x0D)) || hasZeroByte(word ^ (ones &* 0x0A))
+    }
+
     public mutating func finish(into buffer: inout ByteBuffer) {
         if pendingCR || !atLineStart { buffer.writeStaticString("\r\n") }
         pendingCR = false

@@ -82,6 +82,65 @@ struct EncodingTests {
         #expect(TransferEncoding.choose(forText: Array(text.utf8)) == expected)
     }
 
+    /// The rules of `choose(forText:)` one byte at a time, with no fast path: the reference the
+    /// eight-bytes-at-a-time scan must agree with.
+    static func referenceChoice(_ text: [UInt8]) -> TransferEncoding {
+        var escaped = 0
+        var sevenBit = text.isEmpty || text.last == 0x0A
+        var lineLength = 0
+        var previous: UInt8 = 0
+        for byte in text {
+            switch byte {
+            case 0x0D: if previous == 0x20 || previous == 0x09 { sevenBit = false }
+            case 0x0A:
+                if lineLength > 76 { sevenBit = false }
+                lineLength = 0
+            case 0x5F:
+                lineLength += 1
+                if previous == 0x3D { sevenBit = false }
+            case 0x3D:
+                lineLength += 1
+                escaped += 1
+            case 0x20, 0x09, 0x21...0x7E: lineLength += 1
+            default:
+                sevenBit = false
+                escaped += 1
+            }
+            previous = byte
+        }
+        if lineLength > 76 || previous == 0x20 || previous == 0x09 { sevenBit = false }
+        if sevenBit { return .sevenBit }
+        return escaped * 3 <= text.count ? .quotedPrintable : .base64
+    }
+
+    @Test("the fast encoding scan agrees with the byte-by-byte rules on random text")
+    func choiceMatchesReference() {
+        var random = SystemRandomNumberGenerator()
+        let specials: [UInt8] = [0x0D, 0x0A, 0x20, 0x09, 0x3D, 0x5F, 0x7F, 0x00, 0x1F, 0x80, 0xC3, 0xFF, 0x21, 0x7E]
+        for _ in 0..<3000 {
+            let length = Int.random(in: 0...300, using: &random)
+            let specialRate = [0.0, 0.01, 0.05, 0.3].randomElement(using: &random)!
+            let text: [UInt8] = (0..<length).map { _ in
+                Double.random(in: 0..<1, using: &random) < specialRate
+                    ? specials.randomElement(using: &random)! : UInt8.random(in: 0x21...0x7E, using: &random)
+            }
+            #expect(TransferEncoding.choose(forText: text) == Self.referenceChoice(text), "\(text)")
+        }
+    }
+
+    @Test("an eight-byte word is plain exactly when each of its bytes is")
+    func plainWords() {
+        func plain(_ byte: UInt8) -> Bool { byte == 0x20 || ((0x21...0x7E).contains(byte) && byte != 0x3D && byte != 0x5F) }
+        for byte in 0...255 {
+            for position in 0..<8 {
+                var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: 8)
+                bytes[position] = UInt8(byte)
+                let word = bytes.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+                #expect(TransferEncoding.isPlain(word) == plain(UInt8(byte)), "byte \(byte) at \(position)")
+            }
+        }
+    }
+
     @Test("line endings become CRLF", arguments: [
         ("a\nb", "a\r\nb"), ("a\rb", "a\r\nb"), ("a\r\nb", "a\r\nb"), ("a\n\r\n\rb\r", "a\r\n\r\n\r\nb\r\n"), ("\n\n", "\r\n\r\n"),
     ])
