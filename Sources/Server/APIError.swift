@@ -44,7 +44,8 @@ public struct APIError: HTTPResponseError, Sendable {
         var response = try context.responseEncoder.encode(
             Body(error: .init(code: code, field: field, message: message)), from: request, context: context)
         response.status = status
-        if status == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer" }
+        // The bearer challenge belongs to the API's token check, not to a webhook's secret.
+        if code == APIError.unauthorized.code { response.headers[.wwwAuthenticate] = "Bearer" }
         return response
     }
 }

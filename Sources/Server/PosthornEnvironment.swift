@@ -1,4 +1,5 @@
 public import Egress
+public import Flows
 public import Foundation
 public import Logging
 public import Storage
@@ -16,6 +17,8 @@ public struct PosthornEnvironment: Sendable {
     /// Where the key ring came from (rotation rewrites a key file, and refuses an environment key).
     public let keySource: KeySource
     public let services: PosthornServices
+    /// The run writer, executor, scheduler and retention: the long-running services of `serve`.
+    public let engine: FlowEngine
     private let lock: DataDirectoryLock
 
     /// Opens (creating on first start) the data directory, the key ring and the database.
@@ -37,6 +40,7 @@ public struct PosthornEnvironment: Sendable {
         let credentials = CredentialService(store: storage.store, vault: vault)
         let tester = ConnectionTester(
             egress: EgressGuard(policy: configuration.egressPolicy, resolver: resolver), credentials: credentials, logger: logger)
+        let engine = FlowEngine(store: storage.store, registry: NodeRegistry([DebugEchoNode()]), configuration: configuration, logger: logger)
         do {
             try await checkEverySecretOpens(storage.store, ring: ring)
         } catch {
@@ -45,8 +49,10 @@ public struct PosthornEnvironment: Sendable {
         }
         return PosthornEnvironment(
             configuration: configuration, storage: storage, vault: vault, keySource: keySource,
-            services: PosthornServices(workspaces: workspaces, credentials: credentials, connectionTester: tester),
-            lock: lock)
+            services: PosthornServices(
+                workspaces: workspaces, credentials: credentials, connectionTester: tester, flows: engine.service,
+                flowStore: storage.store, runStore: storage.store),
+            engine: engine, lock: lock)
     }
 
     /// Sets the admin token and creates the default workspace on first start.

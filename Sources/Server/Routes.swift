@@ -1,3 +1,4 @@
+public import Flows
 import Foundation
 import HTTPTypes
 public import Hummingbird
@@ -9,23 +10,39 @@ public struct PosthornServices: Sendable {
     public let workspaces: WorkspaceService
     public let credentials: CredentialService
     public let connectionTester: ConnectionTester
+    /// Creates and changes flows, starts runs (through the group-commit writer).
+    public let flows: FlowService
+    public let flowStore: any FlowStore
+    public let runStore: any RunStore
 
     /// Bundles the services.
-    public init(workspaces: WorkspaceService, credentials: CredentialService, connectionTester: ConnectionTester) {
+    public init(
+        workspaces: WorkspaceService, credentials: CredentialService, connectionTester: ConnectionTester,
+        flows: FlowService, flowStore: any FlowStore, runStore: any RunStore
+    ) {
         self.workspaces = workspaces
         self.credentials = credentials
         self.connectionTester = connectionTester
+        self.flows = flows
+        self.flowStore = flowStore
+        self.runStore = runStore
     }
 }
 
-/// Builds the router: `/healthz` and the `/api/v1` JSON API. Tests drive it with `app.test(.router)`.
+/// Builds the router: `/healthz`, the `/api/v1` JSON API, and `/hooks/{webhookId}` (outside the
+/// API: no bearer token, the id is the capability). Tests drive it with `app.test(.router)`.
 public func buildRouter(services: PosthornServices) -> Router<PosthornRequestContext> {
     let router = Router(context: PosthornRequestContext.self)
     router.add(middleware: RequestLogMiddleware())
     router.get("healthz") { _, _ in HealthResponse(status: "ok") }
+    let webhooks = WebhookFlowCache()
+    WebhookRoutes(services: services, cache: webhooks).register(on: router)
     let api = router.group("api/v1").add(middleware: TokenAuthMiddleware(workspaces: services.workspaces))
     WorkspaceRoutes(services: services).register(on: api)
     CredentialRoutes(services: services).register(on: api)
+    FlowRoutes(services: services, webhooks: webhooks).register(on: api)
+    RunRoutes(services: services).register(on: api)
+    NodeRoutes(services: services).register(on: api)
     return router
 }
 

@@ -17,6 +17,10 @@ public struct ServerConfiguration: Sendable, CustomStringConvertible, CustomRefl
     /// `POSTHORN_MASTER_KEY`, `POSTHORN_MASTER_KEY_FILE`, `POSTHORN_ADMIN_TOKEN`.
     public var environment: [String: String]
     public var logLevel: Logger.Level
+    /// Runs executing at once.
+    public var runConcurrency = 64
+    /// Finished runs are kept this long (30 days).
+    public var runRetention: Duration = .seconds(30 * 86_400)
 
     /// Creates a configuration with `posthorn serve`'s defaults.
     public init(

@@ -1,14 +1,15 @@
 import ArgumentParser
 
-/// The `posthorn` command line: the server, one-off sends, workspaces, credentials, keys and benchmarks.
+/// The `posthorn` command line: the server, one-off sends, workspaces, credentials, flows and
+/// their runs, keys and benchmarks.
 @main
 struct Posthorn: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "posthorn",
         abstract: "Send email from automated workflows through your own SMTP server.",
         subcommands: [
-            ServeCommand.self, SendCommand.self, WorkspaceCommand.self, CredentialCommand.self, KeyCommand.self,
-            BenchCommand.self,
+            ServeCommand.self, SendCommand.self, WorkspaceCommand.self, CredentialCommand.self, FlowCommand.self,
+            RunCommand.self, KeyCommand.self, BenchCommand.self,
         ]
     )
 }

@@ -64,6 +64,8 @@ public final class FlowExecutor: Sendable {
                         claimed = try await runs.claim(
                             limit: capacity, owner: configuration.workerID, now: now,
                             leaseUntil: now.addingTimeInterval(Self.seconds(configuration.lease)))
+                    } catch is CancellationError {
+                        break
                     } catch {
                         logger.warning("claiming runs failed", metadata: ["error.type": "\(type(of: error))"])
                     }

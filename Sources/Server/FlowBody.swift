@@ -1,0 +1,304 @@
+public import Flows
+public import Foundation
+import Hummingbird
+
+/// A flow as a client submits it (`POST` and `PUT /api/v1/flows…`, `posthorn flow create -f`).
+///
+/// Decoding checks shape only: the JSON types, required keys, and that no key is unknown (a typo
+/// such as `onErorr` must not silently fall back to a default). The flow's rules are
+/// ``FlowDefinition/validated(registry:)``'s. Every refusal names its field the way validation
+/// does, `steps[1].parameters`, so a client can point at the same place whichever check failed.
+///
+/// `PUT` takes the same body and replaces the whole definition: an absent `enabled` is `true`
+/// again and an absent `retry` is the default policy. An absent webhook `secret` keeps the stored
+/// one (the service's rule), so a client that never saw the secret can still edit the steps.
+public struct FlowBody: Decodable, Sendable {
+    /// The definition, not yet validated.
+    public var definition: FlowDefinition
+
+    private enum Key: String, CodingKey, CaseIterable {
+        case name, trigger, steps, enabled, retry
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try FlowFields.refuseUnknownKeys(in: decoder, known: Key.allCases.map(\.rawValue))
+        let container = try decoder.container(keyedBy: Key.self)
+        let name = try container.decode(String.self, forKey: .name)
+        let trigger = try container.decode(TriggerBody.self, forKey: .trigger)
+        let steps = try container.decode([StepBody].self, forKey: .steps)
+        let enabled = try FlowFields.decodeNonNull(Bool.self, in: container, forKey: .enabled) ?? true
+        let retry = try FlowFields.decodeNonNull(RetryBody.self, in: container, forKey: .retry)
+        definition = FlowDefinition(
+            name: name, trigger: trigger.trigger, steps: steps.map(\.step), enabled: enabled,
+            retry: retry?.policy ?? RetryPolicy())
+    }
+
+    /// Decodes a flow document: malformed JSON or anything but an object is 400; a wrong type, a
+    /// missing or an unknown key is 422 naming the field.
+    public static func definition(from data: Data) throws(APIError) -> FlowDefinition {
+        let parsed: JSONValue
+        do {
+            parsed = try JSONValue(parsing: data)
+        } catch {
+            throw APIError(.badRequest, code: "invalid_json", "The request body must be a JSON object: \(error)")
+        }
+        guard case .object = parsed else {
+            throw APIError(.badRequest, code: "invalid_json", "The request body must be a JSON object")
+        }
+        do {
+            return try JSONDecoder().decode(FlowBody.self, from: data).definition
+        } catch let error as APIError {
+            throw error
+        } catch let error as DecodingError {
+            throw FlowFields.apiError(error)
+        } catch {
+            throw APIError(.badRequest, code: "invalid_json", "The request body must be a JSON object")
+        }
+    }
+
+    /// Reads and decodes a request's body (capped at the context's upload size).
+    static func definition(from request: Request, context: PosthornRequestContext) async throws -> FlowDefinition {
+        let buffer = try await request.body.collect(upTo: context.maxUploadSize)
+        return try definition(from: Data(buffer.readableBytesView))
+    }
+}
+
+/// `"trigger": {"type", "expression", "timeZone", "secret"}`.
+struct TriggerBody: Decodable {
+    var trigger: FlowDefinition.Trigger
+
+    private enum Key: String, CodingKey, CaseIterable {
+        case type, expression, timeZone, secret
+    }
+
+    init(from decoder: any Decoder) throws {
+        try FlowFields.refuseUnknownKeys(in: decoder, known: Key.allCases.map(\.rawValue))
+        let container = try decoder.container(keyedBy: Key.self)
+        trigger = FlowDefinition.Trigger(
+            type: try container.decode(String.self, forKey: .type),
+            expression: try FlowFields.decodeNonNull(String.self, in: container, forKey: .expression),
+            timeZone: try FlowFields.decodeNonNull(String.self, in: container, forKey: .timeZone),
+            secret: try FlowFields.decodeNonNull(String.self, in: container, forKey: .secret))
+    }
+}
+
+/// One of `"steps": [{"id", "type", "parameters", "onError"}]`; absent parameters are `{}`.
+struct StepBody: Decodable {
+    var step: FlowDefinition.Step
+
+    private enum Key: String, CodingKey, CaseIterable {
+        case id, type, parameters, onError
+    }
+
+    init(from decoder: any Decoder) throws {
+        try FlowFields.refuseUnknownKeys(in: decoder, known: Key.allCases.map(\.rawValue))
+        let container = try decoder.container(keyedBy: Key.self)
+        step = FlowDefinition.Step(
+            id: try container.decode(String.self, forKey: .id),
+            type: try container.decode(String.self, forKey: .type),
+            parameters: try FlowFields.decodeNonNull(JSONValue.self, in: container, forKey: .parameters) ?? .object([:]),
+            onError: try FlowFields.decodeNonNull(String.self, in: container, forKey: .onError))
+    }
+}
+
+/// `"retry": {"maxAttempts", "initialDelayMs", "maxDelayMs"}`; each absent value is the default's.
+struct RetryBody: Decodable {
+    var policy: RetryPolicy
+
+    private enum Key: String, CodingKey, CaseIterable {
+        case maxAttempts, initialDelayMs, maxDelayMs
+    }
+
+    init(from decoder: any Decoder) throws {
+        try FlowFields.refuseUnknownKeys(in: decoder, known: Key.allCases.map(\.rawValue))
+        let container = try decoder.container(keyedBy: Key.self)
+        let defaults = RetryPolicy()
+        policy = RetryPolicy(
+            maxAttempts: try FlowFields.decodeNonNull(Int.self, in: container, forKey: .maxAttempts) ?? defaults.maxAttempts,
+            initialDelay: try FlowFields.decodeNonNull(Int.self, in: container, forKey: .initialDelayMs).map { .milliseconds($0) }
+                ?? defaults.initialDelay,
+            maxDelay: try FlowFields.decodeNonNull(Int.self, in: container, forKey: .maxDelayMs).map { .milliseconds($0) }
+                ?? defaults.maxDelay)
+    }
+}
+
+// MARK: - Field paths
+
+/// Strict decoding with field paths in validation's spelling: `steps[1].onError`, not
+/// `steps.Index 1.onError`.
+enum FlowFields {
+    /// `trigger.secret`, `steps[0].id`.
+    static func path(_ codingPath: [any CodingKey]) -> String {
+        var text = ""
+        for key in codingPath {
+            if let index = key.intValue {
+                text += "[\(index)]"
+            } else {
+                text += text.isEmpty ? key.stringValue : ".\(key.stringValue)"
+            }
+        }
+        return text
+    }
+
+    /// 422 for the first key (in sorted order) that is not in `known`.
+    static func refuseUnknownKeys(in decoder: any Decoder, known: [String]) throws {
+        let all = try decoder.container(keyedBy: AnyCodingKey.self)
+        if let unknown = all.allKeys.map(\.stringValue).sorted().first(where: { !known.contains($0) }) {
+            throw APIError(
+                .unprocessableContent, code: "validation_failed",
+                field: path(decoder.codingPath + [AnyCodingKey(stringValue: unknown)]), "Unknown field")
+        }
+    }
+
+    /// Absent → `nil`; an explicit `null` is refused, since none of these fields can be cleared.
+    static func decodeNonNull<Value: Decodable, Key: CodingKey>(
+        _ type: Value.Type, in container: KeyedDecodingContainer<Key>, forKey key: Key
+    ) throws -> Value? {
+        guard container.contains(key) else { return nil }
+        if try container.decodeNil(forKey: key) {
+            throw APIError(.unprocessableContent, code: "validation_failed", field: path(container.codingPath + [key]), "Must not be null")
+        }
+        return try container.decode(Value.self, forKey: key)
+    }
+
+    static func apiError(_ error: DecodingError) -> APIError {
+        let codingPath: [any CodingKey]
+        let rule: String
+        switch error {
+        case .typeMismatch(let type, let context):
+            codingPath = context.codingPath
+            rule = "Must be \(jsonName(of: type))"
+        case .valueNotFound(_, let context):
+            codingPath = context.codingPath
+            rule = "Must not be null"
+        case .keyNotFound(let key, let context):
+            codingPath = context.codingPath + [key]
+            rule = "Is required"
+        case .dataCorrupted(let context):
+            codingPath = context.codingPath
+            rule = "Is not valid"
+        @unknown default:
+            codingPath = []
+            rule = "Is not valid"
+        }
+        let field = path(codingPath)
+        return APIError(.unprocessableContent, code: "validation_failed", field: field.isEmpty ? nil : field, rule)
+    }
+
+    private static func jsonName(of type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Int.Type: "a whole number"
+        case is Bool.Type: "true or false"
+        case is [Any].Type: "an array"
+        case is [String: Any].Type: "an object"
+        default: "of another type"
+        }
+    }
+}
+
+// MARK: - Responses
+
+/// A flow as the API shows it: the webhook's id and relative URL and whether it has a secret,
+/// never the secret or its hash.
+struct FlowResponse: ResponseEncodable {
+    var id: String
+    var name: String
+    var enabled: Bool
+    var trigger: TriggerResponse
+    var steps: [StepResponse]
+    var retry: RetryResponse
+    var createdAt: String
+    var updatedAt: String
+
+    init(_ flow: Flow) {
+        id = flow.id
+        name = flow.name
+        enabled = flow.enabled
+        trigger = TriggerResponse(flow.trigger)
+        steps = flow.steps.map(StepResponse.init)
+        retry = RetryResponse(flow.retry)
+        createdAt = Timestamp.string(flow.createdAt)
+        updatedAt = Timestamp.string(flow.updatedAt)
+    }
+}
+
+/// The trigger with the keys of its type only: `webhookId`, `url` and `hasSecret` for a webhook,
+/// `expression` and `timeZone` for a schedule, nothing more for a manual trigger.
+struct TriggerResponse: Encodable {
+    var type: String
+    var webhookId: String?
+    /// Relative (`/hooks/<id>`): the server does not know the address clients reach it by.
+    var url: String?
+    var hasSecret: Bool?
+    var expression: String?
+    var timeZone: String?
+
+    init(_ trigger: FlowTrigger) {
+        type = trigger.kind
+        switch trigger {
+        case .webhook(let webhook):
+            webhookId = webhook.id
+            url = "/hooks/\(webhook.id)"
+            hasSecret = webhook.secretHash != nil
+        case .cron(let cron):
+            expression = cron.expression
+            timeZone = cron.timeZone
+        case .manual:
+            break
+        }
+    }
+}
+
+struct StepResponse: Encodable {
+    var id: String
+    var type: String
+    var parameters: JSONValue
+    var onError: String
+
+    init(_ step: FlowStep) {
+        id = step.id
+        type = step.type
+        parameters = step.parameters
+        onError = step.onError.rawValue
+    }
+}
+
+struct RetryResponse: Encodable {
+    var maxAttempts: Int
+    var initialDelayMs: Int64
+    var maxDelayMs: Int64
+
+    init(_ policy: RetryPolicy) {
+        maxAttempts = policy.maxAttempts
+        initialDelayMs = Self.milliseconds(policy.initialDelay)
+        maxDelayMs = Self.milliseconds(policy.maxDelay)
+    }
+
+    private static func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+    }
+}
+
+struct FlowListResponse: ResponseEncodable {
+    var flows: [FlowResponse]
+}
+
+extension JSONRendering {
+    /// A flow as `GET /api/v1/flows/{id}` shows it.
+    public static func flow(_ flow: Flow) -> String {
+        prettyJSON(FlowResponse(flow))
+    }
+
+    /// `{"flows": […]}`, as `GET /api/v1/flows` shows them.
+    public static func flows(_ flows: [Flow]) -> String {
+        prettyJSON(FlowListResponse(flows: flows.map(FlowResponse.init)))
+    }
+
+    /// The CLI's form: keys sorted, indented, slashes unescaped (the same shapes as the API).
+    static func prettyJSON(_ value: some Encodable) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted]
+        return String(decoding: (try? encoder.encode(value)) ?? Data("{}".utf8), as: UTF8.self)
+    }
+}

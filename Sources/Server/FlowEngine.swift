@@ -1,0 +1,82 @@
+public import Flows
+import Foundation
+public import Logging
+public import ServiceLifecycle
+import Storage
+
+/// The flow engine's long-running parts, as services for `posthorn serve`'s service group: the
+/// group-commit writer, the executor, the cron scheduler and run retention.
+///
+/// Listed in dependency order; a service group shuts them down in reverse, so the executor finishes
+/// its runs while the writer still commits them.
+public struct FlowEngine: Sendable {
+    public let writer: RunWriter
+    public let executor: FlowExecutor
+    public let scheduler: CronScheduler
+    public let service: FlowService
+    private let retention: RunRetention
+
+    init(store: SQLStore, registry: NodeRegistry, configuration: ServerConfiguration, logger: Logger) {
+        let signal = WakeSignal()
+        writer = RunWriter(store: store, onInserted: { signal.fire() })
+        let processor = RunProcessor(registry: registry, now: { Date() }, jitter: { Double.random(in: 0..<1) })
+        var executorConfiguration = FlowExecutor.Configuration()
+        executorConfiguration.concurrency = configuration.runConcurrency
+        executor = FlowExecutor(
+            flows: store, runs: store, writer: writer, processor: processor, configuration: executorConfiguration,
+            signal: signal, logger: logger)
+        scheduler = CronScheduler(
+            flows: store, runs: store, now: { Date() }, makeRunID: { FlowService.makeRunID() }, onEnqueued: { signal.fire() },
+            logger: logger)
+        service = FlowService(flows: store, runs: store, writer: writer, registry: registry)
+        retention = RunRetention(runs: store, keep: configuration.runRetention, logger: logger)
+    }
+
+    /// The services in start order.
+    public var services: [any Service] {
+        [
+            TaskService(name: "run-writer") { await writer.run() },
+            TaskService(name: "executor") { await executor.run() },
+            TaskService(name: "cron") { await scheduler.run() },
+            TaskService(name: "retention") { await retention.run() },
+        ]
+    }
+}
+
+/// A long-running loop as a `Service`: graceful shutdown cancels it, and it returns when its loop
+/// has wound down.
+struct TaskService: Service, CustomStringConvertible {
+    let name: String
+    let body: @Sendable () async -> Void
+
+    init(name: String, _ body: @escaping @Sendable () async -> Void) {
+        self.name = name
+        self.body = body
+    }
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await body() }
+    }
+
+    var description: String { name }
+}
+
+/// Deletes finished runs older than the retention period, once an hour.
+struct RunRetention: Sendable {
+    let runs: any RunStore
+    let keep: Duration
+    let logger: Logger
+
+    func run() async {
+        while !Task.isCancelled {
+            let cutoff = Date().addingTimeInterval(-Double(keep.components.seconds))
+            do {
+                let deleted = try await runs.deleteFinishedRuns(before: cutoff)
+                if deleted > 0 { logger.info("old runs deleted", metadata: ["posthorn.runs.count": "\(deleted)"]) }
+            } catch {
+                logger.warning("deleting old runs failed", metadata: ["error.type": "\(type(of: error))"])
+            }
+            try? await Task.sleep(for: .seconds(3600))
+        }
+    }
+}

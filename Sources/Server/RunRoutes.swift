@@ -1,0 +1,255 @@
+public import Flows
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Workspaces
+import HummingbirdCore
+
+/// `GET /api/v1/runs` (a page of the history, newest first) and `GET /api/v1/runs/{id}` (one run
+/// with its steps), scoped to the caller's workspace.
+struct RunRoutes {
+    let services: PosthornServices
+
+    /// A page holds 1 to ``maximumLimit`` runs, ``defaultLimit`` unless `limit` says otherwise.
+    static let defaultLimit = 50
+    static let maximumLimit = 200
+
+    func register(on group: RouterGroup<PosthornRequestContext>) {
+        group.get("runs") { request, context in
+            let workspace = try context.requireWorkspace()
+            let page = try RunPageQuery(request.uri.queryParameters)
+            // One more than asked says whether another page follows, so `next` is never a cursor
+            // to an empty page.
+            var runs = try await services.runStore.runs(
+                workspaceID: workspace.id, flowID: page.flowID, status: page.status, limit: page.limit + 1, before: page.cursor)
+            var next: String?
+            if runs.count > page.limit {
+                runs.removeLast(runs.count - page.limit)
+                next = runs.last.map { RunCursor(createdAt: $0.createdAt, id: $0.id).token }
+            }
+            return RunListResponse(items: runs.map(RunSummaryResponse.init), next: next)
+        }
+        group.get("runs/:id") { _, context in
+            let workspace = try context.requireWorkspace()
+            let id = try context.parameters.require("id")
+            guard let run = try await services.runStore.run(id: id, workspaceID: workspace.id) else {
+                throw APIError(.notFound, code: "not_found", "Run not found")
+            }
+            return RunResponse(run)
+        }
+    }
+}
+
+/// `?flowId=&status=&limit=&cursor=`, each refused with 422 naming the parameter.
+struct RunPageQuery {
+    var flowID: String?
+    var status: RunStatus?
+    var limit = RunRoutes.defaultLimit
+    var cursor: RunCursor?
+
+    init(_ parameters: FlatDictionary<Substring, Substring>) throws {
+        if let flowID = parameters["flowId"], !flowID.isEmpty {
+            self.flowID = String(flowID)
+        }
+        if let text = parameters["status"], !text.isEmpty {
+            guard let status = RunStatus(rawValue: String(text)) else {
+                throw APIError(
+                    .unprocessableContent, code: "validation_failed", field: "status",
+                    "Status must be one of \(RunStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            self.status = status
+        }
+        if let text = parameters["limit"] {
+            guard let limit = Int(text), (1...RunRoutes.maximumLimit).contains(limit) else {
+                throw APIError(
+                    .unprocessableContent, code: "validation_failed", field: "limit",
+                    "Limit must be a whole number from 1 to \(RunRoutes.maximumLimit)")
+            }
+            self.limit = limit
+        }
+        if let text = parameters["cursor"], !text.isEmpty {
+            guard let cursor = RunCursor(token: String(text)) else {
+                throw APIError(.unprocessableContent, code: "validation_failed", field: "cursor", "Cursor is not one this API returned")
+            }
+            self.cursor = cursor
+        }
+    }
+}
+
+// MARK: - Responses
+
+/// A run with everything the history keeps: what triggered it (the secret headers were never
+/// recorded), each step's resolved parameters (secret ones already `<redacted>`), output, error,
+/// attempts and times.
+struct RunResponse: ResponseEncodable {
+    var id: String
+    var flowId: String
+    var status: String
+    var trigger: TriggerPayload
+    var steps: [StepRecordResponse]
+    var error: RunErrorResponse?
+    var createdAt: String
+    var startedAt: String?
+    var finishedAt: String?
+
+    init(_ run: Run) {
+        id = run.id
+        flowId = run.flowID
+        status = run.status.rawValue
+        trigger = run.trigger
+        steps = run.steps.map(StepRecordResponse.init)
+        error = run.error.map(RunErrorResponse.init)
+        createdAt = Timestamp.string(run.createdAt)
+        startedAt = run.startedAt.map(Timestamp.string)
+        finishedAt = run.finishedAt.map(Timestamp.string)
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case id, flowId, status, trigger, steps, error, createdAt, startedAt, finishedAt
+    }
+
+    // Explicit nulls, so clients see every field.
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(flowId, forKey: .flowId)
+        try container.encode(status, forKey: .status)
+        try container.encode(trigger, forKey: .trigger)
+        try container.encode(steps, forKey: .steps)
+        try container.encode(error, forKey: .error)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(startedAt, forKey: .startedAt)
+        try container.encode(finishedAt, forKey: .finishedAt)
+    }
+}
+
+/// A run as a history page lists it: no trigger data and no steps (fetch the run for those), so a
+/// page of 200 stays small whatever the webhook bodies were.
+struct RunSummaryResponse: Encodable {
+    var id: String
+    var flowId: String
+    var status: String
+    var triggerKind: String
+    var error: RunErrorResponse?
+    var createdAt: String
+    var startedAt: String?
+    var finishedAt: String?
+
+    init(_ run: Run) {
+        id = run.id
+        flowId = run.flowID
+        status = run.status.rawValue
+        triggerKind = run.trigger.kind
+        error = run.error.map(RunErrorResponse.init)
+        createdAt = Timestamp.string(run.createdAt)
+        startedAt = run.startedAt.map(Timestamp.string)
+        finishedAt = run.finishedAt.map(Timestamp.string)
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case id, flowId, status, triggerKind, error, createdAt, startedAt, finishedAt
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(flowId, forKey: .flowId)
+        try container.encode(status, forKey: .status)
+        try container.encode(triggerKind, forKey: .triggerKind)
+        try container.encode(error, forKey: .error)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(startedAt, forKey: .startedAt)
+        try container.encode(finishedAt, forKey: .finishedAt)
+    }
+}
+
+struct StepRecordResponse: Encodable {
+    var id: String
+    var type: String
+    var status: String
+    var parameters: JSONValue?
+    var output: JSONValue?
+    var error: RunErrorResponse?
+    var attempts: Int
+    var startedAt: String
+    var finishedAt: String?
+
+    init(_ record: StepRecord) {
+        id = record.stepID
+        type = record.type
+        status = record.status.rawValue
+        parameters = record.parameters
+        output = record.output
+        error = record.error.map(RunErrorResponse.init)
+        attempts = record.attempts
+        startedAt = Timestamp.string(record.startedAt)
+        finishedAt = record.finishedAt.map(Timestamp.string)
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case id, type, status, parameters, output, error, attempts, startedAt, finishedAt
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(type, forKey: .type)
+        try container.encode(status, forKey: .status)
+        try container.encode(parameters, forKey: .parameters)
+        try container.encode(output, forKey: .output)
+        try container.encode(error, forKey: .error)
+        try container.encode(attempts, forKey: .attempts)
+        try container.encode(startedAt, forKey: .startedAt)
+        try container.encode(finishedAt, forKey: .finishedAt)
+    }
+}
+
+/// `{"code", "message", "stepId", "details"}`: codes are the node's (`ETEMPLATE`, `EAUTH`).
+struct RunErrorResponse: Encodable {
+    var code: String
+    var message: String
+    var stepId: String?
+    var details: JSONValue?
+
+    init(_ error: RunError) {
+        code = error.code
+        message = error.message
+        stepId = error.stepID
+        details = error.details
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case code, message, stepId, details
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(code, forKey: .code)
+        try container.encode(message, forKey: .message)
+        try container.encode(stepId, forKey: .stepId)
+        try container.encode(details, forKey: .details)
+    }
+}
+
+/// `{"items": […], "next": cursor or null}`.
+struct RunListResponse: ResponseEncodable {
+    var items: [RunSummaryResponse]
+    var next: String?
+
+    private enum CodingKeys: String, CodingKey {
+        case items, next
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(items, forKey: .items)
+        try container.encode(next, forKey: .next)
+    }
+}
+
+extension JSONRendering {
+    /// A run as `GET /api/v1/runs/{id}` shows it.
+    public static func run(_ run: Run) -> String {
+        prettyJSON(RunResponse(run))
+    }
+}

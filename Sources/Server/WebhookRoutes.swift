@@ -1,0 +1,259 @@
+import Flows
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import Synchronization
+
+/// `POST /hooks/{webhookId}`: starts a webhook flow. Outside `/api/v1` and without a bearer token:
+/// the 130-bit random id in the URL is the capability, and a flow may add a shared secret that
+/// callers send in `X-Webhook-Secret`.
+///
+/// This is the benchmark's hot path, so it does the least it can: the flow comes from
+/// ``WebhookFlowCache`` (no database read once warm), the body is parsed once, and the only other
+/// I/O is the run's insert, which the group-commit writer shares with every concurrent request.
+/// The 202 is sent only once that insert is durable.
+///
+/// Checks run cheapest first, and the body is read only after the caller proved it may start the
+/// flow: unknown or disabled → 404, wrong secret → 401, content type → 415, size → 413,
+/// malformed → 400.
+struct WebhookRoutes {
+    let services: PosthornServices
+    let cache: WebhookFlowCache
+
+    /// The largest body accepted (1 MiB).
+    static let maximumBodySize = 1 << 20
+
+    func register(on router: Router<PosthornRequestContext>) {
+        router.post("hooks/:webhookId") { request, context in
+            try await accept(request, context: context)
+        }
+    }
+
+    private func accept(_ request: Request, context: PosthornRequestContext) async throws -> Response {
+        let webhookID = try context.parameters.require("webhookId")
+        guard let flow = try await cache.flow(webhookID: webhookID, store: services.flowStore), flow.enabled,
+            case .webhook(let webhook) = flow.trigger
+        else {
+            throw APIError(.notFound, code: "not_found", "Webhook not found")
+        }
+        guard FlowService.webhookSecretMatches(request.headers[.webhookSecret], webhook) else {
+            throw APIError(.unauthorized, code: "invalid_webhook_secret", "Missing or wrong X-Webhook-Secret")
+        }
+        let body = try await WebhookBody.read(request)
+        let payload = TriggerPayload(
+            kind: "webhook", body: body, headers: Self.recordedHeaders(request.headers), query: Self.query(request.uri.query))
+        let run = try await Self.start(flow, payload: payload, services: services)
+        return Self.accepted(runID: run.id)
+    }
+
+    // MARK: Recording the request
+
+    /// Headers that carry credentials: never stored in a run, whose history any workspace token
+    /// can read.
+    static let unrecordedHeaders: Set<String> = ["authorization", "proxy-authorization", "cookie", "x-webhook-secret"]
+
+    /// Lower-cased names; a repeated header's values joined with `, ` (RFC 9110 §5.3).
+    static func recordedHeaders(_ fields: HTTPFields) -> [String: String] {
+        var headers: [String: String] = [:]
+        for field in fields {
+            let name = field.name.canonicalName
+            guard !unrecordedHeaders.contains(name) else { continue }
+            if let earlier = headers[name] {
+                headers[name] = earlier + ", " + field.value
+            } else {
+                headers[name] = field.value
+            }
+        }
+        return headers
+    }
+
+    /// The query's parameters, decoded like a form; a repeated name keeps its last value, and a
+    /// pair that does not decode is kept as written (the query is informational, not the payload).
+    static func query(_ query: String?) -> [String: String] {
+        guard let query, !query.isEmpty else { return [:] }
+        var parameters: [String: String] = [:]
+        for pair in FormEncoding.pairs(query) {
+            parameters[FormEncoding.decode(pair.name) ?? String(pair.name)] = FormEncoding.decode(pair.value) ?? String(pair.value)
+        }
+        return parameters
+    }
+
+    // MARK: Answering
+
+    /// Starts a run through the group-commit writer: returns once it is durable. A writer that has
+    /// stopped (the server is shutting down) is 503, so the caller retries elsewhere or later.
+    static func start(_ flow: Flow, payload: TriggerPayload, services: PosthornServices) async throws -> Run {
+        do {
+            return try await services.flows.start(flow, payload: payload)
+        } catch RunWriterError.stopped {
+            throw APIError(.serviceUnavailable, code: "shutting_down", "The server is shutting down; try again")
+        }
+    }
+
+    /// `202 {"runId", "status": "queued"}`, written by hand: run ids are `run_` and base32, so
+    /// need no escaping, and the hot path skips an encoder.
+    static func accepted(runID: String) -> Response {
+        Response(
+            status: .accepted,
+            headers: [.contentType: "application/json; charset=utf-8", .location: "/api/v1/runs/\(runID)"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: #"{"runId":"\#(runID)","status":"queued"}"#)))
+    }
+}
+
+extension HTTPField.Name {
+    /// The webhook's shared secret.
+    static let webhookSecret = HTTPField.Name("X-Webhook-Secret")!
+}
+
+// MARK: - Body
+
+/// A trigger's body: a JSON object, or a form whose fields become strings (a repeated field an
+/// array of strings). No body at all is `{}` (a ping with no payload).
+enum WebhookBody {
+    /// Reads and parses a webhook request's body.
+    static func read(_ request: Request) async throws -> JSONValue {
+        let mediaType = request.headers[.contentType].map(Self.mediaType)
+        let isForm: Bool
+        switch mediaType {
+        case "application/x-www-form-urlencoded":
+            isForm = true
+        case let type? where type == "application/json" || type.hasSuffix("+json"):
+            isForm = false
+        case nil:
+            // No declared type is acceptable only for no body.
+            isForm = false
+        case .some:
+            throw APIError(.unsupportedMediaType, code: "unsupported_media_type", "Send application/json or application/x-www-form-urlencoded")
+        }
+        let bytes = try await collect(request)
+        guard !bytes.isEmpty else { return .object([:]) }
+        guard mediaType != nil else {
+            throw APIError(.unsupportedMediaType, code: "unsupported_media_type", "Send application/json or application/x-www-form-urlencoded")
+        }
+        return isForm ? try form(bytes) : try object(bytes)
+    }
+
+    /// The body, at most ``WebhookRoutes/maximumBodySize`` bytes; a declared length over it is
+    /// refused before a byte is read.
+    static func collect(_ request: Request, limit: Int = WebhookRoutes.maximumBodySize) async throws -> Data {
+        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > limit {
+            throw tooLarge(limit)
+        }
+        do {
+            let buffer = try await request.body.collect(upTo: limit)
+            return Data(buffer.readableBytesView)
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            throw tooLarge(limit)
+        }
+    }
+
+    /// A JSON object (anything else is 400).
+    static func object(_ bytes: Data) throws(APIError) -> JSONValue {
+        let value: JSONValue
+        do {
+            value = try JSONValue(parsing: bytes)
+        } catch {
+            throw APIError(.badRequest, code: "invalid_json", "The body is not valid JSON: \(error)")
+        }
+        guard case .object = value else {
+            throw APIError(.badRequest, code: "invalid_json", "The body must be a JSON object")
+        }
+        return value
+    }
+
+    /// `application/x-www-form-urlencoded` (`+` is a space, `%XX` a byte, UTF-8 throughout).
+    static func form(_ bytes: Data) throws(APIError) -> JSONValue {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw APIError(.badRequest, code: "invalid_form", "The form body is not UTF-8")
+        }
+        var fields: [String: JSONValue] = [:]
+        for pair in FormEncoding.pairs(text) {
+            guard let name = FormEncoding.decode(pair.name), let value = FormEncoding.decode(pair.value) else {
+                throw APIError(.badRequest, code: "invalid_form", "The form body has a malformed %-escape")
+            }
+            switch fields[name] {
+            case nil:
+                fields[name] = .string(value)
+            case .array(var values)?:
+                values.append(.string(value))
+                fields[name] = .array(values)
+            case let earlier?:
+                fields[name] = .array([earlier, .string(value)])
+            }
+        }
+        return .object(fields)
+    }
+
+    /// `application/json; charset=utf-8` → `application/json`.
+    static func mediaType(_ contentType: String) -> String {
+        contentType.prefix { $0 != ";" }.trimmingCharacters(in: .whitespaces).lowercased()
+    }
+
+    private static func tooLarge(_ limit: Int) -> APIError {
+        APIError(.contentTooLarge, code: "body_too_large", "The body is larger than \(limit / 1024) KiB")
+    }
+}
+
+/// The `application/x-www-form-urlencoded` serialisation (WHATWG URL §5), shared by form bodies
+/// and query strings.
+enum FormEncoding {
+    /// `a=1&b=&c` → (a, 1), (b, ""), (c, ""); empty segments are skipped.
+    static func pairs(_ text: String) -> [(name: Substring, value: Substring)] {
+        text.split(separator: "&").map { segment in
+            guard let equals = segment.firstIndex(of: "=") else { return (segment, segment[segment.endIndex...]) }
+            return (segment[..<equals], segment[segment.index(after: equals)...])
+        }
+    }
+
+    /// `+` → space, then `%XX` escapes; `nil` for a malformed escape or bytes that are not UTF-8.
+    static func decode(_ text: Substring) -> String? {
+        guard text.contains(where: { $0 == "+" || $0 == "%" }) else { return String(text) }
+        return text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+    }
+}
+
+// MARK: - Flow cache
+
+/// Webhook id → flow, so a warm webhook costs no database read.
+///
+/// Correct because every change to a flow in this process goes through ``FlowRoutes``, which calls
+/// ``invalidate()`` after the change is committed. A lookup that read the database before that
+/// commit cannot re-insert the old flow afterwards: it remembers the generation it started in and
+/// stores nothing if an invalidation happened since. Misses are not cached, so a flow created by
+/// another process (`posthorn flow create`) is found on its first call. Bounded: when full it
+/// starts over.
+final class WebhookFlowCache: Sendable {
+    private struct State {
+        var generation: UInt64 = 0
+        var flows: [String: Flow] = [:]
+    }
+
+    private let state = Mutex(State())
+    private let capacity: Int
+
+    init(capacity: Int = 4096) {
+        self.capacity = capacity
+    }
+
+    /// The flow with this webhook id, enabled or not, from the cache or else from `store`.
+    func flow(webhookID: String, store: any FlowStore) async throws -> Flow? {
+        let (cached, generation) = state.withLock { ($0.flows[webhookID], $0.generation) }
+        if let cached { return cached }
+        guard let flow = try await store.flow(webhookID: webhookID) else { return nil }
+        state.withLock { state in
+            guard state.generation == generation else { return }
+            if state.flows.count >= capacity { state.flows.removeAll(keepingCapacity: true) }
+            state.flows[webhookID] = flow
+        }
+        return flow
+    }
+
+    /// Forgets every flow; call after a flow was changed or deleted (and the change committed).
+    func invalidate() {
+        state.withLock { state in
+            state.generation &+= 1
+            state.flows.removeAll(keepingCapacity: true)
+        }
+    }
+}

@@ -1,0 +1,194 @@
+import ArgumentParser
+import Flows
+import Foundation
+import Logging
+import Server
+import Workspaces
+
+/// `posthorn flow create|list|run`: the same rules and JSON as the API, working on the data
+/// directory directly.
+struct FlowCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "flow", abstract: "Create, list and run a workspace's flows.",
+        subcommands: [Create.self, List.self, Start.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a flow from a JSON file (the body of POST /api/v1/flows); prints the flow.")
+
+        @OptionGroup var data: DataOptions
+        @OptionGroup var workspace: WorkspaceOption
+
+        @Option(name: [.customShort("f"), .customLong("file")], help: "The flow as JSON; - reads standard input.")
+        var file: String
+
+        func run() async throws {
+            do {
+                let definition = try FlowBody.definition(from: try readFlowFile(file))
+                print(try await data.withEnvironment { environment in
+                    let workspace = try await workspace.resolve(in: environment)
+                    return JSONRendering.flow(try await environment.services.flows.create(definition, in: workspace.id))
+                })
+            } catch let error as APIError {
+                CommandFailure.exit(with: CommandFailure(error))
+            } catch {
+                CommandFailure.exit(with: error)
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List a workspace's flows.")
+
+        @OptionGroup var data: DataOptions
+        @OptionGroup var workspace: WorkspaceOption
+
+        func run() async throws {
+            do {
+                print(try await data.withEnvironment { environment in
+                    let workspace = try await workspace.resolve(in: environment)
+                    return JSONRendering.flows(try await environment.services.flowStore.flows(workspaceID: workspace.id))
+                })
+            } catch {
+                CommandFailure.exit(with: error)
+            }
+        }
+    }
+
+    struct Start: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "run",
+            abstract: "Run a flow now, in this process, and print the finished run. Exits 1 unless it succeeded.")
+
+        @OptionGroup var data: DataOptions
+        @OptionGroup var workspace: WorkspaceOption
+
+        @Argument(help: "Flow id or name.")
+        var flow: String
+
+        @Option(help: "A JSON object standing in for the trigger's body ({{trigger.body…}}). Default: {}.")
+        var body: String?
+
+        @Option(name: .customLong("wait-seconds"), help: "How long to wait for the run to end (1–86400).")
+        var waitSeconds = 30
+
+        func run() async throws {
+            let outcome: InProcessRun.Outcome
+            do {
+                guard (1...86_400).contains(waitSeconds) else {
+                    throw CommandFailure(message: "waitSeconds: must be from 1 to 86400")
+                }
+                let payload = TriggerPayload(kind: "manual", body: try Self.parseBody(body))
+                outcome = try await data.withEnvironment { environment in
+                    let workspace = try await workspace.resolve(in: environment)
+                    let flow = try await FlowCommand.resolve(flow, in: workspace.id, environment: environment)
+                    guard flow.enabled else { throw CommandFailure(message: "flow: \(flow.name) is disabled") }
+                    return try await InProcessRun(environment: environment)
+                        .execute(flow, payload: payload, timeout: .seconds(waitSeconds))
+                }
+            } catch {
+                CommandFailure.exit(with: error)
+            }
+            print(JSONRendering.run(outcome.run))
+            if !outcome.run.isFinished {
+                FileHandle.standardError.write(Data(
+                    "error: run \(outcome.run.id) did not end within \(waitSeconds) s (still \(outcome.run.status.rawValue)); a server on this data directory will finish it\n".utf8))
+            }
+            if outcome.run.status != .succeeded { Foundation.exit(1) }
+        }
+
+        static func parseBody(_ text: String?) throws -> JSONValue {
+            guard let text else { return .object([:]) }
+            let value: JSONValue
+            do {
+                value = try JSONValue(parsing: text)
+            } catch {
+                throw CommandFailure(message: "body: not valid JSON: \(error)")
+            }
+            guard case .object = value else { throw CommandFailure(message: "body: must be a JSON object") }
+            return value
+        }
+    }
+
+    /// A flow of the workspace by id, else by name.
+    static func resolve(_ reference: String, in workspaceID: String, environment: PosthornEnvironment) async throws -> Flow {
+        let store = environment.services.flowStore
+        if let flow = try await store.flow(id: reference, workspaceID: workspaceID) { return flow }
+        if let flow = try await store.flows(workspaceID: workspaceID).first(where: { $0.name == reference }) { return flow }
+        throw CommandFailure(message: "flow: no flow \(reference) in this workspace")
+    }
+}
+
+/// Executes one run inside the CLI process: the environment's group-commit writer plus an executor
+/// of its own, until the run ends or the time is up.
+///
+/// The executor differs from `serve`'s in one setting: it takes over only runs whose lease has
+/// expired, never every `running` run. A server may be working on the same data directory (the
+/// directory lock is shared), and its runs in flight are not this command's to recover. Like any
+/// worker it may also pick up other due runs; it finishes those before the command exits.
+struct InProcessRun {
+    struct Outcome {
+        /// Finished, or as far as it got when the time ran out.
+        var run: Run
+    }
+
+    let environment: PosthornEnvironment
+
+    func execute(_ flow: Flow, payload: TriggerPayload, timeout: Duration) async throws -> Outcome {
+        // Errors only: the executor reports its claim being cancelled at shutdown as a warning,
+        // which is noise on a command's standard error.
+        var logger = Logger(label: "posthorn.flow-run")
+        logger.logLevel = .error
+        var configuration = FlowExecutor.Configuration()
+        configuration.recoverAllRunningAtStart = false
+        let services = environment.services
+        let writer = environment.engine.writer
+        let executor = FlowExecutor(
+            flows: services.flowStore, runs: services.runStore, writer: writer,
+            processor: RunProcessor(registry: services.flows.registry, now: { Date() }, jitter: { Double.random(in: 0..<1) }),
+            configuration: configuration, logger: logger)
+        // Two groups so they stop in order: the executor first, finishing what it runs while the
+        // writer still commits, then the writer, committing whatever is left.
+        return try await withThrowingTaskGroup(of: Void.self) { writerGroup in
+            writerGroup.addTask { await writer.run() }
+            defer { writerGroup.cancelAll() }
+            return try await withThrowingTaskGroup(of: Void.self) { executorGroup in
+                executorGroup.addTask { await executor.run() }
+                defer { executorGroup.cancelAll() }
+                let started = try await services.flows.start(flow, payload: payload)
+                executor.wake()
+                return Outcome(run: try await waitForEnd(of: started, timeout: timeout))
+            }
+        }
+    }
+
+    /// Polls the history until the run has ended or `timeout` has passed.
+    private func waitForEnd(of run: Run, timeout: Duration) async throws -> Run {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        var latest = run
+        while true {
+            if let stored = try await environment.services.runStore.run(id: run.id, workspaceID: run.workspaceID) {
+                latest = stored
+            }
+            if latest.isFinished || clock.now >= deadline { return latest }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+}
+
+extension CommandFailure {
+    /// An API refusal as the CLI prints it: `field: message`.
+    init(_ error: APIError) {
+        self.init(message: error.field.map { "\($0): \(error.message)" } ?? error.message)
+    }
+}
+
+/// The flow document, from a file or (`-`) standard input.
+func readFlowFile(_ path: String) throws -> Data {
+    if path == "-" { return FileHandle.standardInput.readDataToEndOfFile() }
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw CommandFailure(message: "file: \(path) cannot be read")
+    }
+    return data
+}
