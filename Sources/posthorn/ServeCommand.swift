@@ -33,6 +33,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug or info.")
     var logLevel: LogLevelOption = .info
 
+    @Option(name: .customLong("run-retention-days"), help: "Delete finished runs older than this many days (default 30).")
+    var runRetentionDays = 30
+
+    @Option(name: .customLong("run-concurrency"), help: "Runs executing at once (default 64).")
+    var runConcurrency = 64
+
     func run() async throws {
         let level = logLevel.level
         LoggingSystem.bootstrap { label in
@@ -46,9 +52,14 @@ struct ServeCommand: AsyncParsableCommand {
         let environment: PosthornEnvironment
         let bootstrap: WorkspaceService.Bootstrap
         do {
-            let configuration = ServerConfiguration(
+            guard runRetentionDays >= 1, (1...10_000).contains(runConcurrency) else {
+                throw CommandFailure(message: "run-retention-days must be at least 1 and run-concurrency 1 to 10000")
+            }
+            var configuration = ServerConfiguration(
                 dataDirectory: data.url, host: host, port: port, egressPolicy: try egressPolicy(flags: allowPrivateEgress),
                 logLevel: level)
+            configuration.runRetention = .seconds(Int64(runRetentionDays) * 86_400)
+            configuration.runConcurrency = runConcurrency
             environment = try await PosthornEnvironment.open(configuration: configuration, logger: logger)
             bootstrap = try await environment.bootstrap()
         } catch {

@@ -86,10 +86,13 @@ def wrk(url: str, seconds: float, connections: int, work: Path) -> dict:
     script = work / "post.lua"
     script.write_text('wrk.method = "POST"\nwrk.body = \'{"name":"Ada","n":42}\'\n'
                       'wrk.headers["Content-Type"] = "application/json"\n')
-    run = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+    run = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{int(seconds)}s", "--latency", "-s", str(script), url],
                          capture_output=True, text=True, timeout=seconds + 60)
     out = run.stdout
-    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    match = re.search(r"(\d+) requests in", out)
+    if match is None:
+        raise SystemExit(f"wrk failed: {out}{run.stderr}")
+    requests = int(match.group(1))
     non2xx = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0
     errors = sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
 
@@ -115,7 +118,7 @@ def drain(database: Path, timeout: float = 120) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("posthorn")
-    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="posthorn-flows-bench-") as tmp:
@@ -143,7 +146,11 @@ def main() -> int:
         all_runs = sum(counts.values())
         rate = accepted / args.seconds
         completed_rate = all_runs / (settled["span_ms"] / 1000) if settled["span_ms"] else 0
-        ok = (all_runs == total_accepted and succeeded == all_runs and measured["errors"] == 0)
+        # wrk stops counting with requests still in flight: the server may have stored up to one run
+        # per connection more than wrk saw acknowledged, per wrk run.
+        in_flight = 2 * args.connections
+        ok = (total_accepted <= all_runs <= total_accepted + in_flight and succeeded == all_runs
+              and measured["errors"] == 0)
         print(f"machine: nproc={os.cpu_count()}; posthorn {args.posthorn}; wrk -t1 -c{args.connections} "
               f"-d{args.seconds:g}s after a 2 s warm-up; flow: webhook → debug.echo (templated)")
         print()
@@ -153,7 +160,8 @@ def main() -> int:
         print(f"| runs completed per second (first accepted → last finished) | {completed_rate:,.0f} | ≥ {TARGET_RATE:,} | "
               f"{completed_rate / N8N_RATE:.1f}× |")
         print(f"| acknowledgement latency p50 / p99 | {measured['p50']:.2f} / {measured['p99']:.2f} ms | p99 < {TARGET_P99_MS:g} ms | |")
-        print(f"| accepted vs stored vs succeeded | {total_accepted:,} / {all_runs:,} / {succeeded:,} | all equal | |")
+        print(f"| acknowledged by wrk / stored / succeeded | {total_accepted:,} / {all_runs:,} / {succeeded:,} | "
+              f"stored = succeeded, ≥ acknowledged (+ ≤ {in_flight} in flight when wrk stopped) | |")
         print(f"| non-2xx / socket errors | {measured['non2xx']} / {measured['errors']} | 0 / 0 | |")
         print()
         print("every accepted run completed" if ok else f"MISMATCH: {counts}")
