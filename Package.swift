@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/vapor/sql-kit.git", from: "3.36.0"),
         .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // Pure: addresses, header encoding, MIME tree and the streaming renderer. Foundation only.
@@ -100,11 +101,25 @@ let package = Package(
             ],
             swiftSettings: sharedSettings
         ),
+        // Built-in nodes: smtp.send (MIME + SMTP pool + credentials) and http.request, with the
+        // guarded fetcher (egress-pinned, no redirects, 2xx only, size cap) they share.
+        .target(
+            name: "Nodes",
+            dependencies: [
+                "Flows", "MIME", "SMTP", "SMTPCore", "Workspaces", "Egress", "Secrets",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: sharedSettings
+        ),
         // The Hummingbird application: JSON API, auth, health; `buildApplication(configuration:)`.
         .target(
             name: "Server",
             dependencies: [
-                "Workspaces", "Storage", "Vault", "Secrets", "SMTP", "SMTPCore", "Egress", "Flows",
+                "Workspaces", "Storage", "Vault", "Secrets", "SMTP", "SMTPCore", "Egress", "Flows", "Nodes",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -114,7 +129,7 @@ let package = Package(
         .executableTarget(
             name: "posthorn",
             dependencies: [
-                "MIME", "SMTP", "Egress", "Secrets", "Server", "Workspaces", "Storage", "Vault", "Flows",
+                "MIME", "SMTP", "Egress", "Secrets", "Server", "Workspaces", "Storage", "Vault", "Flows", "Nodes",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -166,6 +181,16 @@ let package = Package(
         .testTarget(
             name: "VaultTests",
             dependencies: ["Vault", "Secrets", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: sharedSettings
+        ),
+        .testTarget(
+            name: "NodesTests",
+            dependencies: [
+                "Nodes", "Flows", "MIME", "SMTP", "SMTPCore", "Workspaces", "Egress", "Secrets", "TestSupport", "Vault",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: sharedSettings
         ),
         .testTarget(

@@ -87,6 +87,19 @@ public struct SMTPSendResult: Sendable, Hashable {
     public var tlsVersion: String?
     public var timings: SMTPTimings
 
+    /// Creates a result (transports other than the pool, and tests).
+    public init(
+        messageID: String, envelope: Envelope, outcome: SMTPTransactionOutcome, size: Int?, tlsVersion: String?,
+        timings: SMTPTimings = SMTPTimings()
+    ) {
+        self.messageID = messageID
+        self.envelope = envelope
+        self.outcome = outcome
+        self.size = size
+        self.tlsVersion = tlsVersion
+        self.timings = timings
+    }
+
     /// Whether every recipient was accepted.
     public var isCompleteDelivery: Bool { outcome.rejected.isEmpty && !outcome.accepted.isEmpty }
 }

@@ -176,6 +176,18 @@ public struct SMTPTimings: Sendable, Hashable {
     public var auth: Duration = .zero
     public var envelope: Duration = .zero
     public var data: Duration = .zero
+
+    /// Creates timings; every phase defaults to zero.
+    public init(
+        connect: Duration = .zero, tls: Duration = .zero, auth: Duration = .zero, envelope: Duration = .zero,
+        data: Duration = .zero
+    ) {
+        self.connect = connect
+        self.tls = tls
+        self.auth = auth
+        self.envelope = envelope
+        self.data = data
+    }
 }
 
 // MARK: - TLS settings

@@ -67,6 +67,13 @@ public struct SMTPTransactionOutcome: Sendable, Hashable {
     public var rejected: [RecipientRejection]
     /// The reply to the final dot.
     public var response: SMTPReply
+
+    /// Creates an outcome.
+    public init(accepted: [String], rejected: [RecipientRejection], response: SMTPReply) {
+        self.accepted = accepted
+        self.rejected = rejected
+        self.response = response
+    }
 }
 
 /// Which timeout guards the reply the client now waits for (RFC 5321 section 4.5.3.2).

@@ -1,5 +1,6 @@
 public import Flows
 import Foundation
+public import SMTP
 public import Logging
 public import ServiceLifecycle
 import Storage
@@ -14,9 +15,12 @@ public struct FlowEngine: Sendable {
     public let executor: FlowExecutor
     public let scheduler: CronScheduler
     public let service: FlowService
+    /// The SMTP sessions `smtp.send` steps share, per workspace × credential × password.
+    public let pool: SMTPPool
     private let retention: RunRetention
 
-    init(store: SQLStore, registry: NodeRegistry, configuration: ServerConfiguration, logger: Logger) {
+    init(store: SQLStore, registry: NodeRegistry, pool: SMTPPool, configuration: ServerConfiguration, logger: Logger) {
+        self.pool = pool
         let signal = WakeSignal()
         writer = RunWriter(store: store, onInserted: { signal.fire() })
         let processor = RunProcessor(registry: registry, now: { Date() }, jitter: { Double.random(in: 0..<1) })
@@ -35,6 +39,7 @@ public struct FlowEngine: Sendable {
     /// The services in start order.
     public var services: [any Service] {
         [
+            TaskService(name: "smtp-pool") { await pool.run() },
             TaskService(name: "run-writer") { await writer.run() },
             TaskService(name: "executor") { await executor.run() },
             TaskService(name: "cron") { await scheduler.run() },

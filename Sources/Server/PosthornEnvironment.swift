@@ -2,6 +2,8 @@ public import Egress
 public import Flows
 public import Foundation
 public import Logging
+import Nodes
+import SMTP
 public import Storage
 public import Vault
 public import Workspaces
@@ -38,9 +40,16 @@ public struct PosthornEnvironment: Sendable {
         let vault = Vault(keyRing: ring)
         let workspaces = WorkspaceService(store: storage.store)
         let credentials = CredentialService(store: storage.store, vault: vault)
-        let tester = ConnectionTester(
-            egress: EgressGuard(policy: configuration.egressPolicy, resolver: resolver), credentials: credentials, logger: logger)
-        let engine = FlowEngine(store: storage.store, registry: NodeRegistry([DebugEchoNode()]), configuration: configuration, logger: logger)
+        let egress = EgressGuard(policy: configuration.egressPolicy, resolver: resolver)
+        let tester = ConnectionTester(egress: egress, credentials: credentials, logger: logger)
+        let pool = SMTPPool(egress: egress, logger: logger)
+        let fetcher = GuardedHTTPFetcher(egress: egress, logger: logger)
+        let registry = NodeRegistry([
+            DebugEchoNode(),
+            SendSMTPEmailNode(credentials: credentials, transport: pool, fetcher: fetcher),
+            HTTPRequestNode(fetcher: fetcher),
+        ])
+        let engine = FlowEngine(store: storage.store, registry: registry, pool: pool, configuration: configuration, logger: logger)
         do {
             try await checkEverySecretOpens(storage.store, ring: ring)
         } catch {

@@ -5,6 +5,8 @@ import Foundation
 import Egress
 import Logging
 import MIME
+import Flows
+import Nodes
 import SMTP
 import SMTPCore
 
@@ -59,12 +61,16 @@ struct SendCommand: AsyncParsableCommand {
             }
             return
         }
+        if let credential {
+            await sendWithStoredCredential(credential)
+            return
+        }
         let configuration: SMTPConfiguration
         let policy: EgressPolicy
         let dsnRequest: DSNRequest?
         do {
             policy = try connection.egressPolicy()
-            configuration = try await storedOrFlagConfiguration(egress: policy)
+            configuration = try connection.configuration()
             dsnRequest = try dsn.map(Self.parseDSN)
         } catch {
             fail(code: "EPOLICY", error: error, transient: false)
@@ -92,20 +98,66 @@ struct SendCommand: AsyncParsableCommand {
         }
     }
 
-    /// The stored credential's settings when `--credential` is given, else the connection flags.
-    private func storedOrFlagConfiguration(egress: EgressPolicy) async throws -> SMTPConfiguration {
-        guard let credential else { return try connection.configuration() }
+    /// `--credential`: the message goes through the Send SMTP Email node's own send path (the same
+    /// rules, credential lookup, pool and output as a flow step), once.
+    private func sendWithStoredCredential(_ credential: String) async {
         guard connection.host == nil, connection.port == nil, connection.username == nil,
             connection.passwordEnvironmentVariable == nil, connection.passwordFile == nil,
             connection.securityOption == .startTLS, connection.minimumTLS == .tls12, connection.ehloName == nil,
-            connection.caFile == nil, !connection.acceptUnverifiedCertificates
+            connection.caFile == nil, !connection.acceptUnverifiedCertificates, dsn == nil
         else {
-            throw CommandFailure(message: "credential: give --credential or the connection flags (--host, --port, --username, --password-…, --security, --min-tls, --ehlo-name, --ca-file, --accept-unverified-certs), not both")
+            fail(code: "EPOLICY", error: CommandFailure(message: "credential: give --credential or the connection flags (--host, --port, --username, --password-…, --security, --min-tls, --ehlo-name, --ca-file, --accept-unverified-certs, --dsn), not both"), transient: false)
         }
-        return try await data.withEnvironment(egress: egress) { environment in
-            let workspace = try await workspace.resolve(in: environment)
-            let stored = try await environment.services.credentials.credential(credential, in: workspace.id)
-            return try environment.services.credentials.configuration(for: stored)
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = connection.logLevel.level
+            return handler
+        }
+        let logger = Logger(label: "posthorn.smtp")
+        let outcome: Result<JSONValue, NodeError>
+        do {
+            let request = try message.emailRequest()
+            let identity = request.messageID.map { MessageIdentity.reproducible(seed: $0, now: request.date ?? Date()) } ?? .system
+            outcome = try await data.withEnvironment(egress: try connection.egressPolicy()) { environment in
+                let workspace = try await workspace.resolve(in: environment)
+                let stored = try await environment.services.credentials.credential(credential, in: workspace.id)
+                let egress = EgressGuard(policy: environment.configuration.egressPolicy, resolver: SystemResolver())
+                let pool = SMTPPool(egress: egress, logger: logger)
+                let node = SendSMTPEmailNode(
+                    credentials: environment.services.credentials, transport: pool,
+                    fetcher: GuardedHTTPFetcher(egress: egress, logger: logger), identity: identity)
+                return await withTaskGroup(of: Void.self, returning: Result<JSONValue, NodeError>.self) { group in
+                    group.addTask { await pool.run() }
+                    let result: Result<JSONValue, NodeError>
+                    do throws(NodeError) {
+                        result = .success(try await node.send(
+                            request, credentialID: stored.id, workspaceID: workspace.id, allowPartialDelivery: false, logger: logger))
+                    } catch {
+                        result = .failure(error)
+                    }
+                    await pool.shutdown()
+                    return result
+                }
+            }
+        } catch {
+            fail(code: "EMESSAGE", error: error, transient: false)
+        }
+        switch outcome {
+        case .success(let output):
+            print(json ? output.compactJSON : "sent \(output[path: [.key("messageId")]]?.textValue ?? "")")
+        case .failure(let error):
+            if json {
+                print(JSONValue.object([
+                    "error": .object(["code": .string(error.code), "message": .string(error.message),
+                                      "disposition": .string(error.disposition.rawValue), "details": error.details ?? .null]),
+                ]).compactJSON)
+            } else {
+                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+                if case .object(let details)? = error.details, case .string(let hint)? = details["hint"] {
+                    FileHandle.standardError.write(Data("hint: \(hint)\n".utf8))
+                }
+            }
+            Foundation.exit(1)
         }
     }
 

@@ -18,6 +18,18 @@ public struct RunProcessor: Sendable {
     /// Executes `run` (status `running`) against `flow` until it ends or must wait for a retry.
     /// `checkpoint` durably writes progress before a step that is not idempotent starts, so a crash
     /// during it is recognised on restart. Returns the run to save: finished, or queued for later.
+    ///
+    /// ## Resuming, and binary outputs
+    ///
+    /// A step that finished earlier (succeeded, or failed with `onError: continue`) is not run
+    /// again: its recorded output is what later steps read. The exception is binary data. A
+    /// step's output may hold ``JSONValue/bytes(_:)``, which later steps of the same execution read
+    /// from memory; the store writes only a summary of it, so when the run comes back from storage
+    /// (a transient retry, crash recovery) that output has lost its content. Such a step (the first
+    /// of them is where the run resumes) runs again so that no later step ever receives a summary
+    /// where it expected bytes. Finished steps after it whose outputs survived intact keep their
+    /// records and are not repeated, since a step that is not idempotent (a sent email) must not
+    /// happen twice; a step that was waiting to retry keeps its attempt count.
     public func process(
         _ run: Run, flow: Flow?, logger: Logger, checkpoint: @Sendable (Run) async throws -> Void
     ) async -> Run {
@@ -26,13 +38,15 @@ public struct RunProcessor: Sendable {
             return finish(run, .failed, RunError(code: "EFLOW", message: "The flow was deleted before the run started"))
         }
         var outputs: [String: JSONValue] = [:]
-        for record in run.steps where record.status == .succeeded || record.status == .failed {
-            outputs[record.stepID] = record.output ?? .null
-        }
-        var index = run.steps.filter { $0.status == .succeeded || $0.status == .failed }.count
+        var index = 0
         while index < flow.steps.count {
             let step = flow.steps[index]
             let previous = run.steps.count > index ? run.steps[index] : nil
+            if let previous, let output = Self.survivingOutput(of: previous) {
+                outputs[previous.stepID] = output
+                index += 1
+                continue
+            }
             let attempt = (previous?.status == .retrying ? previous!.attempts : 0) + 1
             var logger = logger
             logger[metadataKey: "posthorn.step.id"] = "\(step.id)"
@@ -41,7 +55,7 @@ public struct RunProcessor: Sendable {
                     stepID: step.id, type: step.type, status: .failed, parameters: nil, output: nil,
                     error: RunError(code: "ENODE", message: "Unknown node type \(step.type)", stepID: step.id),
                     attempts: attempt, startedAt: now(), finishedAt: now()))
-                return finish(run, .failed, run.steps[index].error)
+                return finish(run, .failed, run.steps[index].error, endingAt: index)
             }
             let started = now()
             let scope = TemplateScope(
@@ -110,7 +124,7 @@ public struct RunProcessor: Sendable {
             record(&run, at: index, StepRecord(
                 stepID: step.id, type: step.type, status: .ambiguous, parameters: parameters, output: nil, error: error,
                 attempts: attempt, startedAt: started, finishedAt: now()))
-            return .end(finish(run, .ambiguous, error))
+            return .end(finish(run, .ambiguous, error, endingAt: index))
         case .transient where attempt < retry.maxAttempts:
             return .end(requeue(run, at: index, step: step, attempt: attempt, parameters: parameters, started: started, error: error, retry: retry))
         case .transient, .permanent:
@@ -119,7 +133,7 @@ public struct RunProcessor: Sendable {
                 stepID: step.id, type: step.type, status: .failed, parameters: parameters,
                 output: step.onError == .continue ? output : nil, error: error,
                 attempts: attempt, startedAt: started, finishedAt: now()))
-            guard step.onError == .continue else { return .end(finish(run, .failed, error)) }
+            guard step.onError == .continue else { return .end(finish(run, .failed, error, endingAt: index)) }
             outputs[step.id] = output
             return .next
         }
@@ -142,8 +156,15 @@ public struct RunProcessor: Sendable {
         return run
     }
 
-    private func finish(_ run: Run, _ status: RunStatus, _ error: RunError?) -> Run {
+    /// Ends the run. `endingAt` is the step that ended it, when one did: records after it that had
+    /// not finished (a retry that was waiting while an earlier step ran again) are dropped, since
+    /// they will never happen.
+    private func finish(_ run: Run, _ status: RunStatus, _ error: RunError?, endingAt index: Int? = nil) -> Run {
         var run = run
+        if let index, index + 1 < run.steps.count {
+            let later = run.steps[(index + 1)...].filter { Self.isFinished($0) }
+            run.steps.replaceSubrange((index + 1)..., with: later)
+        }
         run.status = status
         run.error = error
         run.finishedAt = now()
@@ -152,13 +173,33 @@ public struct RunProcessor: Sendable {
         return run
     }
 
+    /// Writes the record of the step at `index`, replacing an earlier one. Records after it stay:
+    /// there are some only when this step ran again to recover lost binary output, and those
+    /// steps' outcomes still stand.
     private func record(_ run: inout Run, at index: Int, _ record: StepRecord) {
         if index < run.steps.count {
             run.steps[index] = record
-            run.steps.removeSubrange((index + 1)...)
         } else {
             run.steps.append(record)
         }
+    }
+
+    // MARK: Resuming
+
+    /// Whether a step's record is final: it succeeded, or failed and the run went on.
+    private static func isFinished(_ record: StepRecord) -> Bool {
+        switch record.status {
+        case .succeeded, .failed: true
+        case .running, .retrying, .ambiguous: false
+        }
+    }
+
+    /// The output later steps read from a finished step's record, or `nil` when the step must run
+    /// (again): it has not finished, or its output held bytes that storage kept only a summary of.
+    static func survivingOutput(of record: StepRecord) -> JSONValue? {
+        guard isFinished(record) else { return nil }
+        let output = record.output ?? .null
+        return output.containsBinarySummary ? nil : output
     }
 
     // MARK: Crash recovery
@@ -177,7 +218,7 @@ public struct RunProcessor: Sendable {
             run.steps[index].status = .ambiguous
             run.steps[index].error = error
             run.steps[index].finishedAt = now()
-            return finish(run, .ambiguous, error)
+            return finish(run, .ambiguous, error, endingAt: index)
         }
         run.status = .queued
         run.notBefore = now()

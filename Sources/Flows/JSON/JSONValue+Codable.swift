@@ -3,6 +3,9 @@
 extension JSONValue: Codable {
     /// Decodes any JSON value from a single-value container, trying `null`, `Bool`, `Int64`,
     /// `Double`, `String`, array and object in that order.
+    ///
+    /// Never produces ``bytes(_:)``: an encoded binary summary decodes as the ordinary object it
+    /// is, for which ``isBinarySummary`` is `true`.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
@@ -25,7 +28,9 @@ extension JSONValue: Codable {
     }
 
     /// Encodes the value; a whole ``number(_:)`` below 2⁵³ is encoded as an integer so it is
-    /// written `3`, not `3.0`, whatever the encoder's habits.
+    /// written `3`, not `3.0`, whatever the encoder's habits. ``bytes(_:)`` is encoded as its
+    /// summary, `{"$binary": {"size": N, "sha256": "…"}}`: the run history and the API show what
+    /// the data was, never the data.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
@@ -47,6 +52,8 @@ extension JSONValue: Codable {
             try container.encode(value)
         case .object(let value):
             try container.encode(value)
+        case .bytes(let bytes):
+            try container.encode(Self.binarySummary(of: bytes))
         }
     }
 }

@@ -2,7 +2,8 @@
 
 extension JSONValue: Hashable {
     /// Structural equality, with ``integer(_:)`` and ``number(_:)`` equal when they denote the same
-    /// number: `3` parsed from text equals `.number(3)` built in code.
+    /// number: `3` parsed from text equals `.number(3)` built in code. ``bytes(_:)`` compares byte
+    /// by byte and never equals another case, not even its own summary.
     public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         switch (lhs, rhs) {
         case (.null, .null):
@@ -21,7 +22,9 @@ extension JSONValue: Hashable {
             left == right
         case let (.object(left), .object(right)):
             left == right
-        case (.null, _), (.bool, _), (.integer, _), (.number, _), (.string, _), (.array, _), (.object, _):
+        case let (.bytes(left), .bytes(right)):
+            left == right
+        case (.null, _), (.bool, _), (.integer, _), (.number, _), (.string, _), (.array, _), (.object, _), (.bytes, _):
             false
         }
     }
@@ -54,6 +57,9 @@ extension JSONValue: Hashable {
             hasher.combine(value)
         case .object(let value):
             hasher.combine(6)
+            hasher.combine(value)
+        case .bytes(let value):
+            hasher.combine(7)
             hasher.combine(value)
         }
     }

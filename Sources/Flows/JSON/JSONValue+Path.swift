@@ -2,7 +2,7 @@
 
 extension JSONValue {
     /// The value at `path`, or `nil` when any step is missing: a key absent from an object, an
-    /// index past the end of an array, or any step into a string, number, bool or null.
+    /// index past the end of an array, or any step into a string, number, bool, null or bytes.
     ///
     /// ```swift
     /// body[path: [.key("items"), .index(0), .key("email")]]
@@ -25,7 +25,7 @@ extension JSONValue {
             members[String(index)]
         case let (.array(elements), .index(index)):
             elements.indices.contains(index) ? elements[index] : nil
-        case (.array, .key), (.null, _), (.bool, _), (.integer, _), (.number, _), (.string, _):
+        case (.array, .key), (.null, _), (.bool, _), (.integer, _), (.number, _), (.string, _), (.bytes, _):
             nil
         }
     }

@@ -11,11 +11,15 @@ extension JSONValue {
     /// | bool | `true` / `false` |
     /// | null | `null` — written out rather than left empty, so a null that slipped through shows |
     /// | array, object | ``compactJSON`` (no spaces, keys sorted) |
+    /// | bytes | the summary ``compactJSON`` gives, never the content |
+    ///
+    /// Templates never reach the last row for a placeholder's own value: bytes spliced into text
+    /// are ``TemplateError/binaryInText(_:)``. An array or object holding bytes prints the summary.
     public var textValue: String {
         switch self {
         case .string(let string):
             return string
-        case .null, .bool, .integer, .number, .array, .object:
+        case .null, .bool, .integer, .number, .array, .object, .bytes:
             var text = ""
             appendText(to: &text)
             return text
@@ -24,7 +28,8 @@ extension JSONValue {
 
     /// The value as compact JSON: no insignificant white space, object keys sorted by Swift's
     /// `String` ordering, `"`, `\` and control characters escaped, everything else (including `/`
-    /// and non-ASCII) written as UTF-8. A non-finite number, which JSON cannot spell, is `null`.
+    /// and non-ASCII) written as UTF-8. A non-finite number, which JSON cannot spell, is `null`;
+    /// bytes are their summary, `{"$binary":{"sha256":"…","size":N}}`.
     public var compactJSON: String {
         var text = ""
         appendJSON(to: &text)
@@ -36,7 +41,7 @@ extension JSONValue {
         switch self {
         case .string(let string):
             text.append(string)
-        case .null, .bool, .integer, .number, .array, .object:
+        case .null, .bool, .integer, .number, .array, .object, .bytes:
             appendJSON(to: &text)
         }
     }
@@ -70,6 +75,8 @@ extension JSONValue {
                 members[key]!.appendJSON(to: &text)
             }
             text.append("}")
+        case .bytes(let bytes):
+            Self.binarySummary(of: bytes).appendJSON(to: &text)
         }
     }
 

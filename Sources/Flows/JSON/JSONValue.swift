@@ -8,6 +8,10 @@
 ///
 /// Objects are unordered; wherever order becomes visible (``compactJSON``, ``textValue``) keys are
 /// sorted, so the same value always prints the same way.
+///
+/// ``bytes(_:)`` is the one case JSON text cannot hold: binary data a node produced (an HTTP
+/// response body) travelling to a later step of the same execution. It never prints or encodes its
+/// content, only a summary (see ``isBinarySummary``).
 public enum JSONValue: Sendable {
     /// `null`.
     case null
@@ -23,4 +27,10 @@ public enum JSONValue: Sendable {
     case array([JSONValue])
     /// An object. Duplicate keys in parsed text keep the last value, as most JSON parsers do.
     case object([String: JSONValue])
+    /// Binary data produced by a node, held in memory for later steps of the same execution.
+    ///
+    /// Equal only to the same bytes. Encoded, printed and inserted into text as the summary
+    /// `{"$binary":{"sha256":"…","size":N}}`, never as content; decoding never produces it, so
+    /// after a round trip through storage it is gone (see ``isBinarySummary``).
+    case bytes([UInt8])
 }

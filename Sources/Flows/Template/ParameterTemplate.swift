@@ -3,6 +3,10 @@
 ///
 /// Only string *values* are templates; object keys, numbers, bools and null pass through as they
 /// are, and a rendered string stays a string (`"{{trigger.body.count}}"` renders `"3"`, not `3`).
+/// The one exception is binary data: a string that is exactly one placeholder whose value is
+/// ``JSONValue/bytes(_:)`` (`"{{steps.fetch.output.body}}"`) renders to those bytes, so a node can
+/// hand a file to the next without encoding it; inside longer text it is
+/// ``TemplateError/binaryInText(_:)``.
 /// Subtrees without placeholders are resolved once (escapes applied) and returned without being
 /// walked again.
 ///
@@ -75,7 +79,7 @@ public struct ParameterTemplate: Sendable, Hashable {
         collect: (TemplateReference) -> Void
     ) throws(ParameterTemplateError) -> Node {
         switch value {
-        case .null, .bool, .integer, .number:
+        case .null, .bool, .integer, .number, .bytes:
             return .constant(value)
         case .string(let text):
             guard text.utf8.contains(UInt8(ascii: "{")) else { return .constant(value) }
@@ -131,7 +135,7 @@ public struct ParameterTemplate: Sendable, Hashable {
             return value
         case .template(let template):
             do {
-                return .string(try template.render(in: scope))
+                return try template.renderValue(in: scope)
             } catch {
                 throw ParameterTemplateError(parameterPath: describe(path, name: name), error: error)
             }

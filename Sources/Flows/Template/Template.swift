@@ -93,7 +93,9 @@ public struct Template: Sendable {
 
     /// Renders the template in one pass over its parsed segments.
     ///
-    /// - Throws: ``TemplateError/missingPath(_:)`` for the first placeholder with no value.
+    /// - Throws: ``TemplateError/missingPath(_:)`` for the first placeholder with no value;
+    ///   ``TemplateError/binaryInText(_:)`` for the first placeholder whose value is bytes (text
+    ///   cannot hold them; see ``renderValue(in:)``).
     public func render(in scope: TemplateScope) throws(TemplateError) -> String {
         if let constantText { return constantText }
         var text = ""
@@ -103,12 +105,31 @@ public struct Template: Sendable {
             case .literal(let literal):
                 text.append(literal)
             case .reference(let reference):
-                guard reference.appendText(in: scope, to: &text) else {
-                    throw TemplateError.missingPath(reference.description)
-                }
+                try reference.appendText(in: scope, to: &text)
             }
         }
         return text
+    }
+
+    /// Renders the template as a parameter value: a string, except that a template which is
+    /// exactly one placeholder (`"{{steps.fetch.output.body}}"`, white space inside the braces
+    /// allowed) whose value is bytes renders to those bytes themselves, shared rather than copied
+    /// or converted, so binary data passes from step to step without a text or base64 round trip.
+    ///
+    /// - Throws: as ``render(in:)``.
+    func renderValue(in scope: TemplateScope) throws(TemplateError) -> JSONValue {
+        guard segments.count == 1, case .reference(let reference) = segments[0] else {
+            return .string(try render(in: scope))
+        }
+        switch reference.resolve(in: scope) {
+        case .value(let value)?:
+            if case .bytes = value { return value }
+            return .string(value.textValue)
+        case .text(let text)?:
+            return .string(text)
+        case nil:
+            throw TemplateError.missingPath(reference.description)
+        }
     }
 }
 

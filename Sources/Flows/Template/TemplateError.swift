@@ -17,6 +17,11 @@ public enum TemplateError: Error, Sendable, Hashable, CustomStringConvertible {
     /// At render time: the reference has no value in the scope. Carries the full reference path,
     /// e.g. `trigger.body.items.3.email`, so the run record says exactly what was missing.
     case missingPath(String)
+    /// At render time: the reference's value is binary data (``JSONValue/bytes(_:)``, e.g. a
+    /// fetched file) and the template has text around it. Bytes pass only as a whole parameter
+    /// value (`"{{steps.fetch.output.body}}"`); spliced into text they would be garbage. Carries
+    /// the full reference path.
+    case binaryInText(String)
 
     /// A one-line message naming the offset or the path.
     public var description: String {
@@ -30,6 +35,8 @@ public enum TemplateError: Error, Sendable, Hashable, CustomStringConvertible {
                 + "trigger.query.<name>, steps.<id>.output, run.id or now"
         case .missingPath(let path):
             "missing path \(path)"
+        case .binaryInText(let path):
+            "\(path) is binary data; use it as the whole parameter value, not inside text"
         }
     }
 }

@@ -1,45 +1,53 @@
 // MARK: - Resolution
 
 extension TemplateReference {
-    /// Appends the referenced value as text (``JSONValue/textValue``); `false`, appending nothing,
-    /// when the scope has no value there.
-    func appendText(in scope: TemplateScope, to text: inout String) -> Bool {
+    /// What a reference reads: a JSON value (trigger body, step outputs) or a string stored as
+    /// text (headers, query parameters, the run id, the time).
+    enum Resolved {
+        case value(JSONValue)
+        case text(String)
+    }
+
+    /// The referenced value, or `nil` when the scope has no value there.
+    func resolve(in scope: TemplateScope) -> Resolved? {
         switch root {
         case .triggerBody:
-            return appendValue(in: scope.triggerBody, to: &text)
+            return scope.triggerBody[path: path].map(Resolved.value)
         case .triggerHeaders:
-            return appendEntry(of: scope.triggerHeaders, to: &text)
+            return entry(of: scope.triggerHeaders).map(Resolved.text)
         case .triggerQuery:
-            return appendEntry(of: scope.triggerQuery, to: &text)
+            return entry(of: scope.triggerQuery).map(Resolved.text)
         case .step(let id):
-            guard let output = scope.stepOutputs[id] else { return false }
-            return appendValue(in: output, to: &text)
+            return scope.stepOutputs[id]?[path: path].map(Resolved.value)
         case .runID:
-            guard path.isEmpty else { return false }
-            text.append(scope.runID)
-            return true
+            return path.isEmpty ? .text(scope.runID) : nil
         case .now:
-            guard path.isEmpty else { return false }
-            text.append(scope.nowText)
-            return true
+            return path.isEmpty ? .text(scope.nowText) : nil
         }
     }
 
-    private func appendValue(in root: JSONValue, to text: inout String) -> Bool {
-        guard let value = root[path: path] else { return false }
-        value.appendText(to: &text)
-        return true
+    /// Appends the referenced value as text (``JSONValue/textValue``).
+    ///
+    /// - Throws: ``TemplateError/missingPath(_:)`` when the scope has no value there;
+    ///   ``TemplateError/binaryInText(_:)`` when the value is bytes, which have no text form.
+    func appendText(in scope: TemplateScope, to text: inout String) throws(TemplateError) {
+        switch resolve(in: scope) {
+        case .value(.bytes)?:
+            throw TemplateError.binaryInText(description)
+        case .value(let value)?:
+            value.appendText(to: &text)
+        case .text(let string)?:
+            text.append(string)
+        case nil:
+            throw TemplateError.missingPath(description)
+        }
     }
 
-    private func appendEntry(of entries: [String: String], to text: inout String) -> Bool {
-        guard path.count == 1 else { return false }
-        let name: String
+    private func entry(of entries: [String: String]) -> String? {
+        guard path.count == 1 else { return nil }
         switch path[0] {
-        case .key(let key): name = key
-        case .index(let index): name = String(index)
+        case .key(let key): return entries[key]
+        case .index(let index): return entries[String(index)]
         }
-        guard let value = entries[name] else { return false }
-        text.append(value)
-        return true
     }
 }

@@ -1,0 +1,43 @@
+import Flows
+
+extension HTTPRequestNode {
+    /// The form `GET /api/v1/nodes` shows.
+    static let nodeDescriptor = NodeDescriptor(
+        type: "http.request",
+        label: "HTTP Request",
+        summary: "Sends an HTTP request to a public address and returns the response: status, headers and body "
+            + "(JSON, text or bytes for a later step).",
+        parameters: [
+            NodeParameter(
+                name: "method", label: "Method", kind: .options, options: HTTPRequestParameters.methods,
+                defaultValue: "GET"),
+            NodeParameter(
+                name: "url", label: "URL", kind: .string, required: true,
+                help: "http:// or https:// only. The host is resolved once and must be public (or allowlisted by the "
+                    + "operator); redirects are not followed and only 2xx responses are accepted."),
+            NodeParameter(
+                name: "headers", label: "Headers", kind: .json,
+                help: "A list of {\"name\": …, \"value\": …} or an object of names to values. Host, Content-Length, "
+                    + "Transfer-Encoding and other connection headers are set by the client."),
+            NodeParameter(
+                name: "body", label: "Body", kind: .text,
+                help: "Sent as is. A JSON object or array is sent as JSON; bytes from an earlier step are sent as they are."),
+            NodeParameter(
+                name: "responseFormat", label: "Response format", kind: .options,
+                options: HTTPResponseFormat.allCases.map(\.rawValue), defaultValue: "auto",
+                help: "auto: JSON for JSON types, text for text types, bytes otherwise."),
+            NodeParameter(
+                name: "maxBytes", label: "Maximum response size (bytes)", kind: .number,
+                defaultValue: .integer(Int64(HTTPRequestNode.defaultMaxBytes)),
+                help: "A larger response fails the step (ETOOLARGE); the limit is enforced while reading."),
+            NodeParameter(
+                name: "timeoutSeconds", label: "Timeout (seconds)", kind: .number,
+                defaultValue: .integer(Int64(HTTPRequestNode.defaultTimeoutSeconds)),
+                help: "For the whole exchange, from connecting to the last byte of the body."),
+        ],
+        // The descriptor is static while idempotency depends on the method: GET, HEAD, PUT and
+        // DELETE could be re-run safely, but a POST or PATCH may have effects (an order placed, a
+        // message posted), and re-running it after a crash mid-step could repeat them. So the node
+        // declares itself non-idempotent and an interrupted run ends `ambiguous` instead.
+        isIdempotent: false)
+}

@@ -1,0 +1,146 @@
+import Flows
+import Foundation
+import MIME
+
+/// The node's rendered parameters, checked and turned into an ``EmailRequest``. The message rules
+/// themselves (forbidden characters, reserved headers, limits, addresses) are MIME's, applied by
+/// `EmailRequest.validated()`: one implementation for the node and `posthorn send`.
+struct SendParameters {
+    var credentialID: String
+    var request: EmailRequest
+    var attachments: [AttachmentSpec]
+    var allowPartialDelivery: Bool
+
+    /// Where one attachment's bytes come from.
+    struct AttachmentSpec {
+        enum Source {
+            case url(String)
+            case base64(String)
+            case buffer([UInt8])
+        }
+
+        var field: String
+        var source: Source
+        var filename: String?
+        var contentType: String?
+        var contentID: String?
+    }
+
+    init(_ parameters: JSONValue) throws(NodeError) {
+        guard case .object(let values) = parameters else { throw Self.invalid("parameters", "Parameters must be an object") }
+        func string(_ name: String, required: Bool = false) throws(NodeError) -> String {
+            switch values[name] {
+            case .string(let text)?:
+                if required && text.isEmpty { throw Self.invalid(name, "\(name) is required") }
+                return text
+            case nil, .null?:
+                if required { throw Self.invalid(name, "\(name) is required") }
+                return ""
+            case .integer(let number)?: return String(number)
+            case .number(let number)?: return String(number)
+            case .bool(let flag)?: return String(flag)
+            case .bytes?, .array?, .object?:
+                throw Self.invalid(name, "Must be text")
+            }
+        }
+        credentialID = try string("credential", required: true)
+        let bodyFormat = try string("bodyFormat")
+        guard let format = bodyFormat.isEmpty ? BodyFormat.text : BodyFormat(rawValue: bodyFormat) else {
+            throw Self.invalid("bodyFormat", "Body format must be text or html")
+        }
+        let priorityText = try string("priority")
+        guard let priority = priorityText.isEmpty ? Priority.normal : Priority(rawValue: priorityText) else {
+            throw Self.invalid("priority", "Priority must be low, normal or high")
+        }
+        switch values["allowPartialDelivery"] {
+        case .bool(let flag)?: allowPartialDelivery = flag
+        case .string("true")?: allowPartialDelivery = true
+        case .string("false")?, .null?, nil: allowPartialDelivery = false
+        default: throw Self.invalid("allowPartialDelivery", "Must be true or false")
+        }
+        request = EmailRequest(
+            from: try string("from"), to: try string("to", required: true), cc: try string("cc"), bcc: try string("bcc"),
+            replyTo: try string("replyTo"), subject: try string("subject"), bodyFormat: format, body: try string("body"),
+            htmlBody: try string("htmlBody"), priority: priority, headers: try Self.headers(values["headers"]))
+        attachments = try Self.attachments(values["attachments"])
+    }
+
+    /// `[{"name", "value"}]`, or an object of name → value.
+    static func headers(_ value: JSONValue?) throws(NodeError) -> [CustomHeader] {
+        switch value {
+        case nil, .null?:
+            return []
+        case .object(let object)?:
+            return object.keys.sorted().map { CustomHeader(name: $0, value: object[$0]?.textValue ?? "") }
+        case .array(let entries)?:
+            var headers: [CustomHeader] = []
+            for (index, entry) in entries.enumerated() {
+                guard case .object(let pair) = entry, case .string(let name)? = pair["name"] else {
+                    throw invalid("headers[\(index)]", "Each header needs a name and a value")
+                }
+                let text: String
+                switch pair["value"] {
+                case .string(let value)?: text = value
+                case nil, .null?: text = ""
+                case let other?: text = other.textValue
+                }
+                headers.append(CustomHeader(name: name, value: text))
+            }
+            return headers
+        case .some:
+            throw invalid("headers", "Custom headers must be a list of {name, value}")
+        }
+    }
+
+    static func attachments(_ value: JSONValue?) throws(NodeError) -> [AttachmentSpec] {
+        guard let value, value != .null else { return [] }
+        guard case .array(let entries) = value else { throw invalid("attachments", "Attachments must be a list") }
+        var specs: [AttachmentSpec] = []
+        for (index, entry) in entries.enumerated() {
+            let field = "attachments[\(index)]"
+            guard case .object(let object) = entry else { throw invalid(field, "Each attachment must be an object") }
+            func text(_ key: String) throws(NodeError) -> String? {
+                switch object[key] {
+                case nil, .null?: return nil
+                case .string(let value)?: return value.isEmpty ? nil : value
+                default: throw invalid("\(field).\(key)", "Must be text")
+                }
+            }
+            let source: AttachmentSpec.Source
+            switch try text("source") {
+            case "url":
+                guard let url = try text("url") else { throw invalid("\(field).url", "A URL attachment needs a url") }
+                source = .url(url)
+            case "base64":
+                guard let content = try text("content") else { throw invalid("\(field).content", "A base64 attachment needs content") }
+                source = .base64(content)
+            case "buffer":
+                switch object["content"] {
+                case .bytes(let bytes)?: source = .buffer(bytes)
+                case .string(let string)? where !string.isEmpty: source = .buffer(Array(string.utf8))
+                default:
+                    throw invalid("\(field).content", "A buffer attachment needs bytes from an earlier step, e.g. {{steps.fetch.output.body}}")
+                }
+            default:
+                throw invalid("\(field).source", "Source must be url, base64 or buffer")
+            }
+            var contentID = try text("contentId")
+            switch object["inline"] {
+            case .bool(true)?:
+                guard contentID != nil else { throw invalid("\(field).contentId", "An inline attachment needs a contentId") }
+            case .bool(false)?, nil, .null?:
+                contentID = nil
+            default:
+                throw invalid("\(field).inline", "Must be true or false")
+            }
+            specs.append(AttachmentSpec(
+                field: field, source: source, filename: try text("filename"), contentType: try text("contentType"),
+                contentID: contentID))
+        }
+        return specs
+    }
+
+    static func invalid(_ field: String, _ message: String) -> NodeError {
+        NodeError(code: "EMESSAGE", message: "\(field): \(message)", disposition: .permanent)
+    }
+}

@@ -1,0 +1,199 @@
+"""End to end: a webhook flow `http.request` → `smtp.send` through a real `posthorn serve`, a local
+HTTP server and aiosmtpd with STARTTLS + AUTH.
+
+Usage:
+    python3 scripts/interop/smtp_node_e2e.py PATH_TO_POSTHORN
+
+The flow fetches a binary file over HTTP (loopback, allowlisted), then sends an email whose
+recipient, subject and body come from `{{trigger.body…}}`, with high priority, a templated custom
+header, a Bcc, and three attachments: one from a URL, one from base64, and one from the previous
+step's bytes (`{{steps.fetch.output.body}}`). After POSTing the webhook it waits for the run and
+checks, with Python's `email` package, what aiosmtpd received: the templated fields, the priority
+headers, the custom header, the Bcc in the envelope but not in the headers, and byte-identical
+attachments. The run history must show the step output and never the password.
+"""
+
+from __future__ import annotations
+
+import base64
+import email
+import email.policy
+import http.server
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import smtp_aiosmtpd as fixture  # noqa: E402
+
+ADMIN = "e2e-admin-token-0123456789abcdef012345"
+
+
+class Checks:
+    def __init__(self) -> None:
+        self.failed = 0
+        self.passed = 0
+
+    def check(self, name: str, ok: bool, detail: object = "") -> None:
+        if ok:
+            self.passed += 1
+            print(f"ok   {name}")
+        else:
+            self.failed += 1
+            print(f"FAIL {name}: {detail}")
+
+
+def call(base: str, method: str, path: str, token: str | None = None, body: dict | None = None) -> tuple[int, dict, str]:
+    request = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode() if body is not None else None)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    if body is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            text = response.read().decode()
+            return response.status, json.loads(text or "{}"), text
+    except urllib.error.HTTPError as error:
+        text = error.read().decode()
+        return error.code, json.loads(text or "{}"), text
+
+
+def main() -> int:
+    binary = sys.argv[1]
+    checks = Checks()
+    rng = random.Random(7)
+    report = bytes(rng.randrange(256) for _ in range(70_000))
+    logo = bytes(rng.randrange(256) for _ in range(5_000))
+    inline_text = "Grüße aus Köln\n".encode()
+    hits: list[str] = []
+
+    class Files(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            hits.append(self.path)
+            content = {"/files/report.pdf": (report, "application/pdf"), "/files/logo.png": (logo, "image/png")}.get(self.path)
+            if content is None:
+                self.send_response(404)
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", content[1])
+            self.send_header("Content-Length", str(len(content[0])))
+            self.end_headers()
+            self.wfile.write(content[0])
+
+        def log_message(self, *args) -> None:
+            pass
+
+    files = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Files)
+    threading.Thread(target=files.serve_forever, daemon=True).start()
+    files_base = f"http://127.0.0.1:{files.server_address[1]}"
+
+    with tempfile.TemporaryDirectory(prefix="posthorn-e2e-") as tmp:
+        tmp_path = Path(tmp)
+        pki = fixture.make_pki(tmp_path)
+        recorder = fixture.Recorder()
+        smtp = fixture.start(recorder, "127.0.0.1", tls_context=fixture.server_context(pki["good"], pki["good.key"]),
+                             require_starttls=True, auth_required=True, auth_require_tls=True)
+        port = fixture.free_port("127.0.0.1")
+        log_path = tmp_path / "server.log"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("POSTHORN_")}
+        env["POSTHORN_ADMIN_TOKEN"] = ADMIN
+        with open(log_path, "wb") as log:
+            server = subprocess.Popen([binary, "serve", "--data-dir", str(tmp_path / "data"), "--port", str(port),
+                                       "--allow-private-egress", "127.0.0.1", "--log-level", "trace"],
+                                      stdout=subprocess.DEVNULL, stderr=log, env=env)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(300):
+                try:
+                    if call(base, "GET", "/healthz")[0] == 200:
+                        break
+                except OSError:
+                    pass
+                time.sleep(0.05)
+            _, created, _ = call(base, "POST", "/api/v1/workspaces", ADMIN, {"name": "e2e"})
+            token = created["token"]
+            _, credential, _ = call(base, "POST", "/api/v1/credentials", token, {
+                "name": "aiosmtpd", "host": "localhost", "port": smtp.port, "security": "starttls",
+                "username": fixture.USER, "password": fixture.PASSWORD, "caCertificate": pki["ca"].read_text(),
+                "clientIdentifier": "client.example.com"})
+            flow = {
+                "name": "welcome", "trigger": {"type": "webhook"},
+                "steps": [
+                    {"id": "fetch", "type": "http.request", "parameters": {"url": f"{files_base}/files/logo.png"}},
+                    {"id": "send", "type": "smtp.send", "parameters": {
+                        "credential": credential["id"], "from": "Posthorn <mailer@example.com>",
+                        "to": "{{trigger.body.name}} <{{trigger.body.email}}>", "bcc": "audit@example.com",
+                        "subject": "Welcome, {{trigger.body.name}}!", "body": "Hello {{trigger.body.name}}, your plan is {{trigger.body.plan}}.",
+                        "priority": "high", "headers": [{"name": "X-Campaign", "value": "{{trigger.body.campaign}}"}],
+                        "attachments": [
+                            {"source": "url", "url": f"{files_base}/files/report.pdf"},
+                            {"source": "base64", "content": base64.b64encode(inline_text).decode(), "filename": "note.txt"},
+                            {"source": "buffer", "content": "{{steps.fetch.output.body}}", "filename": "logo.png"},
+                        ]}},
+                ]}
+            status, made, text = call(base, "POST", "/api/v1/flows", token, flow)
+            checks.check("the flow is created", status == 201, text)
+            hook = made.get("trigger", {}).get("webhookId", "")
+            status, accepted, text = call(base, "POST", f"/hooks/{hook}", None,
+                                          {"name": "Ada Lovelace", "email": "ada@example.com", "plan": "Pro", "campaign": "launch-7"})
+            checks.check("the webhook answers 202 with a run id", status == 202 and "runId" in accepted, text)
+            run_id = accepted.get("runId", "")
+            run: dict = {}
+            for _ in range(300):
+                _, run, run_text = call(base, "GET", f"/api/v1/runs/{run_id}", token)
+                if run.get("status") in ("succeeded", "failed", "ambiguous"):
+                    break
+                time.sleep(0.1)
+            checks.check("the run succeeded", run.get("status") == "succeeded", run)
+            steps = {step.get("id") or step.get("stepId"): step for step in run.get("steps", [])}
+            send_output = (steps.get("send") or {}).get("output") or {}
+            checks.check("the run history shows the send step's output", bool(send_output.get("messageId")), steps.get("send"))
+            checks.check("the run history never shows the password",
+                         fixture.PASSWORD not in run_text and json.dumps(fixture.PASSWORD)[1:-1] not in run_text)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+            smtp.stop()
+            files.shutdown()
+
+        delivered = recorder.deliveries[0] if recorder.deliveries else None
+        checks.check("aiosmtpd received one message over TLS", delivered is not None and delivered.tls_version is not None,
+                     recorder.deliveries)
+        if delivered:
+            message = email.message_from_bytes(delivered.raw, policy=email.policy.default)
+            checks.check("templated subject", message["Subject"] == "Welcome, Ada Lovelace!", message["Subject"])
+            checks.check("templated recipient", message["To"] == "Ada Lovelace <ada@example.com>", message["To"])
+            checks.check("priority headers", message["X-Priority"] == "1 (Highest)" and str(message["Importance"]).lower() == "high",
+                         (message["X-Priority"], message["Importance"]))
+            checks.check("templated custom header", message["X-Campaign"] == "launch-7", message["X-Campaign"])
+            checks.check("Bcc in the envelope, not in the headers",
+                         "audit@example.com" in delivered.rcpt_tos and message["Bcc"] is None, delivered.rcpt_tos)
+            body = message.get_body(preferencelist=("plain",))
+            checks.check("templated body", body is not None and "Hello Ada Lovelace, your plan is Pro." in body.get_content(),
+                         body.get_content() if body else None)
+            parts = {part.get_filename(): part.get_payload(decode=True) for part in message.iter_attachments()}
+            checks.check("URL attachment byte-identical", parts.get("report.pdf") == report, list(parts))
+            checks.check("base64 attachment byte-identical", parts.get("note.txt") == inline_text, list(parts))
+            checks.check("buffer attachment (previous step's bytes) byte-identical", parts.get("logo.png") == logo, list(parts))
+        checks.check("the file server saw exactly one request per file", sorted(hits) == ["/files/logo.png", "/files/report.pdf"], hits)
+        log_text = log_path.read_bytes()
+        checks.check("the server's trace log never shows the password", fixture.PASSWORD.encode() not in log_text)
+
+    print(f"{checks.passed} passed, {checks.failed} failed")
+    return 1 if checks.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
