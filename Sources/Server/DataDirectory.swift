@@ -16,8 +16,8 @@ import Workspaces
 final class DataDirectoryLock: Sendable {
     private let descriptor: Mutex<Int32>
 
-    /// Prepares `directory` (created 0700, or tightened to 0700) and takes the lock.
-    init(directory: URL, exclusive: Bool) throws {
+    /// Prepares `directory` (created 0700, or tightened to 0700) and takes the lock on `fileName`.
+    init(directory: URL, exclusive: Bool, fileName: String = "posthorn.lock") throws {
         // Everything this process creates from here on (database, WAL, key file, temp files) is
         // owner-only, whatever the caller's umask was.
         umask(0o077)
@@ -35,7 +35,7 @@ final class DataDirectoryLock: Sendable {
         } else {
             try files.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
-        let path = directory.appendingPathComponent("posthorn.lock").path
+        let path = directory.appendingPathComponent(fileName).path
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             throw WorkspaceError.invalid("dataDir", "\(path) cannot be opened")
@@ -62,4 +62,18 @@ final class DataDirectoryLock: Sendable {
     deinit {
         release()
     }
+}
+
+/// Held by the one process that executes runs on a data directory (an exclusive lock on
+/// `executor.lock`): `posthorn serve`, or `posthorn flow run` when no server is running. Two
+/// executors on one embedded database would each take the other's `running` runs for orphans.
+public final class ExecutionLease: Sendable {
+    private let lock: DataDirectoryLock
+
+    init(lock: DataDirectoryLock) {
+        self.lock = lock
+    }
+
+    /// Gives the role up.
+    public func release() { lock.release() }
 }

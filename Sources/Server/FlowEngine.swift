@@ -41,7 +41,7 @@ public struct FlowEngine: Sendable {
         [
             TaskService(name: "smtp-pool") { await pool.run() },
             TaskService(name: "run-writer") { await writer.run() },
-            TaskService(name: "executor") { await executor.run() },
+            GracefulService(name: "executor", body: { await executor.run() }, stop: { executor.stop() }),
             TaskService(name: "cron") { await scheduler.run() },
             TaskService(name: "retention") { await retention.run() },
         ]
@@ -61,6 +61,20 @@ struct TaskService: Service, CustomStringConvertible {
 
     func run() async throws {
         await cancelWhenGracefulShutdown { await body() }
+    }
+
+    var description: String { name }
+}
+
+/// A loop that stops on its own when asked (graceful shutdown) instead of being cancelled: the
+/// executor stops claiming and lets the runs under way finish.
+struct GracefulService: Service, CustomStringConvertible {
+    let name: String
+    let body: @Sendable () async -> Void
+    let stop: @Sendable () -> Void
+
+    func run() async throws {
+        await withGracefulShutdownHandler { await body() } onGracefulShutdown: { stop() }
     }
 
     var description: String { name }

@@ -46,7 +46,8 @@ public struct PosthornEnvironment: Sendable {
         let fetcher = GuardedHTTPFetcher(egress: egress, logger: logger)
         let registry = NodeRegistry([
             DebugEchoNode(),
-            SendSMTPEmailNode(credentials: credentials, transport: pool, fetcher: fetcher),
+            SendSMTPEmailNode(
+                credentials: credentials, transport: pool, fetcher: fetcher, attachmentLimit: configuration.attachmentLimit),
             HTTPRequestNode(fetcher: fetcher),
         ])
         let engine = FlowEngine(store: storage.store, registry: registry, pool: pool, configuration: configuration, logger: logger)
@@ -62,6 +63,12 @@ public struct PosthornEnvironment: Sendable {
                 workspaces: workspaces, credentials: credentials, connectionTester: tester, flows: engine.service,
                 flowStore: storage.store, runStore: storage.store),
             engine: engine, lock: lock)
+    }
+
+    /// Takes the executor role for this data directory, or `nil` when another process has it.
+    public func claimExecution() -> ExecutionLease? {
+        (try? DataDirectoryLock(directory: configuration.dataDirectory, exclusive: true, fileName: "executor.lock"))
+            .map(ExecutionLease.init)
     }
 
     /// Sets the admin token and creates the default workspace on first start.

@@ -19,6 +19,8 @@ public struct ServerConfiguration: Sendable, CustomStringConvertible, CustomRefl
     public var logLevel: Logger.Level
     /// Runs executing at once.
     public var runConcurrency = 64
+    /// The most attachment bytes one `smtp.send` step may carry in all (25 MB).
+    public var attachmentLimit = 25_000_000
     /// Finished runs are kept this long (30 days).
     public var runRetention: Duration = .seconds(30 * 86_400)
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Flows
 import Foundation
 import Logging
+import SMTP
 import Server
 import Workspaces
 
@@ -119,13 +120,9 @@ struct FlowCommand: AsyncParsableCommand {
     }
 }
 
-/// Executes one run inside the CLI process: the environment's group-commit writer plus an executor
-/// of its own, until the run ends or the time is up.
-///
-/// The executor differs from `serve`'s in one setting: it takes over only runs whose lease has
-/// expired, never every `running` run. A server may be working on the same data directory (the
-/// directory lock is shared), and its runs in flight are not this command's to recover. Like any
-/// worker it may also pick up other due runs; it finishes those before the command exits.
+/// Starts one run and waits for it. When no server is executing runs on this data directory, the
+/// command takes the executor role itself (writer, SMTP pool and executor in this process) until
+/// the run ends; when a server is, the server executes it and the command only waits.
 struct InProcessRun {
     struct Outcome {
         /// Finished, or as far as it got when the time ran out.
@@ -135,29 +132,39 @@ struct InProcessRun {
     let environment: PosthornEnvironment
 
     func execute(_ flow: Flow, payload: TriggerPayload, timeout: Duration) async throws -> Outcome {
-        // Errors only: the executor reports its claim being cancelled at shutdown as a warning,
-        // which is noise on a command's standard error.
         var logger = Logger(label: "posthorn.flow-run")
         logger.logLevel = .error
-        var configuration = FlowExecutor.Configuration()
-        configuration.recoverAllRunningAtStart = false
         let services = environment.services
-        let writer = environment.engine.writer
-        let executor = FlowExecutor(
-            flows: services.flowStore, runs: services.runStore, writer: writer,
-            processor: RunProcessor(registry: services.flows.registry, now: { Date() }, jitter: { Double.random(in: 0..<1) }),
-            configuration: configuration, logger: logger)
-        // Two groups so they stop in order: the executor first, finishing what it runs while the
-        // writer still commits, then the writer, committing whatever is left.
-        return try await withThrowingTaskGroup(of: Void.self) { writerGroup in
-            writerGroup.addTask { await writer.run() }
-            defer { writerGroup.cancelAll() }
-            return try await withThrowingTaskGroup(of: Void.self) { executorGroup in
-                executorGroup.addTask { await executor.run() }
-                defer { executorGroup.cancelAll() }
+        let engine = environment.engine
+        let execution = environment.claimExecution()
+        defer { execution?.release() }
+        // Groups nest so they stop in order: the executor first (finishing its runs), then the
+        // writer (committing what is left) and the pool.
+        return try await withThrowingTaskGroup(of: Void.self) { outer in
+            outer.addTask { await engine.writer.run() }
+            if execution != nil { outer.addTask { await engine.pool.run() } }
+            defer { outer.cancelAll() }
+            return try await withThrowingTaskGroup(of: Void.self) { inner in
+                var executor: FlowExecutor?
+                if execution != nil {
+                    var configuration = FlowExecutor.Configuration()
+                    configuration.recoverAllRunningAtStart = false
+                    let local = FlowExecutor(
+                        flows: services.flowStore, runs: services.runStore, writer: engine.writer,
+                        processor: RunProcessor(registry: services.flows.registry, now: { Date() }, jitter: { Double.random(in: 0..<1) }),
+                        configuration: configuration, logger: logger)
+                    inner.addTask { await local.run() }
+                    executor = local
+                }
+                defer {
+                    executor?.stop()
+                }
                 let started = try await services.flows.start(flow, payload: payload)
-                executor.wake()
-                return Outcome(run: try await waitForEnd(of: started, timeout: timeout))
+                executor?.wake()
+                let outcome = Outcome(run: try await waitForEnd(of: started, timeout: timeout))
+                executor?.stop()
+                try await inner.waitForAll()
+                return outcome
             }
         }
     }

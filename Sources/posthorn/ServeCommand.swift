@@ -39,6 +39,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("run-concurrency"), help: "Runs executing at once (default 64).")
     var runConcurrency = 64
 
+    @Option(name: .customLong("attachment-limit-mb"), help: "Total attachment size one email may carry, in MB (default 25).")
+    var attachmentLimitMB = 25
+
     func run() async throws {
         let level = logLevel.level
         LoggingSystem.bootstrap { label in
@@ -52,19 +55,26 @@ struct ServeCommand: AsyncParsableCommand {
         let environment: PosthornEnvironment
         let bootstrap: WorkspaceService.Bootstrap
         do {
-            guard runRetentionDays >= 1, (1...10_000).contains(runConcurrency) else {
-                throw CommandFailure(message: "run-retention-days must be at least 1 and run-concurrency 1 to 10000")
+            guard runRetentionDays >= 1, (1...10_000).contains(runConcurrency), (1...1_000).contains(attachmentLimitMB) else {
+                throw CommandFailure(message: "run-retention-days must be at least 1, run-concurrency 1 to 10000, attachment-limit-mb 1 to 1000")
             }
             var configuration = ServerConfiguration(
                 dataDirectory: data.url, host: host, port: port, egressPolicy: try egressPolicy(flags: allowPrivateEgress),
                 logLevel: level)
             configuration.runRetention = .seconds(Int64(runRetentionDays) * 86_400)
             configuration.runConcurrency = runConcurrency
+            configuration.attachmentLimit = attachmentLimitMB * 1_000_000
             environment = try await PosthornEnvironment.open(configuration: configuration, logger: logger)
             bootstrap = try await environment.bootstrap()
         } catch {
             CommandFailure.exit(with: error)
         }
+        guard let execution = environment.claimExecution() else {
+            try? await environment.close()
+            CommandFailure.exit(with: CommandFailure(
+                message: "dataDir: another posthorn serve (or flow run) is executing runs on \(data.url.path); run one server per data directory"))
+        }
+        defer { execution.release() }
         announce(bootstrap)
         let application = buildApplication(environment: environment, logger: logger)
         do {

@@ -115,14 +115,54 @@ struct FetchParsingTests {
     @Test("2xx passes; the others carry the status in details")
     func statusPolicy() {
         for status in [200, 201, 204, 206, 299] {
-            #expect(ResponseStatusPolicy.refusal(status: status, field: "url", authority: "h:80") == nil)
+            #expect(ResponseStatusPolicy.refusal(status: status, method: "GET", field: "url", authority: "h:80") == nil)
         }
-        let redirect = ResponseStatusPolicy.refusal(status: 302, field: "url", authority: "h:80")
+        let redirect = ResponseStatusPolicy.refusal(status: 302, method: "GET", field: "url", authority: "h:80")
         #expect(redirect?.message == "url: h:80 answered 302 (a redirect); redirects are never followed, so use the final URL")
-        #expect(ResponseStatusPolicy.refusal(status: 304, field: "url", authority: "h:80")?.code == "EREDIRECT")
-        #expect(ResponseStatusPolicy.refusal(status: 101, field: "url", authority: "h:80")?.disposition == .permanent)
-        #expect(ResponseStatusPolicy.refusal(status: 502, field: "url", authority: "h:80")?.details == ["status": 502])
+        #expect(ResponseStatusPolicy.refusal(status: 304, method: "GET", field: "url", authority: "h:80")?.code == "EREDIRECT")
+        #expect(ResponseStatusPolicy.refusal(status: 101, method: "GET", field: "url", authority: "h:80")?.disposition == .permanent)
+        #expect(ResponseStatusPolicy.refusal(status: 502, method: "GET", field: "url", authority: "h:80")?.details == ["status": 502])
     }
+
+    @Test(
+        "a 5xx is transient for GET and HEAD, ambiguous for a method that may have changed something",
+        arguments: [
+            ("GET", 500, NodeError.Disposition.transient), ("HEAD", 503, .transient), ("get", 502, .transient),
+            ("POST", 500, .ambiguous), ("PUT", 502, .ambiguous), ("PATCH", 503, .ambiguous), ("DELETE", 504, .ambiguous),
+            ("post", 599, .ambiguous),
+            ("POST", 408, .transient), ("PUT", 429, .transient), ("DELETE", 404, .permanent), ("PATCH", 302, .permanent),
+        ])
+    func statusPolicyByMethod(method: String, status: Int, disposition: NodeError.Disposition) {
+        let refusal = ResponseStatusPolicy.refusal(status: status, method: method, field: "url", authority: "h:80")
+        #expect(refusal?.disposition == disposition)
+        #expect(refusal?.details == ["status": .integer(Int64(status))])
+    }
+
+    @Test("the ambiguous 5xx says why it is not retried, naming the method and never the URL")
+    func ambiguousStatusMessage() {
+        let refusal = ResponseStatusPolicy.refusal(status: 500, method: "POST", field: "url", authority: "api.example.com:443")
+        #expect(refusal?.message
+            == "url: api.example.com:443 answered 500 to POST; the server may have applied the request before failing, so it is not retried")
+    }
+
+    @Test(
+        "a failure after sending is transient only for GET and HEAD",
+        arguments: [
+            ("GET", NodeError.Disposition.transient), ("HEAD", .transient), ("POST", .ambiguous), ("PUT", .ambiguous),
+            ("PATCH", .ambiguous), ("DELETE", .ambiguous),
+        ])
+    func afterSending(method: String, disposition: NodeError.Disposition) throws {
+        let request = FetchRequest(method: method, url: "https://api.example.com/x", byteLimit: 10)
+        #expect(FetchFailure.afterSending(request) == disposition)
+        let target = try FetchTarget(validating: request.url, field: "url")
+        let timedOut = FetchFailure.timedOut(field: "url", target: target, timeout: .seconds(1), request: request)
+        #expect(timedOut.disposition == disposition)
+        let reset = FetchFailure.transport(ResetError(), field: "url", target: target, request: request)
+        #expect(reset.code == "ECONNECTION")
+        #expect(reset.disposition == disposition)
+    }
+
+    private struct ResetError: Error {}
 
     @Test("durations in messages")
     func durations() {

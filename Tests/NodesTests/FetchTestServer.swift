@@ -16,10 +16,10 @@ import Synchronization
 /// | `/redirect` | 302 to `/file.pdf` |
 /// | `/notfound` | 404 |
 /// | `/empty` | 204 |
-/// | `/status/:code` | that status, a short body |
+/// | `/status/:code` (GET, POST, PUT, PATCH, DELETE) | that status, a short body |
 /// | `/big` | 4 GiB, chunked, no `Content-Length` |
 /// | `/declared-big` | 200 000 bytes with `Content-Length` |
-/// | `/slow` (GET, POST) | answers after 3 s |
+/// | `/slow` (GET, POST, PUT, DELETE) | answers after 3 s |
 /// | `/drip` | the head at once, then one byte every 100 ms for 3 s |
 /// | `/echo-host` | the `Host` header it received |
 /// | `/echo` (POST, PUT, PATCH, DELETE) | the method, `Content-Type`, `X-Token` and body as JSON |
@@ -131,9 +131,11 @@ final class FetchTestServer: Sendable {
         router.get("/empty") { _, _ in
             Response(status: .noContent)
         }
-        router.get("/status/:code") { _, context in
-            let code = try context.parameters.require("code", as: Int.self)
-            return Response(status: .init(code: code), body: .init(byteBuffer: ByteBuffer(string: "status \(code)")))
+        for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
+            router.on("/status/:code", method: method) { _, context in
+                let code = try context.parameters.require("code", as: Int.self)
+                return Response(status: .init(code: code), body: .init(byteBuffer: ByteBuffer(string: "status \(code)")))
+            }
         }
         router.get("/big") { _, _ in
             Response(
@@ -152,7 +154,7 @@ final class FetchTestServer: Sendable {
                 status: .ok, headers: [.contentType: "application/octet-stream"],
                 body: .init(byteBuffer: ByteBuffer(repeating: 0x43, count: declaredBigSize)))
         }
-        for method in [HTTPRequest.Method.get, .post] {
+        for method in [HTTPRequest.Method.get, .post, .put, .delete] {
             router.on("/slow", method: method) { _, _ in
                 try await Task.sleep(for: .seconds(3))
                 return "late"

@@ -70,7 +70,79 @@ struct HTTPRequestNodeTests {
         #expect(byName["maxBytes"]?.defaultValue == 25_000_000)
         #expect(byName["timeoutSeconds"]?.defaultValue == 30)
         #expect(descriptor.isIdempotent == false)
+        #expect(descriptor.defaultOnError == .stop)
         #expect(descriptor.acceptsOtherParameters == false)
+    }
+
+    // MARK: - Idempotency
+
+    static let idempotencyCases: [(method: JSONValue?, idempotent: Bool)] = [
+        (nil, true), ("GET", true), ("get", true), ("HEAD", true), ("", true), (.null, true),
+        ("POST", false), ("PUT", false), ("patch", false), ("DELETE", false), ("TRACE", false), (1, false),
+    ]
+
+    @Test("idempotent per step: GET and HEAD (and no method) may be re-run, a write may not", arguments: idempotencyCases)
+    func idempotency(method: JSONValue?, idempotent: Bool) {
+        var parameters: [String: JSONValue] = ["url": "https://x.example.com/"]
+        parameters["method"] = method
+        let node = HTTPRequestNode(fetcher: RecordingFetcher(contentType: nil, body: []))
+        #expect(node.isIdempotent(.object(parameters)) == idempotent)
+        #expect(node.isIdempotent(.array([])) == false)
+    }
+
+
+    // MARK: - History
+
+    static func history(_ parameters: JSONValue, _ output: JSONValue? = nil) -> (parameters: JSONValue, output: JSONValue?) {
+        HTTPRequestNode(fetcher: RecordingFetcher(contentType: nil, body: [])).forHistory(parameters: parameters, output: output)
+    }
+
+    static let redactionCases: [(headers: JSONValue, kept: JSONValue)] = [
+        (.object([
+            "Authorization": "Bearer abc", "proxy-authorization": "Basic x", "Cookie": "sid=1", "X-API-Key": "k",
+            "X-Auth-Token": "t", "X-Vault-TOKEN": "v", "X-Client-Secret": "s", "Accept": "application/json",
+            "WWW-Authenticate": "Bearer",
+        ]),
+         .object([
+            "Authorization": "<redacted>", "proxy-authorization": "<redacted>", "Cookie": "<redacted>",
+            "X-API-Key": "<redacted>", "X-Auth-Token": "<redacted>", "X-Vault-TOKEN": "<redacted>",
+            "X-Client-Secret": "<redacted>", "Accept": "application/json", "WWW-Authenticate": "Bearer",
+         ])),
+        (.array([["name": "authorization", "value": "Bearer abc"], ["name": "X-Request-Id", "value": "r1"]]),
+         .array([["name": "authorization", "value": "<redacted>"], ["name": "X-Request-Id", "value": "r1"]])),
+        (.string(#"{"Authorization": "Bearer abc", "Accept": "text/csv"}"#),
+         .string(#"{"Accept":"text/csv","Authorization":"<redacted>"}"#)),
+        (.string("Authorization: Bearer abc"), .string("<redacted>")),
+    ]
+
+    @Test("sensitive request header values are redacted in every shape the parameter takes", arguments: redactionCases)
+    func historyRedactsRequestHeaders(headers: JSONValue, kept: JSONValue) {
+        let parameters: JSONValue = ["method": "POST", "url": "https://api.example.com/x", "headers": headers, "body": "hello"]
+        let history = Self.history(parameters)
+        #expect(history.parameters == ["method": "POST", "url": "https://api.example.com/x", "headers": kept, "body": "hello"])
+        #expect(!"\(history.parameters)".contains("abc"))
+    }
+
+    @Test("sensitive response header values are redacted in the output; the rest is kept")
+    func historyRedactsResponseHeaders() async throws {
+        let fetcher = RecordingFetcher(
+            contentType: "application/json", body: Array(#"{"ok":true}"#.utf8),
+            headers: ["set-cookie": "sid=secret-session", "www-authenticate": "Bearer realm=x", "x-request-id": "r1"])
+        let parameters: JSONValue = ["url": "https://api.example.com/x"]
+        let node = HTTPRequestNode(fetcher: fetcher)
+        let output = try await Self.run(node, parameters)
+        let history = node.forHistory(parameters: parameters, output: output)
+        #expect(history.parameters == parameters)
+        guard case .object(var expected) = output else {
+            Issue.record("output is not an object")
+            return
+        }
+        expected["headers"] = [
+            "content-type": "application/json", "set-cookie": "<redacted>", "www-authenticate": "Bearer realm=x",
+            "x-request-id": "r1",
+        ]
+        #expect(history.output == .object(expected))
+        #expect(Self.history(parameters, nil).output == nil)
     }
 
     // MARK: - Request

@@ -174,6 +174,142 @@ struct SendSMTPEmailNodeTests {
         #expect(rejected.first?[path: [.key("code")]] == 550)
     }
 
+    // MARK: - Order: every rule before any network I/O
+
+    static let urlAttachment: JSONValue = ["source": "url", "url": "https://files.example.com/r/report"]
+    static let reportFetcherTable: [String: Result<FetchedResource, NodeError>] = [
+        "https://files.example.com/r/report": .success(FetchedResource(
+            status: 200, headers: [:], body: Array("%PDF".utf8), contentType: "application/pdf", filename: "report.pdf")),
+    ]
+
+    @Test("a broken rule fails before a URL attachment is fetched", arguments: [
+        (["subject": "Hi\r\nBcc: evil@example.com"], "EMESSAGE", "subject: Header value contains forbidden characters"),
+        (["to": "bob@example.com\nX-Evil: 1"], "EMESSAGE", "to: Header value contains forbidden characters"),
+        (["headers": [["name": "Return-Path", "value": "<x@example.com>"]]], "EMESSAGE", "headers[0].name: Reserved header is not allowed"),
+        (["attachments": [urlAttachment, ["source": "base64", "content": "not base64!"]]], "EMESSAGE",
+         "attachments[1].content: Content is not valid base64"),
+        (["attachments": [urlAttachment, ["source": "url", "url": "file:///etc/passwd"]]], "EURL", "attachments[1].url: "),
+        (["attachments": [["source": "url", "url": "https://files.example.com/r/report", "filename": "a\r\nb.pdf"]]], "EMESSAGE",
+         "attachments[0].filename: Header value contains forbidden characters"),
+        (["attachments": [["source": "url", "url": "https://files.example.com/r/report", "contentType": "pdf"]]], "EMESSAGE",
+         "attachments[0].contentType: "),
+        (["attachments": [["source": "url", "url": "https://files.example.com/r/report", "inline": true, "contentId": "a b"]]],
+         "EMESSAGE", "attachments[0].contentId: "),
+        (["attachments": [["source": "base64", "content": "aGk=", "inline": "true", "contentId": "logo"],
+                          ["source": "url", "url": "https://files.example.com/r/report", "inline": "true", "contentId": "logo"]]],
+         "EMESSAGE", "attachments[1].contentId: Content-ID is used twice"),
+    ] as [([String: JSONValue], String, String)])
+    func rulesBeforeFetching(overrides: [String: JSONValue], code: String, message: String) async throws {
+        let fetcher = FakeFetcher(Self.reportFetcherTable)
+        let harness = try await NodeHarness.make(fetcher: fetcher)
+        var parameters = Self.base.merging(overrides) { $1 }
+        if parameters["attachments"] == nil { parameters["attachments"] = [Self.urlAttachment] }
+        let error = await harness.failure(parameters)
+        #expect(error?.code == code)
+        #expect(error?.disposition == .permanent)
+        #expect(error?.message.hasPrefix(message) == true, "\(String(describing: error))")
+        #expect(fetcher.requests.isEmpty)
+        #expect(harness.transport.sent.isEmpty)
+    }
+
+    @Test("a foreign or no longer valid credential fails before a URL attachment is fetched")
+    func credentialBeforeFetching() async throws {
+        let fetcher = FakeFetcher(Self.reportFetcherTable)
+        let harness = try await NodeHarness.make(fetcher: fetcher)
+        var parameters = Self.base
+        parameters["attachments"] = [Self.urlAttachment]
+        parameters["credential"] = .string(harness.otherWorkspacesRelay.id)
+        let foreign = await harness.failure(parameters)
+        #expect(foreign?.code == "ECREDENTIAL")
+        #expect(foreign?.message == "credential: Credential not found")
+
+        parameters["credential"] = nil
+        var row = harness.relay
+        row.port = 25
+        #expect(try await harness.store.updateCredential(row))
+        let port25 = await harness.failure(parameters)
+        #expect(port25?.message == "credential: port: Port 25 is not allowed")
+        #expect(fetcher.requests.isEmpty)
+        #expect(harness.transport.sent.isEmpty)
+    }
+
+    @Test("the complete message is checked again after fetching: a file name from the response must pass the rules too")
+    func rulesAfterFetching() async throws {
+        let fetcher = FakeFetcher(["https://files.example.com/r/report": .success(FetchedResource(
+            status: 200, headers: [:], body: [1, 2, 3], contentType: nil, filename: "bad\u{7}name.pdf"))])
+        let harness = try await NodeHarness.make(fetcher: fetcher)
+        let error = await harness.failure(Self.base.merging(["attachments": [Self.urlAttachment]]) { $1 })
+        #expect(error?.code == "EMESSAGE")
+        #expect(error?.message == "attachments[0].filename: File name contains control characters")
+        #expect(fetcher.requests.count == 1)
+        #expect(harness.transport.sent.isEmpty)
+    }
+
+    @Test("local attachments over the cap fail before any URL is fetched")
+    func localTotalBeforeFetching() async throws {
+        let fetcher = FakeFetcher(Self.reportFetcherTable)
+        let harness = try await NodeHarness.make(fetcher: fetcher, attachmentLimit: 100)
+        let error = await harness.failure(Self.base.merging(["attachments": [
+            Self.urlAttachment, ["source": "buffer", "content": .bytes([UInt8](repeating: 0, count: 101))],
+        ]]) { $1 })
+        #expect(error?.code == "ETOOLARGE")
+        #expect(error?.message == "attachments[1]: attachments exceed 100 bytes in all")
+        #expect(fetcher.requests.isEmpty)
+    }
+
+    // MARK: - Empty URL attachments
+
+    @Test("a URL attachment with no content (204, 205 or an empty body) is EEMPTY naming the attachment", arguments: [
+        (204, [UInt8]()), (205, []), (200, []),
+    ])
+    func emptyURLAttachment(status: Int, body: [UInt8]) async throws {
+        let fetcher = FakeFetcher(["https://files.example.com/empty": .success(FetchedResource(
+            status: status, headers: [:], body: body, contentType: nil, filename: "empty"))])
+        let harness = try await NodeHarness.make(fetcher: fetcher)
+        var parameters = Self.base
+        parameters["attachments"] = [
+            ["source": "base64", "content": "aGk="], ["source": "url", "url": "https://files.example.com/empty"],
+        ]
+        let error = await harness.failure(parameters)
+        #expect(error?.code == "EEMPTY")
+        #expect(error?.disposition == .permanent)
+        #expect(error?.message == "attachments[1].url: the server returned no content")
+        #expect(error?.details == ["status": .integer(Int64(status))])
+        #expect(harness.transport.sent.isEmpty)
+    }
+
+    // MARK: - Booleans from templates
+
+    @Test("inline takes true/false or the text a template renders them to", arguments: [
+        (JSONValue.bool(true), true), (.string("true"), true), (.bool(false), false), (.string("false"), false),
+        (.string(""), false), (.null, false),
+    ])
+    func inlineFlag(value: JSONValue, inline: Bool) async throws {
+        let harness = try await NodeHarness.make()
+        var parameters = Self.base
+        parameters["bodyFormat"] = "html"
+        parameters["htmlBody"] = "<img src=\"cid:logo\">"
+        parameters["attachments"] = [
+            ["source": "base64", "content": "iVBORw0K", "filename": "logo.png", "inline": value, "contentId": "logo"],
+        ]
+        _ = try await harness.run(parameters)
+        let raw = String(decoding: try #require(harness.transport.sent.first).bytes, as: UTF8.self)
+        #expect(raw.contains("Content-ID: <logo>") == inline)
+        #expect(raw.contains("multipart/related") == inline)
+    }
+
+    @Test("any other inline value is refused, naming the field", arguments: [JSONValue.string("yes"), .integer(1), .string("TRUE")])
+    func inlineRefused(value: JSONValue) async throws {
+        let harness = try await NodeHarness.make()
+        let error = await harness.failure(Self.base.merging(["attachments": [
+            ["source": "base64", "content": "aGk=", "inline": value, "contentId": "logo"],
+        ]]) { $1 })
+        #expect(error?.code == "EMESSAGE")
+        #expect(error?.message == "attachments[0].inline: Must be true or false")
+    }
+
+    // MARK: - Form
+
     @Test("the node's form follows the spec's parameter reference")
     func descriptor() async throws {
         let harness = try await NodeHarness.make()
@@ -184,8 +320,43 @@ struct SendSMTPEmailNodeTests {
             "credential", "to", "from", "cc", "bcc", "replyTo", "subject", "bodyFormat", "body", "htmlBody", "priority",
             "headers", "attachments", "allowPartialDelivery",
         ])
-        #expect(descriptor.parameters.first { $0.name == "bcc" }?.help == "Same syntax as To. Hidden in delivered headers.")
-        #expect(descriptor.parameters.first { $0.name == "credential" }?.kind == .credential)
+        let byName = Dictionary(uniqueKeysWithValues: descriptor.parameters.map { ($0.name, $0) })
+        #expect(byName["bcc"]?.help == "Same syntax as To. Hidden in delivered headers.")
+        #expect(byName["credential"]?.kind == .credential)
         #expect(!descriptor.isIdempotent)
+        #expect(descriptor.defaultOnError == .stop)
+
+        for name in ["to", "cc", "bcc", "from", "replyTo"] {
+            #expect(byName[name]?.insertionForbids == ",;<>\"\r\n", "\(name)")
+        }
+        for name in ["subject", "body", "htmlBody", "headers", "attachments", "credential"] {
+            #expect(byName[name]?.insertionForbids == nil, "\(name)")
+        }
+
+        let headerFields = try #require(byName["headers"]?.itemFields)
+        #expect(headerFields.map(\.name) == ["name", "value"])
+        #expect(headerFields.map(\.label) == ["Name", "Value"])
+        #expect(headerFields.first?.required == true)
+
+        let attachmentFields = try #require(byName["attachments"]?.itemFields)
+        #expect(attachmentFields.map(\.name) == ["source", "url", "content", "filename", "contentType", "inline", "contentId"])
+        let attachmentField = Dictionary(uniqueKeysWithValues: attachmentFields.map { ($0.name, $0) })
+        #expect(attachmentField["source"]?.kind == .options)
+        #expect(attachmentField["source"]?.options == ["url", "base64", "buffer"])
+        #expect(attachmentField["source"]?.required == true)
+        #expect(attachmentField["inline"]?.kind == .boolean)
+        #expect(attachmentField["inline"]?.defaultValue == false)
+        #expect(attachmentFields.allSatisfy { !$0.label.isEmpty && $0.help?.isEmpty == false })
+        #expect(headerFields.allSatisfy { $0.help?.isEmpty == false })
+        #expect(byName["subject"]?.itemFields == nil)
+    }
+
+    @Test("the attachment cap is the node's setting (the server passes its flag)")
+    func attachmentLimitSetting() async throws {
+        let fetcher = FakeFetcher(Self.reportFetcherTable)
+        let harness = try await NodeHarness.make(fetcher: fetcher, attachmentLimit: 10)
+        _ = try await harness.run(Self.base.merging(["attachments": [Self.urlAttachment]]) { $1 })
+        #expect(fetcher.requests.first?.byteLimit == 10)
+        #expect(SendSMTPEmailNode.defaultAttachmentLimit == 25_000_000)
     }
 }

@@ -48,7 +48,9 @@ public struct CronScheduler: Sendable {
             guard case .cron(let trigger) = flow.trigger, let zone = TimeZone(identifier: trigger.timeZone),
                 let schedule = try? CronSchedule(parsing: trigger.expression, timeZone: zone)
             else { continue }
-            let since = ((try? await flows.lastCronFire(flowID: flow.id)) ?? nil) ?? flow.updatedAt
+            // Never a due time from before the flow was last changed (edited, re-enabled).
+            let lastFire = (try? await flows.lastCronFire(flowID: flow.id)) ?? nil
+            let since = max(lastFire ?? flow.updatedAt, flow.updatedAt)
             guard let due = Self.latestDue(schedule, after: since, notAfter: now) else { continue }
             let run = Run(
                 id: makeRunID(), workspaceID: flow.workspaceID, flowID: flow.id,

@@ -49,13 +49,21 @@ public final class FlowExecutor: Sendable {
     /// New runs are waiting: claim now rather than at the next poll.
     public func wake() { signal.fire() }
 
+    /// Graceful stop: claim nothing more; ``run()`` returns once the runs under way have finished.
+    public func stop() {
+        stopping.withLock { $0 = true }
+        signal.fire()
+    }
+
+    private let stopping = Mutex(false)
+
     /// Recovers what a previous life left running, then executes runs until cancelled; runs under
     /// way when cancelled finish first (graceful shutdown).
     public func run() async {
         await recover(all: configuration.recoverAllRunningAtStart)
         await withDiscardingTaskGroup { group in
             let active = ActiveCount()
-            while !Task.isCancelled {
+            while !Task.isCancelled && !stopping.withLock({ $0 }) {
                 let capacity = configuration.concurrency - active.value
                 var claimed: [Run] = []
                 if capacity > 0 {
@@ -88,18 +96,44 @@ public final class FlowExecutor: Sendable {
     private func execute(_ claimed: Run) async {
         var logger = self.logger
         logger[metadataKey: "posthorn.run.id"] = "\(claimed.id)"
-        let flow = try? await flows.flow(id: claimed.flowID)
+        let flow: Flow?
+        do {
+            flow = try await flows.flow(id: claimed.flowID)
+        } catch {
+            // The store could not say; a deleted flow is only `nil`. Try again shortly.
+            var later = claimed
+            later.status = .queued
+            later.notBefore = processor.now().addingTimeInterval(1)
+            later.leaseOwner = nil
+            later.leaseExpiresAt = nil
+            await save(later, logger: logger)
+            return
+        }
         let writer = self.writer
         let finished = await processor.process(claimed, flow: flow, logger: logger) { progress in
             try await writer.update(progress)
         }
-        do {
-            try await writer.update(finished)
-        } catch {
-            // Left `running` with its lease: recovery picks it up when the lease expires.
-            logger.error("saving a run failed", metadata: ["error.type": "\(type(of: error))"])
-        }
+        await save(finished, logger: logger)
         logger.debug("run ended", metadata: ["posthorn.run.status": "\(finished.status.rawValue)"])
+    }
+
+    /// Saves a run's outcome, retrying a failed commit with backoff (0.1 s doubling, 6 tries); if
+    /// it still fails the run stays `running` and is recovered at the next start.
+    private func save(_ run: Run, logger: Logger) async {
+        var delay = Duration.milliseconds(100)
+        for attempt in 1...6 {
+            do {
+                try await writer.update(run)
+                return
+            } catch {
+                if attempt == 6 || error is RunWriterError {
+                    logger.error("saving a run failed", metadata: ["error.type": "\(type(of: error))"])
+                    return
+                }
+                try? await Task.sleep(for: delay)
+                delay *= 2
+            }
+        }
     }
 
     /// Runs a dead worker left `running`: all of them at an embedded start, else those whose lease

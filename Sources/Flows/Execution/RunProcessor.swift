@@ -42,10 +42,27 @@ public struct RunProcessor: Sendable {
         while index < flow.steps.count {
             let step = flow.steps[index]
             let previous = run.steps.count > index ? run.steps[index] : nil
+            if let previous, previous.stepID != step.id || previous.type != step.type {
+                // The flow was edited while the run waited: its records no longer line up with the
+                // steps, and guessing could repeat an email. End it; a new run uses the new flow.
+                return finish(run, .failed, RunError(
+                    code: "EFLOWCHANGED",
+                    message: "The flow changed while this run waited for a retry; its finished steps no longer match (step \(index) is now \(step.id))"))
+            }
             if let previous, let output = Self.survivingOutput(of: previous) {
                 outputs[previous.stepID] = output
                 index += 1
                 continue
+            }
+            if let previous, previous.status == .succeeded || previous.status == .failed,
+                let node = registry.node(type: step.type), !node.isIdempotent(previous.parameters ?? .object([:]))
+            {
+                // Its binary output was not kept across the retry, and running it again could repeat
+                // an effect (a POST).
+                return finish(run, .failed, RunError(
+                    code: "ERESUME",
+                    message: "Step \(step.id) produced binary data, which is not kept across a retry, and is not safe to run again; start a new run",
+                    stepID: step.id))
             }
             let attempt = (previous?.status == .retrying ? previous!.attempts : 0) + 1
             var logger = logger
@@ -63,6 +80,7 @@ public struct RunProcessor: Sendable {
                 stepOutputs: outputs, runID: run.id, now: started)
             let parameters: JSONValue
             do {
+                try Self.checkInsertions(step.parameters, descriptor: node.descriptor, scope: scope)
                 parameters = try ParameterTemplate(parsing: step.parameters, name: "parameters").render(in: scope)
             } catch {
                 let failure = NodeError(code: "ETEMPLATE", message: "\(error)", disposition: .permanent)
@@ -71,8 +89,8 @@ public struct RunProcessor: Sendable {
                 case .end(let ended): return ended
                 }
             }
-            let recorded = Self.redacted(parameters, descriptor: node.descriptor)
-            if !node.descriptor.isIdempotent {
+            let recorded = node.forHistory(parameters: parameters, output: nil).parameters
+            if !node.isIdempotent(parameters) {
                 record(&run, at: index, StepRecord(
                     stepID: step.id, type: step.type, status: .running, parameters: recorded, output: nil, error: nil,
                     attempts: attempt, startedAt: started, finishedAt: nil))
@@ -91,7 +109,8 @@ public struct RunProcessor: Sendable {
             do {
                 let output = try await node.execute(context)
                 record(&run, at: index, StepRecord(
-                    stepID: step.id, type: step.type, status: .succeeded, parameters: recorded, output: output, error: nil,
+                    stepID: step.id, type: step.type, status: .succeeded, parameters: recorded,
+                    output: node.forHistory(parameters: parameters, output: output).output, error: nil,
                     attempts: attempt, startedAt: started, finishedAt: now()))
                 outputs[step.id] = output
                 index += 1
@@ -227,11 +246,19 @@ public struct RunProcessor: Sendable {
         return run
     }
 
-    /// Secret parameters never reach the run history.
-    static func redacted(_ parameters: JSONValue, descriptor: NodeDescriptor) -> JSONValue {
-        let secrets = Set(descriptor.parameters.filter(\.isSecret).map(\.name))
-        guard !secrets.isEmpty, case .object(var object) = parameters else { return parameters }
-        for name in secrets where object[name] != nil { object[name] = .string("<redacted>") }
-        return .object(object)
+    /// Enforces ``NodeParameter/insertionForbids``: a value inserted among literal text (not a
+    /// whole-parameter placeholder) may not carry the characters the parameter forbids there.
+    static func checkInsertions(_ parameters: JSONValue, descriptor: NodeDescriptor, scope: TemplateScope) throws(ParameterTemplateError) {
+        guard case .object(let values) = parameters else { return }
+        for parameter in descriptor.parameters {
+            guard let forbids = parameter.insertionForbids, case .string(let text)? = values[parameter.name],
+                text.contains("{{")
+            else { continue }
+            do {
+                try Template(parsing: text).checkInsertions(in: scope, forbidding: Set(forbids))
+            } catch {
+                throw ParameterTemplateError(parameterPath: "parameters.\(parameter.name)", error: error)
+            }
+        }
     }
 }

@@ -62,9 +62,21 @@ public actor RunWriter {
                 for item in batch { item.done.resume() }
                 if !inserts.isEmpty { onInserted() }
             } catch {
-                for item in batch { item.done.resume(throwing: error) }
+                // One bad row must not fail the others it shared the commit with: try each alone.
+                var inserted = false
+                for item in batch {
+                    do {
+                        try await store.write(inserting: item.isInsert ? [item.run] : [], updating: item.isInsert ? [] : [item.run])
+                        item.done.resume()
+                        inserted = inserted || item.isInsert
+                    } catch {
+                        item.done.resume(throwing: error)
+                    }
+                }
+                if inserted { onInserted() }
             }
         }
+        isStopped = true
     }
 
     private func stop() {

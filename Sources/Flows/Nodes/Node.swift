@@ -11,6 +11,27 @@ public protocol Node: Sendable {
     /// Runs the step with its parameters already resolved. Throw ``NodeError``: its disposition
     /// decides between retrying (transient), failing (permanent) and never retrying (ambiguous).
     func execute(_ context: NodeContext) async throws(NodeError) -> JSONValue
+
+    /// Whether running this step twice with these (rendered) parameters is harmless: decides the
+    /// checkpoint before the step and whether a resumed run may run it again. Defaults to
+    /// ``NodeDescriptor/isIdempotent``; an HTTP node answers per method.
+    func isIdempotent(_ parameters: JSONValue) -> Bool
+
+    /// The parameters and output as the run history keeps them. The default replaces parameters
+    /// marked ``NodeParameter/isSecret``; a node whose values nest secrets (an `Authorization`
+    /// header) masks those too.
+    func forHistory(parameters: JSONValue, output: JSONValue?) -> (parameters: JSONValue, output: JSONValue?)
+}
+
+extension Node {
+    public func isIdempotent(_ parameters: JSONValue) -> Bool { descriptor.isIdempotent }
+
+    public func forHistory(parameters: JSONValue, output: JSONValue?) -> (parameters: JSONValue, output: JSONValue?) {
+        let secrets = Set(descriptor.parameters.filter(\.isSecret).map(\.name))
+        guard !secrets.isEmpty, case .object(var object) = parameters else { return (parameters, output) }
+        for name in secrets where object[name] != nil { object[name] = .string("<redacted>") }
+        return (.object(object), output)
+    }
 }
 
 /// What a node's step receives.

@@ -10,11 +10,14 @@ public struct NodeDescriptor: Sendable, Hashable {
     /// Whether running the step twice is harmless. A run interrupted by a crash in the middle of a
     /// step that is not idempotent ends `ambiguous` instead of being re-run.
     public var isIdempotent: Bool
+    /// What a new step of this type starts with (the spec: "stop — fail fast").
+    public var defaultOnError: FlowStep.OnError
 
     public init(
         type: String, label: String, summary: String, parameters: [NodeParameter], acceptsOtherParameters: Bool = false,
-        isIdempotent: Bool
+        isIdempotent: Bool, defaultOnError: FlowStep.OnError = .stop
     ) {
+        self.defaultOnError = defaultOnError
         self.type = type
         self.label = label
         self.summary = summary
@@ -52,11 +55,22 @@ public struct NodeParameter: Sendable, Hashable {
     public var help: String?
     /// Never written to the run history (a password typed straight into a step).
     public var isSecret: Bool
+    /// Characters a `{{…}}` value inserted into surrounding text may not contain. For address
+    /// fields: `Welcome <{{trigger.body.email}}>` must not let a webhook caller add recipients with
+    /// `a@x, b@y`. A parameter that is exactly one placeholder takes the value as it is (the flow
+    /// author chose to take a whole list from the input).
+    public var insertionForbids: String?
+    /// The fields of each item, for a ``Kind/json`` parameter that holds a list of objects
+    /// (custom headers, attachments), so a UI can draw the rows.
+    public var itemFields: [NodeParameter]?
 
     public init(
         name: String, label: String, kind: Kind, required: Bool = false, options: [String]? = nil,
-        defaultValue: JSONValue? = nil, help: String? = nil, isSecret: Bool = false
+        defaultValue: JSONValue? = nil, help: String? = nil, isSecret: Bool = false, insertionForbids: String? = nil,
+        itemFields: [NodeParameter]? = nil
     ) {
+        self.insertionForbids = insertionForbids
+        self.itemFields = itemFields
         self.name = name
         self.label = label
         self.kind = kind

@@ -117,6 +117,18 @@ public struct Template: Sendable {
     /// or converted, so binary data passes from step to step without a text or base64 round trip.
     ///
     /// - Throws: as ``render(in:)``.
+    /// Checks that no value inserted among literal text contains one of `forbidden`; a template
+    /// that is exactly one placeholder is exempt (the whole value is the author's choice).
+    func checkInsertions(in scope: TemplateScope, forbidding forbidden: Set<Character>) throws(TemplateError) {
+        guard segments.count > 1 else { return }
+        for segment in segments {
+            guard case .reference(let reference) = segment else { continue }
+            var text = ""
+            try reference.appendText(in: scope, to: &text)
+            if text.contains(where: forbidden.contains) { throw TemplateError.forbiddenInsertion(reference.description) }
+        }
+    }
+
     func renderValue(in scope: TemplateScope) throws(TemplateError) -> JSONValue {
         guard segments.count == 1, case .reference(let reference) = segments[0] else {
             return .string(try render(in: scope))

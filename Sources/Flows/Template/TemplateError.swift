@@ -22,6 +22,9 @@ public enum TemplateError: Error, Sendable, Hashable, CustomStringConvertible {
     /// value (`"{{steps.fetch.output.body}}"`); spliced into text they would be garbage. Carries
     /// the full reference path.
     case binaryInText(String)
+    /// A value inserted into surrounding text holds a character the parameter forbids there (an
+    /// address list separator in `Name <{{email}}>`).
+    case forbiddenInsertion(String)
 
     /// A one-line message naming the offset or the path.
     public var description: String {
@@ -35,6 +38,8 @@ public enum TemplateError: Error, Sendable, Hashable, CustomStringConvertible {
                 + "trigger.query.<name>, steps.<id>.output, run.id or now"
         case .missingPath(let path):
             "missing path \(path)"
+        case .forbiddenInsertion(let path):
+            "{{\(path)}} inserted text containing a separator (, ; < > \") or a line break into surrounding text; to take a whole list from the input, make the parameter exactly {{\(path)}}"
         case .binaryInText(let path):
             "\(path) is binary data; use it as the whole parameter value, not inside text"
         }

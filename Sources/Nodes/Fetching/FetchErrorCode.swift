@@ -14,15 +14,20 @@ public enum FetchErrorCode {
     public static let dns = "EDNS"
     /// The server answered with a redirect, which is never followed. Permanent.
     public static let redirect = "EREDIRECT"
-    /// The server answered outside 2xx and 3xx. Transient for 408, 429 and 5xx, permanent otherwise.
+    /// The server answered outside 2xx and 3xx. Transient for 408 and 429, and for 5xx to a GET or
+    /// HEAD; ambiguous for 5xx to a POST, PUT, PATCH or DELETE; permanent otherwise.
     public static let httpStatus = "EHTTP"
     /// The response body is, or says it is, larger than the limit. Permanent.
     public static let tooLarge = "ETOOLARGE"
-    /// No complete response within the timeout. Transient (ambiguous for POST and PATCH).
+    /// No complete response within the timeout. Transient (ambiguous for POST, PUT, PATCH and DELETE).
     public static let timedOut = "ETIMEDOUT"
-    /// The connection failed or broke. Transient (ambiguous for POST and PATCH once connected).
+    /// The connection failed or broke. Transient (ambiguous for POST, PUT, PATCH and DELETE once
+    /// connected).
     public static let connection = "ECONNECTION"
     /// The TLS handshake failed: an untrusted or mismatched certificate, or a server below TLS 1.2.
     /// Permanent.
     public static let tls = "ETLS"
+    /// A URL attachment answered 204 or 205, or with an empty body: there is nothing to attach.
+    /// Permanent.
+    public static let empty = "EEMPTY"
 }

@@ -70,10 +70,11 @@ enum FetchFailure {
 
     // MARK: - Helpers
 
-    /// A failure once the request may have reached the server: retrying a POST or PATCH could
-    /// repeat its effect, so those are `ambiguous` (never retried automatically).
+    /// A failure once the request may have reached the server (a timeout, a reset connection):
+    /// retrying a POST, PUT, PATCH or DELETE could repeat its effect, so those are `ambiguous`
+    /// (never retried automatically); a GET or HEAD is transient.
     static func afterSending(_ request: FetchRequest) -> NodeError.Disposition {
-        request.isIdempotentMethod ? .transient : .ambiguous
+        request.isSafeMethod ? .transient : .ambiguous
     }
 
     /// Whether the connection was refused before any byte went out. NIOPosix wraps the socket

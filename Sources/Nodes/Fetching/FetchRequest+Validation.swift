@@ -13,10 +13,17 @@ extension FetchRequest {
         "proxy-connection", "expect",
     ]
 
-    /// Whether retrying the method is harmless (RFC 9110 section 9.2.2): a failure after the request
-    /// may have reached the server is `ambiguous` for the others.
-    var isIdempotentMethod: Bool {
-        method.uppercased() != "POST" && method.uppercased() != "PATCH"
+    /// Whether a failure after the request may have reached the server can be retried: only for
+    /// the safe methods (RFC 9110 section 9.2.1), `GET` and `HEAD`, which change nothing. `PUT` and
+    /// `DELETE` are idempotent in the RFC's sense, but a workflow step that wrote something and then
+    /// lost the answer is still a step whose effect is unknown; it ends `ambiguous` so a person
+    /// decides, like a `POST` or a `PATCH`.
+    var isSafeMethod: Bool { Self.isSafeMethod(method) }
+
+    /// Whether `method` is `GET` or `HEAD`, in any case.
+    static func isSafeMethod(_ method: String) -> Bool {
+        let upper = method.uppercased()
+        return upper == "GET" || upper == "HEAD"
     }
 
     /// Checks the method, the headers, the limit and the timeout; `EREQUEST` naming `field`.

@@ -29,7 +29,8 @@ extension GuardedHTTPFetcher {
         }
 
         let status = Int(response.status.code)
-        if let refusal = ResponseStatusPolicy.refusal(status: status, field: field, authority: target.authority) {
+        if let refusal = ResponseStatusPolicy.refusal(
+            status: status, method: request.method, field: field, authority: target.authority) {
             throw refusal
         }
 

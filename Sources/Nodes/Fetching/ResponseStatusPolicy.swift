@@ -6,13 +6,17 @@ import Flows
 ///   second address of the same host) that the egress guard never vetted, which is how redirects
 ///   turn a harmless-looking public URL into a request to a metadata service. The spec asks for
 ///   `maxRedirects: 0`; the fix is to use the final URL.
-/// - 408 (Request Timeout) and 429 (Too Many Requests) are transient: the same request may succeed
-///   later. Every other 4xx is permanent: the request itself is wrong.
-/// - 5xx is transient: the server failed, not the request.
+/// - 408 (Request Timeout) and 429 (Too Many Requests) are transient: the server says it did not
+///   process the request, so the same request may succeed later. Every other 4xx is permanent: the
+///   request itself is wrong.
+/// - 5xx depends on the method. For `GET` and `HEAD` it is transient: they change nothing, so
+///   asking again is harmless. For `POST`, `PUT`, `PATCH` and `DELETE` it is `ambiguous`: a 500 or
+///   a 502 from a proxy says nothing about whether the origin applied the request before failing
+///   (an order placed, a row deleted), and a retry could apply it a second time.
 /// - Anything else (a 1xx that reached us, a status above 599) is permanent.
 enum ResponseStatusPolicy {
     /// `nil` for 2xx; otherwise the error for `field`. The message names the status, never the URL.
-    static func refusal(status: Int, field: String, authority: String) -> NodeError? {
+    static func refusal(status: Int, method: String, field: String, authority: String) -> NodeError? {
         let details: JSONValue = .object(["status": .integer(Int64(status))])
         switch status {
         case 200...299:
@@ -31,11 +35,16 @@ enum ResponseStatusPolicy {
             return NodeError(
                 code: FetchErrorCode.httpStatus, message: "\(field): \(authority) answered \(status); only 2xx is accepted",
                 disposition: .permanent, details: details)
-        case 500...599:
+        case 500...599 where FetchRequest.isSafeMethod(method):
             return NodeError(
                 code: FetchErrorCode.httpStatus,
                 message: "\(field): \(authority) answered \(status); only 2xx is accepted (a server error, retried)",
                 disposition: .transient, details: details)
+        case 500...599:
+            return NodeError(
+                code: FetchErrorCode.httpStatus,
+                message: "\(field): \(authority) answered \(status) to \(method.uppercased()); the server may have applied the request before failing, so it is not retried",
+                disposition: .ambiguous, details: details)
         default:
             return NodeError(
                 code: FetchErrorCode.httpStatus, message: "\(field): \(authority) answered \(status); only 2xx is accepted",

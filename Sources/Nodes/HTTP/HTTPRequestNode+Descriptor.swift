@@ -35,9 +35,8 @@ extension HTTPRequestNode {
                 defaultValue: .integer(Int64(HTTPRequestNode.defaultTimeoutSeconds)),
                 help: "For the whole exchange, from connecting to the last byte of the body."),
         ],
-        // The descriptor is static while idempotency depends on the method: GET, HEAD, PUT and
-        // DELETE could be re-run safely, but a POST or PATCH may have effects (an order placed, a
-        // message posted), and re-running it after a crash mid-step could repeat them. So the node
-        // declares itself non-idempotent and an interrupted run ends `ambiguous` instead.
-        isIdempotent: false)
+        // The answer for a step with unknown parameters. Idempotency depends on the method, so the
+        // node answers per step in `isIdempotent(_:)`: GET and HEAD may be re-run, anything else
+        // may have had effects (an order placed, a row deleted) and is not.
+        isIdempotent: false, defaultOnError: .stop)
 }

@@ -40,6 +40,18 @@ public struct HTTPRequestNode: Node {
 
     public var descriptor: NodeDescriptor { Self.nodeDescriptor }
 
+    /// `GET` and `HEAD` (also the default when `method` is unset) change nothing, so a run resumed
+    /// after a crash may send them again; any other method, or one that will not validate, is not
+    /// idempotent and an interrupted step ends `ambiguous`.
+    public func isIdempotent(_ parameters: JSONValue) -> Bool {
+        guard case .object(let members) = parameters else { return false }
+        switch members["method"] {
+        case nil, .null?, .string("")?: return true
+        case .string(let method)?: return FetchRequest.isSafeMethod(method)
+        default: return false
+        }
+    }
+
     public func execute(_ context: NodeContext) async throws(NodeError) -> JSONValue {
         let parameters = try HTTPRequestParameters(context.parameters, limits: limits)
         let resource = try await fetcher.fetch(parameters.fetchRequest, field: "url")

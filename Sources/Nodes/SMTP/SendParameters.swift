@@ -24,7 +24,18 @@ struct SendParameters {
         var filename: String?
         var contentType: String?
         var contentID: String?
+
+        /// The attachment with everything but its bytes: the message rules check its own fields
+        /// (file name, media type, Content-ID) before anything is fetched.
+        var standIn: EmailAttachment {
+            EmailAttachment(
+                filename: filename ?? SendParameters.defaultFilename, content: .bytes([]), contentType: contentType,
+                contentID: contentID)
+        }
     }
+
+    /// The file name of an attachment when neither the parameter nor the response gives one.
+    static let defaultFilename = "attachment"
 
     init(_ parameters: JSONValue) throws(NodeError) {
         guard case .object(let values) = parameters else { throw Self.invalid("parameters", "Parameters must be an object") }
@@ -52,12 +63,7 @@ struct SendParameters {
         guard let priority = priorityText.isEmpty ? Priority.normal : Priority(rawValue: priorityText) else {
             throw Self.invalid("priority", "Priority must be low, normal or high")
         }
-        switch values["allowPartialDelivery"] {
-        case .bool(let flag)?: allowPartialDelivery = flag
-        case .string("true")?: allowPartialDelivery = true
-        case .string("false")?, .null?, nil: allowPartialDelivery = false
-        default: throw Self.invalid("allowPartialDelivery", "Must be true or false")
-        }
+        allowPartialDelivery = try Self.flag(values["allowPartialDelivery"], field: "allowPartialDelivery")
         request = EmailRequest(
             from: try string("from"), to: try string("to", required: true), cc: try string("cc"), bcc: try string("bcc"),
             replyTo: try string("replyTo"), subject: try string("subject"), bodyFormat: format, body: try string("body"),
@@ -110,6 +116,9 @@ struct SendParameters {
             switch try text("source") {
             case "url":
                 guard let url = try text("url") else { throw invalid("\(field).url", "A URL attachment needs a url") }
+                // The URL's form (http or https, a host, no user info) is checked now, with the
+                // other fields; the host is vetted by the egress guard only when it is fetched.
+                _ = try FetchTarget(validating: url, field: "\(field).url")
                 source = .url(url)
             case "base64":
                 guard let content = try text("content") else { throw invalid("\(field).content", "A base64 attachment needs content") }
@@ -124,20 +133,29 @@ struct SendParameters {
             default:
                 throw invalid("\(field).source", "Source must be url, base64 or buffer")
             }
+            // Only an inline part carries its Content-ID: a contentId left on a row that is no
+            // longer inline must not turn the file into an inline image.
             var contentID = try text("contentId")
-            switch object["inline"] {
-            case .bool(true)?:
+            if try flag(object["inline"], field: "\(field).inline") {
                 guard contentID != nil else { throw invalid("\(field).contentId", "An inline attachment needs a contentId") }
-            case .bool(false)?, nil, .null?:
+            } else {
                 contentID = nil
-            default:
-                throw invalid("\(field).inline", "Must be true or false")
             }
             specs.append(AttachmentSpec(
                 field: field, source: source, filename: try text("filename"), contentType: try text("contentType"),
                 contentID: contentID))
         }
         return specs
+    }
+
+    /// A boolean parameter: `true`/`false`, or the text a template renders them to; unset is false.
+    static func flag(_ value: JSONValue?, field: String) throws(NodeError) -> Bool {
+        switch value {
+        case .bool(let flag)?: flag
+        case .string("true")?: true
+        case .string("false")?, .string("")?, .null?, nil: false
+        default: throw invalid(field, "Must be true or false")
+        }
     }
 
     static func invalid(_ field: String, _ message: String) -> NodeError {

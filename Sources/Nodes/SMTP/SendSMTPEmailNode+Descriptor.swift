@@ -1,6 +1,12 @@
 import Flows
 
 extension SendSMTPEmailNode {
+    /// What a `{{…}}` value inserted into an address field may not contain: the list separators
+    /// (`,` `;`), the angle brackets and quotes that delimit an address or a display name, and line
+    /// breaks. `Welcome <{{trigger.body.email}}>` then stays one recipient whatever a webhook caller
+    /// sends; a field that is exactly one placeholder still takes a whole list, by the author's choice.
+    static let addressInsertionForbids = ",;<>\"\r\n"
+
     /// The form, in the spec's words (Parameter reference).
     static let nodeDescriptor = NodeDescriptor(
         type: "smtp.send", label: "Send SMTP Email",
@@ -9,12 +15,17 @@ extension SendSMTPEmailNode {
             NodeParameter(name: "credential", label: "Credential", kind: .credential, required: true,
                           help: "The SMTP credential to use. Workspace-scoped."),
             NodeParameter(name: "to", label: "To", kind: .string, required: true,
-                          help: "One or more recipients, comma-separated. Supports Name <addr@example.com>."),
+                          help: "One or more recipients, comma-separated. Supports Name <addr@example.com>.",
+                          insertionForbids: addressInsertionForbids),
             NodeParameter(name: "from", label: "From", kind: .string,
-                          help: "Override the From address. Must match an address the SMTP server allows."),
-            NodeParameter(name: "cc", label: "CC", kind: .string, help: "Same syntax as To."),
-            NodeParameter(name: "bcc", label: "BCC", kind: .string, help: "Same syntax as To. Hidden in delivered headers."),
-            NodeParameter(name: "replyTo", label: "Reply-To", kind: .string, help: "Single address."),
+                          help: "Override the From address. Must match an address the SMTP server allows.",
+                          insertionForbids: addressInsertionForbids),
+            NodeParameter(name: "cc", label: "CC", kind: .string, help: "Same syntax as To.",
+                          insertionForbids: addressInsertionForbids),
+            NodeParameter(name: "bcc", label: "BCC", kind: .string, help: "Same syntax as To. Hidden in delivered headers.",
+                          insertionForbids: addressInsertionForbids),
+            NodeParameter(name: "replyTo", label: "Reply-To", kind: .string, help: "Single address.",
+                          insertionForbids: addressInsertionForbids),
             NodeParameter(name: "subject", label: "Subject", kind: .string, help: "RFC limit: 998 characters."),
             NodeParameter(name: "bodyFormat", label: "Body format", kind: .options, options: ["text", "html"],
                           defaultValue: "text", help: "Picks which body field is sent."),
@@ -24,12 +35,42 @@ extension SendSMTPEmailNode {
             NodeParameter(name: "priority", label: "Priority", kind: .options, options: ["low", "normal", "high"],
                           defaultValue: "normal", help: "Sets the X-Priority header."),
             NodeParameter(name: "headers", label: "Custom headers", kind: .json,
-                          help: "Up to 50 entries. Newlines and reserved headers are rejected (see below)."),
+                          help: "Up to 50 entries. Newlines and reserved headers are rejected (see below).",
+                          itemFields: headerFields),
             NodeParameter(name: "attachments", label: "Attachments", kind: .json,
-                          help: "URL / Base64 / Buffer. URL attachments are fetched with DNS pinning and a 2xx-only redirect policy."),
+                          help: "URL / Base64 / Buffer. URL attachments are fetched with DNS pinning and a 2xx-only redirect policy.",
+                          itemFields: attachmentFields),
             NodeParameter(name: "allowPartialDelivery", label: "Allow partial delivery", kind: .boolean, defaultValue: false,
                           help: "Succeed when some recipients were refused (they are listed in the output). Off: the step fails."),
         ],
         // Running the step twice sends the email twice: after a crash mid-send the run is ambiguous.
-        isIdempotent: false)
+        isIdempotent: false,
+        // The spec: "Default for new nodes is stop — fail fast instead of swallowing send errors."
+        defaultOnError: .stop)
+
+    /// One row of Custom headers.
+    static let headerFields = [
+        NodeParameter(name: "name", label: "Name", kind: .string, required: true,
+                      help: "The header name, e.g. X-Campaign. Reserved headers (From, To, Message-ID…) are rejected."),
+        NodeParameter(name: "value", label: "Value", kind: .string, help: "The header value. Newlines are rejected."),
+    ]
+
+    /// One row of Attachments.
+    static let attachmentFields = [
+        NodeParameter(name: "source", label: "Source", kind: .options, required: true, options: ["url", "base64", "buffer"],
+                      help: "url: fetched from a public http(s) address. base64: the content as base64 text. "
+                          + "buffer: bytes from an earlier step, e.g. {{steps.fetch.output.body}}."),
+        NodeParameter(name: "url", label: "URL", kind: .string,
+                      help: "For source url: http:// or https:// only, fetched with DNS pinning, no redirects, 2xx only."),
+        NodeParameter(name: "content", label: "Content", kind: .text,
+                      help: "For source base64: the base64 text. For source buffer: a reference to an earlier step's bytes."),
+        NodeParameter(name: "filename", label: "File name", kind: .string,
+                      help: "The name the recipient sees. Default: from the response's Content-Disposition, else the URL path."),
+        NodeParameter(name: "contentType", label: "Content type", kind: .string,
+                      help: "e.g. application/pdf. Default: from the response, else from the file name."),
+        NodeParameter(name: "inline", label: "Inline", kind: .boolean, defaultValue: false,
+                      help: "Show the file inside the HTML body (an image referenced as cid:…) instead of as a download."),
+        NodeParameter(name: "contentId", label: "Content-ID", kind: .string,
+                      help: "Required when inline: the HTML refers to the file as cid:<this value>."),
+    ]
 }

@@ -34,12 +34,20 @@ public struct SendSMTPEmailNode: Node {
 
     public var descriptor: NodeDescriptor { Self.nodeDescriptor }
 
+    /// Runs the step in an order that keeps every refusal ahead of the network: the parameters and
+    /// the message without its attachments' bytes are checked, and the credential is loaded and
+    /// checked again (a row edited in the store cannot bring back port 25); only then are URL
+    /// attachments fetched, the complete message checked, and the message sent.
     public func execute(_ context: NodeContext) async throws(NodeError) -> JSONValue {
         let parameters = try SendParameters(context.parameters)
-        var request = parameters.request
+        let account = try await loadCredential(parameters.credentialID, workspaceID: context.workspaceID)
+        var request = try Self.withDefaultSender(parameters.request, credential: account.credential)
+        request.attachments = parameters.attachments.map(\.standIn)
+        _ = try Self.validate(request)
+
         request.attachments = try await gatherAttachments(parameters.attachments)
-        return try await send(request, credentialID: parameters.credentialID, workspaceID: context.workspaceID,
-                              allowPartialDelivery: parameters.allowPartialDelivery, logger: context.logger)
+        let validated = try Self.validate(request)
+        return try await deliver(validated, account: account, allowPartialDelivery: parameters.allowPartialDelivery, logger: context.logger)
     }
 
     /// Validates, composes and sends `request` with the workspace's credential: the node's whole
@@ -47,35 +55,62 @@ public struct SendSMTPEmailNode: Node {
     public func send(
         _ request: EmailRequest, credentialID: String, workspaceID: String, allowPartialDelivery: Bool, logger: Logger
     ) async throws(NodeError) -> JSONValue {
-        var request = request
-        let validated: ValidatedEmail
+        let account = try await loadCredential(credentialID, workspaceID: workspaceID)
+        let validated = try Self.validate(Self.withDefaultSender(request, credential: account.credential))
+        return try await deliver(validated, account: account, allowPartialDelivery: allowPartialDelivery, logger: logger)
+    }
+
+    // MARK: - Steps
+
+    /// A stored credential and the connection settings it gives, checked again at load.
+    private struct LoadedCredential {
+        var credential: SMTPCredential
+        var configuration: SMTPConfiguration
+    }
+
+    /// The workspace's credential (another workspace's is "not found") and its configuration,
+    /// validated again; `ECREDENTIAL`.
+    private func loadCredential(_ id: String, workspaceID: String) async throws(NodeError) -> LoadedCredential {
         do {
-            // A From left empty falls back to the credential's login when that is an address.
-            if request.from.isEmpty {
-                request.from = try await defaultSender(credentialID: credentialID, workspaceID: workspaceID)
-            }
-            validated = try request.validated()
-        } catch let error as EmailValidationError {
-            throw NodeError(code: "EMESSAGE", message: "\(error.field): \(error.message)", disposition: .permanent)
-        } catch let error as NodeError {
-            throw error
-        } catch {
-            throw NodeError(code: "EMESSAGE", message: "The message could not be prepared", disposition: .permanent)
-        }
-        let stored: SMTPCredential
-        let configuration: SMTPConfiguration
-        do {
-            stored = try await credentials.credentialByID(credentialID, in: workspaceID)
-            configuration = try credentials.configuration(for: stored)
+            let credential = try await credentials.credentialByID(id, in: workspaceID)
+            return LoadedCredential(credential: credential, configuration: try credentials.configuration(for: credential))
         } catch let error as WorkspaceError {
             throw NodeError(code: "ECREDENTIAL", message: "credential: \(error.description)", disposition: .permanent)
         } catch {
             throw NodeError(code: "ECREDENTIAL", message: "credential: The credential could not be loaded", disposition: .transient)
         }
+    }
+
+    /// A From left empty falls back to the credential's login when that is an address.
+    private static func withDefaultSender(_ request: EmailRequest, credential: SMTPCredential) throws(NodeError) -> EmailRequest {
+        guard request.from.isEmpty else { return request }
+        guard let username = credential.username, username.contains("@") else {
+            throw NodeError(
+                code: "EMESSAGE", message: "from: From is required (the credential's username is not an email address)",
+                disposition: .permanent)
+        }
+        var request = request
+        request.from = username
+        return request
+    }
+
+    /// The spec's message rules (MIME's, shared with `posthorn send`); `EMESSAGE` naming the field.
+    private static func validate(_ request: EmailRequest) throws(NodeError) -> ValidatedEmail {
+        do {
+            return try request.validated()
+        } catch {
+            throw NodeError(code: "EMESSAGE", message: error.description, disposition: .permanent)
+        }
+    }
+
+    /// Composes and sends; a partly refused envelope fails unless `allowPartialDelivery`.
+    private func deliver(
+        _ validated: ValidatedEmail, account: LoadedCredential, allowPartialDelivery: Bool, logger: Logger
+    ) async throws(NodeError) -> JSONValue {
         let message = MessageComposer(identity: identity).compose(validated)
         let result: SMTPSendResult
         do {
-            result = try await transport.send(message, key: stored.poolKey, configuration: configuration)
+            result = try await transport.send(message, key: account.credential.poolKey, configuration: account.configuration)
         } catch {
             throw Self.nodeError(error)
         }
@@ -88,18 +123,5 @@ public struct SendSMTPEmailNode: Node {
         }
         logger.debug("smtp.send.done", metadata: ["smtp.accepted": "\(result.outcome.accepted.count)"])
         return output
-    }
-
-    private func defaultSender(credentialID: String, workspaceID: String) async throws -> String {
-        let stored: SMTPCredential
-        do {
-            stored = try await credentials.credentialByID(credentialID, in: workspaceID)
-        } catch let error as WorkspaceError {
-            throw NodeError(code: "ECREDENTIAL", message: "credential: \(error.description)", disposition: .permanent)
-        }
-        guard let username = stored.username, username.contains("@") else {
-            throw EmailValidationError(field: "from", rule: .missingSender, message: "From is required (the credential's username is not an email address)")
-        }
-        return username
     }
 }
