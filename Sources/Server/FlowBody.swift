@@ -11,7 +11,8 @@ import Hummingbird
 ///
 /// `PUT` takes the same body and replaces the whole definition: an absent `enabled` is `true`
 /// again and an absent `retry` is the default policy. An absent webhook `secret` keeps the stored
-/// one (the service's rule), so a client that never saw the secret can still edit the steps.
+/// one (the service's rule), so a client that never saw the secret can still edit the steps;
+/// `"secret": null` removes it.
 public struct FlowBody: Decodable, Sendable {
     /// The definition, not yet validated.
     public var definition: FlowDefinition
@@ -74,11 +75,14 @@ struct TriggerBody: Decodable {
     init(from decoder: any Decoder) throws {
         try FlowFields.refuseUnknownKeys(in: decoder, known: Key.allCases.map(\.rawValue))
         let container = try decoder.container(keyedBy: Key.self)
+        // `"secret": null` removes a stored secret; an absent key keeps it.
+        let removeSecret = try container.contains(.secret) && container.decodeNil(forKey: .secret)
         trigger = FlowDefinition.Trigger(
             type: try container.decode(String.self, forKey: .type),
             expression: try FlowFields.decodeNonNull(String.self, in: container, forKey: .expression),
             timeZone: try FlowFields.decodeNonNull(String.self, in: container, forKey: .timeZone),
-            secret: try FlowFields.decodeNonNull(String.self, in: container, forKey: .secret))
+            secret: removeSecret ? nil : try FlowFields.decodeNonNull(String.self, in: container, forKey: .secret),
+            removeSecret: removeSecret)
     }
 }
 

@@ -60,7 +60,8 @@ struct ExecutorTests {
         #expect(run.steps.first?.output == ["n": "42"])
         let batches = await runs.writeBatches
         #expect(batches.reduce(0, +) >= 600, "every run written at least twice: queued and finished")
-        #expect(batches.count < 600, "writes were grouped: \(batches.count) commits")
+        // Typically 20–30 commits; under a loaded machine a few hundred. One per write would be 600.
+        #expect(batches.count < 400, "writes were grouped: \(batches.count) commits")
     }
 
     @Test("runs left running by a previous life are recovered at start and complete")

@@ -110,7 +110,6 @@ struct FlowAPITests {
         (#"{"name":"x","trigger":{"type":"cron","expression":"61 * * * *"},"steps":[{"id":"a","type":"debug.echo"}]}"#, "trigger.expression"),
         (#"{"name":"x","trigger":{"type":"cron","expression":"* * * * *","timeZone":"Mars/Olympus"},"steps":[{"id":"a","type":"debug.echo"}]}"#, "trigger.timeZone"),
         (#"{"name":"x","trigger":{"type":"webhook","secret":"short"},"steps":[{"id":"a","type":"debug.echo"}]}"#, "trigger.secret"),
-        (#"{"name":"x","trigger":{"type":"webhook","secret":null},"steps":[{"id":"a","type":"debug.echo"}]}"#, "trigger.secret"),
         (#"{"name":"x","trigger":{"type":"manual"},"steps":[]}"#, "steps"),
         (#"{"name":"x","trigger":{"type":"manual"},"steps":{"id":"a"}}"#, "steps"),
         (#"{"name":"x","trigger":{"type":"manual"},"steps":[{"id":"a","type":"smtp.sendd"}]}"#, "steps[0].type"),
@@ -212,6 +211,14 @@ struct FlowAPITests {
                 #expect((replaced["steps"] as? [[String: Any]])?.count == 2)
                 #expect(replaced["createdAt"] as? String == created["createdAt"] as? String)
                 #expect(try await client.call(.get, "/api/v1/flows/\(id)", token: token)["name"] as? String == "Signup v2")
+
+                // `"secret": null` removes the stored secret; the webhook id stays.
+                let unsecured = try await client.call(.put, "/api/v1/flows/\(id)", token: token, json: """
+                    {"name":"Signup v2","trigger":{"type":"webhook","secret":null},"steps":[{"id":"first","type":"debug.echo"}]}
+                    """)
+                #expect(unsecured.status == .ok, "\(unsecured.text)")
+                #expect((unsecured["trigger"] as? [String: Any])?["hasSecret"] as? Bool == false)
+                #expect((unsecured["trigger"] as? [String: Any])?["webhookId"] as? String == webhookID)
 
                 let manual = try await client.call(.put, "/api/v1/flows/\(id)", token: token, json: FlowJSON.manual(name: "Signup v3"))
                 #expect(manual["trigger"] as? [String: String] == ["type": "manual"])

@@ -59,12 +59,12 @@ public struct FlowService: Sendable {
 
     private static func trigger(_ trigger: ValidatedFlowDefinition.ValidatedTrigger, keeping old: FlowTrigger?) -> FlowTrigger {
         switch trigger {
-        case .webhook(let secret):
+        case .webhook(let secret, let removeSecret):
             var existing: WebhookTrigger?
             if case .webhook(let webhook)? = old { existing = webhook }
             return .webhook(WebhookTrigger(
                 id: existing?.id ?? RandomID.make(prefix: "wh", length: 26),
-                secretHash: secret.map(Self.hash) ?? existing?.secretHash))
+                secretHash: secret.map(Self.hash) ?? (removeSecret ? nil : existing?.secretHash)))
         case .cron(let cron):
             return .cron(cron)
         case .manual:

@@ -18,8 +18,11 @@ public struct FlowDefinition: Sendable {
         public var timeZone: String?
         /// Webhook: an optional shared secret callers send in `X-Webhook-Secret`.
         public var secret: String?
+        /// Webhook, on replace: drop the stored secret (an absent ``secret`` keeps it).
+        public var removeSecret: Bool
 
-        public init(type: String, expression: String? = nil, timeZone: String? = nil, secret: String? = nil) {
+        public init(type: String, expression: String? = nil, timeZone: String? = nil, secret: String? = nil, removeSecret: Bool = false) {
+            self.removeSecret = removeSecret
             self.type = type
             self.expression = expression
             self.timeZone = timeZone
@@ -61,7 +64,7 @@ public struct ValidatedFlowDefinition: Sendable {
 
     /// The trigger after its rules: the webhook secret is still plain here, to be hashed on save.
     public enum ValidatedTrigger: Sendable {
-        case webhook(secret: String?)
+        case webhook(secret: String?, removeSecret: Bool)
         case cron(CronTrigger)
         case manual
     }
@@ -144,7 +147,7 @@ extension FlowDefinition {
                     throw FlowValidationError(field: "trigger.secret", message: "Secret must be 16 to 256 characters without spaces")
                 }
             }
-            return .webhook(secret: trigger.secret)
+            return .webhook(secret: trigger.secret, removeSecret: trigger.removeSecret && trigger.secret == nil)
         case "cron":
             guard let expression = trigger.expression else {
                 throw FlowValidationError(field: "trigger.expression", message: "A cron trigger needs an expression")
