@@ -1,6 +1,7 @@
 import Flows
 @testable import Nodes
 import Testing
+import TestSupport
 
 /// The guarded fetcher against a real HTTP server on loopback (allowlisted as `127.0.0.1/32`).
 @Suite("GuardedHTTPFetcher over loopback")
@@ -247,7 +248,7 @@ struct FetchLiveTests {
     @Test("one debug line with method, host, status and bytes; no query string, no header value")
     func logging() async throws {
         try await FetchTestServer.with { server in
-            let logs = FetchLogRecorder()
+            let logs = CapturedLogs()
             let fetcher = try FetchFixtures.fetcher(allowlist: "127.0.0.1/32", logs: logs)
             _ = try await fetcher.fetch(
                 FetchRequest(

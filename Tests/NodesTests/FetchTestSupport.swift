@@ -4,6 +4,7 @@ import Logging
 @testable import Nodes
 import Synchronization
 import Testing
+import TestSupport
 
 /// A resolver with fixed answers per host, counting lookups, so no test touches real DNS.
 final class FetchStaticResolver: HostResolver {
@@ -33,50 +34,20 @@ final class FetchStaticResolver: HostResolver {
     }
 }
 
-/// Captures log records, message and metadata rendered as one line each.
-final class FetchLogRecorder: Sendable {
-    private let lines = Mutex<[String]>([])
-
-    var text: String { lines.withLock { $0.joined(separator: "\n") } }
-
-    var logger: Logger {
-        var logger = Logger(label: "fetch-test") { _ in Handler(sink: self) }
-        logger.logLevel = .trace
-        return logger
-    }
-
-    struct Handler: LogHandler {
-        let sink: FetchLogRecorder
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-            let rendered = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-            sink.lines.withLock { $0.append("\(event.level) \(event.message) \(rendered)") }
-        }
-    }
-}
-
 /// Builds fetchers for the tests: loopback is refused unless a test opens it.
 enum FetchFixtures {
     /// A fetcher whose guard resolves with `resolver` and allows `allowlist` (e.g. `127.0.0.1/32`).
     static func fetcher(
         allowlist: String = "", resolver: FetchStaticResolver = FetchStaticResolver(["localhost": ["127.0.0.1"]]),
-        logs: FetchLogRecorder = FetchLogRecorder(), trustedCertificatePEM: String? = nil
+        logs: CapturedLogs = CapturedLogs(), trustedCertificatePEM: String? = nil
     ) throws -> GuardedHTTPFetcher {
         let policy = EgressPolicy(allowlist: try EgressPolicy.parseAllowlist(allowlist))
         let egress = EgressGuard(policy: policy, resolver: resolver)
         guard let trustedCertificatePEM else {
-            return GuardedHTTPFetcher(egress: egress, logger: logs.logger)
+            return GuardedHTTPFetcher(egress: egress, logger: logs.logger(label: "fetch-test"))
         }
         return try GuardedHTTPFetcher(
-            egress: egress, logger: logs.logger, additionalTrustedCertificatesPEM: trustedCertificatePEM)
+            egress: egress, logger: logs.logger(label: "fetch-test"), additionalTrustedCertificatesPEM: trustedCertificatePEM)
     }
 
     /// Runs `fetch` and returns its error, recording an issue if it succeeded.
