@@ -6,12 +6,12 @@ import SMTP
 import Server
 import Workspaces
 
-/// `posthorn flow create|list|run`: the same rules and JSON as the API, working on the data
+/// `posthorn flow create|list|show|run`: the same rules and JSON as the API, working on the data
 /// directory directly.
 struct FlowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "flow", abstract: "Create, list and run a workspace's flows.",
-        subcommands: [Create.self, List.self, Start.self])
+        commandName: "flow", abstract: "Create, list, show and run a workspace's flows.",
+        subcommands: [Create.self, List.self, Show.self, Start.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -49,6 +49,27 @@ struct FlowCommand: AsyncParsableCommand {
                 print(try await data.withEnvironment { environment in
                     let workspace = try await workspace.resolve(in: environment)
                     return JSONRendering.flows(try await environment.services.flowStore.flows(workspaceID: workspace.id))
+                })
+            } catch {
+                CommandFailure.exit(with: error)
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one flow (id or name), as the API does.")
+
+        @OptionGroup var data: DataOptions
+        @OptionGroup var workspace: WorkspaceOption
+
+        @Argument(help: "Flow id or name.")
+        var flow: String
+
+        func run() async throws {
+            do {
+                print(try await data.withEnvironment { environment in
+                    let workspace = try await workspace.resolve(in: environment)
+                    return JSONRendering.flow(try await FlowCommand.resolve(flow, in: workspace.id, environment: environment))
                 })
             } catch {
                 CommandFailure.exit(with: error)

@@ -3,10 +3,46 @@ import Flows
 import Server
 import Workspaces
 
-/// `posthorn run show`: a run from the history, as `GET /api/v1/runs/{id}` shows it.
+/// `posthorn run list|show`: the run history, as `GET /api/v1/runs` and `/runs/{id}` show it.
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "run", abstract: "Inspect a workspace's run history.", subcommands: [Show.self])
+        commandName: "run", abstract: "Inspect a workspace's run history.", subcommands: [List.self, Show.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List recent runs, newest first, as a JSON array.")
+
+        @OptionGroup var data: DataOptions
+        @OptionGroup var workspace: WorkspaceOption
+
+        @Option(help: "Only runs of this flow (id).")
+        var flow: String?
+
+        @Option(help: "Only runs with this status: queued, running, succeeded, failed or ambiguous.")
+        var status: String?
+
+        @Option(help: "How many (1–200, default 20).")
+        var limit = 20
+
+        func run() async throws {
+            do {
+                guard (1...200).contains(limit) else { throw CommandFailure(message: "limit: must be from 1 to 200") }
+                let wanted = try status.map { text -> RunStatus in
+                    guard let value = RunStatus(rawValue: text) else {
+                        throw CommandFailure(message: "status: must be queued, running, succeeded, failed or ambiguous")
+                    }
+                    return value
+                }
+                print(try await data.withEnvironment { environment in
+                    let workspace = try await workspace.resolve(in: environment)
+                    let runs = try await environment.services.runStore.runs(
+                        workspaceID: workspace.id, flowID: flow, status: wanted, limit: limit, before: nil)
+                    return "[" + runs.map(JSONRendering.run).joined(separator: ",\n") + "]"
+                })
+            } catch {
+                CommandFailure.exit(with: error)
+            }
+        }
+    }
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show one run: its trigger, each step and how it ended.")

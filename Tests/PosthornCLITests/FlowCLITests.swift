@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// `posthorn flow create|list|run` and `posthorn run show`, run as the real binary against a
+/// `posthorn flow create|list|show|run` and `posthorn run list|show`, run as the real binary against a
 /// scratch data directory.
 @Suite("posthorn flow and run")
 struct FlowCLITests {
@@ -48,6 +48,15 @@ struct FlowCLITests {
         let byName = try scratch.run(["flow", "run", "Greeter", "--body", #"{"name":"Grace","items":[1]}"#])
         #expect(byName.status == 0, "\(byName.stderr)")
         #expect((byName.json["steps"] as? [[String: Any]])?.last?["output"] as? [String: String] == ["message": "Hello Grace!"])
+
+        let shownFlow = try scratch.run(["flow", "show", "Greeter"])
+        #expect(shownFlow.json["id"] as? String == id)
+        let history = try scratch.run(["run", "list", "--flow", id, "--status", "succeeded"])
+        #expect(history.status == 0, "\(history.stderr)")
+        let items = try #require(try JSONSerialization.jsonObject(with: Data(history.stdout.utf8)) as? [[String: Any]])
+        #expect(items.count == 2)
+        #expect(items.last?["id"] as? String == runID, "newest first")
+        #expect(try scratch.run(["run", "list", "--status", "done"]).status == 1)
     }
 
     @Test("a run that fails prints the run and exits 1")
