@@ -1,3 +1,4 @@
+import Flows
 public import Egress
 public import Logging
 import NIOCore
@@ -88,9 +89,6 @@ extension ConnectionTestResult: ResponseEncodable {}
 extension SMTPTimings {
     /// The opening phases in whole milliseconds: `connect`, `tls`, `auth`.
     var millisecondsByPhase: [String: Int] {
-        func ms(_ duration: Duration) -> Int {
-            Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
-        }
-        return ["connect": ms(connect), "tls": ms(tls), "auth": ms(auth)]
+        ["connect": Int(connect.wholeMilliseconds), "tls": Int(tls.wholeMilliseconds), "auth": Int(auth.wholeMilliseconds)]
     }
 }

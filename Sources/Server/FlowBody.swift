@@ -275,12 +275,8 @@ struct RetryResponse: Encodable {
 
     init(_ policy: RetryPolicy) {
         maxAttempts = policy.maxAttempts
-        initialDelayMs = Self.milliseconds(policy.initialDelay)
-        maxDelayMs = Self.milliseconds(policy.maxDelay)
-    }
-
-    private static func milliseconds(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+        initialDelayMs = policy.initialDelay.wholeMilliseconds
+        maxDelayMs = policy.maxDelay.wholeMilliseconds
     }
 }
 

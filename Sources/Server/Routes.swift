@@ -64,7 +64,7 @@ struct RequestLogMiddleware: RouterMiddleware {
                     "http.method": "\(request.method.rawValue)",
                     "http.route": "\(context.endpointPath ?? "-")",
                     "http.status": "\(status)",
-                    "http.duration_ms": "\((ContinuousClock.now - start).components.attoseconds / 1_000_000_000_000_000)",
+                    "http.duration_ms": "\((ContinuousClock.now - start).wholeMilliseconds)",
                 ])
         }
         do {

@@ -6,9 +6,7 @@ import SMTPCore
 extension SendSMTPEmailNode {
     /// The step output: what was sent, to whom, and what the server said.
     static func output(_ result: SMTPSendResult) -> JSONValue {
-        func ms(_ duration: Duration) -> JSONValue {
-            .integer(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
-        }
+        func ms(_ duration: Duration) -> JSONValue { .integer(duration.wholeMilliseconds) }
         return .object([
             "messageId": .string(result.messageID),
             "accepted": .array(result.outcome.accepted.map(JSONValue.string)),
