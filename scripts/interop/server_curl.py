@@ -33,11 +33,13 @@ PASSWORD = fixture.PASSWORD
 
 
 class Checks:
+    """Counts and prints `ok NAME` / `FAIL NAME: detail` lines (shared with smtp_node_e2e.py)."""
+
     def __init__(self) -> None:
         self.failed = 0
         self.passed = 0
 
-    def check(self, name: str, ok: bool, detail: str = "") -> None:
+    def check(self, name: str, ok: bool, detail: object = "") -> None:
         if ok:
             self.passed += 1
             print(f"ok   {name}")

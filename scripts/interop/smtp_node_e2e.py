@@ -33,22 +33,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import smtp_aiosmtpd as fixture  # noqa: E402
+from server_curl import Checks  # noqa: E402
 
 ADMIN = "e2e-admin-token-0123456789abcdef012345"
-
-
-class Checks:
-    def __init__(self) -> None:
-        self.failed = 0
-        self.passed = 0
-
-    def check(self, name: str, ok: bool, detail: object = "") -> None:
-        if ok:
-            self.passed += 1
-            print(f"ok   {name}")
-        else:
-            self.failed += 1
-            print(f"FAIL {name}: {detail}")
 
 
 def call(base: str, method: str, path: str, token: str | None = None, body: dict | None = None) -> tuple[int, dict, str]:
