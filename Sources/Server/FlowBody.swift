@@ -22,13 +22,13 @@ public struct FlowBody: Decodable, Sendable {
     }
 
     public init(from decoder: any Decoder) throws {
-        try FlowFields.refuseUnknownKeys(in: decoder, known: Key.allCases.map(\.rawValue))
+        try KeyedDecodingContainer<Key>.refuseUnknownKeys(in: decoder, known: Set(Key.allCases.map(\.rawValue)))
         let container = try decoder.container(keyedBy: Key.self)
         let name = try container.decode(String.self, forKey: .name)
         let trigger = try container.decode(TriggerBody.self, forKey: .trigger)
         let steps = try container.decode([StepBody].self, forKey: .steps)
-        let enabled = try FlowFields.decodeNonNull(Bool.self, in: container, forKey: .enabled) ?? true
-        let retry = try FlowFields.decodeNonNull(RetryBody.self, in: container, forKey: .retry)
+        let enabled = try container.decodeNonNull(Bool.self, forKey: .enabled) ?? true
+        let retry = try container.decodeNonNull(RetryBody.self, forKey: .retry)
         definition = FlowDefinition(
             name: name, trigger: trigger.trigger, steps: steps.map(\.step), enabled: enabled,
             retry: retry?.policy ?? RetryPolicy())
@@ -51,7 +51,7 @@ public struct FlowBody: Decodable, Sendable {
         } catch let error as APIError {
             throw error
         } catch let error as DecodingError {
-            throw FlowFields.apiError(error)
+            throw error.apiError
         } catch {
             throw APIError(.badRequest, code: "invalid_json", "The request body must be a JSON object")
         }
@@ -73,15 +73,15 @@ struct TriggerBody: Decodable {
     }
 
     init(from decoder: any Decoder) throws {
-        try FlowFields.refuseUnknownKeys(in: decoder, known: Key.allCases.map(\.rawValue))
+        try KeyedDecodingContainer<Key>.refuseUnknownKeys(in: decoder, known: Set(Key.allCases.map(\.rawValue)))
         let container = try decoder.container(keyedBy: Key.self)
         // `"secret": null` removes a stored secret; an absent key keeps it.
         let removeSecret = try container.contains(.secret) && container.decodeNil(forKey: .secret)
         trigger = FlowDefinition.Trigger(
             type: try container.decode(String.self, forKey: .type),
-            expression: try FlowFields.decodeNonNull(String.self, in: container, forKey: .expression),
-            timeZone: try FlowFields.decodeNonNull(String.self, in: container, forKey: .timeZone),
-            secret: removeSecret ? nil : try FlowFields.decodeNonNull(String.self, in: container, forKey: .secret),
+            expression: try container.decodeNonNull(String.self, forKey: .expression),
+            timeZone: try container.decodeNonNull(String.self, forKey: .timeZone),
+            secret: removeSecret ? nil : try container.decodeNonNull(String.self, forKey: .secret),
             removeSecret: removeSecret)
     }
 }
@@ -95,13 +95,13 @@ struct StepBody: Decodable {
     }
 
     init(from decoder: any Decoder) throws {
-        try FlowFields.refuseUnknownKeys(in: decoder, known: Key.allCases.map(\.rawValue))
+        try KeyedDecodingContainer<Key>.refuseUnknownKeys(in: decoder, known: Set(Key.allCases.map(\.rawValue)))
         let container = try decoder.container(keyedBy: Key.self)
         step = FlowDefinition.Step(
             id: try container.decode(String.self, forKey: .id),
             type: try container.decode(String.self, forKey: .type),
-            parameters: try FlowFields.decodeNonNull(JSONValue.self, in: container, forKey: .parameters) ?? .object([:]),
-            onError: try FlowFields.decodeNonNull(String.self, in: container, forKey: .onError))
+            parameters: try container.decodeNonNull(JSONValue.self, forKey: .parameters) ?? .object([:]),
+            onError: try container.decodeNonNull(String.self, forKey: .onError))
     }
 }
 
@@ -114,90 +114,15 @@ struct RetryBody: Decodable {
     }
 
     init(from decoder: any Decoder) throws {
-        try FlowFields.refuseUnknownKeys(in: decoder, known: Key.allCases.map(\.rawValue))
+        try KeyedDecodingContainer<Key>.refuseUnknownKeys(in: decoder, known: Set(Key.allCases.map(\.rawValue)))
         let container = try decoder.container(keyedBy: Key.self)
         let defaults = RetryPolicy()
         policy = RetryPolicy(
-            maxAttempts: try FlowFields.decodeNonNull(Int.self, in: container, forKey: .maxAttempts) ?? defaults.maxAttempts,
-            initialDelay: try FlowFields.decodeNonNull(Int.self, in: container, forKey: .initialDelayMs).map { .milliseconds($0) }
+            maxAttempts: try container.decodeNonNull(Int.self, forKey: .maxAttempts) ?? defaults.maxAttempts,
+            initialDelay: try container.decodeNonNull(Int.self, forKey: .initialDelayMs).map { .milliseconds($0) }
                 ?? defaults.initialDelay,
-            maxDelay: try FlowFields.decodeNonNull(Int.self, in: container, forKey: .maxDelayMs).map { .milliseconds($0) }
+            maxDelay: try container.decodeNonNull(Int.self, forKey: .maxDelayMs).map { .milliseconds($0) }
                 ?? defaults.maxDelay)
-    }
-}
-
-// MARK: - Field paths
-
-/// Strict decoding with field paths in validation's spelling: `steps[1].onError`, not
-/// `steps.Index 1.onError`.
-enum FlowFields {
-    /// `trigger.secret`, `steps[0].id`.
-    static func path(_ codingPath: [any CodingKey]) -> String {
-        var text = ""
-        for key in codingPath {
-            if let index = key.intValue {
-                text += "[\(index)]"
-            } else {
-                text += text.isEmpty ? key.stringValue : ".\(key.stringValue)"
-            }
-        }
-        return text
-    }
-
-    /// 422 for the first key (in sorted order) that is not in `known`.
-    static func refuseUnknownKeys(in decoder: any Decoder, known: [String]) throws {
-        let all = try decoder.container(keyedBy: AnyCodingKey.self)
-        if let unknown = all.allKeys.map(\.stringValue).sorted().first(where: { !known.contains($0) }) {
-            throw APIError(
-                .unprocessableContent, code: "validation_failed",
-                field: path(decoder.codingPath + [AnyCodingKey(stringValue: unknown)]), "Unknown field")
-        }
-    }
-
-    /// Absent → `nil`; an explicit `null` is refused, since none of these fields can be cleared.
-    static func decodeNonNull<Value: Decodable, Key: CodingKey>(
-        _ type: Value.Type, in container: KeyedDecodingContainer<Key>, forKey key: Key
-    ) throws -> Value? {
-        guard container.contains(key) else { return nil }
-        if try container.decodeNil(forKey: key) {
-            throw APIError(.unprocessableContent, code: "validation_failed", field: path(container.codingPath + [key]), "Must not be null")
-        }
-        return try container.decode(Value.self, forKey: key)
-    }
-
-    static func apiError(_ error: DecodingError) -> APIError {
-        let codingPath: [any CodingKey]
-        let rule: String
-        switch error {
-        case .typeMismatch(let type, let context):
-            codingPath = context.codingPath
-            rule = "Must be \(jsonName(of: type))"
-        case .valueNotFound(_, let context):
-            codingPath = context.codingPath
-            rule = "Must not be null"
-        case .keyNotFound(let key, let context):
-            codingPath = context.codingPath + [key]
-            rule = "Is required"
-        case .dataCorrupted(let context):
-            codingPath = context.codingPath
-            rule = "Is not valid"
-        @unknown default:
-            codingPath = []
-            rule = "Is not valid"
-        }
-        let field = path(codingPath)
-        return APIError(.unprocessableContent, code: "validation_failed", field: field.isEmpty ? nil : field, rule)
-    }
-
-    private static func jsonName(of type: Any.Type) -> String {
-        switch type {
-        case is String.Type: "a string"
-        case is Int.Type: "a whole number"
-        case is Bool.Type: "true or false"
-        case is [Any].Type: "an array"
-        case is [String: Any].Type: "an object"
-        default: "of another type"
-        }
     }
 }
 

@@ -15,8 +15,21 @@ enum JSONBody {
         } catch let error as APIError {
             throw error
         } catch let error as DecodingError {
-            throw APIError(.unprocessableContent, code: "validation_failed", field: error.fieldName, error.ruleDescription)
+            throw error.apiError
         }
+    }
+
+    /// A coding path as the API names fields: `trigger.secret`, `steps[0].id`.
+    static func path(_ codingPath: [any CodingKey]) -> String {
+        var text = ""
+        for key in codingPath {
+            if let index = key.intValue {
+                text += "[\(index)]"
+            } else {
+                text += text.isEmpty ? key.stringValue : ".\(key.stringValue)"
+            }
+        }
+        return text
     }
 }
 
@@ -29,11 +42,14 @@ struct AnyCodingKey: CodingKey {
 }
 
 extension KeyedDecodingContainer {
-    /// Throws 422 for the first key not in `known`: a typo such as `pasword` must not be ignored.
+    /// Throws 422 for the first key (in sorted order) not in `known`: a typo such as `pasword`
+    /// must not be ignored. The field is the key's full path (`steps[1].onErorr`).
     static func refuseUnknownKeys(in decoder: any Decoder, known: Set<String>) throws {
         let all = try decoder.container(keyedBy: AnyCodingKey.self)
         if let unknown = all.allKeys.map(\.stringValue).sorted().first(where: { !known.contains($0) }) {
-            throw APIError(.unprocessableContent, code: "validation_failed", field: unknown, "Unknown field")
+            throw APIError(
+                .unprocessableContent, code: "validation_failed",
+                field: JSONBody.path(decoder.codingPath + [AnyCodingKey(stringValue: unknown)]), "Unknown field")
         }
     }
 
@@ -48,30 +64,36 @@ extension KeyedDecodingContainer {
     func decodeNonNull<Value: Decodable>(_ type: Value.Type, forKey key: Key) throws -> Value? {
         guard contains(key) else { return nil }
         if try decodeNil(forKey: key) {
-            throw APIError(.unprocessableContent, code: "validation_failed", field: key.stringValue, "Must not be null")
+            throw APIError(.unprocessableContent, code: "validation_failed", field: JSONBody.path(codingPath + [key]), "Must not be null")
         }
         return try decode(Value.self, forKey: key)
     }
 }
 
 extension DecodingError {
-    var fieldName: String? {
-        let path: [any CodingKey] = switch self {
-        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context): context.codingPath
-        case .keyNotFound(let key, let context): context.codingPath + [key]
-        @unknown default: []
-        }
-        return path.isEmpty ? nil : path.map(\.stringValue).joined(separator: ".")
-    }
-
-    var ruleDescription: String {
+    /// 422 naming the field by its full path and the rule broken.
+    var apiError: APIError {
+        let codingPath: [any CodingKey]
+        let rule: String
         switch self {
-        case .typeMismatch(let type, _): "Must be \(Self.jsonName(of: type))"
-        case .valueNotFound: "Must not be null"
-        case .keyNotFound: "Is required"
-        case .dataCorrupted: "Is not valid"
-        @unknown default: "Is not valid"
+        case .typeMismatch(let type, let context):
+            codingPath = context.codingPath
+            rule = "Must be \(Self.jsonName(of: type))"
+        case .valueNotFound(_, let context):
+            codingPath = context.codingPath
+            rule = "Must not be null"
+        case .keyNotFound(let key, let context):
+            codingPath = context.codingPath + [key]
+            rule = "Is required"
+        case .dataCorrupted(let context):
+            codingPath = context.codingPath
+            rule = "Is not valid"
+        @unknown default:
+            codingPath = []
+            rule = "Is not valid"
         }
+        let field = JSONBody.path(codingPath)
+        return APIError(.unprocessableContent, code: "validation_failed", field: field.isEmpty ? nil : field, rule)
     }
 
     private static func jsonName(of type: Any.Type) -> String {
@@ -79,6 +101,8 @@ extension DecodingError {
         case is String.Type: "a string"
         case is Int.Type: "a whole number"
         case is Bool.Type: "true or false"
+        case is [Any].Type: "an array"
+        case is [String: Any].Type: "an object"
         default: "of another type"
         }
     }
