@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
@@ -119,10 +120,13 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Workspaces", "Storage", "Vault", "Secrets", "SMTP", "SMTPCore", "Egress", "Flows", "Nodes",
+                "Workspaces", "Storage", "Vault", "Secrets", "SMTP", "SMTPCore", "Egress", "Flows", "Nodes", "MIME",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ],
             swiftSettings: sharedSettings
         ),
@@ -139,7 +143,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "MIME", "SMTPCore",
+                "MIME", "SMTPCore", "Flows",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -195,13 +199,13 @@ let package = Package(
         ),
         .testTarget(
             name: "FlowsTests",
-            dependencies: ["Flows", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Flows", "TestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: sharedSettings
         ),
         .testTarget(
             name: "StorageTests",
             dependencies: [
-                "Storage", "Workspaces", "Vault", "Secrets", "SMTP", "SMTPCore", "Flows",
+                "Storage", "Workspaces", "Vault", "Secrets", "SMTP", "SMTPCore", "Flows", "TestSupport",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Logging", package: "swift-log"),
             ],

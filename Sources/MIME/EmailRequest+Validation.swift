@@ -51,8 +51,9 @@ public struct Envelope: Sendable, Hashable {
 extension EmailRequest {
     /// Checks every rule of the spec and parses the addresses.
     ///
+    /// - Parameter limits: the per-message caps (the defaults unless the operator changed them).
     /// - Throws: ``EmailValidationError`` naming the first field that breaks a rule.
-    public func validated() throws(EmailValidationError) -> ValidatedEmail {
+    public func validated(limits: EmailLimits = EmailLimits()) throws(EmailValidationError) -> ValidatedEmail {
         guard let from = try MailboxAddress.parseSingle(
             from, field: "from", ruleMessage: "From must be a single mailbox")
         else {
@@ -67,6 +68,12 @@ extension EmailRequest {
         }
         let replyTo = try MailboxAddress.parseSingle(
             replyTo, field: "replyTo", ruleMessage: "Reply-To must be a single address")
+        let recipients = Set((to + cc + bcc).map(\.addressSpec)).count
+        if recipients > limits.maximumRecipients {
+            throw EmailValidationError(
+                field: bcc.isEmpty ? (cc.isEmpty ? "to" : "cc") : "bcc", rule: .tooManyRecipients,
+                message: "At most \(limits.maximumRecipients) recipients (To, CC and BCC together) are allowed in one message; this one has \(recipients)")
+        }
 
         if EmailRules.containsForbiddenCharacters(subject) { throw .forbiddenCharacters("subject") }
         if subject.unicodeScalars.count > EmailRules.maximumSubjectLength {
@@ -79,6 +86,11 @@ extension EmailRequest {
                 field: field, rule: .bodyTooLarge, message: "Body is larger than 10 MB (10,000,000 bytes of UTF-8)")
         }
         try validateHeaders()
+        if attachments.count > limits.maximumAttachments {
+            throw EmailValidationError(
+                field: "attachments", rule: .tooManyAttachments,
+                message: "At most \(limits.maximumAttachments) attachments are allowed in one message; this one has \(attachments.count)")
+        }
         try validateAttachments()
         let messageID = try self.messageID.map { id throws(EmailValidationError) in try Self.normalizedMessageID(id) }
 
@@ -87,7 +99,7 @@ extension EmailRequest {
             from: from, to: to, cc: cc, bcc: bcc, replyTo: replyTo, subject: subject,
             textBody: sendsHTML && body.isEmpty ? nil : body,
             htmlBody: sendsHTML ? htmlBody : nil,
-            priority: priority, headers: headers, attachments: attachments,
+            priority: priority, headers: headers, attachments: attachments.map(Self.neutralizingFilename),
             messageID: messageID, date: date
         )
     }
@@ -144,6 +156,15 @@ extension EmailRequest {
                     field: "\(field).path", rule: .invalidAttachment, message: "File cannot be read")
             }
         }
+    }
+
+    /// The attachment with bidi controls, invisible characters and C1 controls in its file name
+    /// replaced by `_`, so `invoice\u{202E}fdp.exe` reaches the recipient as `invoice_fdp.exe`
+    /// rather than showing as `invoiceexe.pdf` (C0 controls were refused already).
+    private static func neutralizingFilename(_ attachment: EmailAttachment) -> EmailAttachment {
+        var attachment = attachment
+        attachment.filename = DeceptiveScalars.neutralized(attachment.filename)
+        return attachment
     }
 
     static func isValidContentID(_ id: String) -> Bool {

@@ -1,3 +1,21 @@
+/// Per-message caps an operator may change (`posthorn serve --max-recipients`, `--max-attachments`).
+///
+/// A message to thousands of recipients is a mailing list, not a workflow email, and one flow that
+/// sends it can get the whole workspace's sender blocked; thousands of attachments are a way to
+/// make one step work for minutes. The defaults fit every workflow email we know of.
+public struct EmailLimits: Sendable, Hashable {
+    /// Recipients per message, To, CC and BCC together, each address counted once (default 100).
+    public var maximumRecipients: Int
+    /// Attachments per message, inline images included (default 20).
+    public var maximumAttachments: Int
+
+    /// The defaults: 100 recipients, 20 attachments.
+    public init(maximumRecipients: Int = 100, maximumAttachments: Int = 20) {
+        self.maximumRecipients = maximumRecipients
+        self.maximumAttachments = maximumAttachments
+    }
+}
+
 /// The limits and denylists of the spec's "Security & limits" and "Reserved headers" sections, in
 /// one place for the CLI, the node and the API alike.
 public enum EmailRules {

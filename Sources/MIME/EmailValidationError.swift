@@ -22,6 +22,8 @@ public struct EmailValidationError: Error, Hashable, Sendable, CustomStringConve
         case invalidContentID
         case invalidDate
         case invalidFile
+        case tooManyRecipients
+        case tooManyAttachments
     }
 
     /// The parameter the error concerns, in the node's names: `to`, `subject`, `headers[2].name`,

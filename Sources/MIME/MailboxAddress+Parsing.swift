@@ -25,8 +25,9 @@ extension MailboxAddress {
         if EmailRules.containsForbiddenCharacters(text) {
             throw .forbiddenCharacters(field)
         }
-        if text.unicodeScalars.contains(where: isDisallowedControl) {
-            throw .invalidAddress(field, "control characters are not allowed")
+        if let scalar = text.unicodeScalars.first(where: DeceptiveScalars.isDeceptiveInText) {
+            throw .invalidAddress(
+                field, "\(DeceptiveScalars.describe(scalar)) is not allowed: control, invisible and direction-changing characters can disguise an address")
         }
         var mailboxes: [MailboxAddress] = []
         for item in try splitList(text, field: field) {
@@ -61,12 +62,12 @@ extension MailboxAddress {
         var inQuotes = false
         while index < scalars.endIndex {
             let scalar = scalars[index]
-            if inQuotes && scalar == "\\" {
+            if inQuotes && scalar == AddressListSyntax.escape {
                 index = scalars.index(after: index)
                 guard index < scalars.endIndex else { break }
-            } else if scalar == "\"" {
+            } else if scalar == AddressListSyntax.quote {
                 inQuotes.toggle()
-            } else if scalar == "," && !inQuotes {
+            } else if scalar == AddressListSyntax.separator && !inQuotes {
                 items.append(scalars[start..<index])
                 start = scalars.index(after: index)
             }
@@ -82,8 +83,8 @@ extension MailboxAddress {
     // MARK: Mailbox
 
     private static func parseMailbox(_ item: Substring.UnicodeScalarView, field: String) throws(EmailValidationError) -> MailboxAddress {
-        let opens = item.indices.filter { item[$0] == "<" }
-        let closes = item.indices.filter { item[$0] == ">" }
+        let opens = item.indices.filter { item[$0] == AddressListSyntax.openAddress }
+        let closes = item.indices.filter { item[$0] == AddressListSyntax.closeAddress }
         if opens.isEmpty && closes.isEmpty {
             let (local, domain) = try parseAddressSpec(item, field: field)
             return MailboxAddress(displayName: nil, localPart: local, domain: domain)
@@ -102,16 +103,16 @@ extension MailboxAddress {
 
     private static func parseDisplayName(_ text: Substring.UnicodeScalarView, field: String) throws(EmailValidationError) -> String? {
         if text.isEmpty { return nil }
-        if text.first == "\"" {
+        if text.first == AddressListSyntax.quote {
             var result = String.UnicodeScalarView()
             var index = text.index(after: text.startIndex)
             while index < text.endIndex {
                 let scalar = text[index]
-                if scalar == "\\" {
+                if scalar == AddressListSyntax.escape {
                     index = text.index(after: index)
                     guard index < text.endIndex else { break }
                     result.append(text[index])
-                } else if scalar == "\"" {
+                } else if scalar == AddressListSyntax.quote {
                     guard text.index(after: index) == text.endIndex else {
                         throw .invalidAddress(field, "text after a quoted display name")
                     }
@@ -154,6 +155,10 @@ extension MailboxAddress {
         ]
         for (characters, reason) in refusals where text.contains(where: characters.contains) {
             throw .invalidAddress(field, reason)
+        }
+        if let scalar = text.first(where: DeceptiveScalars.isDeceptiveInAddress) {
+            throw .invalidAddress(
+                field, "\(DeceptiveScalars.describe(scalar)) is not allowed in an address: it would be sent but not seen")
         }
         let ats = text.indices.filter { text[$0] == "@" }
         guard ats.count == 1, let at = ats.first else {
@@ -199,11 +204,6 @@ extension MailboxAddress {
         case "!", "#", "$", "%", "&", "'", "*", "+", "-", "/", "=", "?", "^", "_", "`", "{", "|", "}", "~": true
         default: false
         }
-    }
-
-    /// C0 controls other than tab, and DEL: never meaningful in an address or a name.
-    private static func isDisallowedControl(_ scalar: Unicode.Scalar) -> Bool {
-        (scalar.value < 0x20 && scalar != "\t") || scalar.value == 0x7F
     }
 
     private static func trimBlanks(_ text: Substring.UnicodeScalarView) -> Substring.UnicodeScalarView {

@@ -136,20 +136,37 @@ public final class SMTPConnection: Sendable {
         }
     }
 
-    /// Says QUIT and closes the connection.
-    public func close() async {
-        try? await request { SMTPRequest.quit($0) }
+    /// Says QUIT, waits at most `quitTimeout` for the server's answer, and closes the connection.
+    ///
+    /// The wait is short on purpose: closing is what shutdown does, and a server that does not
+    /// answer QUIT must not hold a stopping process for a command timeout (5 minutes).
+    public func close(quitTimeout: Duration = .seconds(2)) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await self.request { SMTPRequest.quit($0) } }
+            group.addTask { try? await Task.sleep(for: quitTimeout) }
+            await group.next()
+            group.cancelAll()
+        }
         try? await channel.close()
     }
 
     /// Hands a request to the channel handler and waits for its answer. If the handler is gone (the
     /// channel closed and its pipeline was torn down), the request fails instead of waiting forever.
+    ///
+    /// Cancelling the waiting task closes the connection, which fails the request: a stopping
+    /// server that gives up on a send (or a QUIT) does not wait out the SMTP timeouts. A message
+    /// interrupted after its final dot is then reported ambiguous, as any drop there is.
     private func request<Value: Sendable>(_ make: (EventLoopPromise<Value>) -> SMTPRequest) async throws -> Value {
         let answer = channel.eventLoop.makePromise(of: Value.self)
         let delivered = channel.eventLoop.makePromise(of: Void.self)
         delivered.futureResult.whenFailure { answer.fail($0) }
         channel.triggerUserOutboundEvent(make(answer), promise: delivered)
-        return try await answer.futureResult.get()
+        let channel = self.channel
+        return try await withTaskCancellationHandler {
+            try await answer.futureResult.get()
+        } onCancel: {
+            channel.close(promise: nil)
+        }
     }
 }
 

@@ -23,7 +23,7 @@ public struct APIError: HTTPResponseError, Sendable {
         let status: HTTPResponse.Status = switch error.kind {
         case .validation: .unprocessableContent
         case .notFound: .notFound
-        case .conflict: .conflict
+        case .conflict, .versionConflict: .conflict
         case .vault: .internalServerError
         }
         self.init(status, code: error.kind.rawValue, field: error.field, error.message)

@@ -1,16 +1,23 @@
 public import Hummingbird
+import HummingbirdCore
 public import Logging
 
 /// The Hummingbird application over an opened environment, listening where the configuration says,
 /// with the flow engine's services in its service group. `runService()` handles SIGTERM and SIGINT:
 /// the server stops accepting and finishes in-flight requests, then the engine's services stop in
 /// reverse order (the executor finishes its runs while the writer still commits).
+///
+/// The HTTP server enforces ``ServerConfiguration/connectionLimits``: a head read timeout, an idle
+/// timeout and a cap on open connections.
 public func buildApplication(environment: PosthornEnvironment, logger: Logger) -> some ApplicationProtocol {
-    Application(
+    let limits = environment.configuration.connectionLimits
+    return Application(
         router: buildRouter(services: environment.services),
+        server: limits.serverBuilder(),
         configuration: ApplicationConfiguration(
             address: .hostname(environment.configuration.host, port: environment.configuration.port),
-            serverName: "posthorn"),
+            serverName: "posthorn",
+            availableConnectionsDelegate: MaximumAvailableConnections(limits.maximumConnections, logger: logger)),
         services: environment.engine.services,
         logger: logger)
 }

@@ -12,7 +12,7 @@ struct CredentialBody: Decodable {
 
     private enum Key: String, CodingKey, CaseIterable {
         case type, name, host, port, username, password, security, acceptUnverifiedCertificates, minTLSVersion,
-            clientIdentifier, caCertificate
+            clientIdentifier, caCertificate, version
     }
 
     init(from decoder: any Decoder) throws {
@@ -44,6 +44,7 @@ struct CredentialBody: Decodable {
         }
         input.clientIdentifier = try container.decodeNullable(String.self, forKey: .clientIdentifier)
         input.caCertificate = try container.decodeNullable(String.self, forKey: .caCertificate)
+        input.version = try container.decodeNonNull(Int.self, forKey: .version)
     }
 }
 
@@ -63,8 +64,11 @@ struct CredentialResponse: ResponseEncodable {
     var caCertificate: String?
     var createdAt: String
     var updatedAt: String
+    /// Send it back in a PATCH to refuse the change if someone changed the credential meanwhile.
+    var version: Int
 
     init(_ credential: SMTPCredential) {
+        version = credential.version
         id = credential.id
         name = credential.name
         host = credential.host
@@ -82,7 +86,7 @@ struct CredentialResponse: ResponseEncodable {
 
     private enum CodingKeys: String, CodingKey {
         case id, type, name, host, port, username, hasPassword, security, acceptUnverifiedCertificates, minTLSVersion,
-            clientIdentifier, caCertificate, createdAt, updatedAt
+            clientIdentifier, caCertificate, createdAt, updatedAt, version
     }
 
     // Explicit nulls, so clients see every field.
@@ -102,6 +106,7 @@ struct CredentialResponse: ResponseEncodable {
         try container.encode(caCertificate, forKey: .caCertificate)
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(updatedAt, forKey: .updatedAt)
+        try container.encode(version, forKey: .version)
     }
 }
 

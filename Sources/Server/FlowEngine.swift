@@ -18,31 +18,38 @@ public struct FlowEngine: Sendable {
     /// The SMTP sessions `smtp.send` steps share, per workspace × credential × password.
     public let pool: SMTPPool
     private let retention: RunRetention
+    /// Wakes the scheduler when a flow changes, so a new schedule takes effect at once.
+    private let cronSignal: WakeSignal
 
     init(store: SQLStore, registry: NodeRegistry, pool: SMTPPool, configuration: ServerConfiguration, logger: Logger) {
         self.pool = pool
         let signal = WakeSignal()
+        let cronSignal = WakeSignal()
+        self.cronSignal = cronSignal
         writer = RunWriter(store: store, onInserted: { signal.fire() })
         let processor = RunProcessor(registry: registry, now: { Date() }, jitter: { Double.random(in: 0..<1) })
         var executorConfiguration = FlowExecutor.Configuration()
         executorConfiguration.concurrency = configuration.runConcurrency
+        executorConfiguration.workspaceConcurrency = configuration.workspaceConcurrency
+        executorConfiguration.shutdownGrace = configuration.shutdownGrace
         executor = FlowExecutor(
             flows: store, runs: store, writer: writer, processor: processor, configuration: executorConfiguration,
             signal: signal, logger: logger)
         scheduler = CronScheduler(
             flows: store, runs: store, now: { Date() }, makeRunID: { FlowService.makeRunID() }, onEnqueued: { signal.fire() },
             logger: logger)
-        service = FlowService(flows: store, runs: store, writer: writer, registry: registry)
+        service = FlowService(flows: store, runs: store, writer: writer, registry: registry, onFlowsChanged: { cronSignal.fire() })
         retention = RunRetention(runs: store, keep: configuration.runRetention, logger: logger)
     }
 
     /// The services in start order.
     public var services: [any Service] {
         [
-            TaskService(name: "smtp-pool") { await pool.run() },
+            // Stops last: QUIT on every pooled session once the executor no longer sends.
+            GracefulService(name: "smtp-pool", body: { await pool.run() }, stop: { pool.beginShutdown() }),
             TaskService(name: "run-writer") { await writer.run() },
             GracefulService(name: "executor", body: { await executor.run() }, stop: { executor.stop() }),
-            TaskService(name: "cron") { await scheduler.run() },
+            TaskService(name: "cron") { [cronSignal] in await scheduler.run(wake: cronSignal) },
             TaskService(name: "retention") { await retention.run() },
         ]
     }

@@ -1,3 +1,4 @@
+import Flows
 import Foundation
 import Hummingbird
 
@@ -7,7 +8,15 @@ enum JSONBody {
     static func decode<Value: Decodable>(_ type: Value.Type, from request: Request, context: PosthornRequestContext) async throws -> Value {
         let buffer = try await request.body.collect(upTo: context.maxUploadSize)
         let data = Data(buffer.readableBytesView)
-        guard (try? JSONSerialization.jsonObject(with: data)) is [String: Any] else {
+        // Our parser first: it enforces the one depth limit (64) for everything we take in, so
+        // Foundation's decoder never meets a document deep enough to fail inside it.
+        let parsed: JSONValue
+        do {
+            parsed = try JSONValue(parsing: data)
+        } catch {
+            throw APIError(.badRequest, code: "invalid_json", "The request body must be a JSON object: \(error)")
+        }
+        guard case .object = parsed else {
             throw APIError(.badRequest, code: "invalid_json", "The request body must be a JSON object")
         }
         do {

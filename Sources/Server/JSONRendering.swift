@@ -19,6 +19,18 @@ public enum JSONRendering {
         encode(CreatedWorkspaceResponse(workspace: WorkspaceResponse(workspace), token: token.revealedValue))
     }
 
+    /// An API token; with its value only when `value` is given (the one time it is shown).
+    public static func token(_ token: APIToken, value: Secret? = nil) -> String {
+        var response = TokenResponse(token)
+        response.token = value?.revealedValue
+        return encode(response)
+    }
+
+    /// A workspace's API tokens.
+    public static func tokens(_ tokens: [APIToken]) -> String {
+        encode(tokens.map(TokenResponse.init))
+    }
+
     /// A connection test result.
     public static func testResult(_ result: ConnectionTestResult) -> String {
         encode(result)

@@ -47,7 +47,8 @@ public struct PosthornEnvironment: Sendable {
         let registry = NodeRegistry([
             DebugEchoNode(),
             SendSMTPEmailNode(
-                credentials: credentials, transport: pool, fetcher: fetcher, attachmentLimit: configuration.attachmentLimit),
+                credentials: credentials, transport: pool, fetcher: fetcher, attachmentLimit: configuration.attachmentLimit,
+                emailLimits: configuration.emailLimits),
             HTTPRequestNode(fetcher: fetcher),
         ])
         let engine = FlowEngine(store: storage.store, registry: registry, pool: pool, configuration: configuration, logger: logger)

@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 public import Hummingbird
 import Logging
+import NIOHTTP1
 public import Workspaces
 
 /// The services behind the API, opened once per process.
@@ -40,6 +41,7 @@ public func buildRouter(services: PosthornServices) -> Router<PosthornRequestCon
     let api = router.group("api/v1").add(middleware: TokenAuthMiddleware(workspaces: services.workspaces))
     WorkspaceRoutes(services: services).register(on: api)
     CredentialRoutes(services: services).register(on: api)
+    TokenRoutes(services: services).register(on: api)
     FlowRoutes(services: services, webhooks: webhooks).register(on: api)
     RunRoutes(services: services).register(on: api)
     NodeRoutes(services: services).register(on: api)
@@ -73,6 +75,12 @@ struct RequestLogMiddleware: RouterMiddleware {
             return response
         } catch let error as any HTTPResponseError {
             status = error.status.code
+            throw error
+        } catch let error as HTTPParserError {
+            // Malformed framing met while reading the body (a broken chunk size): the client's
+            // fault. Rethrown as it is, Hummingbird answers 400 and closes the connection, whose
+            // parser state is no longer trustworthy.
+            status = 400
             throw error
         } catch {
             // Storage or other unexpected failures: the same error shape as every other answer,

@@ -5,8 +5,8 @@ import Hummingbird
 import Workspaces
 import HummingbirdCore
 
-/// `GET /api/v1/runs` (a page of the history, newest first) and `GET /api/v1/runs/{id}` (one run
-/// with its steps), scoped to the caller's workspace.
+/// `GET /api/v1/runs` (a page of the history, newest first), `GET /api/v1/runs/{id}` (one run
+/// with its steps) and `POST /api/v1/runs/{id}/cancel`, scoped to the caller's workspace.
 struct RunRoutes {
     let services: PosthornServices
 
@@ -36,6 +36,21 @@ struct RunRoutes {
                 throw APIError(.notFound, code: "not_found", "Run not found")
             }
             return RunResponse(run)
+        }
+        group.post("runs/:id/cancel") { _, context in
+            let workspace = try context.requireWorkspace()
+            let id = try context.parameters.require("id")
+            switch try await services.runStore.requestCancellation(runID: id, workspaceID: workspace.id, now: Date()) {
+            case .cancelled(let run)?:
+                return EditedResponse(status: .ok, response: RunResponse(run))
+            case .requested(let run)?:
+                // Ends `cancelled` at its next step boundary; the step under way finishes.
+                return EditedResponse(status: .accepted, response: RunResponse(run))
+            case .alreadyFinished(let run)?:
+                throw APIError(.conflict, code: "run_finished", "The run has already ended (\(run.status.rawValue)); there is nothing to cancel")
+            case nil:
+                throw APIError(.notFound, code: "not_found", "Run not found")
+            }
         }
     }
 }

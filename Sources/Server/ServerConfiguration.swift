@@ -1,6 +1,7 @@
 public import Egress
 public import Foundation
 public import Logging
+public import MIME
 
 /// What `posthorn serve` was told: where the data lives, where to listen, where mail may go.
 ///
@@ -23,6 +24,15 @@ public struct ServerConfiguration: Sendable, CustomStringConvertible, CustomRefl
     public var attachmentLimit = 25_000_000
     /// Finished runs are kept this long (30 days).
     public var runRetention: Duration = .seconds(30 * 86_400)
+    /// The most runs one workspace may have executing at once; `nil`: ``runConcurrency`` less an
+    /// eighth kept for the other workspaces (see `FlowExecutor.Configuration`).
+    public var workspaceConcurrency: Int?
+    /// Recipients and attachments per message (100 and 20).
+    public var emailLimits = EmailLimits()
+    /// Head read timeout, idle timeout and the cap on open HTTP connections.
+    public var connectionLimits = HTTPConnectionLimits()
+    /// How long SIGTERM waits for runs under way before cancelling them (10 s).
+    public var shutdownGrace: Duration = .seconds(10)
 
     /// Creates a configuration with `posthorn serve`'s defaults.
     public init(

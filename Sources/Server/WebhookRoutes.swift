@@ -49,20 +49,19 @@ struct WebhookRoutes {
 
     // MARK: Recording the request
 
-    /// Headers that carry credentials: never stored in a run, whose history any workspace token
-    /// can read.
-    static let unrecordedHeaders: Set<String> = ["authorization", "proxy-authorization", "cookie", "x-webhook-secret"]
-
-    /// Lower-cased names; a repeated header's values joined with `, ` (RFC 9110 §5.3).
+    /// Lower-cased names; a repeated header's values joined with `, ` (RFC 9110 §5.3). What
+    /// ``WebhookHeaderPolicy`` says carries a credential is left out or kept as `<redacted>`: the
+    /// run history is readable by every token of the workspace, and a webhook sender's API key or
+    /// signing secret must not become readable to all of them.
     static func recordedHeaders(_ fields: HTTPFields) -> [String: String] {
         var headers: [String: String] = [:]
         for field in fields {
             let name = field.name.canonicalName
-            guard !unrecordedHeaders.contains(name) else { continue }
+            guard let value = WebhookHeaderPolicy.recordedValue(name: name, value: field.value) else { continue }
             if let earlier = headers[name] {
-                headers[name] = earlier + ", " + field.value
+                headers[name] = earlier == WebhookHeaderPolicy.redacted ? earlier : earlier + ", " + value
             } else {
-                headers[name] = field.value
+                headers[name] = value
             }
         }
         return headers

@@ -17,7 +17,7 @@ struct CredentialColumns {
     static let all: SQLQueryString = """
         id, workspace_id, name, kind, host, port, username, security, accept_unverified_certificates, \
         min_tls_version, client_identifier, ca_certificate, password_sealed, password_fingerprint, \
-        created_at, updated_at
+        created_at, updated_at, version
         """
 
     /// The connection settings and the password: the columns an insert writes and an update
@@ -89,7 +89,8 @@ struct CredentialColumns {
             sealedPassword: sealedPassword,
             passwordFingerprint: try stored.optional("password_fingerprint"),
             createdAt: try stored.date("created_at"),
-            updatedAt: try stored.date("updated_at")
+            updatedAt: try stored.date("updated_at"),
+            version: Int(try stored.value("version", as: Int64.self))
         )
     }
 }

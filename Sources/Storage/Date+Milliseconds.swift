@@ -13,7 +13,12 @@ extension Date {
     /// nearest, not truncating, makes the round trip exact for a date built from whole milliseconds
     /// (`Date(timeIntervalSince1970: 1_700_000_000.123)`): the product lands within an ulp of the
     /// integer, and `Double(ms) / 1000` is correctly rounded, so it rebuilds the same double.
+    ///
+    /// Saturating: a date outside what an `Int64` of milliseconds holds (`.distantFuture` is not,
+    /// but arithmetic on input could be) clamps to the nearest end instead of trapping.
     var millisecondsSince1970: Int64 {
-        Int64((timeIntervalSince1970 * 1000).rounded())
+        let milliseconds = (timeIntervalSince1970 * 1000).rounded()
+        guard milliseconds.isFinite else { return milliseconds > 0 ? .max : .min }
+        return Int64(exactly: milliseconds) ?? (milliseconds > 0 ? .max : .min)
     }
 }

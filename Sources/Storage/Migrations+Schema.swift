@@ -1,6 +1,6 @@
 extension Migrations {
     /// Every migration Posthorn ships, oldest first.
-    public static let all: [Migration] = [version1, version2]
+    public static let all: [Migration] = [version1, version2, version3]
 
     // MARK: - Version 1
 
@@ -122,6 +122,50 @@ extension Migrations {
             "CREATE INDEX runs_claim ON runs (status, not_before, created_at, id)",
             "CREATE INDEX runs_workspace_history ON runs (workspace_id, created_at, id)",
             "CREATE INDEX runs_flow_history ON runs (workspace_id, flow_id, created_at, id)",
+        ]
+    )
+
+    // MARK: - Version 3
+
+    /// Cancellation requests, credential versions, and API tokens a workspace can name and revoke.
+    ///
+    /// - `run_cancellations` holds a request to cancel a running run until its worker sees it at
+    ///   the next step boundary. A table of its own, not a column of `runs`: the group-commit writer
+    ///   replaces whole run rows, and would overwrite a flag set between its read and its write.
+    /// - `credentials.version` counts changes, so a PATCH that read an older version is refused
+    ///   (409 `version_conflict`) instead of silently undoing someone else's change.
+    /// - `api_tokens` replaces the single token of `workspaces.token_hash`: a workspace may hold
+    ///   several named tokens, each revocable, with the time of its last use. The existing tokens
+    ///   move over (named "default"); the old column cannot be dropped under SQLite's rules for a
+    ///   `UNIQUE` column, so it is overwritten with a value no token hashes to (`migrated:<id>`)
+    ///   and no longer read.
+    static let version3 = Migration(
+        version: 3,
+        name: "run cancellations, credential versions, api tokens",
+        statements: [
+            """
+            CREATE TABLE run_cancellations (
+                run_id TEXT PRIMARY KEY,
+                requested_at BIGINT NOT NULL
+            )
+            """,
+            "ALTER TABLE credentials ADD COLUMN version BIGINT NOT NULL DEFAULT 1",
+            """
+            CREATE TABLE api_tokens (
+                id TEXT PRIMARY KEY,
+                workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+                name TEXT NOT NULL,
+                token_hash TEXT NOT NULL UNIQUE,
+                created_at BIGINT NOT NULL,
+                last_used_at BIGINT,
+                UNIQUE (workspace_id, name)
+            )
+            """,
+            """
+            INSERT INTO api_tokens (id, workspace_id, name, token_hash, created_at)
+            SELECT 'tok_' || id, id, 'default', token_hash, created_at FROM workspaces
+            """,
+            "UPDATE workspaces SET token_hash = 'migrated:' || id",
         ]
     )
 }

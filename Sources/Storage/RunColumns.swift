@@ -24,17 +24,27 @@ struct RunColumns: Sendable {
     /// One bound value per column of ``names``.
     let values: [any Encodable & Sendable]
 
-    /// The column values of `run`; throws only if a JSON document cannot be encoded.
-    init(_ run: Run) throws {
+    /// The column values of `run`.
+    ///
+    /// - Throws: ``Flows/RunStoreError/unstorable(_:)`` if a JSON document cannot be encoded.
+    init(_ run: Run) throws(RunStoreError) {
         id = run.id
+        let trigger: String, steps: String, error: String?
+        do {
+            trigger = try StoredJSON.text(run.trigger)
+            steps = try StoredJSON.text(run.steps)
+            error = try run.error.map { try StoredJSON.text($0) }
+        } catch {
+            throw RunStoreError.unstorable("a value could not be encoded as JSON")
+        }
         values = [
             run.id,
             run.workspaceID,
             run.flowID,
             run.status.rawValue,
-            try StoredJSON.text(run.trigger),
-            try StoredJSON.text(run.steps),
-            try run.error.map { try StoredJSON.text($0) },
+            trigger,
+            steps,
+            error,
             run.createdAt.millisecondsSince1970,
             run.startedAt?.millisecondsSince1970,
             run.finishedAt?.millisecondsSince1970,
@@ -72,24 +82,34 @@ struct RunColumns: Sendable {
     // MARK: - Reading
 
     /// The run a `SELECT` (or `RETURNING`) of ``all`` returned.
+    ///
+    /// A trigger or step history that no longer decodes (written by a build without today's depth
+    /// limits) does not make the run unreadable: it reads as a note saying so, and the run's status,
+    /// times and error stay visible.
     static func run(from row: any SQLRow) throws(StorageError) -> Run {
         let stored = StoredRow(row, table: "runs")
-        var run = Run(
+        let unreadable = JSONValue.object(["$unreadable": "This part of the run could not be read back from storage"])
+        let runError: RunError?
+        do {
+            runError = try stored.optionalJSON("error")
+        } catch {
+            runError = RunError(code: "EUNREADABLE", message: "This run's error could not be read back from storage")
+        }
+        return Run(
             id: try stored.value("id"),
             workspaceID: try stored.value("workspace_id"),
             flowID: try stored.value("flow_id"),
-            trigger: try stored.json("trigger"),
-            createdAt: try stored.date("created_at")
-        )
-        run.status = try stored.rawValue("status")
-        run.steps = try stored.json("steps")
-        run.error = try stored.optionalJSON("error")
-        run.startedAt = try stored.optionalDate("started_at")
-        run.finishedAt = try stored.optionalDate("finished_at")
-        run.notBefore = try stored.date("not_before")
-        run.leaseOwner = try stored.optional("lease_owner")
-        run.leaseExpiresAt = try stored.optionalDate("lease_expires_at")
-        return run
+            trigger: (try? stored.json("trigger")) ?? TriggerPayload(kind: "unknown", body: unreadable),
+            steps: (try? stored.json("steps")) ?? [],
+            createdAt: try stored.date("created_at"),
+            lifecycle: RunLifecycle(
+                restoring: try stored.rawValue("status"),
+                error: runError,
+                startedAt: try stored.optionalDate("started_at"),
+                finishedAt: try stored.optionalDate("finished_at"),
+                notBefore: try stored.date("not_before"),
+                leaseOwner: try stored.optional("lease_owner"),
+                leaseExpiresAt: try stored.optionalDate("lease_expires_at")))
     }
 }
 

@@ -14,10 +14,10 @@ extension SQLStore: CredentialStore {
         let columns = CredentialColumns(credential)
         try await mappingUniqueViolation(column: "name", table: "credentials") {
             try await database.raw("""
-                INSERT INTO credentials (id, workspace_id, name, kind, \(columns.settingsColumns), created_at, updated_at)
+                INSERT INTO credentials (id, workspace_id, name, kind, \(columns.settingsColumns), created_at, updated_at, version)
                 VALUES (\(bind: credential.id), \(bind: credential.workspaceID), \(bind: credential.name), \
                 \(bind: CredentialColumns.smtpKind), \(columns.settingsValues), \(bind: columns.createdAt), \
-                \(bind: columns.updatedAt))
+                \(bind: columns.updatedAt), \(bind: Int64(credential.version)))
                 """).run()
         }
     }
@@ -46,10 +46,13 @@ extension SQLStore: CredentialStore {
     /// Replaces every column of the stored credential with the same id and workspace, including
     /// `created_at`, as ``Workspaces/InMemoryStore`` replaces the whole value.
     ///
+    /// The write is conditional on the stored `version` being `credential.version - 1`, so of two
+    /// changes made from the same version only the first is stored.
+    ///
     /// - Returns: `false` if the workspace has no credential with this id (checked before the name,
     ///   as the in-memory store does).
     /// - Throws: ``Workspaces/StoreError/duplicate(_:)`` (`"name"`) if another credential of the
-    ///   workspace has the new name.
+    ///   workspace has the new name; ``Workspaces/StoreError/versionConflict`` if it changed since.
     public func updateCredential(_ credential: SMTPCredential) async throws -> Bool {
         let existing = try await database.raw("""
             SELECT id FROM credentials WHERE id = \(bind: credential.id) AND workspace_id = \(bind: credential.workspaceID)
@@ -63,13 +66,20 @@ extension SQLStore: CredentialStore {
         let updated = try await mappingUniqueViolation(column: "name", table: "credentials") {
             try await database.raw("""
                 UPDATE credentials SET name = \(bind: credential.name), \(columns.settingsAssignments), \
-                created_at = \(bind: columns.createdAt), updated_at = \(bind: columns.updatedAt)
-                WHERE id = \(bind: credential.id) AND workspace_id = \(bind: credential.workspaceID)
+                created_at = \(bind: columns.createdAt), updated_at = \(bind: columns.updatedAt), \
+                version = \(bind: Int64(credential.version))
+                WHERE id = \(bind: credential.id) AND workspace_id = \(bind: credential.workspaceID) \
+                AND version = \(bind: Int64(credential.version - 1))
                 RETURNING id
                 """).all()
         }
-        // Empty only if the row was deleted between the check and the update.
-        return !updated.isEmpty
+        guard updated.isEmpty else { return true }
+        // Nothing matched: deleted since the check, or changed since the version it was made from.
+        let stillThere = try await database.raw("""
+            SELECT id FROM credentials WHERE id = \(bind: credential.id) AND workspace_id = \(bind: credential.workspaceID)
+            """).first()
+        if stillThere != nil { throw StoreError.versionConflict }
+        return false
     }
 
     /// Deletes the credential `id` of `workspaceID`; `false` if there was none.

@@ -13,12 +13,18 @@ extension SQLStore: RunStore {
     /// `newRuns` that is already stored (ids are random, so never in practice) fails the whole
     /// batch with the engine's constraint error rather than overwrite another run.
     ///
+    /// In the same transaction it reads which of the changed runs have a cancellation request
+    /// (`run_cancellations`), returns those still unfinished, and deletes the requests of runs
+    /// written finished.
+    ///
     /// JSON is encoded before the transaction takes the connection.
-    public func write(inserting newRuns: [Run], updating changed: [Run]) async throws {
-        guard !newRuns.isEmpty || !changed.isEmpty else { return }
+    @discardableResult
+    public func write(inserting newRuns: [Run], updating changed: [Run]) async throws -> Set<String> {
+        guard !newRuns.isEmpty || !changed.isEmpty else { return [] }
         let inserted = try newRuns.map(RunColumns.init)
         let replaced = Self.lastOfEachID(try changed.map(RunColumns.init))
-        try await transaction { session in
+        let finished = Set(changed.filter(\.isFinished).map(\.id))
+        return try await transaction { session in
             for chunk in inserted.chunked(by: RunColumns.rowsPerInsert) {
                 try await session.raw(RunColumns.insert(chunk)).run()
             }
@@ -28,6 +34,18 @@ extension SQLStore: RunStore {
             for chunk in replaced.chunked(by: RunColumns.rowsPerInsert) {
                 try await session.raw(RunColumns.insert(chunk)).run()
             }
+            var requested: Set<String> = []
+            for chunk in replaced.chunked(by: RunColumns.idsPerStatement) {
+                let rows = try await session.raw("""
+                    SELECT run_id FROM run_cancellations WHERE run_id IN (\(binds: chunk.map(\.id)))
+                    """).all()
+                for row in rows { requested.insert(try StoredRow(row, table: "run_cancellations", idColumn: "run_id").value("run_id")) }
+            }
+            let answered = requested.intersection(finished)
+            if !answered.isEmpty {
+                try await session.raw("DELETE FROM run_cancellations WHERE run_id IN (\(binds: Array(answered)))").run()
+            }
+            return requested.subtracting(finished)
         }
     }
 
@@ -60,30 +78,95 @@ extension SQLStore: RunStore {
         }
     }
 
-    /// Takes up to `limit` queued runs due by `now`, oldest first by `(not_before, created_at,
-    /// id)`, marking them running under `owner` until `leaseUntil`; a run keeps the start time of
+    /// Takes due queued runs for a worker, fairly across workspaces (see ``Flows/RunClaim``),
+    /// marking them running under its owner until its lease ends; a run keeps the start time of
     /// its first attempt.
     ///
-    /// One `UPDATE … WHERE id IN (SELECT … LIMIT) RETURNING` statement: the choice and the marking
-    /// are atomic, so two claims (tasks, or processes on one file) never return the same run.
-    /// `RETURNING` gives no order, so the runs are sorted here.
-    public func claim(limit: Int, owner: String, now: Date, leaseUntil: Date) async throws -> [Run] {
-        guard limit > 0 else { return [] }
-        let nowMs = now.millisecondsSince1970
-        // PostgreSQL: the subquery gets `FOR UPDATE SKIP LOCKED`, so concurrent claims skip each
-        // other's rows instead of waiting for them and then finding them no longer queued.
-        let rows = try await database.raw("""
-            UPDATE runs SET status = \(bind: RunStatus.running.rawValue), lease_owner = \(bind: owner), \
-            lease_expires_at = \(bind: leaseUntil.millisecondsSince1970), started_at = COALESCE(started_at, \(bind: nowMs))
-            WHERE id IN (
-                SELECT id FROM runs WHERE status = \(bind: RunStatus.queued.rawValue) AND not_before <= \(bind: nowMs)
+    /// One transaction, whose first statement writes (so SQLite takes its write lock at once and
+    /// nothing can claim in between): it counts each workspace's running runs, reads each
+    /// workspace's due runs by `(not_before, created_at, id)` (at most the per-workspace limit of each, by a window over the
+    /// due runs), lets ``Flows/RunClaim/choose(_:)`` pick round robin, and marks the picked runs.
+    /// The PostgreSQL port adds `FOR UPDATE SKIP LOCKED` to the read, so concurrent claims skip
+    /// each other's rows instead of waiting for them.
+    public func claim(_ request: RunClaim) async throws -> [Run] {
+        guard request.limit > 0 else { return [] }
+        let nowMs = request.now.millisecondsSince1970
+        let perWorkspace = min(request.perWorkspaceLimit, request.limit)
+        return try await transaction { session in
+            // Takes the write lock first: an update that changes nothing.
+            try await session.raw("UPDATE runs SET status = status WHERE id = ''").run()
+            var running: [String: Int] = [:]
+            for row in try await session.raw("""
+                SELECT workspace_id, COUNT(*) AS running FROM runs
+                WHERE status = \(bind: RunStatus.running.rawValue) GROUP BY workspace_id
+                """).all()
+            {
+                let stored = StoredRow(row, table: "runs", idColumn: "workspace_id")
+                running[try stored.value("workspace_id")] = Int(try stored.value("running", as: Int64.self))
+            }
+            let due = try await session.raw("""
+                SELECT id, workspace_id FROM (
+                    SELECT id, workspace_id, not_before, created_at,
+                        ROW_NUMBER() OVER (PARTITION BY workspace_id ORDER BY not_before, created_at, id) AS position
+                    FROM runs WHERE status = \(bind: RunStatus.queued.rawValue) AND not_before <= \(bind: nowMs)
+                ) WHERE position <= \(bind: perWorkspace)
                 ORDER BY not_before, created_at, id
-                LIMIT \(bind: limit)
-            )
-            RETURNING \(RunColumns.all)
-            """).all()
-        return try rows.map(RunColumns.run(from:))
-            .sorted { ($0.notBefore, $0.createdAt, $0.id) < ($1.notBefore, $1.createdAt, $1.id) }
+                """).all()
+            var order: [String] = []
+            var dueByWorkspace: [String: [String]] = [:]
+            for row in due {
+                let stored = StoredRow(row, table: "runs")
+                let workspaceID: String = try stored.value("workspace_id")
+                if dueByWorkspace[workspaceID] == nil { order.append(workspaceID) }
+                dueByWorkspace[workspaceID, default: []].append(try stored.value("id"))
+            }
+            let chosen = request.choose(order.map { ($0, dueByWorkspace[$0]!, running[$0] ?? 0) })
+            guard !chosen.isEmpty else { return [] }
+            var claimed: [Run] = []
+            for chunk in chosen.chunked(by: RunColumns.idsPerStatement) {
+                let rows = try await session.raw("""
+                    UPDATE runs SET status = \(bind: RunStatus.running.rawValue), lease_owner = \(bind: request.owner), \
+                    lease_expires_at = \(bind: request.leaseUntil.millisecondsSince1970), started_at = COALESCE(started_at, \(bind: nowMs))
+                    WHERE id IN (\(binds: Array(chunk))) AND status = \(bind: RunStatus.queued.rawValue)
+                    RETURNING \(RunColumns.all)
+                    """).all()
+                claimed += try rows.map(RunColumns.run(from:))
+            }
+            // RETURNING gives no order: keep the round-robin order.
+            let position = Dictionary(uniqueKeysWithValues: chosen.enumerated().map { ($1, $0) })
+            return claimed.sorted { position[$0.id]! < position[$1.id]! }
+        }
+    }
+
+    /// Cancels a queued run at once, or stores a request for a running one (see
+    /// ``Flows/RunStore/requestCancellation(runID:workspaceID:now:)``).
+    ///
+    /// The run's new state comes from its ``Flows/RunLifecycle``; the write is conditional on the
+    /// status the decision was made from, in one transaction that writes first, so a claim or an
+    /// end that happens at the same moment is either seen or wins, never lost.
+    public func requestCancellation(runID: String, workspaceID: String, now: Date) async throws -> RunCancellation? {
+        try await transaction { session in
+            try await session.raw("UPDATE runs SET status = status WHERE id = ''").run()
+            guard var run = try await session.raw("""
+                SELECT \(RunColumns.all) FROM runs WHERE id = \(bind: runID) AND workspace_id = \(bind: workspaceID)
+                """).first().map(RunColumns.run(from:))
+            else { return nil }
+            switch run.handle(.cancelRequested, now: now) {
+            case .save:
+                let columns = try RunColumns(run)
+                try await session.raw("DELETE FROM runs WHERE id = \(bind: runID)").run()
+                try await session.raw(RunColumns.insert(CollectionOfOne(columns))).run()
+                return .cancelled(run)
+            case .requestCancellation:
+                try await session.raw("""
+                    INSERT INTO run_cancellations (run_id, requested_at) VALUES (\(bind: runID), \(bind: now.millisecondsSince1970))
+                    ON CONFLICT (run_id) DO NOTHING
+                    """).run()
+                return .requested(run)
+            case .refuseFinished, .ignore:
+                return .alreadyFinished(run)
+            }
+        }
     }
 
     /// Running runs whose lease expired by `now` (or that have none), by id.
@@ -144,7 +227,13 @@ extension SQLStore: RunStore {
                 RETURNING id
                 """).all().count
             total += deleted
-            if deleted < Self.retentionChunk { return total }
+            if deleted < Self.retentionChunk {
+                // Requests whose run is gone (deleted here, or never written finished).
+                try await database.raw("""
+                    DELETE FROM run_cancellations WHERE run_id NOT IN (SELECT id FROM runs WHERE status = \(bind: RunStatus.running.rawValue))
+                    """).run()
+                return total
+            }
         }
     }
 

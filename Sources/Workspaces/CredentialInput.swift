@@ -18,6 +18,9 @@ public struct CredentialInput: Sendable {
     public var minimumTLSVersion: SMTPConfiguration.MinimumTLSVersion?
     public var clientIdentifier: String??
     public var caCertificate: String??
+    /// The version the change was made from (PATCH): a stored credential of another version is not
+    /// changed (``WorkspaceError/Kind/versionConflict``). `nil` applies the change to the latest.
+    public var version: Int?
 
     /// Creates an input; fields not given are left out.
     public init(

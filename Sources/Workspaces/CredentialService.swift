@@ -80,8 +80,30 @@ public struct CredentialService: Sendable {
     }
 
     /// Applies the fields `input` carries; the rest, the password included, keep their stored values.
+    ///
+    /// - Throws: ``WorkspaceError`` `versionConflict` when `input.version` is not the stored version
+    ///   (someone changed it since the caller read it); `validation` naming `password` when the
+    ///   change would send the stored password somewhere else (see
+    ///   ``requiresPasswordAgain(from:to:)``) and no new password comes with it.
     public func update(_ idOrName: String, in workspaceID: String, with input: CredentialInput) async throws -> SMTPCredential {
-        var credential = try await self.credential(idOrName, in: workspaceID)
+        // Without a version from the caller, a change that raced another is applied again on top of
+        // it (the fields given still win); with one, the caller decides.
+        for _ in 1...3 {
+            do {
+                return try await updateOnce(idOrName, in: workspaceID, with: input)
+            } catch StoreError.versionConflict where input.version == nil {
+                continue
+            } catch StoreError.versionConflict {
+                throw Self.versionConflict
+            }
+        }
+        throw Self.versionConflict
+    }
+
+    private func updateOnce(_ idOrName: String, in workspaceID: String, with input: CredentialInput) async throws -> SMTPCredential {
+        let stored = try await self.credential(idOrName, in: workspaceID)
+        if let version = input.version, version != stored.version { throw Self.versionConflict }
+        var credential = stored
         if let name = input.name { credential.name = name }
         if let host = input.host { credential.host = host }
         if let port = input.port { credential.port = port }
@@ -92,6 +114,9 @@ public struct CredentialService: Sendable {
         if let identifier = input.clientIdentifier { credential.clientIdentifier = identifier }
         if let certificate = input.caCertificate { credential.caCertificate = certificate }
         let keepsPassword = input.password == nil && credential.hasPassword
+        if keepsPassword && Self.requiresPasswordAgain(from: stored, to: credential) {
+            throw WorkspaceError.invalid("password", "Enter the password again to change where it is sent")
+        }
         try validate(credential, newPassword: input.password ?? nil, hasStoredPassword: keepsPassword)
         switch input.password {
         case .none: break
@@ -102,6 +127,7 @@ public struct CredentialService: Sendable {
             try seal(password, into: &credential)
         }
         credential.updatedAt = now()
+        credential.version = stored.version + 1
         do {
             guard try await store.updateCredential(credential) else { throw WorkspaceError(.notFound, "Credential not found") }
         } catch StoreError.duplicate {
@@ -129,6 +155,7 @@ public struct CredentialService: Sendable {
                 let resealed = try vault.reseal(sealed, context: context)
                 credential.sealedPassword = resealed
                 credential.passwordFingerprint = vault.fingerprint(of: try vault.open(resealed, context: context), context: context)
+                credential.version += 1
             } catch {
                 throw WorkspaceError(.vault, "Credential \(credential.id) could not be re-sealed: \(error)")
             }
@@ -168,6 +195,22 @@ public struct CredentialService: Sendable {
     // MARK: Rules
 
     static let nameTaken = WorkspaceError(.conflict, field: "name", "A credential with this name already exists in this workspace")
+
+    static let versionConflict = WorkspaceError(
+        .versionConflict, field: "version", "The credential was changed since you loaded it; load it again and repeat your change")
+
+    /// Whether changing `old` into `new` changes where the password goes or how well it is
+    /// protected on the way: the server (host, port), the encryption (security, minimum TLS
+    /// version) or whom it trusts (unverified certificates, the extra CA).
+    ///
+    /// Such a change must come with the password typed again: otherwise anyone who may edit the
+    /// credential, but was never told its password, could point it at a server of theirs, press
+    /// *Test connection*, and receive the password in the AUTH exchange.
+    public static func requiresPasswordAgain(from old: SMTPCredential, to new: SMTPCredential) -> Bool {
+        old.host != new.host || old.port != new.port || old.security != new.security
+            || old.acceptUnverifiedCertificates != new.acceptUnverifiedCertificates
+            || old.minimumTLSVersion != new.minimumTLSVersion || old.caCertificate != new.caCertificate
+    }
 
     private func seal(_ password: Secret, into credential: inout SMTPCredential) throws {
         let context = credential.passwordContext

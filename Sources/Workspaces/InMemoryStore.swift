@@ -1,6 +1,9 @@
+public import Foundation
+
 /// The stores in memory: tests, and the shape the SQL stores must match.
 public actor InMemoryStore: WorkspaceStore, CredentialStore {
-    private var workspacesByID: [String: (workspace: Workspace, tokenHash: String)] = [:]
+    private var workspacesByID: [String: Workspace] = [:]
+    private var tokensByHash: [String: APIToken] = [:]
     private var settings: [String: String] = [:]
     private var credentialsByID: [String: SMTPCredential] = [:]
 
@@ -8,23 +11,51 @@ public actor InMemoryStore: WorkspaceStore, CredentialStore {
     public init() {}
 
     public func insertWorkspace(_ workspace: Workspace, tokenHash: String) throws {
-        guard workspacesByID[workspace.id] == nil, !workspacesByID.values.contains(where: { $0.workspace.name == workspace.name })
+        guard workspacesByID[workspace.id] == nil, !workspacesByID.values.contains(where: { $0.name == workspace.name }),
+            tokensByHash[tokenHash] == nil
         else { throw StoreError.duplicate("name") }
-        workspacesByID[workspace.id] = (workspace, tokenHash)
+        workspacesByID[workspace.id] = workspace
+        tokensByHash[tokenHash] = APIToken(
+            id: APIToken.defaultID(of: workspace.id), workspaceID: workspace.id, name: "default", createdAt: workspace.createdAt)
     }
 
-    public func workspace(tokenHash: String) -> Workspace? {
-        workspacesByID.values.first { $0.tokenHash == tokenHash }?.workspace
+    public func token(hash: String) -> (workspace: Workspace, token: APIToken)? {
+        guard let token = tokensByHash[hash], let workspace = workspacesByID[token.workspaceID] else { return nil }
+        return (workspace, token)
     }
 
-    public func workspace(id: String) -> Workspace? { workspacesByID[id]?.workspace }
+    public func insertToken(_ token: APIToken, tokenHash: String) throws {
+        guard !tokensByHash.values.contains(where: { $0.workspaceID == token.workspaceID && $0.name == token.name }),
+            tokensByHash[tokenHash] == nil
+        else { throw StoreError.duplicate("name") }
+        tokensByHash[tokenHash] = token
+    }
+
+    public func tokens(workspaceID: String) -> [APIToken] {
+        tokensByHash.values.filter { $0.workspaceID == workspaceID }.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+    }
+
+    public func deleteToken(id: String, workspaceID: String) -> Bool {
+        guard let hash = tokensByHash.first(where: { $0.value.id == id && $0.value.workspaceID == workspaceID })?.key else {
+            return false
+        }
+        tokensByHash[hash] = nil
+        return true
+    }
+
+    public func recordTokenUse(id: String, at date: Date) {
+        guard let hash = tokensByHash.first(where: { $0.value.id == id })?.key else { return }
+        tokensByHash[hash]?.lastUsedAt = date
+    }
+
+    public func workspace(id: String) -> Workspace? { workspacesByID[id] }
 
     public func workspace(named name: String) -> Workspace? {
-        workspacesByID.values.first { $0.workspace.name == name }?.workspace
+        workspacesByID.values.first { $0.name == name }
     }
 
     public func workspaces() -> [Workspace] {
-        workspacesByID.values.map(\.workspace).sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+        workspacesByID.values.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
     }
 
     public func setting(_ key: String) -> String? { settings[key] }
@@ -51,10 +82,11 @@ public actor InMemoryStore: WorkspaceStore, CredentialStore {
     }
 
     public func updateCredential(_ credential: SMTPCredential) throws -> Bool {
-        guard self.credential(id: credential.id, workspaceID: credential.workspaceID) != nil else { return false }
+        guard let stored = self.credential(id: credential.id, workspaceID: credential.workspaceID) else { return false }
         if let other = self.credential(named: credential.name, workspaceID: credential.workspaceID), other.id != credential.id {
             throw StoreError.duplicate("name")
         }
+        guard stored.version == credential.version - 1 else { throw StoreError.versionConflict }
         credentialsByID[credential.id] = credential
         return true
     }

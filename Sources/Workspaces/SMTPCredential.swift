@@ -29,14 +29,18 @@ public struct SMTPCredential: Sendable, Hashable, Identifiable {
     public var passwordFingerprint: String?
     public var createdAt: Date
     public var updatedAt: Date
+    /// Counts the stored changes, from 1: a change made from an older version is refused
+    /// (``WorkspaceError/Kind/versionConflict``) rather than undo the change in between.
+    public var version: Int
 
     /// Creates a credential value; validation happens in ``CredentialService``.
     public init(
         id: String, workspaceID: String, name: String, host: String, port: Int, username: String?,
         security: SMTPSecurity, acceptUnverifiedCertificates: Bool,
         minimumTLSVersion: SMTPConfiguration.MinimumTLSVersion, clientIdentifier: String?, caCertificate: String?,
-        sealedPassword: SealedSecret?, passwordFingerprint: String?, createdAt: Date, updatedAt: Date
+        sealedPassword: SealedSecret?, passwordFingerprint: String?, createdAt: Date, updatedAt: Date, version: Int = 1
     ) {
+        self.version = version
         self.id = id
         self.workspaceID = workspaceID
         self.name = name

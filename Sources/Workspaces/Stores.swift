@@ -1,10 +1,22 @@
+public import Foundation
+
 /// Where workspaces, their token hashes and server settings live. Implemented by `Storage` over
 /// SQL (SQLite now, PostgreSQL later) and by ``InMemoryStore`` for tests.
 public protocol WorkspaceStore: Sendable {
-    /// Stores a new workspace with the hash of its API token.
+    /// Stores a new workspace with its first API token (named `default`, id
+    /// ``APIToken/defaultID(of:)``), given as its hash.
     func insertWorkspace(_ workspace: Workspace, tokenHash: String) async throws
-    /// The workspace whose token hashes to `tokenHash`.
-    func workspace(tokenHash: String) async throws -> Workspace?
+    /// The token that hashes to `tokenHash`, with its workspace.
+    func token(hash: String) async throws -> (workspace: Workspace, token: APIToken)?
+    /// Stores another token of a workspace. Throws ``StoreError/duplicate(_:)`` (`"name"`) when
+    /// the workspace has a token of that name.
+    func insertToken(_ token: APIToken, tokenHash: String) async throws
+    /// A workspace's tokens, oldest first.
+    func tokens(workspaceID: String) async throws -> [APIToken]
+    /// Revokes a token; `false` when the workspace has none with this id.
+    func deleteToken(id: String, workspaceID: String) async throws -> Bool
+    /// Records that the token was used at `date`.
+    func recordTokenUse(id: String, at date: Date) async throws
     func workspace(id: String) async throws -> Workspace?
     func workspace(named name: String) async throws -> Workspace?
     /// Every workspace, oldest first.
@@ -12,6 +24,13 @@ public protocol WorkspaceStore: Sendable {
     /// A server setting (the admin token hash).
     func setting(_ key: String) async throws -> String?
     func setSetting(_ key: String, to value: String) async throws
+}
+
+extension WorkspaceStore {
+    /// The workspace whose token hashes to `tokenHash`.
+    public func workspace(tokenHash: String) async throws -> Workspace? {
+        try await token(hash: tokenHash)?.workspace
+    }
 }
 
 /// Where SMTP credentials live. Every lookup is scoped to a workspace, so no query can return
@@ -23,7 +42,9 @@ public protocol CredentialStore: Sendable {
     func credential(named name: String, workspaceID: String) async throws -> SMTPCredential?
     /// A workspace's credentials, by name.
     func credentials(workspaceID: String) async throws -> [SMTPCredential]
-    /// Replaces a stored credential (same id and workspace); `false` if it no longer exists.
+    /// Replaces a stored credential (same id and workspace) whose stored version is
+    /// `credential.version - 1`; `false` if it no longer exists. Throws
+    /// ``StoreError/versionConflict`` when it was changed since that version was read.
     func updateCredential(_ credential: SMTPCredential) async throws -> Bool
     /// `false` if there was nothing to delete.
     func deleteCredential(id: String, workspaceID: String) async throws -> Bool
@@ -35,4 +56,6 @@ public protocol CredentialStore: Sendable {
 public enum StoreError: Error, Sendable, Hashable {
     /// A unique column (named) already holds the value.
     case duplicate(String)
+    /// The row changed since the version the update was made from.
+    case versionConflict
 }

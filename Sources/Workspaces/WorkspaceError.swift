@@ -8,6 +8,8 @@ public struct WorkspaceError: Error, Sendable, Hashable, CustomStringConvertible
         case notFound = "not_found"
         /// The name is taken (HTTP 409).
         case conflict
+        /// The object changed since the version the request was made from (HTTP 409).
+        case versionConflict = "version_conflict"
         /// The stored secret cannot be opened with the current keys (HTTP 500; an operator problem).
         case vault = "vault_error"
     }

@@ -38,8 +38,47 @@ public struct WorkspaceService: Sendable {
 
     /// The workspace `token` belongs to, or `nil`.
     public func workspace(forToken token: Secret) async throws -> Workspace? {
-        guard !token.isEmpty else { return nil }
-        return try await store.workspace(tokenHash: TokenHash.of(token))
+        try await authenticate(token)?.workspace
+    }
+
+    /// The workspace and the API token `token` is, or `nil` (revoked, or never issued). Records the
+    /// use when the last one recorded is over a minute old, so a busy token costs one write a
+    /// minute, not one per request.
+    public func authenticate(_ token: Secret) async throws -> (workspace: Workspace, token: APIToken)? {
+        guard !token.isEmpty, let found = try await store.token(hash: TokenHash.of(token)) else { return nil }
+        let now = now()
+        if found.token.lastUsedAt.map({ now.timeIntervalSince($0) >= 60 }) ?? true {
+            try await store.recordTokenUse(id: found.token.id, at: now)
+        }
+        return found
+    }
+
+    // MARK: API tokens
+
+    /// Issues another API token for the workspace; the token is shown this once.
+    public func createToken(name: String, in workspaceID: String) async throws -> (token: APIToken, value: Secret) {
+        try Self.validateName(name, field: "name")
+        let token = APIToken(id: ids.makeID(prefix: "tok"), workspaceID: workspaceID, name: name, createdAt: now())
+        let value = ids.makeToken()
+        do {
+            try await store.insertToken(token, tokenHash: TokenHash.of(value))
+        } catch StoreError.duplicate {
+            throw WorkspaceError(.conflict, field: "name", "An API token with this name already exists in this workspace")
+        }
+        return (token, value)
+    }
+
+    /// The workspace's API tokens, oldest first (never their values).
+    public func tokens(in workspaceID: String) async throws -> [APIToken] {
+        try await store.tokens(workspaceID: workspaceID)
+    }
+
+    /// Revokes a token: from now on it is refused (401). Revoking the token of the request itself
+    /// is allowed; the next request with it fails.
+    public func revokeToken(_ id: String, in workspaceID: String) async throws {
+        guard try await store.deleteToken(id: id, workspaceID: workspaceID) else {
+            throw WorkspaceError(.notFound, "API token not found")
+        }
     }
 
     /// Whether `token` is the admin token. Compares hashes in constant time.

@@ -8,8 +8,8 @@ struct Posthorn: AsyncParsableCommand {
         commandName: "posthorn",
         abstract: "Send email from automated workflows through your own SMTP server.",
         subcommands: [
-            ServeCommand.self, SendCommand.self, WorkspaceCommand.self, CredentialCommand.self, FlowCommand.self,
-            RunCommand.self, KeyCommand.self, BenchCommand.self,
+            ServeCommand.self, SendCommand.self, WorkspaceCommand.self, TokenCommand.self, CredentialCommand.self,
+            FlowCommand.self, RunCommand.self, KeyCommand.self, BenchCommand.self,
         ]
     )
 }

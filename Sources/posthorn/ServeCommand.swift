@@ -3,6 +3,7 @@ import Secrets
 import Foundation
 import Hummingbird
 import Logging
+import MIME
 import Server
 import Workspaces
 
@@ -42,7 +43,30 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("attachment-limit-mb"), help: "Total attachment size one email may carry, in MB (default 25).")
     var attachmentLimitMB = 25
 
+    @Option(name: .customLong("workspace-concurrency"), help: "Runs one workspace may execute at once (default: run-concurrency less an eighth, kept for other workspaces).")
+    var workspaceConcurrency: Int?
+
+    @Option(name: .customLong("max-recipients"), help: "Recipients per email, To, CC and BCC together (default 100).")
+    var maxRecipients = 100
+
+    @Option(name: .customLong("max-attachments"), help: "Attachments per email (default 20).")
+    var maxAttachments = 20
+
+    @Option(name: .customLong("header-timeout-seconds"), help: "Time allowed for a request's head to arrive (default 10).")
+    var headerTimeoutSeconds = 10
+
+    @Option(name: .customLong("idle-timeout-seconds"), help: "Time an idle keep-alive connection stays open (default 60).")
+    var idleTimeoutSeconds = 60
+
+    @Option(name: .customLong("max-connections"), help: "HTTP connections open at once (default 1000).")
+    var maxConnections = 1_000
+
+    @Option(name: .customLong("shutdown-grace-seconds"), help: "Time SIGTERM waits for runs under way before cancelling them (default 10).")
+    var shutdownGraceSeconds = 10
+
     func run() async throws {
+        ServerProcess.ensureSafeCrashReports()
+        ServerProcess.raiseOpenFileLimit()
         let level = logLevel.level
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -55,8 +79,20 @@ struct ServeCommand: AsyncParsableCommand {
         let environment: PosthornEnvironment
         let bootstrap: WorkspaceService.Bootstrap
         do {
-            guard runRetentionDays >= 1, (1...10_000).contains(runConcurrency), (1...1_000).contains(attachmentLimitMB) else {
-                throw CommandFailure(message: "run-retention-days must be at least 1, run-concurrency 1 to 10000, attachment-limit-mb 1 to 1000")
+            guard (1...36_500).contains(runRetentionDays), (1...10_000).contains(runConcurrency), (1...1_000).contains(attachmentLimitMB)
+            else {
+                throw CommandFailure(message: "run-retention-days must be 1 to 36500, run-concurrency 1 to 10000, attachment-limit-mb 1 to 1000")
+            }
+            guard workspaceConcurrency.map({ (1...runConcurrency).contains($0) }) ?? true else {
+                throw CommandFailure(message: "workspace-concurrency must be 1 to run-concurrency (\(runConcurrency))")
+            }
+            guard (1...10_000).contains(maxRecipients), (0...1_000).contains(maxAttachments) else {
+                throw CommandFailure(message: "max-recipients must be 1 to 10000, max-attachments 0 to 1000")
+            }
+            guard (1...3_600).contains(headerTimeoutSeconds), (1...86_400).contains(idleTimeoutSeconds),
+                (1...1_000_000).contains(maxConnections), (0...3_600).contains(shutdownGraceSeconds)
+            else {
+                throw CommandFailure(message: "header-timeout-seconds must be 1 to 3600, idle-timeout-seconds 1 to 86400, max-connections 1 to 1000000, shutdown-grace-seconds 0 to 3600")
             }
             var configuration = ServerConfiguration(
                 dataDirectory: data.url, host: host, port: port, egressPolicy: try egressPolicy(flags: allowPrivateEgress),
@@ -64,6 +100,12 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.runRetention = .seconds(Int64(runRetentionDays) * 86_400)
             configuration.runConcurrency = runConcurrency
             configuration.attachmentLimit = attachmentLimitMB * 1_000_000
+            configuration.workspaceConcurrency = workspaceConcurrency
+            configuration.emailLimits = EmailLimits(maximumRecipients: maxRecipients, maximumAttachments: maxAttachments)
+            configuration.connectionLimits = HTTPConnectionLimits(
+                headerTimeout: .seconds(headerTimeoutSeconds), idleTimeout: .seconds(idleTimeoutSeconds),
+                maximumConnections: maxConnections)
+            configuration.shutdownGrace = .seconds(shutdownGraceSeconds)
             environment = try await PosthornEnvironment.open(configuration: configuration, logger: logger)
             bootstrap = try await environment.bootstrap()
         } catch {

@@ -1,5 +1,6 @@
 import Flows
 import Foundation
+import TestSupport
 import Testing
 
 @Suite("Binary values: summaries, template passthrough, and resuming runs that carried bytes")
@@ -184,7 +185,7 @@ struct BinaryValueTests {
             FlowStep(id: "a", type: fetch.type, parameters: [:]),
             FlowStep(id: "b", type: send.type, parameters: ["content": "{{steps.a.output.body}}"]),
         ])
-        let ended = await processor([fetch, send]).process(Fixtures.run(), flow: flow, logger: Fixtures.logger) { _ in }
+        let ended = await processor([fetch, send]).process(Fixtures.run(), flow: flow, logger: Fixtures.logger) { _ in false }
         #expect(ended.status == .succeeded)
         #expect(send.calls.map(\.parameters) == [["content": .bytes(Self.payload)]])
         #expect(ended.steps[0].output == ["body": .bytes(Self.payload), "status": 200], "the record keeps the bytes in memory")
@@ -205,7 +206,7 @@ struct BinaryValueTests {
             FlowStep(id: "b", type: send.type, parameters: ["content": "{{steps.a.output.body}}"]),
         ], retry: Self.retry)
         let processor = self.processor([fetch, send])
-        var waiting = await processor.process(Fixtures.run(), flow: flow, logger: Fixtures.logger) { _ in }
+        var waiting = await processor.process(Fixtures.run(), flow: flow, logger: Fixtures.logger) { _ in false }
         #expect(waiting.status == .queued)
         #expect(waiting.steps.map(\.status) == [.succeeded, .retrying])
 
@@ -214,8 +215,8 @@ struct BinaryValueTests {
         #expect(waiting.steps[0].output?[path: [.key("body")]]?.isBinarySummary == true)
 
         clock.advance(60)
-        waiting.status = .running
-        let ended = await processor.process(waiting, flow: flow, logger: Fixtures.logger) { _ in }
+        waiting.restore(status: .running)
+        let ended = await processor.process(waiting, flow: flow, logger: Fixtures.logger) { _ in false }
         #expect(ended.status == .succeeded)
         #expect(fetch.calls.count == 2, "the step whose output was lost ran again")
         #expect(send.calls.map(\.parameters) == [["content": .bytes(Self.payload)], ["content": .bytes(Self.payload)]])
@@ -233,9 +234,9 @@ struct BinaryValueTests {
             FlowStep(id: "b", type: send.type, parameters: ["content": "{{steps.a.output.body}}"]),
         ], retry: Self.retry)
         let processor = self.processor([fetch, send])
-        var waiting = await processor.process(Fixtures.run(), flow: flow, logger: Fixtures.logger) { _ in }
-        waiting.status = .running
-        let ended = await processor.process(waiting, flow: flow, logger: Fixtures.logger) { _ in }
+        var waiting = await processor.process(Fixtures.run(), flow: flow, logger: Fixtures.logger) { _ in false }
+        waiting.restore(status: .running)
+        let ended = await processor.process(waiting, flow: flow, logger: Fixtures.logger) { _ in false }
         #expect(ended.status == .succeeded)
         #expect(fetch.calls.count == 1)
         #expect(send.calls.last?.parameters == ["content": .bytes(Self.payload)])
@@ -256,10 +257,10 @@ struct BinaryValueTests {
             ]),
         ], retry: Self.retry)
         let processor = self.processor([fetch, mail, upload])
-        var waiting = await processor.process(Fixtures.run(), flow: flow, logger: Fixtures.logger) { _ in }
+        var waiting = await processor.process(Fixtures.run(), flow: flow, logger: Fixtures.logger) { _ in false }
         waiting.steps = try JSONDecoder().decode([StepRecord].self, from: JSONEncoder().encode(waiting.steps))
-        waiting.status = .running
-        let ended = await processor.process(waiting, flow: flow, logger: Fixtures.logger) { _ in }
+        waiting.restore(status: .running)
+        let ended = await processor.process(waiting, flow: flow, logger: Fixtures.logger) { _ in false }
         #expect(ended.status == .succeeded)
         #expect(fetch.calls.count == 2)
         #expect(mail.calls.count == 1, "a sent email is not sent again")
@@ -279,10 +280,10 @@ struct BinaryValueTests {
             FlowStep(id: "b", type: send.type, parameters: ["content": "{{steps.a.output.files.0.data}}"]),
         ], retry: Self.retry)
         let processor = self.processor([fetch, send])
-        var waiting = await processor.process(Fixtures.run(), flow: flow, logger: Fixtures.logger) { _ in }
+        var waiting = await processor.process(Fixtures.run(), flow: flow, logger: Fixtures.logger) { _ in false }
         waiting.steps = try JSONDecoder().decode([StepRecord].self, from: JSONEncoder().encode(waiting.steps))
-        waiting.status = .running
-        let ended = await processor.process(waiting, flow: flow, logger: Fixtures.logger) { _ in }
+        waiting.restore(status: .running)
+        let ended = await processor.process(waiting, flow: flow, logger: Fixtures.logger) { _ in false }
         #expect(fetch.calls.count == 2)
         #expect(send.calls.count == 1, "never called with the summary")
         #expect(ended.status == .failed)

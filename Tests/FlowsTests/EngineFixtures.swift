@@ -2,6 +2,7 @@ import Flows
 import Foundation
 import Logging
 import Synchronization
+import TestSupport
 
 /// A clock the test moves by hand.
 final class TestClock: Sendable {
@@ -64,7 +65,7 @@ enum Fixtures {
 
     static func run(body: JSONValue = .object([:]), at date: Date = Date(timeIntervalSince1970: 1_800_000_000)) -> Run {
         var run = Run(id: "run_1", workspaceID: "ws_1", flowID: "flow_1", trigger: TriggerPayload(kind: "manual", body: body), createdAt: date)
-        run.status = .running
+        run.restore(status: .running)
         return run
     }
 }

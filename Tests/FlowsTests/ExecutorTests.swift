@@ -1,6 +1,7 @@
 import Flows
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 
 @Suite("Executor, group commit and scheduler over the in-memory stores")
@@ -71,9 +72,9 @@ struct ExecutorTests {
         let flow = Fixtures.flow([FlowStep(id: "a", type: "debug.echo", parameters: [:])])
         try await flows.insertFlow(flow)
         var orphan = Run(id: "run_orphan", workspaceID: flow.workspaceID, flowID: flow.id, trigger: TriggerPayload(kind: "manual"), createdAt: Date())
-        orphan.status = .running
-        orphan.leaseOwner = "worker-dead"
-        orphan.leaseExpiresAt = Date().addingTimeInterval(3600)
+        orphan.restore(status: .running)
+        orphan.restore(leaseOwner: "worker-dead")
+        orphan.restore(leaseExpiresAt: Date().addingTimeInterval(3600))
         try await runs.save(orphan)
         try await withEngine(flows: flows, runs: runs, registry: NodeRegistry([DebugEchoNode()])) { _, _ in
             try await waitUntil { await runs.run(id: "run_orphan", workspaceID: flow.workspaceID)?.status == .succeeded }

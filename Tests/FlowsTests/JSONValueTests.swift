@@ -168,12 +168,12 @@ struct JSONValueTests {
         }
     }
 
-    @Test("nesting is capped at 512 levels")
+    @Test("nesting is capped at 64 levels, the one depth limit for everything parsed and stored")
     func nesting() throws {
-        let deepest = String(repeating: "[", count: 512) + String(repeating: "]", count: 512)
+        let deepest = String(repeating: "[", count: 64) + String(repeating: "]", count: 64)
         #expect(throws: Never.self) { try JSONValue(parsing: deepest) }
-        let tooDeep = String(repeating: "[", count: 513) + String(repeating: "]", count: 513)
-        #expect(throws: JSONParseError(.nestingTooDeep(limit: 512), offset: 512)) {
+        let tooDeep = String(repeating: "[", count: 65) + String(repeating: "]", count: 65)
+        #expect(throws: JSONParseError(.nestingTooDeep(limit: 64), offset: 64)) {
             try JSONValue(parsing: tooDeep)
         }
     }

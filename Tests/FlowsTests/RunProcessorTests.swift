@@ -1,5 +1,6 @@
 import Flows
 import Foundation
+import TestSupport
 import Testing
 
 @Suite("Run processor: steps, templates, failures, retries, recovery")
@@ -17,7 +18,7 @@ struct RunProcessorTests {
             FlowStep(id: "greet", type: "debug.echo", parameters: ["message": "Hello {{trigger.body.name}}", "n": 3]),
             FlowStep(id: "again", type: "debug.echo", parameters: ["echoed": "{{steps.greet.output.message}} ({{run.id}})"]),
         ])
-        let ended = await processor([]).process(Fixtures.run(body: ["name": "Ada"]), flow: flow, logger: Fixtures.logger) { _ in }
+        let ended = await processor([]).process(Fixtures.run(body: ["name": "Ada"]), flow: flow, logger: Fixtures.logger) { _ in false }
         #expect(ended.status == .succeeded)
         #expect(ended.steps.map(\.status) == [.succeeded, .succeeded])
         #expect(ended.steps[0].output == ["message": "Hello Ada", "n": 3])
@@ -32,7 +33,7 @@ struct RunProcessorTests {
             FlowStep(id: "a", type: "debug.echo", parameters: ["to": "{{trigger.body.email}}"]),
             FlowStep(id: "b", type: "debug.echo", parameters: [:]),
         ])
-        let ended = await processor([]).process(Fixtures.run(body: ["name": "Ada"]), flow: flow, logger: Fixtures.logger) { _ in }
+        let ended = await processor([]).process(Fixtures.run(body: ["name": "Ada"]), flow: flow, logger: Fixtures.logger) { _ in false }
         #expect(ended.status == .failed)
         #expect(ended.error?.code == "ETEMPLATE")
         #expect(ended.error?.stepID == "a")
@@ -47,7 +48,7 @@ struct RunProcessorTests {
             FlowStep(id: "a", type: failing.type, parameters: [:], onError: .continue),
             FlowStep(id: "b", type: "debug.echo", parameters: ["saw": "{{steps.a.output.error.code}}"]),
         ])
-        let ended = await processor([failing]).process(Fixtures.run(), flow: flow, logger: Fixtures.logger) { _ in }
+        let ended = await processor([failing]).process(Fixtures.run(), flow: flow, logger: Fixtures.logger) { _ in false }
         #expect(ended.status == .succeeded)
         #expect(ended.steps[0].status == .failed)
         #expect(ended.steps[0].error?.code == "ETEST")
@@ -62,7 +63,7 @@ struct RunProcessorTests {
             [FlowStep(id: "a", type: first.type, parameters: [:]), FlowStep(id: "b", type: flaky.type, parameters: [:])],
             retry: RetryPolicy(maxAttempts: 3, initialDelay: .seconds(10), maxDelay: .seconds(60)))
         let processor = self.processor([first, flaky], jitter: 0.5)
-        let waiting = await processor.process(Fixtures.run(), flow: flow, logger: Fixtures.logger) { _ in }
+        let waiting = await processor.process(Fixtures.run(), flow: flow, logger: Fixtures.logger) { _ in false }
         #expect(waiting.status == .queued)
         #expect(waiting.steps.map(\.status) == [.succeeded, .retrying])
         // Jitter 0.5 maps to a factor of 0.75 of the nominal 10 s.
@@ -71,8 +72,8 @@ struct RunProcessorTests {
 
         clock.advance(8)
         var claimed = waiting
-        claimed.status = .running
-        let ended = await processor.process(claimed, flow: flow, logger: Fixtures.logger) { _ in }
+        claimed.restore(status: .running)
+        let ended = await processor.process(claimed, flow: flow, logger: Fixtures.logger) { _ in false }
         #expect(ended.status == .succeeded)
         #expect(ended.steps[1].attempts == 2)
         #expect(first.calls.count == 1, "the finished step is not run again")
@@ -84,10 +85,10 @@ struct RunProcessorTests {
         let flaky = ScriptedNode([.fail(.transient), .fail(.transient)])
         let flow = Fixtures.flow([FlowStep(id: "a", type: flaky.type, parameters: [:])], retry: RetryPolicy(maxAttempts: 2))
         let processor = self.processor([flaky])
-        var run = await processor.process(Fixtures.run(), flow: flow, logger: Fixtures.logger) { _ in }
+        var run = await processor.process(Fixtures.run(), flow: flow, logger: Fixtures.logger) { _ in false }
         #expect(run.status == .queued)
-        run.status = .running
-        run = await processor.process(run, flow: flow, logger: Fixtures.logger) { _ in }
+        run.restore(status: .running)
+        run = await processor.process(run, flow: flow, logger: Fixtures.logger) { _ in false }
         #expect(run.status == .failed)
         #expect(run.steps[0].attempts == 2)
     }
@@ -100,7 +101,7 @@ struct RunProcessorTests {
             FlowStep(id: "a", type: unsure.type, parameters: [:], onError: .continue),
             FlowStep(id: "b", type: after.type, parameters: [:]),
         ])
-        let ended = await processor([unsure, after]).process(Fixtures.run(), flow: flow, logger: Fixtures.logger) { _ in }
+        let ended = await processor([unsure, after]).process(Fixtures.run(), flow: flow, logger: Fixtures.logger) { _ in false }
         #expect(ended.status == .ambiguous)
         #expect(ended.steps.map(\.status) == [.ambiguous])
         #expect(after.calls.isEmpty)
@@ -111,7 +112,7 @@ struct RunProcessorTests {
         let sender = ScriptedNode(idempotent: false, [.succeed(["id": "m1"])])
         let flow = Fixtures.flow([FlowStep(id: "send", type: sender.type, parameters: ["password": "hunter2-secret", "to": "a@example.com"])])
         let checkpoints = Checkpoints()
-        let ended = await processor([sender]).process(Fixtures.run(), flow: flow, logger: Fixtures.logger) { checkpoints.append($0) }
+        let ended = await processor([sender]).process(Fixtures.run(), flow: flow, logger: Fixtures.logger) { checkpoints.append($0); return false }
         #expect(checkpoints.all.count == 1)
         #expect(checkpoints.all.first?.steps.first?.status == .running)
         #expect(ended.steps[0].parameters == ["password": "<redacted>", "to": "a@example.com"])
@@ -141,19 +142,19 @@ struct RunProcessorTests {
             startedAt: clock.now, finishedAt: clock.now)]
         var requeued = processor.recover(halfway)
         #expect(requeued.status == .queued)
-        requeued.status = .running
-        let ended = await self.processor([counter]).process(requeued, flow: flow, logger: Fixtures.logger) { _ in }
+        requeued.restore(status: .running)
+        let ended = await self.processor([counter]).process(requeued, flow: flow, logger: Fixtures.logger) { _ in false }
         #expect(ended.status == .succeeded)
         #expect(counter.calls.map { $0.string("from") } == ["1"])
     }
 
     @Test("a deleted flow or an unknown node type fails the run with a clear code")
     func missingPieces() async {
-        let gone = await processor([]).process(Fixtures.run(), flow: nil, logger: Fixtures.logger) { _ in }
+        let gone = await processor([]).process(Fixtures.run(), flow: nil, logger: Fixtures.logger) { _ in false }
         #expect(gone.status == .failed)
         #expect(gone.error?.code == "EFLOW")
         let unknown = await processor([]).process(
-            Fixtures.run(), flow: Fixtures.flow([FlowStep(id: "a", type: "no.such", parameters: [:])]), logger: Fixtures.logger) { _ in }
+            Fixtures.run(), flow: Fixtures.flow([FlowStep(id: "a", type: "no.such", parameters: [:])]), logger: Fixtures.logger) { _ in false }
         #expect(unknown.error?.code == "ENODE")
     }
 }
@@ -167,7 +168,7 @@ struct RunProcessorSafetyTests {
         var descriptor: NodeDescriptor {
             NodeDescriptor(
                 type: "test.address", label: "Address", summary: "",
-                parameters: [NodeParameter(name: "to", label: "To", kind: .string, insertionForbids: ",;<>\"\r\n")],
+                parameters: [NodeParameter(name: "to", label: "To", kind: .string, insertionForbids: Set(",;<>\"\r\n".unicodeScalars))],
                 isIdempotent: true)
         }
 
@@ -188,7 +189,7 @@ struct RunProcessorSafetyTests {
     func insertions(template: String, name: String, allowed: Bool) async {
         let flow = Fixtures.flow([FlowStep(id: "a", type: "test.address", parameters: ["to": .string(template)])])
         let run = Fixtures.run(body: ["name": .string(name), "email": "ada@example.com", "list": "a@example.com, b@example.com"])
-        let ended = await processor([AddressNode()]).process(run, flow: flow, logger: Fixtures.logger) { _ in }
+        let ended = await processor([AddressNode()]).process(run, flow: flow, logger: Fixtures.logger) { _ in false }
         #expect((ended.status == .succeeded) == allowed, "\(String(describing: ended.error))")
         if !allowed {
             #expect(ended.error?.code == "ETEMPLATE")
@@ -206,7 +207,7 @@ struct RunProcessorSafetyTests {
         let edited = Fixtures.flow([
             FlowStep(id: "first", type: "test.send", parameters: [:]), FlowStep(id: "send", type: "test.send", parameters: [:]),
         ])
-        let ended = await processor([sender]).process(run, flow: edited, logger: Fixtures.logger) { _ in }
+        let ended = await processor([sender]).process(run, flow: edited, logger: Fixtures.logger) { _ in false }
         #expect(ended.status == .failed)
         #expect(ended.error?.code == "EFLOWCHANGED")
         #expect(sender.calls.isEmpty, "nothing is sent again")
@@ -224,7 +225,7 @@ struct RunProcessorSafetyTests {
             FlowStep(id: "post", type: "test.post", parameters: [:]),
             FlowStep(id: "use", type: "debug.echo", parameters: ["b": "{{steps.post.output.body}}"]),
         ])
-        let ended = await processor([poster]).process(run, flow: flow, logger: Fixtures.logger) { _ in }
+        let ended = await processor([poster]).process(run, flow: flow, logger: Fixtures.logger) { _ in false }
         #expect(ended.error?.code == "ERESUME")
         #expect(poster.calls.isEmpty)
     }

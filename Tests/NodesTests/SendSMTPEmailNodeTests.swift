@@ -87,6 +87,7 @@ struct SendSMTPEmailNodeTests {
         #expect(error?.message == "credential: Credential not found")
         var row = harness.relay
         row.port = 25
+        row.version += 1
         #expect(try await harness.store.updateCredential(row))
         let port25 = await harness.failure(Self.base)
         #expect(port25?.message == "credential: port: Port 25 is not allowed")
@@ -226,6 +227,7 @@ struct SendSMTPEmailNodeTests {
         parameters["credential"] = nil
         var row = harness.relay
         row.port = 25
+        row.version += 1
         #expect(try await harness.store.updateCredential(row))
         let port25 = await harness.failure(parameters)
         #expect(port25?.message == "credential: port: Port 25 is not allowed")
@@ -327,7 +329,7 @@ struct SendSMTPEmailNodeTests {
         #expect(descriptor.defaultOnError == .stop)
 
         for name in ["to", "cc", "bcc", "from", "replyTo"] {
-            #expect(byName[name]?.insertionForbids == ",;<>\"\r\n", "\(name)")
+            #expect(byName[name]?.insertionForbids == Set(",;<>\":\\\r\n\0".unicodeScalars), "\(name)")
         }
         for name in ["subject", "body", "htmlBody", "headers", "attachments", "credential"] {
             #expect(byName[name]?.insertionForbids == nil, "\(name)")

@@ -151,16 +151,73 @@ struct CredentialAPITests {
                 let created = try await client.call(.post, "/api/v1/credentials", token: token, json: Self.sendGrid)
                 let id = try #require(created["id"] as? String)
                 let before = try await harness.environment.storage.store.credential(id: id, workspaceID: try #require(harness.environment.storage.store.workspace(named: "Team")).id)
-                let patched = try await client.call(.patch, "/api/v1/credentials/\(id)", token: token, json: #"{"name":"Renamed","port":2587}"#)
+                let patched = try await client.call(
+                    .patch, "/api/v1/credentials/\(id)", token: token, json: #"{"name":"Renamed","clientIdentifier":"mail.example.com"}"#)
                 #expect(patched.status == .ok)
                 #expect(patched["name"] as? String == "Renamed")
-                #expect(patched["port"] as? Int == 2587)
+                #expect(patched["clientIdentifier"] as? String == "mail.example.com")
+                #expect(patched["port"] as? Int == 587)
                 #expect(patched["host"] as? String == "smtp.sendgrid.net")
                 #expect(patched["hasPassword"] as? Bool == true)
                 let after = try await harness.environment.storage.store.credential(id: id, workspaceID: try #require(before).workspaceID)
                 #expect(after?.sealedPassword == before?.sealedPassword)
                 let opened = try harness.environment.vault.open(try #require(after?.sealedPassword), context: try #require(after).passwordContext)
                 #expect(opened.revealedValue == "SG.secret-value")
+            }
+        }
+    }
+
+    @Test("a PATCH that would send the stored password elsewhere needs the password again (finding 6)", arguments: [
+        #"{"host":"attacker.example"}"#,
+        #"{"port":2525}"#,
+        #"{"security":"plaintext"}"#,
+        #"{"security":"implicit-tls"}"#,
+        #"{"acceptUnverifiedCertificates":true}"#,
+        #"{"minTLSVersion":"1.3"}"#,
+        #"{"caCertificate":null,"host":"relay.example"}"#,
+    ])
+    func destinationChangeNeedsPassword(body: String) async throws {
+        try await APIHarness.run { harness in
+            let token = try await harness.workspace("Team")
+            try await harness.test { client in
+                let created = try await client.call(.post, "/api/v1/credentials", token: token, json: Self.sendGrid)
+                let id = try #require(created["id"] as? String)
+                let refused = try await client.call(.patch, "/api/v1/credentials/\(id)", token: token, json: body)
+                #expect(refused.status == .unprocessableContent)
+                #expect(refused.errorField == "password")
+                #expect(refused.errorMessage == "Enter the password again to change where it is sent")
+                let unchanged = try await client.call(.get, "/api/v1/credentials/\(id)", token: token)
+                #expect(unchanged["host"] as? String == "smtp.sendgrid.net")
+                #expect(unchanged["version"] as? Int == 1)
+
+                // With the password typed again, the same change is accepted.
+                let withPassword = String(body.dropLast()) + #","password":"SG.secret-value"}"#
+                let accepted = try await client.call(.patch, "/api/v1/credentials/\(id)", token: token, json: withPassword)
+                #expect(accepted.status == .ok, "\(accepted.text)")
+                #expect(accepted["version"] as? Int == 2)
+            }
+        }
+    }
+
+    @Test("a PATCH from a stale version is 409 version_conflict and changes nothing; without a version it applies")
+    func versionConflict() async throws {
+        try await APIHarness.run { harness in
+            let token = try await harness.workspace("Team")
+            try await harness.test { client in
+                let created = try await client.call(.post, "/api/v1/credentials", token: token, json: Self.sendGrid)
+                let id = try #require(created["id"] as? String)
+                #expect(created["version"] as? Int == 1)
+                let first = try await client.call(.patch, "/api/v1/credentials/\(id)", token: token, json: #"{"name":"First","version":1}"#)
+                #expect(first.status == .ok)
+                #expect(first["version"] as? Int == 2)
+                let stale = try await client.call(.patch, "/api/v1/credentials/\(id)", token: token, json: #"{"name":"Second","version":1}"#)
+                #expect(stale.status == .conflict)
+                #expect(stale.errorCode == "version_conflict")
+                #expect(stale.errorField == "version")
+                let after = try await client.call(.get, "/api/v1/credentials/\(id)", token: token)
+                #expect(after["name"] as? String == "First")
+                let unversioned = try await client.call(.patch, "/api/v1/credentials/\(id)", token: token, json: #"{"name":"Third"}"#)
+                #expect(unversioned["version"] as? Int == 3)
             }
         }
     }
@@ -192,7 +249,8 @@ struct CredentialAPITests {
             try await harness.test { client in
                 let created = try await client.call(.post, "/api/v1/credentials", token: token, json: Self.sendGrid)
                 let id = try #require(created["id"] as? String)
-                let response = try await client.call(.patch, "/api/v1/credentials/\(id)", token: token, json: #"{"name":"New name","port":25}"#)
+                let response = try await client.call(
+                    .patch, "/api/v1/credentials/\(id)", token: token, json: #"{"name":"New name","port":25,"password":"SG.again"}"#)
                 #expect(response.status == .unprocessableContent)
                 #expect(response.errorField == "port")
                 #expect(response.errorMessage == "Port 25 is not allowed")
@@ -271,6 +329,7 @@ struct CredentialLoadTests {
                 let workspace = try #require(try await store.workspace(named: "Team"))
                 var row = try #require(try await store.credential(id: id, workspaceID: workspace.id))
                 row.port = 25
+                row.version += 1
                 #expect(try await store.updateCredential(row))
                 let response = try await client.call(.post, "/api/v1/credentials/\(id)/test", token: token)
                 #expect(response.status == .unprocessableContent)
@@ -296,6 +355,7 @@ struct CredentialLoadTests {
                 let source = try #require(try await store.credential(id: firstID, workspaceID: workspace.id))
                 var target = try #require(try await store.credential(id: secondID, workspaceID: workspace.id))
                 target.sealedPassword = source.sealedPassword
+                target.version += 1
                 #expect(try await store.updateCredential(target))
                 let response = try await client.call(.post, "/api/v1/credentials/\(target.id)/test", token: token)
                 #expect(response.status == .internalServerError)

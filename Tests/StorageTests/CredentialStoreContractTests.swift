@@ -106,17 +106,40 @@ struct CredentialStoreContractTests {
             )
             changed.host = "mail.example.org"
             changed.port = 465
+            changed.version = original.version + 1
             #expect(try await store.updateCredential(changed))
             #expect(try await store.credential(id: "cr_1", workspaceID: Self.home.id) == changed)
             #expect(try await store.credential(named: "Relay", workspaceID: Self.home.id) == nil)
 
             var clash = changed
             clash.name = "Neighbour"
+            clash.version += 1
             await #expect(throws: StoreError.duplicate("name")) { try await store.updateCredential(clash) }
             #expect(try await store.credential(id: "cr_1", workspaceID: Self.home.id) == changed)
 
-            let missing = try Fixture.credential("cr_missing", workspaceID: Self.home.id, name: "Neighbour")
+            var missing = try Fixture.credential("cr_missing", workspaceID: Self.home.id, name: "Neighbour")
+            missing.version = 2
             #expect(try await store.updateCredential(missing) == false, "a missing id is `false`, before any name check")
+        }
+    }
+
+    @Test("an update made from an older version is a conflict and changes nothing", arguments: StoreKind.allCases)
+    func versionConflict(_ kind: StoreKind) async throws {
+        try await Self.withWorkspaces(kind) { store in
+            let original = try Fixture.credential("cr_1", workspaceID: Self.home.id, name: "Relay")
+            try await store.insertCredential(original)
+            var first = original
+            first.name = "First"
+            first.version = 2
+            var second = original
+            second.name = "Second"
+            second.version = 2
+            #expect(try await store.updateCredential(first))
+            await #expect(throws: StoreError.versionConflict) { try await store.updateCredential(second) }
+            var stale = first
+            stale.version = 2
+            await #expect(throws: StoreError.versionConflict) { try await store.updateCredential(stale) }
+            #expect(try await store.credential(id: "cr_1", workspaceID: Self.home.id) == first)
         }
     }
 

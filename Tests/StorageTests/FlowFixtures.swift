@@ -1,5 +1,6 @@
 import Flows
 import Foundation
+import TestSupport
 
 /// Flows and runs with deterministic ids and millisecond-precision dates.
 enum FlowFixture {
@@ -61,8 +62,8 @@ enum FlowFixture {
         var run = Run(
             id: id, workspaceID: workspaceID, flowID: flowID,
             trigger: TriggerPayload(kind: "manual", body: ["n": .integer(1)]), createdAt: Fixture.date(createdAt))
-        run.notBefore = Fixture.date(notBefore ?? createdAt)
-        run.status = status
+        run.restore(notBefore: Fixture.date(notBefore ?? createdAt))
+        run.restore(status: status)
         return run
     }
 
@@ -75,7 +76,7 @@ enum FlowFixture {
                 headers: ["content-type": "application/json", "x-trace": "ünïcode"],
                 query: ["page": "2", "q": "a b&c"]),
             createdAt: Fixture.date(1_700_000_000_001))
-        run.status = .failed
+        run.restore(status: .failed)
         run.steps = [
             StepRecord(
                 stepID: "first", type: "debug.echo", status: .failed, parameters: ["password": "<redacted>", "n": .integer(3)],
@@ -89,12 +90,12 @@ enum FlowFixture {
                 stepID: "third", type: "smtp.send", status: .running, parameters: nil, output: nil, error: nil,
                 attempts: 1, startedAt: Fixture.date(1_700_000_000_050), finishedAt: nil),
         ]
-        run.error = RunError(code: "step_failed", message: "Step “third” failed: ✉️", stepID: "third", details: nestedJSON)
-        run.startedAt = Fixture.date(1_700_000_000_005)
-        run.finishedAt = Fixture.date(1_700_000_000_060)
-        run.notBefore = Fixture.date(1_700_000_000_003)
-        run.leaseOwner = "worker-ü"
-        run.leaseExpiresAt = Fixture.date(1_700_000_030_005)
+        run.restore(error: RunError(code: "step_failed", message: "Step “third” failed: ✉️", stepID: "third", details: nestedJSON))
+        run.restore(startedAt: Fixture.date(1_700_000_000_005))
+        run.restore(finishedAt: Fixture.date(1_700_000_000_060))
+        run.restore(notBefore: Fixture.date(1_700_000_000_003))
+        run.restore(leaseOwner: "worker-ü")
+        run.restore(leaseExpiresAt: Fixture.date(1_700_000_030_005))
         return run
     }
 }

@@ -1,5 +1,6 @@
 import Flows
 import Foundation
+import TestSupport
 import Testing
 
 /// What every ``Flows/RunStore`` must do, run against each ``StoreKind``: the SQL store behaves as
@@ -29,21 +30,21 @@ struct RunStoreContractTests {
             try await stores.runs.enqueue([queued, FlowFixture.run("run_2")])
 
             var finished = FlowFixture.detailedRun("run_1")
-            finished.status = .succeeded
-            finished.error = nil
+            finished.restore(status: .succeeded)
+            finished.restore(error: nil)
             try await stores.runs.save(finished)
             #expect(try await stores.runs.run(id: "run_1", workspaceID: "ws_1") == finished)
 
             var running = finished
-            running.status = .running
+            running.restore(status: .running)
             var ambiguous = finished
-            ambiguous.status = .ambiguous
+            ambiguous.restore(status: .ambiguous)
             try await stores.runs.write(inserting: [], updating: [running, ambiguous])
             #expect(try await stores.runs.run(id: "run_1", workspaceID: "ws_1")?.status == .ambiguous)
 
             let fresh = FlowFixture.run("run_3")
             var started = fresh
-            started.status = .running
+            started.restore(status: .running)
             try await stores.runs.write(inserting: [fresh], updating: [started])
             #expect(try await stores.runs.run(id: "run_3", workspaceID: "ws_1")?.status == .running, "inserts come first")
             #expect(try await stores.runs.run(id: "run_2", workspaceID: "ws_1") == FlowFixture.run("run_2"))
@@ -81,7 +82,7 @@ struct RunStoreContractTests {
             let now = Fixture.date(1_700_000_100_000)
             let lease = Fixture.date(1_700_000_130_000)
             var retried = FlowFixture.run("run_retry", createdAt: 1_700_000_000_000, notBefore: 1_700_000_050_000)
-            retried.startedAt = Fixture.date(1_700_000_000_500)
+            retried.restore(startedAt: Fixture.date(1_700_000_000_500))
             try await stores.runs.enqueue([
                 FlowFixture.run("run_b", createdAt: 1_700_000_020_000),
                 FlowFixture.run("run_a", createdAt: 1_700_000_020_000),
@@ -93,7 +94,7 @@ struct RunStoreContractTests {
                 FlowFixture.run("run_done", createdAt: 1_600_000_000_000, status: .succeeded),
             ])
 
-            let first = try await stores.runs.claim(limit: 3, owner: "worker-1", now: now, leaseUntil: lease)
+            let first = try await stores.runs.claim(RunClaim(limit: 3, owner: "worker-1", now: now, leaseUntil: lease))
             #expect(first.map(\.id) == ["run_c", "run_a", "run_b"], "by not-before, then creation, then id")
             for run in first {
                 #expect(run.status == .running)
@@ -103,11 +104,11 @@ struct RunStoreContractTests {
                 #expect(try await stores.runs.run(id: run.id, workspaceID: "ws_1") == run)
             }
 
-            let second = try await stores.runs.claim(limit: 10, owner: "worker-2", now: now, leaseUntil: lease)
+            let second = try await stores.runs.claim(RunClaim(limit: 10, owner: "worker-2", now: now, leaseUntil: lease))
             #expect(second.map(\.id) == ["run_retry", "run_due_now"])
             #expect(second.first?.startedAt == retried.startedAt, "a retried run keeps its first start")
-            #expect(try await stores.runs.claim(limit: 10, owner: "worker-2", now: now, leaseUntil: lease).isEmpty)
-            #expect(try await stores.runs.claim(limit: 0, owner: "worker-2", now: .distantFuture, leaseUntil: lease).isEmpty)
+            #expect(try await stores.runs.claim(RunClaim(limit: 10, owner: "worker-2", now: now, leaseUntil: lease)).isEmpty)
+            #expect(try await stores.runs.claim(RunClaim(limit: 0, owner: "worker-2", now: .distantFuture, leaseUntil: lease)).isEmpty)
             #expect(try await stores.runs.run(id: "run_later", workspaceID: "ws_1")?.status == .queued)
         }
     }
@@ -125,7 +126,7 @@ struct RunStoreContractTests {
                     group.addTask {
                         var mine: [String] = []
                         while true {
-                            let batch = try await runs.claim(limit: 7, owner: "worker-\(worker)", now: now, leaseUntil: now)
+                            let batch = try await runs.claim(RunClaim(limit: 7, owner: "worker-\(worker)", now: now, leaseUntil: now))
                             if batch.isEmpty { return mine }
                             mine += batch.map(\.id)
                         }
@@ -167,7 +168,7 @@ struct RunStoreContractTests {
                 group.addTask {
                     var total = 0
                     for _ in 0..<30 {
-                        total += try await runs.claim(limit: 25, owner: "worker", now: now, leaseUntil: now).count
+                        total += try await runs.claim(RunClaim(limit: 25, owner: "worker", now: now, leaseUntil: now)).count
                         await Task.yield()
                     }
                     return total
@@ -230,12 +231,12 @@ struct RunStoreContractTests {
             let now = Fixture.date(1_700_000_100_000)
             func running(_ id: String, leaseExpiresAt: Int64?) -> Run {
                 var run = FlowFixture.run(id, status: .running)
-                run.leaseOwner = leaseExpiresAt == nil ? nil : "worker"
-                run.leaseExpiresAt = leaseExpiresAt.map(Fixture.date)
+                run.restore(leaseOwner: leaseExpiresAt == nil ? nil : "worker")
+                run.restore(leaseExpiresAt: leaseExpiresAt.map(Fixture.date))
                 return run
             }
             var expiredButDone = running("run_done", leaseExpiresAt: 1_700_000_000_000)
-            expiredButDone.status = .succeeded
+            expiredButDone.restore(status: .succeeded)
             try await stores.runs.enqueue([
                 running("run_c", leaseExpiresAt: 1_700_000_099_999),
                 running("run_a", leaseExpiresAt: 1_700_000_100_000),
@@ -309,7 +310,7 @@ struct RunStoreContractTests {
         try await kind.withFlowStores { stores in
             func run(_ id: String, workspaceID: String = "ws_1", status: RunStatus, createdAt: Int64, finishedAt: Int64?) -> Run {
                 var run = FlowFixture.run(id, workspaceID: workspaceID, createdAt: createdAt, status: status)
-                run.finishedAt = finishedAt.map(Fixture.date)
+                run.restore(finishedAt: finishedAt.map(Fixture.date))
                 return run
             }
             try await stores.runs.enqueue([

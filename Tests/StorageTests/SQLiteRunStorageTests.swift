@@ -2,6 +2,8 @@ import Flows
 import Foundation
 import SQLKit
 import Storage
+import TestSupport
+import Workspaces
 import Testing
 
 /// What only the SQLite store of flows and runs has: the version 2 migration, the exact text of
@@ -10,7 +12,7 @@ import Testing
 struct SQLiteRunStorageTests {
     // MARK: - Migration
 
-    @Test("version 2 applies on top of a version 1 database and keeps its data")
+    @Test("versions 2 and 3 apply on top of a version 1 database and keep its data; its token moves to api_tokens")
     func migrationOnVersion1() async throws {
         try await withTemporaryDirectory { directory in
             let workspace = Fixture.workspace("ws_1", name: "Acme")
@@ -20,7 +22,10 @@ struct SQLiteRunStorageTests {
                 try await storage.store.insertCredential(credential)
                 // Back to what a version 1 build left: its tables and data, no version 2.
                 for statement: SQLQueryString in [
-                    "DROP TABLE runs", "DROP TABLE cron_fires", "DROP TABLE flows", "DELETE FROM schema_migrations WHERE version = 2",
+                    "DROP TABLE runs", "DROP TABLE cron_fires", "DROP TABLE flows", "DROP TABLE run_cancellations",
+                    "UPDATE workspaces SET token_hash = (SELECT token_hash FROM api_tokens WHERE api_tokens.workspace_id = workspaces.id)",
+                    "DROP TABLE api_tokens", "ALTER TABLE credentials DROP COLUMN version",
+                    "DELETE FROM schema_migrations WHERE version IN (2, 3)",
                 ] {
                     try await storage.store.database.raw(statement).run()
                 }
@@ -31,8 +36,11 @@ struct SQLiteRunStorageTests {
             try await withSQLiteStorage(dataDirectory: directory) { storage in
                 let store = storage.store
                 let migrations = Migrations(database: store.database, logger: testLogger)
-                #expect(try await migrations.appliedVersions() == [1, 2])
+                #expect(try await migrations.appliedVersions() == [1, 2, 3])
                 #expect(try await store.workspace(tokenHash: "hash-1") == workspace)
+                #expect(try await store.tokens(workspaceID: "ws_1").map(\.name) == ["default"])
+                let retired = try await store.database.raw("SELECT token_hash FROM workspaces").first()?.decode(column: "token_hash", as: String.self)
+                #expect(retired == "migrated:ws_1", "the old column no longer holds a hash")
                 #expect(try await store.allCredentials() == [credential])
 
                 let flow = FlowFixture.flow("fl_1", workspaceID: "ws_1")
@@ -127,11 +135,29 @@ struct SQLiteRunStorageTests {
         }
     }
 
+    @Test("a run whose stored JSON no longer decodes is still readable: the part is replaced by a note", arguments: [
+        ("trigger", "{not json"),
+        ("steps", #"[{"stepID":"s"}]"#),
+        ("error", "[]"),
+        ("steps", String(repeating: "[", count: 600) + String(repeating: "]", count: 600)),
+    ])
+    func unreadableJSON(column: String, value: String) async throws {
+        try await withInMemorySQLiteStorage { storage in
+            let store = storage.store
+            try await store.enqueue([FlowFixture.run("run_1")])
+            try await store.database.raw("UPDATE runs SET \(ident: column) = \(bind: value)").run()
+            let run = try #require(try await store.run(id: "run_1", workspaceID: "ws_1"))
+            #expect(run.status == .queued)
+            switch column {
+            case "trigger": #expect(run.trigger.body[path: [.key("$unreadable")]] != nil)
+            case "steps": #expect(run.steps.isEmpty)
+            default: #expect(run.error?.code == "EUNREADABLE")
+            }
+        }
+    }
+
     @Test("a column the model cannot hold is a clear error naming the column, never the value", arguments: [
         ("runs", "status", "paused"),
-        ("runs", "trigger", "{not json"),
-        ("runs", "steps", #"[{"stepID":"s"}]"#),
-        ("runs", "error", "[]"),
         ("flows", "trigger_kind", "email"),
         ("flows", "definition", #"{"steps":[{"id":"a","type":"t","onError":"retry"}]}"#),
         ("flows", "webhook_id", nil),
@@ -166,8 +192,8 @@ struct SQLiteRunStorageTests {
             try await store.enqueue(Array(runs[..<3_000]))
             let finished = runs[..<3_000].map { run -> Run in
                 var run = run
-                run.status = .succeeded
-                run.finishedAt = Fixture.date(1_800_000_000_000)
+                run.restore(status: .succeeded)
+                run.restore(finishedAt: Fixture.date(1_800_000_000_000))
                 return run
             }
             try await store.write(inserting: Array(runs[3_000...]), updating: finished)
@@ -185,7 +211,7 @@ struct SQLiteRunStorageTests {
             let existing = FlowFixture.run("run_taken")
             try await store.enqueue([existing])
             var changed = existing
-            changed.status = .running
+            changed.restore(status: .running)
 
             // The second chunk repeats an id the store has, after the first chunk went in.
             let fresh = (0..<3_000).map { FlowFixture.run("run_\($0)") }
@@ -207,7 +233,7 @@ struct SQLiteRunStorageTests {
             let store = storage.store
             let old = (0..<2_500).map { index -> Run in
                 var run = FlowFixture.run("run_old_\(index)", createdAt: 1_000, status: .succeeded)
-                run.finishedAt = Fixture.date(2_000)
+                run.restore(finishedAt: Fixture.date(2_000))
                 return run
             }
             try await store.enqueue(old + [FlowFixture.run("run_queued", createdAt: 1_000)])
@@ -232,7 +258,7 @@ struct SQLiteRunStorageTests {
                             group.addTask {
                                 var mine: [String] = []
                                 while true {
-                                    let batch = try await store.claim(limit: 9, owner: "w", now: now, leaseUntil: now)
+                                    let batch = try await store.claim(RunClaim(limit: 9, owner: "w", now: now, leaseUntil: now))
                                     if batch.isEmpty { return mine }
                                     mine += batch.map(\.id)
                                 }

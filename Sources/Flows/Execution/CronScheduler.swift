@@ -24,30 +24,43 @@ public struct CronScheduler: Sendable {
         self.logger = logger
     }
 
-    /// Checks every second until cancelled.
-    public func run() async {
+    /// The longest the scheduler sleeps without looking at the flows again: a cron flow created by
+    /// another process (the CLI) on the same database is noticed within this time.
+    public static let maximumSleep: Duration = .seconds(60)
+
+    /// Fires due flows until cancelled, sleeping in between until the next due time of any cron
+    /// flow (at most ``maximumSleep``) or until `wake` fires (a cron flow was created or changed).
+    public func run(wake: WakeSignal = WakeSignal()) async {
         while !Task.isCancelled {
-            _ = await tick()
-            try? await Task.sleep(for: .seconds(1))
+            let (_, nextDue) = await fire()
+            let delay = nextDue.map { Self.duration(until: $0, from: now()) } ?? Self.maximumSleep
+            await wake.wait(timeout: min(max(delay, .milliseconds(10)), Self.maximumSleep))
         }
     }
 
     /// Fires every cron flow that is due now; returns the runs it queued.
     @discardableResult
     public func tick() async -> [Run] {
+        await fire().fired
+    }
+
+    /// Fires what is due, and says when the next flow falls due (`nil`: no cron flow).
+    func fire() async -> (fired: [Run], nextDue: Date?) {
         let now = self.now()
         var fired: [Run] = []
+        var nextDue: Date?
         let cronFlows: [Flow]
         do {
             cronFlows = try await flows.cronFlows()
         } catch {
             logger.warning("reading cron flows failed", metadata: ["error.type": "\(type(of: error))"])
-            return []
+            return ([], now.addingTimeInterval(1))
         }
         for flow in cronFlows {
             guard case .cron(let trigger) = flow.trigger, let zone = TimeZone(identifier: trigger.timeZone),
                 let schedule = try? CronSchedule(parsing: trigger.expression, timeZone: zone)
             else { continue }
+            if let next = schedule.nextFire(after: now) { nextDue = min(nextDue ?? next, next) }
             // Never a due time from before the flow was last changed (edited, re-enabled).
             let lastFire = (try? await flows.lastCronFire(flowID: flow.id)) ?? nil
             let since = max(lastFire ?? flow.updatedAt, flow.updatedAt)
@@ -62,10 +75,17 @@ public struct CronScheduler: Sendable {
                 }
             } catch {
                 logger.warning("firing a cron flow failed", metadata: ["posthorn.flow.id": "\(flow.id)", "error.type": "\(type(of: error))"])
+                nextDue = now.addingTimeInterval(1)
             }
         }
         if !fired.isEmpty { onEnqueued() }
-        return fired
+        return (fired, nextDue)
+    }
+
+    private static func duration(until date: Date, from now: Date) -> Duration {
+        let seconds = date.timeIntervalSince(now)
+        guard seconds > 0 else { return .zero }
+        return .milliseconds(Int64(min(seconds, 86_400) * 1000) + 1)
     }
 
     /// The latest due time in `(after, notAfter]`, or `nil`. Walks forward from `after`; after a

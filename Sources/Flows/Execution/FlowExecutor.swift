@@ -10,10 +10,17 @@ public final class FlowExecutor: Sendable {
     public struct Configuration: Sendable {
         /// Runs executing at the same time.
         public var concurrency = 64
+        /// The most of them one workspace may hold; `nil` keeps ``reservedForOtherWorkspaces``
+        /// slots free for the others (see ``effectiveWorkspaceLimit``).
+        public var workspaceConcurrency: Int?
         /// How long a claimed run belongs to this worker before another may take it over.
         public var lease: Duration = .seconds(300)
         /// How often to look for due retries when nothing woke the worker.
         public var pollInterval: Duration = .milliseconds(250)
+        /// How long a graceful stop waits for the runs under way; then they are cancelled, which
+        /// leaves each either saved (a step interrupted before it finished is retried or, after an
+        /// email's final dot, ambiguous) or `running`, for recovery at the next start.
+        public var shutdownGrace: Duration = .seconds(10)
         /// Take over every `running` run at start (a single embedded instance: whatever was
         /// running belonged to this server's previous life). Off when several instances share work:
         /// then only runs whose lease expired are taken over.
@@ -22,6 +29,17 @@ public final class FlowExecutor: Sendable {
         public var workerID = "worker-\(UInt32.random(in: 0 ... .max))"
 
         public init() {}
+
+        /// The slots kept from any one workspace by default: an eighth of ``concurrency``, at least
+        /// one. A workspace whose sends all hang (a server that never answers) then leaves these
+        /// for everyone else, while a single busy workspace keeps most of the throughput.
+        public var reservedForOtherWorkspaces: Int { concurrency > 1 ? Swift.max(1, concurrency / 8) : 0 }
+
+        /// The per-workspace limit in force: ``workspaceConcurrency``, or ``concurrency`` less the
+        /// reserved slots.
+        public var effectiveWorkspaceLimit: Int {
+            Swift.min(concurrency, workspaceConcurrency ?? (concurrency - reservedForOtherWorkspaces))
+        }
     }
 
     private let flows: any FlowStore
@@ -57,8 +75,9 @@ public final class FlowExecutor: Sendable {
 
     private let stopping = Mutex(false)
 
-    /// Recovers what a previous life left running, then executes runs until cancelled; runs under
-    /// way when cancelled finish first (graceful shutdown).
+    /// Recovers what a previous life left running, then executes runs until stopped or cancelled.
+    /// After ``stop()``, runs under way get ``Configuration/shutdownGrace`` to finish and are
+    /// cancelled after it; after cancellation, they are cancelled at once.
     public func run() async {
         await recover(all: configuration.recoverAllRunningAtStart)
         await withDiscardingTaskGroup { group in
@@ -69,9 +88,10 @@ public final class FlowExecutor: Sendable {
                 if capacity > 0 {
                     let now = processor.now()
                     do {
-                        claimed = try await runs.claim(
+                        claimed = try await runs.claim(RunClaim(
                             limit: capacity, owner: configuration.workerID, now: now,
-                            leaseUntil: now.addingTimeInterval(Self.seconds(configuration.lease)))
+                            leaseUntil: now.addingTimeInterval(Self.seconds(configuration.lease)),
+                            perWorkspaceLimit: configuration.effectiveWorkspaceLimit))
                     } catch is CancellationError {
                         break
                     } catch {
@@ -86,9 +106,18 @@ public final class FlowExecutor: Sendable {
                         self.signal.fire()
                     }
                 }
-                // A full batch suggests more are due: look again at once.
+                // A full batch suggests more are due: look again at once. (A batch cut short by the
+                // workspace limit waits for a run to end, which fires the signal.)
                 if claimed.count == capacity && capacity > 0 { continue }
                 await signal.wait(timeout: configuration.pollInterval)
+            }
+            let deadline = ContinuousClock.now + configuration.shutdownGrace
+            while active.value > 0 && !Task.isCancelled && ContinuousClock.now < deadline {
+                await signal.wait(timeout: min(.milliseconds(100), deadline - ContinuousClock.now))
+            }
+            if active.value > 0 {
+                logger.warning("runs still under way at shutdown are cancelled", metadata: ["posthorn.runs.count": "\(active.value)"])
+                group.cancelAll()
             }
         }
     }
@@ -102,10 +131,7 @@ public final class FlowExecutor: Sendable {
         } catch {
             // The store could not say; a deleted flow is only `nil`. Try again shortly.
             var later = claimed
-            later.status = .queued
-            later.notBefore = processor.now().addingTimeInterval(1)
-            later.leaseOwner = nil
-            later.leaseExpiresAt = nil
+            later.handle(.postponed(notBefore: processor.now().addingTimeInterval(1)), now: processor.now())
             await save(later, logger: logger)
             return
         }
@@ -114,26 +140,37 @@ public final class FlowExecutor: Sendable {
             try await writer.update(progress)
         }
         await save(finished, logger: logger)
-        logger.debug("run ended", metadata: ["posthorn.run.status": "\(finished.status.rawValue)"])
     }
 
     /// Saves a run's outcome, retrying a failed commit with backoff (0.1 s doubling, 6 tries); if
     /// it still fails the run stays `running` and is recovered at the next start.
+    ///
+    /// A run put back in the queue for a retry whose cancellation was requested meanwhile ends
+    /// `cancelled` (and is saved again). A run the store cannot write (a value the encoder refuses)
+    /// is saved `failed` with `ESAVE` and without its step data, rather than left running to be
+    /// re-run at every start.
     private func save(_ run: Run, logger: Logger) async {
+        var run = run
         var delay = Duration.milliseconds(100)
-        for attempt in 1...6 {
+        var attempt = 1
+        while attempt <= 6 {
             do {
-                try await writer.update(run)
+                let cancelRequested = try await writer.update(run)
+                if cancelRequested && run.handle(.cancellationObserved, now: processor.now()) == .save { continue }
+                logger.debug("run saved", metadata: ["posthorn.run.status": "\(run.status.rawValue)"])
                 return
+            } catch RunStoreError.unstorable(let reason) {
+                guard !run.steps.isEmpty || !run.isFinished else { break }
+                run = processor.unstorable(run, reason: reason)
+                continue
             } catch {
-                if attempt == 6 || error is RunWriterError {
-                    logger.error("saving a run failed", metadata: ["error.type": "\(type(of: error))"])
-                    return
-                }
+                if attempt == 6 || error is RunWriterError { break }
                 try? await Task.sleep(for: delay)
                 delay *= 2
+                attempt += 1
             }
         }
+        logger.error("saving a run failed")
     }
 
     /// Runs a dead worker left `running`: all of them at an embedded start, else those whose lease
@@ -158,62 +195,4 @@ final class ActiveCount: Sendable {
     private let count = Mutex(0)
     var value: Int { count.withLock { $0 } }
     func add(_ delta: Int) { count.withLock { $0 += delta } }
-}
-
-/// A wake-up flag with a timed wait: `fire()` before `wait` makes the next wait return at once.
-public final class WakeSignal: Sendable {
-    private struct State {
-        var fired = false
-        var waiter: CheckedContinuation<Void, Never>?
-    }
-
-    private let state = Mutex(State())
-
-    /// A signal that has not fired.
-    public init() {}
-
-    /// Wakes the waiter, or the next one to wait.
-    public func fire() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            if let waiter = state.waiter {
-                state.waiter = nil
-                return waiter
-            }
-            state.fired = true
-            return nil
-        }
-        waiter?.resume()
-    }
-
-    /// Returns when fired, when `timeout` passes, or when the task is cancelled.
-    func wait(timeout: Duration) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                await withTaskCancellationHandler {
-                    await withCheckedContinuation { continuation in
-                        let resumeNow = self.state.withLock { state -> Bool in
-                            if state.fired {
-                                state.fired = false
-                                return true
-                            }
-                            state.waiter = continuation
-                            return false
-                        }
-                        if resumeNow { continuation.resume() }
-                    }
-                } onCancel: {
-                    self.fire()
-                }
-            }
-            group.addTask {
-                // A fire left over from a cancelled timer only causes one extra look for due runs:
-                // harmless, where a lost wake-up would not be.
-                try? await Task.sleep(for: timeout)
-                self.fire()
-            }
-            await group.next()
-            group.cancelAll()
-        }
-    }
-
 }

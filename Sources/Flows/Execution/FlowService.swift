@@ -9,11 +9,14 @@ public struct FlowService: Sendable {
     private let writer: RunWriter
     public let registry: NodeRegistry
     private let now: @Sendable () -> Date
+    private let onFlowsChanged: @Sendable () -> Void
 
+    /// `onFlowsChanged` runs after a flow was created or replaced (it wakes the cron scheduler).
     public init(
         flows: any FlowStore, runs: any RunStore, writer: RunWriter, registry: NodeRegistry,
-        now: @escaping @Sendable () -> Date = { Date() }
+        now: @escaping @Sendable () -> Date = { Date() }, onFlowsChanged: @escaping @Sendable () -> Void = {}
     ) {
+        self.onFlowsChanged = onFlowsChanged
         self.flows = flows
         self.runs = runs
         self.writer = writer
@@ -36,6 +39,7 @@ public struct FlowService: Sendable {
         } catch FlowStoreError.duplicateName {
             throw FlowValidationError(field: "name", message: "A flow with this name already exists in this workspace")
         }
+        onFlowsChanged()
         return flow
     }
 
@@ -51,7 +55,9 @@ public struct FlowService: Sendable {
         flow.retry = validated.retry
         flow.updatedAt = now()
         do {
-            return try await flows.updateFlow(flow) ? flow : nil
+            guard try await flows.updateFlow(flow) else { return nil }
+            onFlowsChanged()
+            return flow
         } catch FlowStoreError.duplicateName {
             throw FlowValidationError(field: "name", message: "A flow with this name already exists in this workspace")
         }

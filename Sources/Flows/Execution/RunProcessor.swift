@@ -15,29 +15,41 @@ public struct RunProcessor: Sendable {
         self.jitter = jitter
     }
 
-    /// Executes `run` (status `running`) against `flow` until it ends or must wait for a retry.
-    /// `checkpoint` durably writes progress before a step that is not idempotent starts, so a crash
-    /// during it is recognised on restart. Returns the run to save: finished, or queued for later.
+    /// Executes `run` (status `running`) against `flow` until it ends, must wait for a retry, or is
+    /// cancelled. Returns the run to save: finished, or queued for later.
+    ///
+    /// `checkpoint` durably writes the run's progress before each step starts (the step's record
+    /// `running`, with its attempt and how often a crash interrupted it) and answers whether a
+    /// cancellation was requested meanwhile: then the step does not start and the run ends
+    /// `cancelled`, keeping the records of the steps before it (an email already sent stays
+    /// recorded as sent). A crash during the step is recognised on restart (see ``recover(_:)``).
+    ///
+    /// Every value the run makes is measured against ``RunLimits``: a rendered parameter or an
+    /// output that is too large or too deep fails its step (`ETOOLARGE`, `ETOODEEP`), as does an
+    /// output that would take the run's live values over their bound.
     ///
     /// ## Resuming, and binary outputs
     ///
     /// A step that finished earlier (succeeded, or failed with `onError: continue`) is not run
-    /// again: its recorded output is what later steps read. The exception is binary data. A
-    /// step's output may hold ``JSONValue/bytes(_:)``, which later steps of the same execution read
-    /// from memory; the store writes only a summary of it, so when the run comes back from storage
-    /// (a transient retry, crash recovery) that output has lost its content. Such a step (the first
-    /// of them is where the run resumes) runs again so that no later step ever receives a summary
-    /// where it expected bytes. Finished steps after it whose outputs survived intact keep their
-    /// records and are not repeated, since a step that is not idempotent (a sent email) must not
-    /// happen twice; a step that was waiting to retry keeps its attempt count.
+    /// again: its recorded output is what later steps read. The exception is data the history did
+    /// not keep: binary data (``JSONValue/bytes(_:)``, which later steps of the same execution read
+    /// from memory and the store writes only as a summary) and values larger than the history keeps
+    /// (``RunLimits/maximumHistoryValueBytes``). When the run comes back from storage (a transient
+    /// retry, crash recovery) such an output is gone, so that step (the first of them is where the
+    /// run resumes) runs again and no later step ever receives a summary where it expected the
+    /// value. Finished steps after it whose outputs survived intact keep their records and are not
+    /// repeated, since a step that is not idempotent (a sent email) must not happen twice; a step
+    /// that was waiting to retry keeps its attempt count.
     public func process(
-        _ run: Run, flow: Flow?, logger: Logger, checkpoint: @Sendable (Run) async throws -> Void
+        _ run: Run, flow: Flow?, logger: Logger, checkpoint: @Sendable (Run) async throws -> Bool
     ) async -> Run {
         var run = run
         guard let flow else {
-            return finish(run, .failed, RunError(code: "EFLOW", message: "The flow was deleted before the run started"))
+            run.handle(.failed(RunError(code: "EFLOW", message: "The flow was deleted before the run started")), now: now())
+            return run
         }
         var outputs: [String: JSONValue] = [:]
+        var liveBytes = 0
         var index = 0
         while index < flow.steps.count {
             let step = flow.steps[index]
@@ -45,26 +57,34 @@ public struct RunProcessor: Sendable {
             if let previous, previous.stepID != step.id || previous.type != step.type {
                 // The flow was edited while the run waited: its records no longer line up with the
                 // steps, and guessing could repeat an email. End it; a new run uses the new flow.
-                return finish(run, .failed, RunError(
+                return finish(run, .failed(RunError(
                     code: "EFLOWCHANGED",
-                    message: "The flow changed while this run waited for a retry; its finished steps no longer match (step \(index) is now \(step.id))"))
+                    message: "The flow changed while this run waited for a retry; its finished steps no longer match (step \(index) is now \(step.id))")))
             }
             if let previous, let output = Self.survivingOutput(of: previous) {
                 outputs[previous.stepID] = output
+                liveBytes += output.footprint.bytes
                 index += 1
                 continue
             }
             if let previous, previous.status == .succeeded || previous.status == .failed,
                 let node = registry.node(type: step.type), !node.isIdempotent(previous.parameters ?? .object([:]))
             {
-                // Its binary output was not kept across the retry, and running it again could repeat
-                // an effect (a POST).
-                return finish(run, .failed, RunError(
+                // Its output was not kept across the retry, and running it again could repeat an
+                // effect (a POST).
+                return finish(run, .failed(RunError(
                     code: "ERESUME",
-                    message: "Step \(step.id) produced binary data, which is not kept across a retry, and is not safe to run again; start a new run",
-                    stepID: step.id))
+                    message: "Step \(step.id) produced binary data or a value too large for the history, which is not kept across a retry, and is not safe to run again; start a new run",
+                    stepID: step.id)))
             }
-            let attempt = (previous?.status == .retrying ? previous!.attempts : 0) + 1
+            // A retry is the next attempt; a start after a crash repeats the attempt it interrupted.
+            let attempt: Int
+            switch previous?.status {
+            case .retrying?: attempt = previous!.attempts + 1
+            case .running?: attempt = previous!.attempts
+            case nil, .succeeded?, .failed?, .ambiguous?: attempt = 1
+            }
+            let interruptions = previous?.status == .running ? previous!.interruptions : 0
             var logger = logger
             logger[metadataKey: "posthorn.step.id"] = "\(step.id)"
             guard let node = registry.node(type: step.type) else {
@@ -72,7 +92,7 @@ public struct RunProcessor: Sendable {
                     stepID: step.id, type: step.type, status: .failed, parameters: nil, output: nil,
                     error: RunError(code: "ENODE", message: "Unknown node type \(step.type)", stepID: step.id),
                     attempts: attempt, startedAt: now(), finishedAt: now()))
-                return finish(run, .failed, run.steps[index].error, endingAt: index)
+                return finish(run, .failed(run.steps[index].error!), endingAt: index)
             }
             let started = now()
             let scope = TemplateScope(
@@ -82,37 +102,55 @@ public struct RunProcessor: Sendable {
             do {
                 try Self.checkInsertions(step.parameters, descriptor: node.descriptor, scope: scope)
                 parameters = try ParameterTemplate(parsing: step.parameters, name: "parameters").render(in: scope)
+                try Self.checkBounds(of: parameters, what: "parameters")
             } catch {
-                let failure = NodeError(code: "ETEMPLATE", message: "\(error)", disposition: .permanent)
+                let failure = (error as? NodeError) ?? Self.templateFailure(error)
                 switch conclude(&run, step: step, at: index, failure: failure, parameters: nil, attempt: attempt, started: started, outputs: &outputs, retry: flow.retry) {
                 case .next: index += 1; continue
                 case .end(let ended): return ended
                 }
             }
-            let recorded = node.forHistory(parameters: parameters, output: nil).parameters
-            if !node.isIdempotent(parameters) {
-                record(&run, at: index, StepRecord(
-                    stepID: step.id, type: step.type, status: .running, parameters: recorded, output: nil, error: nil,
-                    attempts: attempt, startedAt: started, finishedAt: nil))
-                do {
-                    try await checkpoint(run)
-                } catch {
-                    // Not recorded as started, so not started: try the whole step later.
-                    return requeue(run, at: index, step: step, attempt: attempt - 1, parameters: recorded, started: started,
-                                   error: RunError(code: "ESTORE", message: "Progress could not be saved", stepID: step.id),
-                                   retry: flow.retry)
-                }
+            let recorded = node.forHistory(parameters: parameters, output: nil).parameters.boundedForHistory()
+            record(&run, at: index, StepRecord(
+                stepID: step.id, type: step.type, status: .running, parameters: recorded, output: nil, error: nil,
+                attempts: attempt, interruptions: interruptions, isRepeatable: node.isIdempotent(parameters),
+                startedAt: started, finishedAt: nil))
+            let cancelRequested: Bool
+            do {
+                cancelRequested = try await checkpoint(run)
+            } catch RunStoreError.unstorable(let reason) {
+                return unstorable(run, reason: reason)
+            } catch {
+                // Not recorded as started, so not started: try the whole step later.
+                return requeue(run, at: index, step: step, attempt: attempt - 1, parameters: recorded, started: started,
+                               error: RunError(code: "ESTORE", message: "Progress could not be saved", stepID: step.id),
+                               retry: flow.retry)
+            }
+            if cancelRequested {
+                // The step never started: its record goes, the ones before it stay.
+                run.steps.removeSubrange(index...)
+                run.handle(.cancellationObserved, now: now())
+                logger.debug("run cancelled before a step")
+                return run
             }
             let context = NodeContext(
                 parameters: parameters, stepOutputs: outputs, workspaceID: run.workspaceID, flowID: flow.id, runID: run.id,
                 stepID: step.id, attempt: attempt, logger: logger)
-            do {
+            do throws(NodeError) {
                 let output = try await node.execute(context)
+                let size = try Self.checkBounds(of: output, what: "output")
+                guard liveBytes + size <= RunLimits.maximumLiveBytes else {
+                    throw NodeError(
+                        code: "ETOOLARGE",
+                        message: "The outputs of this run's steps would hold more than \(RunLimits.maximumLiveBytes / 1_000_000) MB at once",
+                        disposition: .permanent)
+                }
                 record(&run, at: index, StepRecord(
                     stepID: step.id, type: step.type, status: .succeeded, parameters: recorded,
-                    output: node.forHistory(parameters: parameters, output: output).output, error: nil,
-                    attempts: attempt, startedAt: started, finishedAt: now()))
+                    output: node.forHistory(parameters: parameters, output: output).output?.boundedForHistory(), error: nil,
+                    attempts: attempt, isRepeatable: node.isIdempotent(parameters), startedAt: started, finishedAt: now()))
                 outputs[step.id] = output
+                liveBytes += size
                 index += 1
             } catch {
                 switch conclude(&run, step: step, at: index, failure: error, parameters: recorded, attempt: attempt, started: started, outputs: &outputs, retry: flow.retry) {
@@ -121,7 +159,35 @@ public struct RunProcessor: Sendable {
                 }
             }
         }
-        return finish(run, .succeeded, nil)
+        run.handle(.completed, now: now())
+        return run
+    }
+
+    /// A template that could not render: `ETOOLARGE` when it outgrew its bound, else `ETEMPLATE`.
+    private static func templateFailure(_ error: any Error) -> NodeError {
+        if let error = error as? ParameterTemplateError, case .tooLarge(let limit) = error.error {
+            return NodeError(
+                code: "ETOOLARGE", message: "\(error)", disposition: .permanent,
+                details: .object(["limit": .integer(Int64(limit))]))
+        }
+        return NodeError(code: "ETEMPLATE", message: "\(error)", disposition: .permanent)
+    }
+
+    /// Checks a rendered parameter set or an output against ``RunLimits``; returns its size.
+    @discardableResult
+    static func checkBounds(of value: JSONValue, what: String) throws(NodeError) -> Int {
+        let (size, depth) = value.footprint
+        guard size <= RunLimits.maximumValueBytes else {
+            throw NodeError(
+                code: "ETOOLARGE", message: "The step's \(what) are larger than \(RunLimits.maximumValueBytes / 1_000_000) MB",
+                disposition: .permanent, details: .object(["limit": .integer(Int64(RunLimits.maximumValueBytes))]))
+        }
+        guard depth <= RunLimits.maximumDepth else {
+            throw NodeError(
+                code: "ETOODEEP", message: "The step's \(what) are nested deeper than \(RunLimits.maximumDepth) levels",
+                disposition: .permanent, details: .object(["limit": .integer(Int64(RunLimits.maximumDepth))]))
+        }
+        return size
     }
 
     // MARK: Outcomes
@@ -143,7 +209,7 @@ public struct RunProcessor: Sendable {
             record(&run, at: index, StepRecord(
                 stepID: step.id, type: step.type, status: .ambiguous, parameters: parameters, output: nil, error: error,
                 attempts: attempt, startedAt: started, finishedAt: now()))
-            return .end(finish(run, .ambiguous, error, endingAt: index))
+            return .end(finish(run, .ambiguous(error), endingAt: index))
         case .transient where attempt < retry.maxAttempts:
             return .end(requeue(run, at: index, step: step, attempt: attempt, parameters: parameters, started: started, error: error, retry: retry))
         case .transient, .permanent:
@@ -152,7 +218,7 @@ public struct RunProcessor: Sendable {
                 stepID: step.id, type: step.type, status: .failed, parameters: parameters,
                 output: step.onError == .continue ? output : nil, error: error,
                 attempts: attempt, startedAt: started, finishedAt: now()))
-            guard step.onError == .continue else { return .end(finish(run, .failed, error, endingAt: index)) }
+            guard step.onError == .continue else { return .end(finish(run, .failed(error), endingAt: index)) }
             outputs[step.id] = output
             return .next
         }
@@ -168,27 +234,21 @@ public struct RunProcessor: Sendable {
             stepID: step.id, type: step.type, status: .retrying, parameters: parameters, output: nil, error: error,
             attempts: attempt, startedAt: started, finishedAt: now()))
         let delay = retry.delay(afterAttempt: max(attempt, 1), jitter: 0.5 + jitter() / 2)
-        run.status = .queued
-        run.notBefore = now().addingTimeInterval(Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
-        run.leaseOwner = nil
-        run.leaseExpiresAt = nil
+        run.handle(.retryScheduled(notBefore: now().addingTimeInterval(
+            Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)), now: now())
         return run
     }
 
     /// Ends the run. `endingAt` is the step that ended it, when one did: records after it that had
     /// not finished (a retry that was waiting while an earlier step ran again) are dropped, since
     /// they will never happen.
-    private func finish(_ run: Run, _ status: RunStatus, _ error: RunError?, endingAt index: Int? = nil) -> Run {
+    private func finish(_ run: Run, _ outcome: RunLifecycle.Event, endingAt index: Int? = nil) -> Run {
         var run = run
         if let index, index + 1 < run.steps.count {
             let later = run.steps[(index + 1)...].filter { Self.isFinished($0) }
             run.steps.replaceSubrange((index + 1)..., with: later)
         }
-        run.status = status
-        run.error = error
-        run.finishedAt = now()
-        run.leaseOwner = nil
-        run.leaseExpiresAt = nil
+        run.handle(outcome, now: now())
         return run
     }
 
@@ -214,35 +274,55 @@ public struct RunProcessor: Sendable {
     }
 
     /// The output later steps read from a finished step's record, or `nil` when the step must run
-    /// (again): it has not finished, or its output held bytes that storage kept only a summary of.
+    /// (again): it has not finished, or its output held bytes or a value larger than the history
+    /// keeps, of which storage kept only a summary.
     static func survivingOutput(of record: StepRecord) -> JSONValue? {
         guard isFinished(record) else { return nil }
         let output = record.output ?? .null
-        return output.containsBinarySummary ? nil : output
+        return output.containsBinarySummary || output.isOmittedSummary ? nil : output
+    }
+
+    /// The run as it can still be stored when the store refused it: every step's parameters,
+    /// output and error details dropped, and the run ended `failed` with `ESAVE` (a finished run
+    /// keeps its status).
+    public func unstorable(_ run: Run, reason: String) -> Run {
+        var run = run
+        for index in run.steps.indices {
+            run.steps[index].parameters = nil
+            run.steps[index].output = nil
+            run.steps[index].error?.details = nil
+        }
+        run.handle(.abandoned(RunError(code: "ESAVE", message: "The run's history could not be saved: \(reason)")), now: now())
+        return run
     }
 
     // MARK: Crash recovery
 
-    /// What becomes of a run found `running` after its worker died: a step that is not idempotent
-    /// and had started may have done its work, so the run ends ambiguous; anything else is queued
-    /// again and resumes after its last finished step.
+    /// What becomes of a run found `running` after its worker died. A step under way that is not
+    /// safe to repeat may have done its work, so the run ends ambiguous; a repeatable one is run
+    /// again, unless the server has now stopped under it ``RunLimits/quarantineAfterStarts`` times
+    /// (then the run ends `failed`, `EQUARANTINED`: a step that kills the server must not do it at
+    /// every start). With no step under way the run resumes after its last finished step.
     public func recover(_ run: Run) -> Run {
         var run = run
-        if let index = run.steps.firstIndex(where: { $0.status == .running }) {
-            let stepID = run.steps[index].stepID
-            let error = RunError(
-                code: "EINTERRUPTED",
-                message: "The server stopped while step \(stepID) was running; it may or may not have completed",
-                stepID: stepID)
-            run.steps[index].status = .ambiguous
-            run.steps[index].error = error
-            run.steps[index].finishedAt = now()
-            return finish(run, .ambiguous, error, endingAt: index)
+        guard let index = run.steps.firstIndex(where: { $0.status == .running }) else {
+            run.handle(.workerLost(nil), now: now())
+            return run
         }
-        run.status = .queued
-        run.notBefore = now()
-        run.leaseOwner = nil
-        run.leaseExpiresAt = nil
+        var interrupted = run.steps[index]
+        interrupted.interruptions += 1
+        let underWay: RunLifecycle.StepUnderWay = interrupted.isRepeatable
+            ? .repeatable(stepID: interrupted.stepID, starts: interrupted.interruptions)
+            : .notRepeatable(stepID: interrupted.stepID)
+        run.steps[index] = interrupted
+        run.handle(.workerLost(underWay), now: now())
+        if run.isFinished {
+            run.steps[index].status = run.status == .ambiguous ? .ambiguous : .failed
+            run.steps[index].error = run.error
+            run.steps[index].finishedAt = now()
+            let later = run.steps[(index + 1)...].filter { Self.isFinished($0) }
+            run.steps.replaceSubrange((index + 1)..., with: later)
+        }
         return run
     }
 
@@ -255,7 +335,7 @@ public struct RunProcessor: Sendable {
                 text.contains("{{")
             else { continue }
             do {
-                try Template(parsing: text).checkInsertions(in: scope, forbidding: Set(forbids))
+                try Template(parsing: text).checkInsertions(in: scope, forbidding: forbids)
             } catch {
                 throw ParameterTemplateError(parameterPath: "parameters.\(parameter.name)", error: error)
             }

@@ -8,7 +8,7 @@ public actor RunWriter {
     private struct Pending {
         var run: Run
         var isInsert: Bool
-        var done: CheckedContinuation<Void, any Error>
+        var done: CheckedContinuation<Bool, any Error>
     }
 
     private let store: any RunStore
@@ -26,14 +26,16 @@ public actor RunWriter {
     }
 
     /// Stores a new run; returns once it is committed.
-    public func insert(_ run: Run) async throws { try await submit(run, isInsert: true) }
+    public func insert(_ run: Run) async throws { _ = try await submit(run, isInsert: true) }
 
-    /// Stores a run's progress or end; returns once it is committed.
-    public func update(_ run: Run) async throws { try await submit(run, isInsert: false) }
+    /// Stores a run's progress or end; returns once it is committed, with whether a cancellation
+    /// of the (unfinished) run was requested.
+    @discardableResult
+    public func update(_ run: Run) async throws -> Bool { try await submit(run, isInsert: false) }
 
-    private func submit(_ run: Run, isInsert: Bool) async throws {
+    private func submit(_ run: Run, isInsert: Bool) async throws -> Bool {
         guard !isStopped else { throw RunWriterError.stopped }
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Bool, any Error>) in
             pending.append(Pending(run: run, isInsert: isInsert, done: continuation))
             loopWaiter?.resume()
             loopWaiter = nil
@@ -58,16 +60,17 @@ public actor RunWriter {
             pending.removeFirst(batch.count)
             let inserts = batch.filter(\.isInsert).map(\.run)
             do {
-                try await store.write(inserting: inserts, updating: batch.filter { !$0.isInsert }.map(\.run))
-                for item in batch { item.done.resume() }
+                let cancelled = try await store.write(inserting: inserts, updating: batch.filter { !$0.isInsert }.map(\.run))
+                for item in batch { item.done.resume(returning: !item.isInsert && cancelled.contains(item.run.id)) }
                 if !inserts.isEmpty { onInserted() }
             } catch {
                 // One bad row must not fail the others it shared the commit with: try each alone.
                 var inserted = false
                 for item in batch {
                     do {
-                        try await store.write(inserting: item.isInsert ? [item.run] : [], updating: item.isInsert ? [] : [item.run])
-                        item.done.resume()
+                        let cancelled = try await store.write(
+                            inserting: item.isInsert ? [item.run] : [], updating: item.isInsert ? [] : [item.run])
+                        item.done.resume(returning: cancelled.contains(item.run.id))
                         inserted = inserted || item.isInsert
                     } catch {
                         item.done.resume(throwing: error)

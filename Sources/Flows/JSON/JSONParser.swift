@@ -3,8 +3,10 @@
 /// Hand-written rather than going through `JSONDecoder` because webhook bodies are parsed on the
 /// hot path of every run, and because it lets integers that fit `Int64` stay exact.
 struct JSONParser {
-    /// Deepest nesting of arrays and objects accepted.
-    static let maximumDepth = 512
+    /// Deepest nesting of arrays and objects accepted: ``RunLimits/maximumDepth`` (64), the one
+    /// depth limit for everything Posthorn parses and stores, so a parsed value always fits the
+    /// encoders that later store it (Foundation's stop at 512 levels).
+    static let maximumDepth = RunLimits.maximumDepth
 
     private let bytes: UnsafeRawBufferPointer
     private var index = 0

@@ -7,7 +7,7 @@ extension JSONValue {
     /// byte-order mark, white space around it and nothing else after it.
     ///
     /// Strict where leniency would guess: no comments, trailing commas, `NaN`, single quotes,
-    /// unpaired surrogate escapes or invalid UTF-8. Nesting is capped at 512 levels so a hostile
+    /// unpaired surrogate escapes or invalid UTF-8. Nesting is capped at 64 levels (``RunLimits/maximumDepth``) so a hostile
     /// body cannot exhaust the stack.
     public init(parsing data: Data) throws(JSONParseError) {
         let result = data.withUnsafeBytes { buffer in

@@ -55,18 +55,18 @@ public struct NodeParameter: Sendable, Hashable {
     public var help: String?
     /// Never written to the run history (a password typed straight into a step).
     public var isSecret: Bool
-    /// Characters a `{{…}}` value inserted into surrounding text may not contain. For address
+    /// Unicode scalars a `{{…}}` value inserted into surrounding text may not contain. For address
     /// fields: `Welcome <{{trigger.body.email}}>` must not let a webhook caller add recipients with
     /// `a@x, b@y`. A parameter that is exactly one placeholder takes the value as it is (the flow
     /// author chose to take a whole list from the input).
-    public var insertionForbids: String?
+    public var insertionForbids: Set<Unicode.Scalar>?
     /// The fields of each item, for a ``Kind/json`` parameter that holds a list of objects
     /// (custom headers, attachments), so a UI can draw the rows.
     public var itemFields: [NodeParameter]?
 
     public init(
         name: String, label: String, kind: Kind, required: Bool = false, options: [String]? = nil,
-        defaultValue: JSONValue? = nil, help: String? = nil, isSecret: Bool = false, insertionForbids: String? = nil,
+        defaultValue: JSONValue? = nil, help: String? = nil, isSecret: Bool = false, insertionForbids: Set<Unicode.Scalar>? = nil,
         itemFields: [NodeParameter]? = nil
     ) {
         self.insertionForbids = insertionForbids

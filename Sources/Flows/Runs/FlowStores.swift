@@ -23,13 +23,22 @@ public protocol FlowStore: Sendable {
 public protocol RunStore: Sendable {
     /// Inserts new runs and replaces existing ones, all in one transaction: the ``RunWriter``
     /// batches every concurrent write into one commit (group commit).
-    func write(inserting: [Run], updating: [Run]) async throws
+    ///
+    /// - Returns: the ids of the `updating` runs for which a cancellation was requested (see
+    ///   ``requestCancellation(runID:workspaceID:now:)``) and that are not finished; a request for
+    ///   a run written finished is discarded.
+    @discardableResult
+    func write(inserting: [Run], updating: [Run]) async throws -> Set<String>
     /// Stores the run of a cron fire and the fire itself atomically, only if `dueAt` is later than
     /// the flow's last fire: `false` means another instance fired it already.
     func enqueueCronFire(_ run: Run, flowID: String, dueAt: Date) async throws -> Bool
-    /// Takes up to `limit` queued runs due by `now`, oldest first, marking them running under
-    /// `owner` until `leaseUntil`. Two workers never get the same run.
-    func claim(limit: Int, owner: String, now: Date, leaseUntil: Date) async throws -> [Run]
+    /// Takes due queued runs for a worker (see ``RunClaim``), marking them running under its
+    /// owner until the lease ends. Two workers never get the same run.
+    func claim(_ request: RunClaim) async throws -> [Run]
+    /// Cancels a run of the workspace: a queued one (new, or waiting for a retry) ends `cancelled`
+    /// at once; for a running one a request is stored that its worker sees at its next step
+    /// boundary. `nil` when the workspace has no such run.
+    func requestCancellation(runID: String, workspaceID: String, now: Date) async throws -> RunCancellation?
     /// Runs whose lease expired while running: their worker died.
     func abandoned(now: Date) async throws -> [Run]
     func run(id: String, workspaceID: String) async throws -> Run?
@@ -49,6 +58,62 @@ extension RunStore {
     public func save(_ run: Run) async throws { try await write(inserting: [], updating: [run]) }
 }
 
+/// What a worker asks the store for.
+///
+/// Fair across workspaces: the runs are taken round robin over the workspaces that have due runs
+/// (each workspace's first due run, then each one's second, …; within a workspace by due time, then
+/// creation, then id; workspaces in the order of their first due run), and a workspace never holds
+/// more than ``perWorkspaceLimit`` running runs, so one workspace whose sends hang cannot take
+/// every slot while another workspace's runs wait.
+public struct RunClaim: Sendable, Hashable {
+    /// The most runs to take.
+    public var limit: Int
+    /// The worker's id, stored as the lease owner.
+    public var owner: String
+    public var now: Date
+    public var leaseUntil: Date
+    /// The most runs one workspace may have running at once, these included.
+    public var perWorkspaceLimit: Int
+
+    public init(limit: Int, owner: String, now: Date, leaseUntil: Date, perWorkspaceLimit: Int = .max) {
+        self.limit = limit
+        self.owner = owner
+        self.now = now
+        self.leaseUntil = leaseUntil
+        self.perWorkspaceLimit = perWorkspaceLimit
+    }
+
+    /// Picks from `candidates` — each workspace's due runs, oldest first, and how many that
+    /// workspace has running — the runs to take: round robin over workspaces, each up to its
+    /// remaining share, at most ``limit`` in all. The stores share this choice.
+    public func choose(_ candidates: [(workspaceID: String, dueRunIDs: [String], running: Int)]) -> [String] {
+        var queues = candidates.map { candidate in
+            candidate.dueRunIDs.prefix(Swift.max(0, perWorkspaceLimit - candidate.running))[...]
+        }
+        var chosen: [String] = []
+        while chosen.count < limit {
+            var tookAny = false
+            for index in queues.indices where chosen.count < limit {
+                guard let next = queues[index].popFirst() else { continue }
+                chosen.append(next)
+                tookAny = true
+            }
+            if !tookAny { break }
+        }
+        return chosen
+    }
+}
+
+/// The answer to a cancellation.
+public enum RunCancellation: Sendable, Hashable {
+    /// The run was queued (or waiting for a retry) and is now cancelled.
+    case cancelled(Run)
+    /// The run is running; it ends `cancelled` at its next step boundary.
+    case requested(Run)
+    /// The run had already ended.
+    case alreadyFinished(Run)
+}
+
 /// Where a page of runs ends: the last run's creation time and id.
 public struct RunCursor: Sendable, Hashable {
     public var createdAt: Date
@@ -62,10 +127,18 @@ public struct RunCursor: Sendable, Hashable {
     /// `<milliseconds>_<id>`, opaque to clients.
     public var token: String { "\(Int64((createdAt.timeIntervalSince1970 * 1000).rounded()))_\(id)" }
 
+    /// The latest instant a cursor may name: 9999-12-31T23:59:59.999Z, as milliseconds.
+    static let latestMilliseconds: Int64 = 253_402_300_799_999
+
+    /// Parses a token this API returned; `nil` for anything else. The time must lie between 1970
+    /// and the year 9999 and the id be at most 64 characters: a cursor comes from the query string,
+    /// and a number as large as `Int64.max` must not reach date arithmetic (it overflowed there).
     public init?(token: String) {
-        guard let separator = token.firstIndex(of: "_"), let ms = Int64(token[..<separator]) else { return nil }
+        guard let separator = token.firstIndex(of: "_"), let ms = Int64(token[..<separator]),
+            (0...Self.latestMilliseconds).contains(ms)
+        else { return nil }
         let id = String(token[token.index(after: separator)...])
-        guard !id.isEmpty else { return nil }
+        guard !id.isEmpty, id.utf8.count <= 64 else { return nil }
         self.init(createdAt: Date(timeIntervalSince1970: Double(ms) / 1000), id: id)
     }
 }
@@ -73,4 +146,10 @@ public struct RunCursor: Sendable, Hashable {
 /// A constraint the flow store enforces.
 public enum FlowStoreError: Error, Sendable, Hashable {
     case duplicateName
+}
+
+/// A run the store refused to write.
+public enum RunStoreError: Error, Sendable, Hashable {
+    /// Part of the run cannot be stored (a value the encoder refuses); `reason` is safe to show.
+    case unstorable(String)
 }

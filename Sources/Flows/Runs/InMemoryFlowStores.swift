@@ -71,10 +71,19 @@ public actor InMemoryRunStore: RunStore {
         self.flows = flows
     }
 
-    public func write(inserting newRuns: [Run], updating changed: [Run]) {
+    @discardableResult
+    public func write(inserting newRuns: [Run], updating changed: [Run]) -> Set<String> {
         writeBatches.append(newRuns.count + changed.count)
         for run in newRuns + changed { runs[run.id] = run }
+        var requested: Set<String> = []
+        for run in changed where cancellations.contains(run.id) {
+            if run.isFinished { cancellations.remove(run.id) } else { requested.insert(run.id) }
+        }
+        return requested
     }
+
+    /// Runs whose cancellation was requested while they ran.
+    private var cancellations: Set<String> = []
 
     public func enqueueCronFire(_ run: Run, flowID: String, dueAt: Date) async -> Bool {
         guard await flows.recordCronFire(flowID: flowID, dueAt: dueAt) else { return false }
@@ -82,18 +91,37 @@ public actor InMemoryRunStore: RunStore {
         return true
     }
 
-    public func claim(limit: Int, owner: String, now: Date, leaseUntil: Date) -> [Run] {
-        let due = runs.values.filter { $0.status == .queued && $0.notBefore <= now }
-            .sorted { ($0.notBefore, $0.createdAt, $0.id) < ($1.notBefore, $1.createdAt, $1.id) }
-            .prefix(limit)
-        return due.map { run in
-            var claimed = run
-            claimed.status = .running
-            claimed.startedAt = claimed.startedAt ?? now
-            claimed.leaseOwner = owner
-            claimed.leaseExpiresAt = leaseUntil
-            runs[run.id] = claimed
+    public func claim(_ request: RunClaim) -> [Run] {
+        var due: [String: [Run]] = [:]
+        var running: [String: Int] = [:]
+        for run in runs.values {
+            if run.status == .queued && run.notBefore <= request.now { due[run.workspaceID, default: []].append(run) }
+            if run.status == .running { running[run.workspaceID, default: 0] += 1 }
+        }
+        let candidates = due.map { workspaceID, queued in
+            let oldestFirst = queued.sorted { ($0.notBefore, $0.createdAt, $0.id) < ($1.notBefore, $1.createdAt, $1.id) }
+            return (workspaceID: workspaceID, dueRunIDs: oldestFirst.map(\.id), running: running[workspaceID] ?? 0, oldest: oldestFirst[0])
+        }
+        .sorted { ($0.oldest.notBefore, $0.oldest.createdAt, $0.oldest.id) < ($1.oldest.notBefore, $1.oldest.createdAt, $1.oldest.id) }
+        return request.choose(candidates.map { ($0.workspaceID, $0.dueRunIDs, $0.running) }).map { id in
+            var claimed = runs[id]!
+            claimed.handle(.claimed(owner: request.owner, leaseUntil: request.leaseUntil), now: request.now)
+            runs[id] = claimed
             return claimed
+        }
+    }
+
+    public func requestCancellation(runID: String, workspaceID: String, now: Date) -> RunCancellation? {
+        guard var run = run(id: runID, workspaceID: workspaceID) else { return nil }
+        switch run.handle(.cancelRequested, now: now) {
+        case .save:
+            runs[runID] = run
+            return .cancelled(run)
+        case .requestCancellation:
+            cancellations.insert(runID)
+            return .requested(run)
+        case .refuseFinished, .ignore:
+            return .alreadyFinished(run)
         }
     }
 

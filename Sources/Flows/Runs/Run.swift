@@ -6,34 +6,51 @@ public struct Run: Sendable, Hashable, Identifiable {
     public var id: String
     public var workspaceID: String
     public var flowID: String
-    public var status: RunStatus
     /// What started it: the webhook request, the schedule, or a person.
     public var trigger: TriggerPayload
     /// One record per step reached so far, in order.
     public var steps: [StepRecord]
-    /// Why the run failed or is ambiguous.
-    public var error: RunError?
     public var createdAt: Date
-    public var startedAt: Date?
-    public var finishedAt: Date?
-    /// A queued run is not claimed before this (backoff between attempts).
-    public var notBefore: Date
-    /// The worker holding it while running, and until when (crash recovery takes over after).
-    public var leaseOwner: String?
-    public var leaseExpiresAt: Date?
+    /// Status, times, lease and final error: changed only through ``handle(_:now:)``.
+    public private(set) var lifecycle: RunLifecycle
 
     /// A new queued run.
     public init(id: String, workspaceID: String, flowID: String, trigger: TriggerPayload, createdAt: Date) {
+        self.init(
+            id: id, workspaceID: workspaceID, flowID: flowID, trigger: trigger, steps: [], createdAt: createdAt,
+            lifecycle: RunLifecycle(createdAt: createdAt))
+    }
+
+    /// A run as storage kept it.
+    public init(
+        id: String, workspaceID: String, flowID: String, trigger: TriggerPayload, steps: [StepRecord], createdAt: Date,
+        lifecycle: RunLifecycle
+    ) {
         self.id = id
         self.workspaceID = workspaceID
         self.flowID = flowID
-        self.status = .queued
         self.trigger = trigger
-        self.steps = []
-        self.error = nil
+        self.steps = steps
         self.createdAt = createdAt
-        self.notBefore = createdAt
+        self.lifecycle = lifecycle
     }
+
+    /// Feeds the run's lifecycle machine (see ``RunLifecycle``).
+    @discardableResult
+    public mutating func handle(_ event: RunLifecycle.Event, now: Date) -> RunLifecycle.Action {
+        lifecycle.handle(event, now: now)
+    }
+
+    public var status: RunStatus { lifecycle.status }
+    /// Why the run failed, is ambiguous, or was cancelled.
+    public var error: RunError? { lifecycle.error }
+    public var startedAt: Date? { lifecycle.startedAt }
+    public var finishedAt: Date? { lifecycle.finishedAt }
+    /// A queued run is not claimed before this (backoff between attempts).
+    public var notBefore: Date { lifecycle.notBefore }
+    /// The worker holding it while running, and until when (crash recovery takes over after).
+    public var leaseOwner: String? { lifecycle.leaseOwner }
+    public var leaseExpiresAt: Date? { lifecycle.leaseExpiresAt }
 
     /// Whether the run has ended.
     public var isFinished: Bool { status.isTerminal }
@@ -48,11 +65,14 @@ public enum RunStatus: String, Sendable, Hashable, CaseIterable, Codable {
     /// A step reported that its effect may or may not have happened (a connection dropped after an
     /// email's final dot), or a crash interrupted a step that is not safe to repeat.
     case ambiguous
+    /// A person cancelled it: before it started, while it waited for a retry, or at the boundary
+    /// after the step that was running (whose outcome, an email sent, stays recorded).
+    case cancelled
 
     public var isTerminal: Bool {
         switch self {
         case .queued, .running: false
-        case .succeeded, .failed, .ambiguous: true
+        case .succeeded, .failed, .ambiguous, .cancelled: true
         }
     }
 }
@@ -96,13 +116,22 @@ public struct StepRecord: Sendable, Hashable, Codable {
     public var output: JSONValue?
     public var error: RunError?
     public var attempts: Int
+    /// How many times this attempt was started and the server stopped before it finished (crash
+    /// recovery counts them; see ``RunLimits/quarantineAfterStarts``).
+    public var interruptions: Int
+    /// Whether running the step again is harmless, decided with the real parameters when it
+    /// started: crash recovery re-runs a repeatable step and ends the run ambiguous otherwise.
+    /// (Records written before this existed were checkpointed only when not repeatable.)
+    public var isRepeatable: Bool
     public var startedAt: Date
     public var finishedAt: Date?
 
     public init(
         stepID: String, type: String, status: Status, parameters: JSONValue?, output: JSONValue?, error: RunError?,
-        attempts: Int, startedAt: Date, finishedAt: Date?
+        attempts: Int, interruptions: Int = 0, isRepeatable: Bool = false, startedAt: Date, finishedAt: Date?
     ) {
+        self.interruptions = interruptions
+        self.isRepeatable = isRepeatable
         self.stepID = stepID
         self.type = type
         self.status = status
@@ -112,6 +141,45 @@ public struct StepRecord: Sendable, Hashable, Codable {
         self.attempts = attempts
         self.startedAt = startedAt
         self.finishedAt = finishedAt
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case stepID, type, status, parameters, output, error, attempts, interruptions, startedAt, finishedAt
+        case isRepeatable = "repeatable"
+    }
+
+    /// Encodes a record; `interruptions` and `repeatable` only when they are not 0 and `false`, so a
+    /// finished history stays as compact as before they existed.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(stepID, forKey: .stepID)
+        try container.encode(type, forKey: .type)
+        try container.encode(status, forKey: .status)
+        try container.encodeIfPresent(parameters, forKey: .parameters)
+        try container.encodeIfPresent(output, forKey: .output)
+        try container.encodeIfPresent(error, forKey: .error)
+        try container.encode(attempts, forKey: .attempts)
+        if interruptions != 0 { try container.encode(interruptions, forKey: .interruptions) }
+        if isRepeatable { try container.encode(isRepeatable, forKey: .isRepeatable) }
+        try container.encode(startedAt, forKey: .startedAt)
+        try container.encodeIfPresent(finishedAt, forKey: .finishedAt)
+    }
+
+    /// Decodes a record; `interruptions` and `repeatable` are absent from records written before they
+    /// existed, and when they have their defaults.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        stepID = try container.decode(String.self, forKey: .stepID)
+        type = try container.decode(String.self, forKey: .type)
+        status = try container.decode(Status.self, forKey: .status)
+        parameters = try container.decodeIfPresent(JSONValue.self, forKey: .parameters)
+        output = try container.decodeIfPresent(JSONValue.self, forKey: .output)
+        error = try container.decodeIfPresent(RunError.self, forKey: .error)
+        attempts = try container.decode(Int.self, forKey: .attempts)
+        interruptions = try container.decodeIfPresent(Int.self, forKey: .interruptions) ?? 0
+        isRepeatable = try container.decodeIfPresent(Bool.self, forKey: .isRepeatable) ?? false
+        startedAt = try container.decode(Date.self, forKey: .startedAt)
+        finishedAt = try container.decodeIfPresent(Date.self, forKey: .finishedAt)
     }
 }
 

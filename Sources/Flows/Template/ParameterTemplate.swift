@@ -67,7 +67,8 @@ public struct ParameterTemplate: Sendable, Hashable {
     /// - Throws: the first render error (in sorted-key document order), with the parameter's path.
     public func render(in scope: TemplateScope) throws(ParameterTemplateError) -> JSONValue {
         var path: [JSONPathComponent] = []
-        return try Self.render(root, in: scope, path: &path, name: name)
+        var budget = RunLimits.maximumValueBytes
+        return try Self.render(root, in: scope, path: &path, name: name, budget: &budget)
     }
 
     // MARK: - Parsing
@@ -128,14 +129,20 @@ public struct ParameterTemplate: Sendable, Hashable {
         _ node: Node,
         in scope: TemplateScope,
         path: inout [JSONPathComponent],
-        name: String
+        name: String,
+        budget: inout Int
     ) throws(ParameterTemplateError) -> JSONValue {
         switch node {
         case .constant(let value):
             return value
         case .template(let template):
-            do {
-                return try template.renderValue(in: scope)
+            do throws(TemplateError) {
+                let value = try template.renderValue(in: scope)
+                // Each template is bounded alone; the budget bounds them together, so a hundred
+                // parameters of 39 MB each cannot add up to gigabytes either.
+                budget -= value.footprint.bytes
+                guard budget >= 0 else { throw TemplateError.tooLarge(limit: RunLimits.maximumValueBytes) }
+                return value
             } catch {
                 throw ParameterTemplateError(parameterPath: describe(path, name: name), error: error)
             }
@@ -144,7 +151,7 @@ public struct ParameterTemplate: Sendable, Hashable {
             elements.reserveCapacity(nodes.count)
             for (index, element) in nodes.enumerated() {
                 path.append(.index(index))
-                elements.append(try render(element, in: scope, path: &path, name: name))
+                elements.append(try render(element, in: scope, path: &path, name: name, budget: &budget))
                 path.removeLast()
             }
             return .array(elements)
@@ -153,7 +160,7 @@ public struct ParameterTemplate: Sendable, Hashable {
             object.reserveCapacity(members.count)
             for member in members {
                 path.append(.key(member.key))
-                object[member.key] = try render(member.node, in: scope, path: &path, name: name)
+                object[member.key] = try render(member.node, in: scope, path: &path, name: name, budget: &budget)
                 path.removeLast()
             }
             return .object(object)

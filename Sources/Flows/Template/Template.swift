@@ -95,7 +95,8 @@ public struct Template: Sendable {
     ///
     /// - Throws: ``TemplateError/missingPath(_:)`` for the first placeholder with no value;
     ///   ``TemplateError/binaryInText(_:)`` for the first placeholder whose value is bytes (text
-    ///   cannot hold them; see ``renderValue(in:)``).
+    ///   cannot hold them; see ``renderValue(in:)``); ``TemplateError/tooLarge(limit:)`` when the
+    ///   text grows past ``RunLimits/maximumValueBytes``.
     public func render(in scope: TemplateScope) throws(TemplateError) -> String {
         if let constantText { return constantText }
         var text = ""
@@ -107,6 +108,9 @@ public struct Template: Sendable {
             case .reference(let reference):
                 try reference.appendText(in: scope, to: &text)
             }
+            // Checked as it grows, so a chain of templates that each double the last output stops
+            // at the bound instead of allocating gigabytes first.
+            if text.utf8.count > RunLimits.maximumValueBytes { throw TemplateError.tooLarge(limit: RunLimits.maximumValueBytes) }
         }
         return text
     }
@@ -119,13 +123,19 @@ public struct Template: Sendable {
     /// - Throws: as ``render(in:)``.
     /// Checks that no value inserted among literal text contains one of `forbidden`; a template
     /// that is exactly one placeholder is exempt (the whole value is the author's choice).
-    func checkInsertions(in scope: TemplateScope, forbidding forbidden: Set<Character>) throws(TemplateError) {
+    ///
+    /// Compares Unicode scalars, as the parsers that read the result do: a comma followed by a
+    /// combining mark (`",\u{301}"`) is one `Character` that is not `","`, but a list parser
+    /// splitting on scalars still sees the comma.
+    func checkInsertions(in scope: TemplateScope, forbidding forbidden: Set<Unicode.Scalar>) throws(TemplateError) {
         guard segments.count > 1 else { return }
         for segment in segments {
             guard case .reference(let reference) = segment else { continue }
             var text = ""
             try reference.appendText(in: scope, to: &text)
-            if text.contains(where: forbidden.contains) { throw TemplateError.forbiddenInsertion(reference.description) }
+            if text.unicodeScalars.contains(where: forbidden.contains) {
+                throw TemplateError.forbiddenInsertion(reference.description)
+            }
         }
     }
 

@@ -25,6 +25,9 @@ public enum TemplateError: Error, Sendable, Hashable, CustomStringConvertible {
     /// A value inserted into surrounding text holds a character the parameter forbids there (an
     /// address list separator in `Name <{{email}}>`).
     case forbiddenInsertion(String)
+    /// At render time: the rendered text (or the parameters in all) grew past `limit` bytes
+    /// (``RunLimits/maximumValueBytes``).
+    case tooLarge(limit: Int)
 
     /// A one-line message naming the offset or the path.
     public var description: String {
@@ -40,6 +43,8 @@ public enum TemplateError: Error, Sendable, Hashable, CustomStringConvertible {
             "missing path \(path)"
         case .forbiddenInsertion(let path):
             "{{\(path)}} inserted text containing a separator (, ; < > \") or a line break into surrounding text; to take a whole list from the input, make the parameter exactly {{\(path)}}"
+        case .tooLarge(let limit):
+            "the rendered value is larger than \(limit / 1_000_000) MB"
         case .binaryInText(let path):
             "\(path) is binary data; use it as the whole parameter value, not inside text"
         }

@@ -1,11 +1,14 @@
 import Flows
+import MIME
 
 extension SendSMTPEmailNode {
-    /// What a `{{…}}` value inserted into an address field may not contain: the list separators
-    /// (`,` `;`), the angle brackets and quotes that delimit an address or a display name, and line
-    /// breaks. `Welcome <{{trigger.body.email}}>` then stays one recipient whatever a webhook caller
-    /// sends; a field that is exactly one placeholder still takes a whole list, by the author's choice.
-    static let addressInsertionForbids = ",;<>\"\r\n"
+    /// What a `{{…}}` value inserted into an address field among other text may not contain: the
+    /// scalars that give an address list its structure (separators, the brackets and quotes that
+    /// delimit an address or a display name) and line breaks, from MIME's one definition that its
+    /// list parser also splits on. `Welcome <{{trigger.body.email}}>` then stays one recipient
+    /// whatever a webhook caller sends; a field that is exactly one placeholder still takes a whole
+    /// list, by the author's choice.
+    static let addressInsertionForbids = AddressListSyntax.structuralScalars
 
     /// The form, in the spec's words (Parameter reference).
     static let nodeDescriptor = NodeDescriptor(

@@ -18,13 +18,17 @@ public struct SendSMTPEmailNode: Node {
     let fetcher: any ResourceFetcher
     private let identity: MessageIdentity
     let attachmentLimit: Int
+    /// Recipients and attachments per message (`serve --max-recipients`, `--max-attachments`).
+    let emailLimits: EmailLimits
 
     /// Creates the node. `identity` supplies Message-IDs, dates and boundaries (tests inject a
     /// deterministic one).
     public init(
         credentials: CredentialService, transport: any MailTransport, fetcher: any ResourceFetcher,
-        identity: MessageIdentity = .system, attachmentLimit: Int = SendSMTPEmailNode.defaultAttachmentLimit
+        identity: MessageIdentity = .system, attachmentLimit: Int = SendSMTPEmailNode.defaultAttachmentLimit,
+        emailLimits: EmailLimits = EmailLimits()
     ) {
+        self.emailLimits = emailLimits
         self.credentials = credentials
         self.transport = transport
         self.fetcher = fetcher
@@ -43,10 +47,10 @@ public struct SendSMTPEmailNode: Node {
         let account = try await loadCredential(parameters.credentialID, workspaceID: context.workspaceID)
         var request = try Self.withDefaultSender(parameters.request, credential: account.credential)
         request.attachments = parameters.attachments.map(\.standIn)
-        _ = try Self.validate(request)
+        _ = try validate(request)
 
         request.attachments = try await gatherAttachments(parameters.attachments)
-        let validated = try Self.validate(request)
+        let validated = try validate(request)
         return try await deliver(validated, account: account, allowPartialDelivery: parameters.allowPartialDelivery, logger: context.logger)
     }
 
@@ -56,7 +60,7 @@ public struct SendSMTPEmailNode: Node {
         _ request: EmailRequest, credentialID: String, workspaceID: String, allowPartialDelivery: Bool, logger: Logger
     ) async throws(NodeError) -> JSONValue {
         let account = try await loadCredential(credentialID, workspaceID: workspaceID)
-        let validated = try Self.validate(Self.withDefaultSender(request, credential: account.credential))
+        let validated = try validate(Self.withDefaultSender(request, credential: account.credential))
         return try await deliver(validated, account: account, allowPartialDelivery: allowPartialDelivery, logger: logger)
     }
 
@@ -95,9 +99,9 @@ public struct SendSMTPEmailNode: Node {
     }
 
     /// The spec's message rules (MIME's, shared with `posthorn send`); `EMESSAGE` naming the field.
-    private static func validate(_ request: EmailRequest) throws(NodeError) -> ValidatedEmail {
+    private func validate(_ request: EmailRequest) throws(NodeError) -> ValidatedEmail {
         do {
-            return try request.validated()
+            return try request.validated(limits: emailLimits)
         } catch {
             throw NodeError(code: "EMESSAGE", message: error.description, disposition: .permanent)
         }

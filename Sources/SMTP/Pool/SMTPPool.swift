@@ -51,6 +51,7 @@ public actor SMTPPool {
         case connect(Int, SMTPConfiguration)
         case close(SMTPConnection)
         case watch(Int, SMTPConnection)
+        case shutdown
     }
 
     private var machine: PoolStateMachine
@@ -109,8 +110,14 @@ public actor SMTPPool {
         }
     }
 
-    /// Fails every waiter, closes idle sessions now and busy ones when their message is done, and
-    /// ends ``run()`` once everything is closed.
+    /// Starts ``shutdown()`` from any context (a service's graceful-shutdown handler): the request
+    /// travels through ``run()``'s job queue, so it needs no task of its own.
+    public nonisolated func beginShutdown() {
+        jobSink.yield(.shutdown)
+    }
+
+    /// Fails every waiter, closes idle sessions now (each says QUIT) and busy ones when their
+    /// message is done, and ends ``run()`` once everything is closed.
     public func shutdown() {
         isShuttingDown = true
         perform(machine.shutdown())
@@ -268,6 +275,8 @@ public actor SMTPPool {
         case .watch(let id, let connection):
             try? await connection.closeFuture.get()
             closed(id)
+        case .shutdown:
+            shutdown()
         }
     }
 

@@ -1,0 +1,72 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Secrets
+import Workspaces
+
+/// `GET/POST /api/v1/tokens`, `DELETE /api/v1/tokens/{id}`: the workspace's API tokens. A token is
+/// shown once, in the answer that creates it; rotating one is creating its successor and revoking it.
+struct TokenRoutes {
+    let services: PosthornServices
+
+    func register(on group: RouterGroup<PosthornRequestContext>) {
+        group.get("tokens") { _, context in
+            let workspace = try context.requireWorkspace()
+            return TokenListResponse(items: try await services.workspaces.tokens(in: workspace.id).map(TokenResponse.init))
+        }
+        group.post("tokens") { request, context in
+            let workspace = try context.requireWorkspace()
+            let body = try await JSONBody.decode(CreateWorkspaceBody.self, from: request, context: context)
+            do {
+                let (token, value) = try await services.workspaces.createToken(name: body.name, in: workspace.id)
+                var response = TokenResponse(token)
+                response.token = value.revealedValue
+                return EditedResponse(status: .created, headers: [.location: "/api/v1/tokens/\(token.id)"], response: response)
+            } catch let error as WorkspaceError {
+                throw APIError(error)
+            }
+        }
+        group.delete("tokens/:id") { _, context in
+            let workspace = try context.requireWorkspace()
+            do {
+                try await services.workspaces.revokeToken(try context.parameters.require("id"), in: workspace.id)
+            } catch let error as WorkspaceError {
+                throw APIError(error)
+            }
+            return HTTPResponse.Status.noContent
+        }
+    }
+}
+
+/// An API token as lists show it; `token` (the value) only in the answer that creates it.
+struct TokenResponse: ResponseEncodable {
+    var id: String
+    var name: String
+    var createdAt: String
+    var lastUsedAt: String?
+    var token: String?
+
+    init(_ token: APIToken) {
+        id = token.id
+        name = token.name
+        createdAt = Timestamp.string(token.createdAt)
+        lastUsedAt = token.lastUsedAt.map(Timestamp.string)
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case id, name, createdAt, lastUsedAt, token
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(name, forKey: .name)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(lastUsedAt, forKey: .lastUsedAt)
+        try container.encodeIfPresent(token, forKey: .token)
+    }
+}
+
+struct TokenListResponse: ResponseEncodable {
+    var items: [TokenResponse]
+}

@@ -1,0 +1,117 @@
+import Flows
+import Foundation
+import Synchronization
+import Testing
+import TestSupport
+
+/// Regression tests for the findings about runs that grow without bound, crash the server at every
+/// start, or cannot be stopped: each replays the finding's flow through the processor.
+@Suite("Run bounds: value caps, depth, quarantine, cancellation")
+struct RunBoundsTests {
+    let clock = TestClock()
+
+    func processor(_ nodes: [any Node] = []) -> RunProcessor {
+        let clock = self.clock
+        return RunProcessor(registry: NodeRegistry(nodes + [DebugEchoNode()]), now: { clock.now }, jitter: { 0 })
+    }
+
+    /// Finding 3's flow: 27 echo steps, each repeating the previous output twice.
+    static func doublingChain(steps: Int = 27) -> Flow {
+        var list = [FlowStep(id: "s0", type: "debug.echo", parameters: ["message": "x"])]
+        for index in 1..<steps {
+            list.append(FlowStep(
+                id: "s\(index)", type: "debug.echo",
+                parameters: ["message": .string("{{steps.s\(index - 1).output.message}}{{steps.s\(index - 1).output.message}}")]))
+        }
+        return Fixtures.flow(list)
+    }
+
+    @Test("finding 3: a doubling template chain stops at the value bound with ETOOLARGE; the history stays small")
+    func doublingChainIsBounded() async throws {
+        let ended = await processor().process(Fixtures.run(), flow: Self.doublingChain(), logger: Fixtures.logger) { _ in false }
+        #expect(ended.status == .failed)
+        #expect(ended.error?.code == "ETOOLARGE")
+        // 2^25 = 33.5 MB is the last message under 40 MB; the step after it would be 67 MB.
+        #expect(ended.error?.stepID == "s26")
+        #expect(ended.steps.count == 27)
+        for record in ended.steps {
+            let stored = try JSONEncoder().encode(record)
+            #expect(stored.count < 1_100_000, "step \(record.stepID) keeps at most 1 MB in the history")
+        }
+        #expect(ended.steps[25].output?[path: [.key("$omitted"), .key("size")]] != nil, "a 33 MB output is summarised")
+    }
+
+    @Test("finding 3: outputs that would together exceed the live bound fail the step that would cross it")
+    func liveBound() async {
+        let big = String(repeating: "y", count: 30_000_000)
+        let flow = Fixtures.flow((0..<4).map { FlowStep(id: "b\($0)", type: "debug.echo", parameters: ["v": .string(big)]) })
+        let ended = await processor().process(Fixtures.run(), flow: flow, logger: Fixtures.logger) { _ in false }
+        #expect(ended.status == .failed)
+        #expect(ended.error?.code == "ETOOLARGE")
+        #expect(ended.error?.stepID == "b3", "three 30 MB outputs fit in 100 MB, a fourth does not")
+    }
+
+    @Test("finding 9: an output nested deeper than 64 levels fails its step with ETOODEEP; the run is storable")
+    func deepOutput() async throws {
+        var deep: JSONValue = "leaf"
+        for _ in 0..<70 { deep = .array([deep]) }
+        let node = ScriptedNode(type: "test.deep", [.succeed(deep)])
+        let flow = Fixtures.flow([FlowStep(id: "deep", type: node.type, parameters: [:])])
+        let ended = await processor([node]).process(Fixtures.run(), flow: flow, logger: Fixtures.logger) { _ in false }
+        #expect(ended.status == .failed)
+        #expect(ended.error?.code == "ETOODEEP")
+        _ = try JSONEncoder().encode(ended.steps)
+    }
+
+    @Test("finding 3: every step is checkpointed before it starts; a step the server died in three times is quarantined")
+    func quarantine() async throws {
+        let checkpoints = Checkpoints()
+        let flow = Fixtures.flow([
+            FlowStep(id: "a", type: "debug.echo", parameters: ["n": 1]), FlowStep(id: "b", type: "debug.echo", parameters: ["n": 2]),
+        ])
+        _ = await processor().process(Fixtures.run(), flow: flow, logger: Fixtures.logger) { checkpoints.append($0); return false }
+        #expect(checkpoints.all.count == 2)
+        #expect(checkpoints.all.map { $0.steps.last?.status } == [.running, .running])
+        #expect(checkpoints.all[1].steps.first?.status == .succeeded, "the step before is recorded finished")
+
+        // The server dies while step b runs (its checkpoint is what storage holds), three times.
+        var stored = checkpoints.all[1]
+        for start in 1...3 {
+            stored = processor().recover(stored)
+            if start < 3 {
+                #expect(stored.status == .queued)
+                #expect(stored.steps[1].interruptions == start)
+                stored.restore(status: .running)
+                // Started again: its checkpoint carries the count.
+                let again = Checkpoints()
+                _ = await processor().process(stored, flow: flow, logger: Fixtures.logger) { again.append($0); return false }
+                stored = try #require(again.all.first)
+                #expect(stored.steps[1].interruptions == start)
+                #expect(stored.steps[0].status == .succeeded, "a finished step is not run again")
+            }
+        }
+        #expect(stored.status == .failed)
+        #expect(stored.error?.code == "EQUARANTINED")
+        #expect(stored.error?.stepID == "b")
+        #expect(stored.steps[1].status == .failed)
+    }
+
+    @Test("finding 3: a cancellation seen at a checkpoint stops the run before that step; earlier steps stay recorded")
+    func cancelledAtBoundary() async {
+        let sender = ScriptedNode(type: "test.send", idempotent: false, [.succeed(["messageId": "<m1@example.com>"])])
+        let after = ScriptedNode(type: "test.after", [])
+        let flow = Fixtures.flow([
+            FlowStep(id: "send", type: sender.type, parameters: [:]), FlowStep(id: "after", type: after.type, parameters: [:]),
+        ])
+        let checkpoints = Mutex(0)
+        let ended = await processor([sender, after]).process(Fixtures.run(), flow: flow, logger: Fixtures.logger) { _ in
+            checkpoints.withLock { $0 += 1; return $0 == 2 }
+        }
+        #expect(ended.status == .cancelled)
+        #expect(ended.error?.code == "ECANCELLED")
+        #expect(ended.steps.map(\.stepID) == ["send"])
+        #expect(ended.steps.first?.status == .succeeded, "the email sent before the request stays recorded as sent")
+        #expect(sender.calls.count == 1)
+        #expect(after.calls.isEmpty)
+    }
+}
