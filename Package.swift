@@ -128,6 +128,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ],
+            resources: [.copy("OpenAPI/openapi.json")],
             swiftSettings: sharedSettings
         ),
         .executableTarget(

@@ -8,13 +8,17 @@ struct CredentialRoutes {
     let services: PosthornServices
 
     func register(on group: RouterGroup<PosthornRequestContext>) {
-        group.get("credential-presets") { _, context in
-            _ = try context.requireWorkspace()
-            return PresetsResponse(presets: CredentialPreset.all)
-        }
+        // The presets are the server's, the same for everyone: any valid token may read them.
+        let presets = PresetsResponse(presets: CredentialPreset.all)
+        group.get("credential-presets") { _, _ in presets }
         group.post("credentials") { request, context in
             let workspace = try context.requireWorkspace()
             let body = try await JSONBody.decode(CredentialBody.self, from: request, context: context)
+            guard body.input.version == nil else {
+                throw APIError(
+                    .unprocessableContent, code: "validation_failed", field: "version",
+                    "A new credential has no version yet; send version only when changing one")
+            }
             let credential = try await mapped { try await services.credentials.create(body.input, in: workspace.id) }
             return EditedResponse(
                 status: .created, headers: [.location: "/api/v1/credentials/\(credential.id)"],

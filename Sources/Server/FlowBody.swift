@@ -59,8 +59,7 @@ public struct FlowBody: Decodable, Sendable {
 
     /// Reads and decodes a request's body (capped at the context's upload size).
     static func definition(from request: Request, context: PosthornRequestContext) async throws -> FlowDefinition {
-        let buffer = try await request.body.collect(upTo: context.maxUploadSize)
-        return try definition(from: Data(buffer.readableBytesView))
+        try definition(from: try await JSONBody.collect(request, context: context))
     }
 }
 

@@ -6,8 +6,7 @@ import Hummingbird
 /// field is 422 naming the field.
 enum JSONBody {
     static func decode<Value: Decodable>(_ type: Value.Type, from request: Request, context: PosthornRequestContext) async throws -> Value {
-        let buffer = try await request.body.collect(upTo: context.maxUploadSize)
-        let data = Data(buffer.readableBytesView)
+        let data = try await collect(request, context: context)
         // Our parser first: it enforces the one depth limit (64) for everything we take in, so
         // Foundation's decoder never meets a document deep enough to fail inside it.
         let parsed: JSONValue
@@ -25,6 +24,16 @@ enum JSONBody {
             throw error
         } catch let error as DecodingError {
             throw error.apiError
+        }
+    }
+
+    /// The body, at most the context's upload size (2 MiB); over it, 413 with the API's error
+    /// shape rather than Hummingbird's empty one.
+    static func collect(_ request: Request, context: PosthornRequestContext) async throws -> Data {
+        do {
+            return Data(try await request.body.collect(upTo: context.maxUploadSize).readableBytesView)
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            throw APIError(.contentTooLarge, code: "body_too_large", "The body is larger than \(context.maxUploadSize / 1024) KiB")
         }
     }
 

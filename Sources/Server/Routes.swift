@@ -36,6 +36,7 @@ public func buildRouter(services: PosthornServices) -> Router<PosthornRequestCon
     let router = Router(context: PosthornRequestContext.self)
     router.add(middleware: RequestLogMiddleware())
     router.get("healthz") { _, _ in HealthResponse(status: "ok") }
+    OpenAPIDocument.register(on: router)
     let webhooks = WebhookFlowCache()
     WebhookRoutes(services: services, cache: webhooks).register(on: router)
     let api = router.group("api/v1").add(middleware: TokenAuthMiddleware(workspaces: services.workspaces))
@@ -76,6 +77,10 @@ struct RequestLogMiddleware: RouterMiddleware {
         } catch let error as any HTTPResponseError {
             status = error.status.code
             throw error
+        } catch let error as HTTPError where error.status == .notFound && error.body == nil {
+            // No route matched: the API's error shape rather than an empty body.
+            status = 404
+            throw APIError(.notFound, code: "not_found", "No such route: \(request.method.rawValue) \(request.uri.path)")
         } catch let error as HTTPParserError {
             // Malformed framing met while reading the body (a broken chunk size): the client's
             // fault. Rethrown as it is, Hummingbird answers 400 and closes the connection, whose

@@ -85,9 +85,11 @@ extension TestClientProtocol {
         var headers: HTTPFields = [:]
         if let token { headers[.authorization] = "Bearer \(token)" }
         if json != nil { headers[.contentType] = "application/json" }
-        return try await execute(uri: uri, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) }) { response in
+        let response = try await execute(uri: uri, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) }) { response in
             APIResponse(status: response.status, headers: response.headers, text: String(buffer: response.body))
         }
+        OpenAPIContract.check(method: method.rawValue, uri: uri, requestBody: json, status: response.status.code, responseBody: response.text)
+        return response
     }
 }
 

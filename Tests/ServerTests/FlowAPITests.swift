@@ -375,9 +375,13 @@ extension TestClientProtocol {
     ) async throws -> APIResponse {
         var fields: HTTPFields = [:]
         for (name, value) in headers { fields.append(HTTPField(name: HTTPField.Name(name)!, value: value)) }
-        return try await execute(uri: uri, method: method, headers: fields, body: body.map { ByteBuffer(string: $0) }) { response in
+        let response = try await execute(uri: uri, method: method, headers: fields, body: body.map { ByteBuffer(string: $0) }) { response in
             APIResponse(status: response.status, headers: response.headers, text: String(buffer: response.body))
         }
+        let isJSON = headers.contains { $0.key.lowercased() == "content-type" && $0.value.lowercased().contains("json") }
+        OpenAPIContract.check(
+            method: method.rawValue, uri: uri, requestBody: isJSON ? body : nil, status: response.status.code, responseBody: response.text)
+        return response
     }
 
     /// Polls `GET /api/v1/runs/{id}` until the run has ended (or 10 s have passed).
