@@ -38,7 +38,11 @@ public struct FlowEngine: Sendable {
         scheduler = CronScheduler(
             flows: store, runs: store, now: { Date() }, makeRunID: { FlowService.makeRunID() }, onEnqueued: { signal.fire() },
             logger: logger)
-        service = FlowService(flows: store, runs: store, writer: writer, registry: registry, onFlowsChanged: { cronSignal.fire() })
+        let executor = self.executor
+        service = FlowService(flows: store, runs: store, writer: writer, registry: registry, onFlowsChanged: {
+            cronSignal.fire()
+            executor.flowsChanged()
+        })
         retention = RunRetention(runs: store, keep: configuration.runRetention, logger: logger)
     }
 

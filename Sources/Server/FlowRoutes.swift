@@ -41,7 +41,7 @@ struct FlowRoutes {
         group.delete("flows/:id") { _, context in
             let workspace = try context.requireWorkspace()
             let id = try context.parameters.require("id")
-            guard try await services.flowStore.deleteFlow(id: id, workspaceID: workspace.id) else { throw Self.notFound }
+            guard try await services.flows.delete(id, in: workspace.id) else { throw Self.notFound }
             webhooks.invalidate()
             return HTTPResponse.Status.noContent
         }

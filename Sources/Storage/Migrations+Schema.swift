@@ -134,6 +134,12 @@ extension Migrations {
     ///   replaces whole run rows, and would overwrite a flag set between its read and its write.
     /// - `credentials.version` counts changes, so a PATCH that read an older version is refused
     ///   (409 `version_conflict`) instead of silently undoing someone else's change.
+    /// - `runs.starts_without_progress` counts the claims of a run since it last saved progress:
+    ///   the claim's own write keeps it, so quarantining a run that kills the server at every start
+    ///   costs no extra write.
+    /// - The claim index gains `workspace_id` after `status`: claims are fair across workspaces,
+    ///   so they read each workspace's due runs separately (`status, workspace_id, not_before,
+    ///   created_at, id`); the queries that only filter by status use its prefix as before.
     /// - `api_tokens` replaces the single token of `workspaces.token_hash`: a workspace may hold
     ///   several named tokens, each revocable, with the time of its last use. The existing tokens
     ///   move over (named "default"); the old column cannot be dropped under SQLite's rules for a
@@ -166,6 +172,9 @@ extension Migrations {
             SELECT 'tok_' || id, id, 'default', token_hash, created_at FROM workspaces
             """,
             "UPDATE workspaces SET token_hash = 'migrated:' || id",
+            "ALTER TABLE runs ADD COLUMN starts_without_progress BIGINT NOT NULL DEFAULT 0",
+            "DROP INDEX runs_claim",
+            "CREATE INDEX runs_claim ON runs (status, workspace_id, not_before, created_at, id)",
         ]
     )
 }

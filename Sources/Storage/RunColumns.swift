@@ -11,7 +11,7 @@ struct RunColumns: Sendable {
     /// The columns in the order ``values`` binds them: an `INSERT` column list.
     static let names = [
         "id", "workspace_id", "flow_id", "status", "trigger", "steps", "error", "created_at", "started_at",
-        "finished_at", "not_before", "lease_owner", "lease_expires_at",
+        "finished_at", "not_before", "lease_owner", "lease_expires_at", "starts_without_progress",
     ]
 
     /// Every column, for `SELECT` and `RETURNING`; decoding goes by name.
@@ -51,6 +51,7 @@ struct RunColumns: Sendable {
             run.notBefore.millisecondsSince1970,
             run.leaseOwner,
             run.leaseExpiresAt?.millisecondsSince1970,
+            Int64(run.lifecycle.startsWithoutProgress),
         ]
     }
 
@@ -109,7 +110,8 @@ struct RunColumns: Sendable {
                 finishedAt: try stored.optionalDate("finished_at"),
                 notBefore: try stored.date("not_before"),
                 leaseOwner: try stored.optional("lease_owner"),
-                leaseExpiresAt: try stored.optionalDate("lease_expires_at")))
+                leaseExpiresAt: try stored.optionalDate("lease_expires_at"),
+                startsWithoutProgress: Int(try stored.value("starts_without_progress", as: Int64.self))))
     }
 }
 

@@ -14,6 +14,7 @@ extension Run {
             lifecycle: RunLifecycle(
                 restoring: status ?? self.status, error: error ?? self.error, startedAt: startedAt ?? self.startedAt,
                 finishedAt: finishedAt ?? self.finishedAt, notBefore: notBefore ?? self.notBefore,
-                leaseOwner: leaseOwner ?? self.leaseOwner, leaseExpiresAt: leaseExpiresAt ?? self.leaseExpiresAt))
+                leaseOwner: leaseOwner ?? self.leaseOwner, leaseExpiresAt: leaseExpiresAt ?? self.leaseExpiresAt,
+                startsWithoutProgress: lifecycle.startsWithoutProgress))
     }
 }

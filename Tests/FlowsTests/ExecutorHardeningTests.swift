@@ -98,7 +98,7 @@ struct ExecutorHardeningTests {
             let idleClaims = runs.claims - before
             // One look per 50 ms poll is 20; the spinning executor made tens of thousands.
             #expect(idleClaims <= 30, "\(idleClaims) claims in one idle second")
-            #expect(idleClaims >= 5, "the executor still polls for due retries")
+            #expect(idleClaims >= 2, "the executor still polls for due retries")
             group.cancelAll()
             try await group.waitForAll()
         }
@@ -153,8 +153,10 @@ struct ExecutorHardeningTests {
         try await runs.enqueue(queued)
         let claimed = await runs.claim(RunClaim(limit: 4, owner: "w", now: now.addingTimeInterval(20), leaseUntil: now.addingTimeInterval(80), perWorkspaceLimit: 3))
         #expect(claimed.map(\.id) == ["run_a0", "run_b0", "run_a1", "run_b1"])
-        let more = await runs.claim(RunClaim(limit: 10, owner: "w", now: now.addingTimeInterval(20), leaseUntil: now.addingTimeInterval(80), perWorkspaceLimit: 3))
-        #expect(more.map(\.id) == ["run_a2"], "ws_a is at its limit of 3 running")
+        let more = await runs.claim(RunClaim(
+            limit: 10, owner: "w", now: now.addingTimeInterval(20), leaseUntil: now.addingTimeInterval(80), perWorkspaceLimit: 3,
+            running: ["ws_a": 2, "ws_b": 2]))
+        #expect(more.map(\.id) == ["run_a2"], "ws_a may have one more under way, ws_b is out of runs")
     }
 
     @Test("finding 3: cancelling a run waiting for a retry ends it at once; a running one ends at its next step boundary")

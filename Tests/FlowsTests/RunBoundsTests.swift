@@ -63,37 +63,39 @@ struct RunBoundsTests {
         _ = try JSONEncoder().encode(ended.steps)
     }
 
-    @Test("finding 3: every step is checkpointed before it starts; a step the server died in three times is quarantined")
+    @Test("finding 3: every step boundary is a checkpoint; a run the server died under three times without saving progress is quarantined")
     func quarantine() async throws {
-        let checkpoints = Checkpoints()
         let flow = Fixtures.flow([
             FlowStep(id: "a", type: "debug.echo", parameters: ["n": 1]), FlowStep(id: "b", type: "debug.echo", parameters: ["n": 2]),
         ])
-        _ = await processor().process(Fixtures.run(), flow: flow, logger: Fixtures.logger) { checkpoints.append($0); return false }
-        #expect(checkpoints.all.count == 2)
-        #expect(checkpoints.all.map { $0.steps.last?.status } == [.running, .running])
-        #expect(checkpoints.all[1].steps.first?.status == .succeeded, "the step before is recorded finished")
+        var run = Run(id: "run_1", workspaceID: "ws_1", flowID: "flow_1", trigger: TriggerPayload(kind: "manual"), createdAt: clock.now)
+        // A worker takes it: the claim counts a start. The first step (repeatable) needs no write of
+        // its own; the boundary before b is a checkpoint, which saves progress.
+        run.handle(.claimed(owner: "w", leaseUntil: clock.now.addingTimeInterval(60)), now: clock.now)
+        #expect(run.lifecycle.startsWithoutProgress == 1)
+        let checkpoints = Checkpoints()
+        _ = await processor().process(run, flow: flow, logger: Fixtures.logger) { checkpoints.append($0); return false }
+        #expect(checkpoints.all.count == 1)
+        var stored = try #require(checkpoints.all.first)
+        #expect(stored.steps.map(\.status) == [.succeeded, .running])
+        #expect(stored.lifecycle.startsWithoutProgress == 0, "the checkpoint saved progress")
 
-        // The server dies while step b runs (its checkpoint is what storage holds), three times.
-        var stored = checkpoints.all[1]
+        // The server dies while b runs: what storage holds is the checkpoint. Each restart recovers
+        // the run and a worker takes it again (b is the first step of that execution: no checkpoint).
         for start in 1...3 {
             stored = processor().recover(stored)
-            if start < 3 {
-                #expect(stored.status == .queued)
-                #expect(stored.steps[1].interruptions == start)
-                stored.restore(status: .running)
-                // Started again: its checkpoint carries the count.
-                let again = Checkpoints()
-                _ = await processor().process(stored, flow: flow, logger: Fixtures.logger) { again.append($0); return false }
-                stored = try #require(again.all.first)
-                #expect(stored.steps[1].interruptions == start)
-                #expect(stored.steps[0].status == .succeeded, "a finished step is not run again")
-            }
+            #expect(stored.status == .queued, "start \(start)")
+            stored.handle(.claimed(owner: "w", leaseUntil: clock.now.addingTimeInterval(60)), now: clock.now)
+            #expect(stored.lifecycle.startsWithoutProgress == start)
+            let again = Checkpoints()
+            _ = await processor().process(stored, flow: flow, logger: Fixtures.logger) { again.append($0); return false }
+            #expect(again.all.isEmpty, "resuming at b writes nothing before it runs")
         }
+        stored = processor().recover(stored)
         #expect(stored.status == .failed)
         #expect(stored.error?.code == "EQUARANTINED")
         #expect(stored.error?.stepID == "b")
-        #expect(stored.steps[1].status == .failed)
+        #expect(stored.steps.map(\.status) == [.succeeded, .failed])
     }
 
     @Test("finding 3: a cancellation seen at a checkpoint stops the run before that step; earlier steps stay recorded")

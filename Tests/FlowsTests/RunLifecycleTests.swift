@@ -47,10 +47,17 @@ struct RunLifecycleTests {
          ["running/save", "failed/save", "failed/ignore", "failed/refuseFinished"]),
         ([.claimed(owner: "w", leaseUntil: start), .workerLost(nil), .claimed(owner: "w", leaseUntil: start), .ambiguous(failure)],
          ["running/save", "queued/save", "running/save", "ambiguous/save"]),
-        ([.claimed(owner: "w", leaseUntil: start), .workerLost(.repeatable(stepID: "s", starts: 2))],
-         ["running/save", "queued/save"]),
-        ([.claimed(owner: "w", leaseUntil: start), .workerLost(.repeatable(stepID: "s", starts: 3))],
-         ["running/save", "failed/save"]),
+        ([.claimed(owner: "w", leaseUntil: start), .workerLost(.repeatable(stepID: "s")),
+          .claimed(owner: "w", leaseUntil: start), .workerLost(nil),
+          .claimed(owner: "w", leaseUntil: start), .workerLost(.repeatable(stepID: "s"))],
+         ["running/save", "queued/save", "running/save", "queued/save", "running/save", "failed/save"]),
+        ([.claimed(owner: "w", leaseUntil: start), .workerLost(nil), .claimed(owner: "w", leaseUntil: start), .progressSaved,
+          .workerLost(nil), .claimed(owner: "w", leaseUntil: start), .workerLost(nil), .claimed(owner: "w", leaseUntil: start),
+          .workerLost(nil), .claimed(owner: "w", leaseUntil: start), .workerLost(nil)],
+         ["running/save", "queued/save", "running/save", "running/save", "queued/save", "running/save", "queued/save",
+          "running/save", "queued/save", "running/save", "failed/save"]),
+        ([.claimed(owner: "w", leaseUntil: start), .progressSaved], ["running/save", "running/save"]),
+        ([.claimed(owner: "w", leaseUntil: start), .progressSaved, .progressSaved], ["running/save", "running/save", "running/ignore"]),
         ([.claimed(owner: "w", leaseUntil: start), .workerLost(.notRepeatable(stepID: "s"))],
          ["running/save", "ambiguous/save"]),
         ([.completed, .retryScheduled(notBefore: start), .abandoned(failure)],
@@ -63,8 +70,11 @@ struct RunLifecycleTests {
     @Test("quarantine and interruption errors name the step and the code")
     func lostWorkerErrors() {
         var quarantined = RunLifecycle(createdAt: Self.start)
-        quarantined.handle(.claimed(owner: "w", leaseUntil: Self.start), now: Self.start)
-        quarantined.handle(.workerLost(.repeatable(stepID: "grow", starts: 3)), now: Self.start)
+        for _ in 1...3 {
+            quarantined.handle(.claimed(owner: "w", leaseUntil: Self.start), now: Self.start)
+            quarantined.handle(.workerLost(.repeatable(stepID: "grow")), now: Self.start)
+        }
+        #expect(quarantined.status == .failed)
         #expect(quarantined.error?.code == "EQUARANTINED")
         #expect(quarantined.error?.stepID == "grow")
         var interrupted = RunLifecycle(createdAt: Self.start)
@@ -85,8 +95,8 @@ struct RunLifecycleTests {
             .claimed(owner: "w", leaseUntil: Self.start.addingTimeInterval(600)), .completed, .failed(Self.failure),
             .ambiguous(Self.failure), .retryScheduled(notBefore: Self.start.addingTimeInterval(30)),
             .postponed(notBefore: Self.start.addingTimeInterval(1)), .cancelRequested, .cancellationObserved, .workerLost(nil),
-            .workerLost(.repeatable(stepID: "s", starts: 1)), .workerLost(.repeatable(stepID: "s", starts: 3)),
-            .workerLost(.notRepeatable(stepID: "s")), .abandoned(Self.failure),
+            .workerLost(.repeatable(stepID: "s")), .workerLost(.notRepeatable(stepID: "s")), .abandoned(Self.failure),
+            .progressSaved,
         ]
         for _ in 0..<40 {
             now = now.addingTimeInterval(1)
@@ -107,6 +117,13 @@ struct RunLifecycleTests {
             // A run only runs after it was claimed, and keeps its first start.
             if lifecycle.status == .running { #expect(lifecycle.startedAt != nil) }
             if let started = before.startedAt { #expect(lifecycle.startedAt == started) }
+            // Starts without progress never reach the quarantine bound without ending the run there.
+            if lifecycle.status == .queued || lifecycle.status == .running {
+                #expect(lifecycle.startsWithoutProgress <= RunLimits.quarantineAfterStarts)
+            }
+            if case .claimed = event, before.status == .queued {
+                #expect(lifecycle.startsWithoutProgress == before.startsWithoutProgress + 1)
+            }
         }
     }
 }

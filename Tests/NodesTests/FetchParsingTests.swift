@@ -1,5 +1,6 @@
 import Egress
 import Flows
+import MIME
 @testable import Nodes
 import Testing
 

@@ -10,20 +10,24 @@ struct RunStoreFairnessTests {
     static let now = Fixture.date(1_700_000_100_000)
     static let lease = Fixture.date(1_700_000_400_000)
 
-    @Test("claims go round robin over workspaces, each up to the per-workspace limit counting its running runs", arguments: StoreKind.allCases)
+    @Test("claims go round robin over workspaces, each up to the per-workspace limit counting the worker's runs under way", arguments: StoreKind.allCases)
     func roundRobin(_ kind: StoreKind) async throws {
         try await kind.withFlowStores { stores in
             var runs = (0..<5).map { FlowFixture.run("run_a\($0)", workspaceID: "ws_1", createdAt: 1_700_000_000_000 + Int64($0)) }
             runs += (0..<2).map { FlowFixture.run("run_b\($0)", workspaceID: "ws_2", createdAt: 1_700_000_050_000 + Int64($0)) }
-            runs.append(FlowFixture.run("run_a_running", workspaceID: "ws_1", createdAt: 1_600_000_000_000, status: .running))
             try await stores.runs.enqueue(runs)
 
-            let first = try await stores.runs.claim(RunClaim(limit: 3, owner: "w", now: Self.now, leaseUntil: Self.lease, perWorkspaceLimit: 3))
+            let first = try await stores.runs.claim(RunClaim(
+                limit: 3, owner: "w", now: Self.now, leaseUntil: Self.lease, perWorkspaceLimit: 3, running: ["ws_1": 1]))
             #expect(first.map(\.id) == ["run_a0", "run_b0", "run_a1"], "ws_1's backlog does not hold ws_2 back")
-            #expect(first.allSatisfy { $0.status == .running && $0.leaseOwner == "w" })
-            let second = try await stores.runs.claim(RunClaim(limit: 10, owner: "w", now: Self.now, leaseUntil: Self.lease, perWorkspaceLimit: 3))
-            #expect(second.map(\.id) == ["run_b1"], "ws_1 has 3 running (one from before): its share is used")
-            #expect(try await stores.runs.countByStatus()[.queued] == 3)
+            #expect(first.allSatisfy { $0.status == .running && $0.leaseOwner == "w" && $0.lifecycle.startsWithoutProgress == 1 })
+            let second = try await stores.runs.claim(RunClaim(
+                limit: 10, owner: "w", now: Self.now, leaseUntil: Self.lease, perWorkspaceLimit: 3, running: ["ws_1": 3, "ws_2": 1]))
+            #expect(second.map(\.id) == ["run_b1"], "ws_1 has 3 under way (one from before): its share is used")
+            let single = try await stores.runs.claim(RunClaim(
+                limit: 2, owner: "w", now: Self.now, leaseUntil: Self.lease, perWorkspaceLimit: 3, running: ["ws_1": 0]))
+            #expect(single.map(\.id) == ["run_a2", "run_a3"], "one workspace waiting: up to its share, oldest first")
+            #expect(try await stores.runs.countByStatus()[.queued] == 1)
         }
     }
 

@@ -276,7 +276,9 @@ struct SQLiteRunStorageTests {
     // MARK: - Query plans
 
     @Test("the claim, the history pages and the webhook lookup use their indexes, without a sort", arguments: [
-        "SELECT id FROM runs WHERE status = 'queued' AND not_before <= 5 ORDER BY not_before, created_at, id LIMIT 10",
+        "SELECT DISTINCT workspace_id FROM runs WHERE status = 'queued'",
+        "SELECT id, not_before, created_at FROM runs WHERE status = 'queued' AND workspace_id = 'w' AND not_before <= 5 ORDER BY not_before, created_at, id LIMIT 10",
+        "SELECT workspace_id, COUNT(*) AS running FROM runs WHERE status = 'running' GROUP BY workspace_id",
         "SELECT id FROM runs WHERE workspace_id = 'w' AND (created_at < 5 OR (created_at = 5 AND id < 'r')) ORDER BY created_at DESC, id DESC LIMIT 10",
         "SELECT id FROM runs WHERE workspace_id = 'w' AND flow_id = 'f' ORDER BY created_at DESC, id DESC LIMIT 10",
         "SELECT id FROM flows WHERE webhook_id = 'h'",

@@ -53,10 +53,10 @@ def call(base: str, method: str, path: str, token: str | None = None, body: dict
         return error.code, json.loads(error.read() or b"{}")
 
 
-def start_server(binary: str, data_dir: Path, port: int, log: Path) -> subprocess.Popen:
+def start_server(binary: str, data_dir: Path, port: int, log: Path, extra: list[str] | None = None) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("POSTHORN_")}
     env["POSTHORN_ADMIN_TOKEN"] = ADMIN
-    process = subprocess.Popen([binary, "serve", "--data-dir", str(data_dir), "--port", str(port)],
+    process = subprocess.Popen([binary, "serve", "--data-dir", str(data_dir), "--port", str(port), *(extra or [])],
                                stdout=subprocess.DEVNULL, stderr=open(log, "ab"), env=env)
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):
@@ -120,11 +120,12 @@ def main() -> int:
     parser.add_argument("posthorn")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--serve-arg", action="append", default=[], help="an extra `posthorn serve` argument (repeatable)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="posthorn-flows-bench-") as tmp:
         work = Path(tmp)
         port = free_port()
-        server = start_server(args.posthorn, work / "data", port, work / "server.log")
+        server = start_server(args.posthorn, work / "data", port, work / "server.log", args.serve_arg)
         base = f"http://127.0.0.1:{port}"
         try:
             _, hook = webhook_flow(base)

@@ -67,6 +67,39 @@ public final class FlowExecutor: Sendable {
     /// New runs are waiting: claim now rather than at the next poll.
     public func wake() { signal.fire() }
 
+    /// A flow was created, changed or deleted: forget the flows kept for running their runs.
+    ///
+    /// The executor keeps each flow it loaded (a run of a busy webhook flow then costs no read and
+    /// no decoding of its definition). That is exact because every change of a flow goes through
+    /// ``FlowService``, which calls this after the change is committed; the CLI only creates
+    /// flows, and a flow not kept yet is read from the store. A load that read the store before an
+    /// invalidation does not keep its result.
+    public func flowsChanged() {
+        flowCache.withLock { cache in
+            cache.generation &+= 1
+            cache.flows.removeAll(keepingCapacity: true)
+        }
+    }
+
+    private struct FlowCacheState {
+        var generation: UInt64 = 0
+        var flows: [String: Flow] = [:]
+    }
+
+    private let flowCache = Mutex(FlowCacheState())
+
+    private func cachedFlow(id: String) async throws -> Flow? {
+        let (cached, generation) = flowCache.withLock { ($0.flows[id], $0.generation) }
+        if let cached { return cached }
+        guard let flow = try await flows.flow(id: id) else { return nil }
+        flowCache.withLock { cache in
+            guard cache.generation == generation else { return }
+            if cache.flows.count >= 4096 { cache.flows.removeAll(keepingCapacity: true) }
+            cache.flows[id] = flow
+        }
+        return flow
+    }
+
     /// Graceful stop: claim nothing more; ``run()`` returns once the runs under way have finished.
     public func stop() {
         stopping.withLock { $0 = true }
@@ -91,7 +124,7 @@ public final class FlowExecutor: Sendable {
                         claimed = try await runs.claim(RunClaim(
                             limit: capacity, owner: configuration.workerID, now: now,
                             leaseUntil: now.addingTimeInterval(Self.seconds(configuration.lease)),
-                            perWorkspaceLimit: configuration.effectiveWorkspaceLimit))
+                            perWorkspaceLimit: configuration.effectiveWorkspaceLimit, running: active.byWorkspace))
                     } catch is CancellationError {
                         break
                     } catch {
@@ -99,16 +132,17 @@ public final class FlowExecutor: Sendable {
                     }
                 }
                 for run in claimed {
-                    active.add(1)
+                    active.add(run.workspaceID)
                     group.addTask {
                         await self.execute(run)
-                        active.add(-1)
+                        active.remove(run.workspaceID)
                         self.signal.fire()
                     }
                 }
-                // A full batch suggests more are due: look again at once. (A batch cut short by the
-                // workspace limit waits for a run to end, which fires the signal.)
-                if claimed.count == capacity && capacity > 0 { continue }
+                // Runs were due and slots are left: look again at once, until a claim comes back empty
+                // (nothing due, or every waiting workspace at its limit: a run ending fires the signal).
+                if !claimed.isEmpty && claimed.count < capacity { continue }
+                if claimed.count == capacity && capacity > 0 { await Task.yield(); continue }
                 await signal.wait(timeout: configuration.pollInterval)
             }
             let deadline = ContinuousClock.now + configuration.shutdownGrace
@@ -127,7 +161,7 @@ public final class FlowExecutor: Sendable {
         logger[metadataKey: "posthorn.run.id"] = "\(claimed.id)"
         let flow: Flow?
         do {
-            flow = try await flows.flow(id: claimed.flowID)
+            flow = try await cachedFlow(id: claimed.flowID)
         } catch {
             // The store could not say; a deleted flow is only `nil`. Try again shortly.
             var later = claimed
@@ -190,9 +224,16 @@ public final class FlowExecutor: Sendable {
     }
 }
 
-/// How many runs are executing.
+/// How many runs are executing, in all and per workspace.
 final class ActiveCount: Sendable {
-    private let count = Mutex(0)
-    var value: Int { count.withLock { $0 } }
-    func add(_ delta: Int) { count.withLock { $0 += delta } }
+    private let counts = Mutex<[String: Int]>([:])
+    var value: Int { counts.withLock { $0.values.reduce(0, +) } }
+    var byWorkspace: [String: Int] { counts.withLock { $0 } }
+    func add(_ workspaceID: String) { counts.withLock { $0[workspaceID, default: 0] += 1 } }
+    func remove(_ workspaceID: String) {
+        counts.withLock { counts in
+            counts[workspaceID, default: 1] -= 1
+            if counts[workspaceID] == 0 { counts[workspaceID] = nil }
+        }
+    }
 }

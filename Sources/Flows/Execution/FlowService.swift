@@ -11,7 +11,8 @@ public struct FlowService: Sendable {
     private let now: @Sendable () -> Date
     private let onFlowsChanged: @Sendable () -> Void
 
-    /// `onFlowsChanged` runs after a flow was created or replaced (it wakes the cron scheduler).
+    /// `onFlowsChanged` runs after a flow was created, replaced or deleted (it wakes the cron
+    /// scheduler and clears the executor's flow cache).
     public init(
         flows: any FlowStore, runs: any RunStore, writer: RunWriter, registry: NodeRegistry,
         now: @escaping @Sendable () -> Date = { Date() }, onFlowsChanged: @escaping @Sendable () -> Void = {}
@@ -61,6 +62,13 @@ public struct FlowService: Sendable {
         } catch FlowStoreError.duplicateName {
             throw FlowValidationError(field: "name", message: "A flow with this name already exists in this workspace")
         }
+    }
+
+    /// Deletes a flow; `false` when the workspace has none with this id. Its runs' history stays.
+    public func delete(_ id: String, in workspaceID: String) async throws -> Bool {
+        guard try await flows.deleteFlow(id: id, workspaceID: workspaceID) else { return false }
+        onFlowsChanged()
+        return true
     }
 
     private static func trigger(_ trigger: ValidatedFlowDefinition.ValidatedTrigger, keeping old: FlowTrigger?) -> FlowTrigger {

@@ -18,11 +18,12 @@ public struct RunProcessor: Sendable {
     /// Executes `run` (status `running`) against `flow` until it ends, must wait for a retry, or is
     /// cancelled. Returns the run to save: finished, or queued for later.
     ///
-    /// `checkpoint` durably writes the run's progress before each step starts (the step's record
-    /// `running`, with its attempt and how often a crash interrupted it) and answers whether a
-    /// cancellation was requested meanwhile: then the step does not start and the run ends
-    /// `cancelled`, keeping the records of the steps before it (an email already sent stays
-    /// recorded as sent). A crash during the step is recognised on restart (see ``recover(_:)``).
+    /// `checkpoint` durably writes the run's progress — the step about to start recorded `running`
+    /// with its attempt — at every step boundary, and before the first step too when that step is
+    /// not safe to repeat (the claim that started the run already counted it started), and answers
+    /// whether a cancellation was requested meanwhile: then the step does not start and the run
+    /// ends `cancelled`, keeping the records of the steps before it (an email already sent stays
+    /// recorded as sent). A crash during a step is recognised on restart (see ``recover(_:)``).
     ///
     /// Every value the run makes is measured against ``RunLimits``: a rendered parameter or an
     /// output that is too large or too deep fails its step (`ETOOLARGE`, `ETOODEEP`), as does an
@@ -51,6 +52,8 @@ public struct RunProcessor: Sendable {
         var outputs: [String: JSONValue] = [:]
         var liveBytes = 0
         var index = 0
+        // Steps started by this execution: a boundary after the first one is a checkpoint.
+        var stepsRun = 0
         while index < flow.steps.count {
             let step = flow.steps[index]
             let previous = run.steps.count > index ? run.steps[index] : nil
@@ -84,7 +87,6 @@ public struct RunProcessor: Sendable {
             case .running?: attempt = previous!.attempts
             case nil, .succeeded?, .failed?, .ambiguous?: attempt = 1
             }
-            let interruptions = previous?.status == .running ? previous!.interruptions : 0
             var logger = logger
             logger[metadataKey: "posthorn.step.id"] = "\(step.id)"
             guard let node = registry.node(type: step.type) else {
@@ -111,21 +113,25 @@ public struct RunProcessor: Sendable {
                 }
             }
             let recorded = node.forHistory(parameters: parameters, output: nil).parameters.boundedForHistory()
+            let repeatable = node.isIdempotent(parameters)
             record(&run, at: index, StepRecord(
                 stepID: step.id, type: step.type, status: .running, parameters: recorded, output: nil, error: nil,
-                attempts: attempt, interruptions: interruptions, isRepeatable: node.isIdempotent(parameters),
-                startedAt: started, finishedAt: nil))
-            let cancelRequested: Bool
-            do {
-                cancelRequested = try await checkpoint(run)
-            } catch RunStoreError.unstorable(let reason) {
-                return unstorable(run, reason: reason)
-            } catch {
-                // Not recorded as started, so not started: try the whole step later.
-                return requeue(run, at: index, step: step, attempt: attempt - 1, parameters: recorded, started: started,
-                               error: RunError(code: "ESTORE", message: "Progress could not be saved", stepID: step.id),
-                               retry: flow.retry)
+                attempts: attempt, isRepeatable: repeatable, startedAt: started, finishedAt: nil))
+            var cancelRequested = false
+            if stepsRun > 0 || !repeatable {
+                run.handle(.progressSaved, now: started)
+                do {
+                    cancelRequested = try await checkpoint(run)
+                } catch RunStoreError.unstorable(let reason) {
+                    return unstorable(run, reason: reason)
+                } catch {
+                    // Not recorded as started, so not started: try the whole step later.
+                    return requeue(run, at: index, step: step, attempt: attempt - 1, parameters: recorded, started: started,
+                                   error: RunError(code: "ESTORE", message: "Progress could not be saved", stepID: step.id),
+                                   retry: flow.retry)
+                }
             }
+            stepsRun += 1
             if cancelRequested {
                 // The step never started: its record goes, the ones before it stay.
                 run.steps.removeSubrange(index...)
@@ -299,22 +305,21 @@ public struct RunProcessor: Sendable {
     // MARK: Crash recovery
 
     /// What becomes of a run found `running` after its worker died. A step under way that is not
-    /// safe to repeat may have done its work, so the run ends ambiguous; a repeatable one is run
-    /// again, unless the server has now stopped under it ``RunLimits/quarantineAfterStarts`` times
-    /// (then the run ends `failed`, `EQUARANTINED`: a step that kills the server must not do it at
-    /// every start). With no step under way the run resumes after its last finished step.
+    /// safe to repeat may have done its work, so the run ends ambiguous. Otherwise it resumes at
+    /// the step under way (or after its last finished step), unless workers have now taken it
+    /// ``RunLimits/quarantineAfterStarts`` times without the server surviving to save progress:
+    /// then it ends `failed`, `EQUARANTINED` — a run that kills the server must not do it at
+    /// every start.
     public func recover(_ run: Run) -> Run {
         var run = run
         guard let index = run.steps.firstIndex(where: { $0.status == .running }) else {
             run.handle(.workerLost(nil), now: now())
             return run
         }
-        var interrupted = run.steps[index]
-        interrupted.interruptions += 1
+        let interrupted = run.steps[index]
         let underWay: RunLifecycle.StepUnderWay = interrupted.isRepeatable
-            ? .repeatable(stepID: interrupted.stepID, starts: interrupted.interruptions)
+            ? .repeatable(stepID: interrupted.stepID)
             : .notRepeatable(stepID: interrupted.stepID)
-        run.steps[index] = interrupted
         run.handle(.workerLost(underWay), now: now())
         if run.isFinished {
             run.steps[index].status = run.status == .ambiguous ? .ambiguous : .failed

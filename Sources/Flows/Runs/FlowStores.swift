@@ -62,9 +62,9 @@ extension RunStore {
 ///
 /// Fair across workspaces: the runs are taken round robin over the workspaces that have due runs
 /// (each workspace's first due run, then each one's second, …; within a workspace by due time, then
-/// creation, then id; workspaces in the order of their first due run), and a workspace never holds
-/// more than ``perWorkspaceLimit`` running runs, so one workspace whose sends hang cannot take
-/// every slot while another workspace's runs wait.
+/// creation, then id; workspaces in the order of their first due run), and a workspace never has
+/// more than ``perWorkspaceLimit`` runs under way in the worker, so one workspace whose sends hang
+/// cannot take every slot while another workspace's runs wait.
 public struct RunClaim: Sendable, Hashable {
     /// The most runs to take.
     public var limit: Int
@@ -72,24 +72,33 @@ public struct RunClaim: Sendable, Hashable {
     public var owner: String
     public var now: Date
     public var leaseUntil: Date
-    /// The most runs one workspace may have running at once, these included.
+    /// The most runs one workspace may have under way in the worker at once, these included.
     public var perWorkspaceLimit: Int
+    /// The worker's runs under way, per workspace (the worker knows them without asking the
+    /// database: one statement fewer on every claim).
+    public var running: [String: Int]
 
-    public init(limit: Int, owner: String, now: Date, leaseUntil: Date, perWorkspaceLimit: Int = .max) {
+    public init(
+        limit: Int, owner: String, now: Date, leaseUntil: Date, perWorkspaceLimit: Int = .max, running: [String: Int] = [:]
+    ) {
         self.limit = limit
         self.owner = owner
         self.now = now
         self.leaseUntil = leaseUntil
         self.perWorkspaceLimit = perWorkspaceLimit
+        self.running = running
     }
 
-    /// Picks from `candidates` — each workspace's due runs, oldest first, and how many that
-    /// workspace has running — the runs to take: round robin over workspaces, each up to its
-    /// remaining share, at most ``limit`` in all. The stores share this choice.
-    public func choose(_ candidates: [(workspaceID: String, dueRunIDs: [String], running: Int)]) -> [String] {
-        var queues = candidates.map { candidate in
-            candidate.dueRunIDs.prefix(Swift.max(0, perWorkspaceLimit - candidate.running))[...]
-        }
+    /// How many more runs `workspaceID` may take in this claim.
+    public func share(of workspaceID: String) -> Int {
+        Swift.max(0, Swift.min(perWorkspaceLimit - (running[workspaceID] ?? 0), limit))
+    }
+
+    /// Picks from `candidates` — each workspace's due runs, oldest first — the runs to take: round
+    /// robin over workspaces, each up to its ``share(of:)``, at most ``limit`` in all. The stores
+    /// share this choice.
+    public func choose(_ candidates: [(workspaceID: String, dueRunIDs: [String])]) -> [String] {
+        var queues = candidates.map { candidate in candidate.dueRunIDs.prefix(share(of: candidate.workspaceID))[...] }
         var chosen: [String] = []
         while chosen.count < limit {
             var tookAny = false

@@ -93,17 +93,15 @@ public actor InMemoryRunStore: RunStore {
 
     public func claim(_ request: RunClaim) -> [Run] {
         var due: [String: [Run]] = [:]
-        var running: [String: Int] = [:]
-        for run in runs.values {
-            if run.status == .queued && run.notBefore <= request.now { due[run.workspaceID, default: []].append(run) }
-            if run.status == .running { running[run.workspaceID, default: 0] += 1 }
+        for run in runs.values where run.status == .queued && run.notBefore <= request.now {
+            due[run.workspaceID, default: []].append(run)
         }
         let candidates = due.map { workspaceID, queued in
             let oldestFirst = queued.sorted { ($0.notBefore, $0.createdAt, $0.id) < ($1.notBefore, $1.createdAt, $1.id) }
-            return (workspaceID: workspaceID, dueRunIDs: oldestFirst.map(\.id), running: running[workspaceID] ?? 0, oldest: oldestFirst[0])
+            return (workspaceID: workspaceID, dueRunIDs: oldestFirst.map(\.id), oldest: oldestFirst[0])
         }
         .sorted { ($0.oldest.notBefore, $0.oldest.createdAt, $0.oldest.id) < ($1.oldest.notBefore, $1.oldest.createdAt, $1.oldest.id) }
-        return request.choose(candidates.map { ($0.workspaceID, $0.dueRunIDs, $0.running) }).map { id in
+        return request.choose(candidates.map { ($0.workspaceID, $0.dueRunIDs) }).map { id in
             var claimed = runs[id]!
             claimed.handle(.claimed(owner: request.owner, leaseUntil: request.leaseUntil), now: request.now)
             runs[id] = claimed

@@ -116,9 +116,6 @@ public struct StepRecord: Sendable, Hashable, Codable {
     public var output: JSONValue?
     public var error: RunError?
     public var attempts: Int
-    /// How many times this attempt was started and the server stopped before it finished (crash
-    /// recovery counts them; see ``RunLimits/quarantineAfterStarts``).
-    public var interruptions: Int
     /// Whether running the step again is harmless, decided with the real parameters when it
     /// started: crash recovery re-runs a repeatable step and ends the run ambiguous otherwise.
     /// (Records written before this existed were checkpointed only when not repeatable.)
@@ -128,9 +125,8 @@ public struct StepRecord: Sendable, Hashable, Codable {
 
     public init(
         stepID: String, type: String, status: Status, parameters: JSONValue?, output: JSONValue?, error: RunError?,
-        attempts: Int, interruptions: Int = 0, isRepeatable: Bool = false, startedAt: Date, finishedAt: Date?
+        attempts: Int, isRepeatable: Bool = false, startedAt: Date, finishedAt: Date?
     ) {
-        self.interruptions = interruptions
         self.isRepeatable = isRepeatable
         self.stepID = stepID
         self.type = type
@@ -144,12 +140,12 @@ public struct StepRecord: Sendable, Hashable, Codable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case stepID, type, status, parameters, output, error, attempts, interruptions, startedAt, finishedAt
+        case stepID, type, status, parameters, output, error, attempts, startedAt, finishedAt
         case isRepeatable = "repeatable"
     }
 
-    /// Encodes a record; `interruptions` and `repeatable` only when they are not 0 and `false`, so a
-    /// finished history stays as compact as before they existed.
+    /// Encodes a record; `repeatable` only when it is `true`, so a finished history stays as compact
+    /// as before it existed.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(stepID, forKey: .stepID)
@@ -159,14 +155,13 @@ public struct StepRecord: Sendable, Hashable, Codable {
         try container.encodeIfPresent(output, forKey: .output)
         try container.encodeIfPresent(error, forKey: .error)
         try container.encode(attempts, forKey: .attempts)
-        if interruptions != 0 { try container.encode(interruptions, forKey: .interruptions) }
         if isRepeatable { try container.encode(isRepeatable, forKey: .isRepeatable) }
         try container.encode(startedAt, forKey: .startedAt)
         try container.encodeIfPresent(finishedAt, forKey: .finishedAt)
     }
 
-    /// Decodes a record; `interruptions` and `repeatable` are absent from records written before they
-    /// existed, and when they have their defaults.
+    /// Decodes a record; `repeatable` is absent from records written before it existed, and when
+    /// it is `false`.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         stepID = try container.decode(String.self, forKey: .stepID)
@@ -176,7 +171,6 @@ public struct StepRecord: Sendable, Hashable, Codable {
         output = try container.decodeIfPresent(JSONValue.self, forKey: .output)
         error = try container.decodeIfPresent(RunError.self, forKey: .error)
         attempts = try container.decode(Int.self, forKey: .attempts)
-        interruptions = try container.decodeIfPresent(Int.self, forKey: .interruptions) ?? 0
         isRepeatable = try container.decodeIfPresent(Bool.self, forKey: .isRepeatable) ?? false
         startedAt = try container.decode(Date.self, forKey: .startedAt)
         finishedAt = try container.decodeIfPresent(Date.self, forKey: .finishedAt)

@@ -29,18 +29,25 @@ public struct RunLifecycle: Sendable, Hashable {
     /// The worker holding it while running, and until when (crash recovery takes over after).
     public private(set) var leaseOwner: String?
     public private(set) var leaseExpiresAt: Date?
+    /// How often a worker took the run since its progress was last saved. The claim stores it
+    /// (no extra write), a saved checkpoint or retry resets it; a run that a worker took this many
+    /// times without the server surviving to save anything (``RunLimits/quarantineAfterStarts``)
+    /// is set aside, not started again.
+    public private(set) var startsWithoutProgress: Int
 
     /// A new run: queued, due at once.
     public init(createdAt: Date) {
         status = .queued
         notBefore = createdAt
+        startsWithoutProgress = 0
     }
 
     /// A run as storage kept it.
     public init(
         restoring status: RunStatus, error: RunError?, startedAt: Date?, finishedAt: Date?, notBefore: Date,
-        leaseOwner: String?, leaseExpiresAt: Date?
+        leaseOwner: String?, leaseExpiresAt: Date?, startsWithoutProgress: Int = 0
     ) {
+        self.startsWithoutProgress = startsWithoutProgress
         self.status = status
         self.error = error
         self.startedAt = startedAt
@@ -54,6 +61,8 @@ public struct RunLifecycle: Sendable, Hashable {
     public enum Event: Sendable, Hashable {
         /// A worker took the due run, holding it until `leaseUntil`.
         case claimed(owner: String, leaseUntil: Date)
+        /// The worker saved the run's progress (a checkpoint between steps).
+        case progressSaved
         /// Every step ran (or failed with `onError: continue`).
         case completed
         /// A step failed for good (or used up its attempts) and the run stops.
@@ -75,10 +84,10 @@ public struct RunLifecycle: Sendable, Hashable {
         case abandoned(RunError)
     }
 
-    /// The step a lost worker was running, as its record says.
+    /// The step a lost worker was running (its record says so), or the one the run would resume at.
     public enum StepUnderWay: Sendable, Hashable {
-        /// Running it again is harmless; it has now been started `starts` times without finishing.
-        case repeatable(stepID: String, starts: Int)
+        /// Running it again is harmless.
+        case repeatable(stepID: String)
         /// It may have done its work (an email sent): it must not run again.
         case notRepeatable(stepID: String)
     }
@@ -101,7 +110,13 @@ public struct RunLifecycle: Sendable, Hashable {
         case (.queued, .claimed(let owner, let leaseUntil)):
             status = .running
             startedAt = startedAt ?? now
+            startsWithoutProgress += 1
             hold(owner: owner, until: leaseUntil)
+            return .save
+
+        case (.running, .progressSaved):
+            guard startsWithoutProgress != 0 else { return .ignore }
+            startsWithoutProgress = 0
             return .save
 
         case (.queued, .cancelRequested), (.queued, .cancellationObserved), (.running, .cancellationObserved):
@@ -121,21 +136,26 @@ public struct RunLifecycle: Sendable, Hashable {
             end(.ambiguous, error, now: now)
             return .save
 
-        case (.running, .retryScheduled(let at)), (.running, .postponed(let at)):
+        case (.running, .retryScheduled(let at)):
+            startsWithoutProgress = 0
+            requeue(at: at)
+            return .save
+        case (.running, .postponed(let at)):
             requeue(at: at)
             return .save
 
-        case (.running, .workerLost(nil)):
-            requeue(at: now)
-            return .save
-        case (.running, .workerLost(.repeatable(let stepID, let starts))):
-            guard starts >= RunLimits.quarantineAfterStarts else {
+        case (.running, .workerLost(nil)), (.running, .workerLost(.repeatable)):
+            guard startsWithoutProgress >= RunLimits.quarantineAfterStarts else {
                 requeue(at: now)
                 return .save
             }
+            var stepID: String?
+            if case .repeatable(let id)? = event.stepUnderWay { stepID = id }
             end(.failed, RunError(
                 code: "EQUARANTINED",
-                message: "Step \(stepID) was started \(starts) times and the server stopped each time before it finished; the run was set aside so it cannot stop the server again",
+                message: "The server stopped \(startsWithoutProgress) times while this run was under way"
+                    + (stepID.map { " (at step \($0))" } ?? "")
+                    + " before it could save any progress; the run was set aside so it cannot stop the server again",
                 stepID: stepID), now: now)
             return .save
         case (.running, .workerLost(.notRepeatable(let stepID))):
@@ -150,7 +170,7 @@ public struct RunLifecycle: Sendable, Hashable {
             return .refuseFinished
 
         case (.queued, .completed), (.queued, .failed), (.queued, .ambiguous), (.queued, .retryScheduled),
-            (.queued, .postponed), (.queued, .workerLost), (.running, .claimed),
+            (.queued, .postponed), (.queued, .workerLost), (.queued, .progressSaved), (.running, .claimed),
             (.succeeded, _), (.failed, _), (.ambiguous, _), (.cancelled, _):
             return .ignore
         }
@@ -174,5 +194,13 @@ public struct RunLifecycle: Sendable, Hashable {
         finishedAt = now
         leaseOwner = nil
         leaseExpiresAt = nil
+    }
+}
+
+extension RunLifecycle.Event {
+    /// The step a ``workerLost(_:)`` event names.
+    var stepUnderWay: RunLifecycle.StepUnderWay? {
+        if case .workerLost(let step) = self { return step }
+        return nil
     }
 }

@@ -1,4 +1,5 @@
 import Flows
+import MIME
 import Foundation
 
 /// A URL the fetcher is willing to try: absolute `http:` or `https:`, a host, no user info.

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Flows
+import MIME
 import NIOCore
 import NIOHTTP1
 

@@ -6,9 +6,9 @@ import Foundation
 /// `filename*` (an RFC 8187 extended value, `UTF-8''r%C3%A9sum%C3%A9.pdf`) wins over `filename`
 /// when it decodes, as RFC 6266 section 4.3 recommends; `filename` is a token or a quoted string.
 /// Whatever is chosen goes through ``FilenameSanitizer``.
-enum ContentDisposition {
+public enum ContentDisposition {
     /// The sanitized file name, or `nil` when the header names none usable.
-    static func filename(fromHeader header: String) -> String? {
+    public static func filename(fromHeader header: String) -> String? {
         let parameters = parameters(of: header)
         if let extended = parameters["filename*"], let decoded = decodeExtendedValue(extended),
            let name = FilenameSanitizer.sanitize(decoded) {
@@ -114,19 +114,17 @@ enum ContentDisposition {
 /// Makes a server-suggested name safe to use as an attachment file name.
 ///
 /// A name such as `../../etc/cron.d/job` or `C:\Windows\evil.exe` keeps only its last component
-/// (RFC 6266 section 4.3: recipients must not use directory information), control characters are
-/// dropped (a CR LF would forge a MIME header line), and what is left is capped at 255 bytes, the
-/// usual file-system limit.
-enum FilenameSanitizer {
-    static let maximumUTF8Length = 255
+/// (RFC 6266 section 4.3: recipients must not use directory information), control, bidi and
+/// invisible characters (``DeceptiveScalars``, the one definition addresses and file names share)
+/// are dropped (a CR LF would forge a MIME header line, a U+202E disguise the extension), and what
+/// is left is capped at 255 bytes, the usual file-system limit.
+public enum FilenameSanitizer {
+    public static let maximumUTF8Length = 255
 
     /// The safe name, or `nil` when nothing usable is left (empty, `.`, `..`).
-    static func sanitize(_ name: String) -> String? {
+    public static func sanitize(_ name: String) -> String? {
         let lastComponent = name.split(omittingEmptySubsequences: false) { $0 == "/" || $0 == "\\" }.last ?? ""
-        let visible = lastComponent.unicodeScalars.filter { scalar in
-            !(scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
-                || scalar.properties.generalCategory == .format && scalar.value != 0x200D)
-        }
+        let visible = lastComponent.unicodeScalars.filter { $0.value >= 0x20 && !DeceptiveScalars.isDeceptiveInText($0) }
         var result = String(String.UnicodeScalarView(visible)).trimmingCharacters(in: .whitespaces)
         while result.utf8.count > maximumUTF8Length {
             result.removeFirst()
