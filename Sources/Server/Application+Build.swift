@@ -10,14 +10,21 @@ public import Logging
 /// The HTTP server enforces ``ServerConfiguration/connectionLimits``: a head read timeout, an idle
 /// timeout and a cap on open connections.
 public func buildApplication(environment: PosthornEnvironment, logger: Logger) -> some ApplicationProtocol {
-    let limits = environment.configuration.connectionLimits
+    let configuration = environment.configuration
+    let limits = configuration.connectionLimits
+    var services = environment.engine.services
+    if configuration.metricsPort != 0 {
+        services.append(MetricsEndpoint(
+            host: configuration.metricsHost, port: configuration.metricsPort, registry: configuration.metricsRegistry,
+            runs: environment.services.runStore, logger: logger))
+    }
     return Application(
         router: buildRouter(services: environment.services),
         server: limits.serverBuilder(),
         configuration: ApplicationConfiguration(
-            address: .hostname(environment.configuration.host, port: environment.configuration.port),
+            address: .hostname(configuration.host, port: configuration.port),
             serverName: "posthorn",
             availableConnectionsDelegate: MaximumAvailableConnections(limits.maximumConnections, logger: logger)),
-        services: environment.engine.services,
+        services: services,
         logger: logger)
 }

@@ -4,6 +4,7 @@ public import SMTP
 public import Logging
 public import ServiceLifecycle
 import Storage
+public import CoreMetrics
 
 /// The flow engine's long-running parts, as services for `posthorn serve`'s service group: the
 /// group-commit writer, the executor, the cron scheduler and run retention.
@@ -21,7 +22,10 @@ public struct FlowEngine: Sendable {
     /// Wakes the scheduler when a flow changes, so a new schedule takes effect at once.
     private let cronSignal: WakeSignal
 
-    init(store: SQLStore, registry: NodeRegistry, pool: SMTPPool, configuration: ServerConfiguration, logger: Logger) {
+    init(
+        store: SQLStore, registry: NodeRegistry, pool: SMTPPool, configuration: ServerConfiguration,
+        metricsFactory: any MetricsFactory, logger: Logger
+    ) {
         self.pool = pool
         let signal = WakeSignal()
         let cronSignal = WakeSignal()
@@ -34,7 +38,7 @@ public struct FlowEngine: Sendable {
         executorConfiguration.shutdownGrace = configuration.shutdownGrace
         executor = FlowExecutor(
             flows: store, runs: store, writer: writer, processor: processor, configuration: executorConfiguration,
-            signal: signal, logger: logger)
+            signal: signal, logger: logger, metricsFactory: metricsFactory)
         scheduler = CronScheduler(
             flows: store, runs: store, now: { Date() }, makeRunID: { FlowService.makeRunID() }, onEnqueued: { signal.fire() },
             logger: logger)

@@ -3,6 +3,7 @@ public import Flows
 public import Foundation
 public import Logging
 import Nodes
+import Prometheus
 import SMTP
 public import Storage
 public import Vault
@@ -42,16 +43,20 @@ public struct PosthornEnvironment: Sendable {
         let credentials = CredentialService(store: storage.store, vault: vault)
         let egress = EgressGuard(policy: configuration.egressPolicy, resolver: resolver)
         let tester = ConnectionTester(egress: egress, credentials: credentials, logger: logger)
-        let pool = SMTPPool(egress: egress, logger: logger)
-        let fetcher = GuardedHTTPFetcher(egress: egress, logger: logger)
+        let metricsFactory = PrometheusMetricsFactory(registry: configuration.metricsRegistry)
+        let pool = SMTPPool(egress: egress, logger: logger, metricsFactory: metricsFactory)
+        var fetcher = GuardedHTTPFetcher(egress: egress, logger: logger)
+        fetcher.metrics = NodeMetrics(factory: metricsFactory)
         let registry = NodeRegistry([
             DebugEchoNode(),
             SendSMTPEmailNode(
                 credentials: credentials, transport: pool, fetcher: fetcher, attachmentLimit: configuration.attachmentLimit,
-                emailLimits: configuration.emailLimits),
+                emailLimits: configuration.emailLimits, metrics: NodeMetrics(factory: metricsFactory)),
             HTTPRequestNode(fetcher: fetcher),
         ])
-        let engine = FlowEngine(store: storage.store, registry: registry, pool: pool, configuration: configuration, logger: logger)
+        let engine = FlowEngine(
+            store: storage.store, registry: registry, pool: pool, configuration: configuration, metricsFactory: metricsFactory,
+            logger: logger)
         do {
             try await checkEverySecretOpens(storage.store, ring: ring)
         } catch {
@@ -62,7 +67,7 @@ public struct PosthornEnvironment: Sendable {
             configuration: configuration, storage: storage, vault: vault, keySource: keySource,
             services: PosthornServices(
                 workspaces: workspaces, credentials: credentials, connectionTester: tester, flows: engine.service,
-                flowStore: storage.store, runStore: storage.store),
+                flowStore: storage.store, runStore: storage.store, metrics: ServerMetrics(factory: metricsFactory)),
             engine: engine, lock: lock)
     }
 

@@ -4,6 +4,7 @@ import HTTPTypes
 public import Hummingbird
 import Logging
 import NIOHTTP1
+import Storage
 public import Workspaces
 
 /// The services behind the API, opened once per process.
@@ -15,12 +16,15 @@ public struct PosthornServices: Sendable {
     public let flows: FlowService
     public let flowStore: any FlowStore
     public let runStore: any RunStore
+    /// Webhook and error metrics.
+    public let metrics: ServerMetrics
 
     /// Bundles the services.
     public init(
         workspaces: WorkspaceService, credentials: CredentialService, connectionTester: ConnectionTester,
-        flows: FlowService, flowStore: any FlowStore, runStore: any RunStore
+        flows: FlowService, flowStore: any FlowStore, runStore: any RunStore, metrics: ServerMetrics
     ) {
+        self.metrics = metrics
         self.workspaces = workspaces
         self.credentials = credentials
         self.connectionTester = connectionTester
@@ -34,7 +38,7 @@ public struct PosthornServices: Sendable {
 /// API: no bearer token, the id is the capability). Tests drive it with `app.test(.router)`.
 public func buildRouter(services: PosthornServices) -> Router<PosthornRequestContext> {
     let router = Router(context: PosthornRequestContext.self)
-    router.add(middleware: RequestLogMiddleware())
+    router.add(middleware: RequestLogMiddleware(metrics: services.metrics))
     router.get("healthz") { _, _ in HealthResponse(status: "ok") }
     OpenAPIDocument.register(on: router)
     let webhooks = WebhookFlowCache()
@@ -58,6 +62,8 @@ struct HealthResponse: ResponseEncodable {
 struct RequestLogMiddleware: RouterMiddleware {
     typealias Context = PosthornRequestContext
 
+    let metrics: ServerMetrics
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
         var status = 500
@@ -74,6 +80,10 @@ struct RequestLogMiddleware: RouterMiddleware {
             let response = try await next(request, context)
             status = response.status.code
             return response
+        } catch let error as APIError {
+            status = error.status.code
+            if error.code == "vault_error" { metrics.error("vault") }
+            throw error
         } catch let error as any HTTPResponseError {
             status = error.status.code
             throw error
@@ -91,6 +101,7 @@ struct RequestLogMiddleware: RouterMiddleware {
             // Storage or other unexpected failures: the same error shape as every other answer,
             // and only the error's type in the log (its text may quote SQL).
             context.logger.error("request failed", metadata: ["error.type": "\(type(of: error))"])
+            metrics.error(error is StorageError || "\(type(of: error))".hasPrefix("SQLite") ? "database" : "internal")
             throw APIError(.internalServerError, code: "internal_error", "Internal error")
         }
     }

@@ -2,6 +2,7 @@ public import Egress
 public import Foundation
 public import Logging
 public import MIME
+public import Prometheus
 
 /// What `posthorn serve` was told: where the data lives, where to listen, where mail may go.
 ///
@@ -33,6 +34,11 @@ public struct ServerConfiguration: Sendable, CustomStringConvertible, CustomRefl
     public var connectionLimits = HTTPConnectionLimits()
     /// How long SIGTERM waits for runs under way before cancelling them (10 s).
     public var shutdownGrace: Duration = .seconds(10)
+    /// Where `/metrics` listens (its own listener, loopback by default); port 0 turns it off.
+    public var metricsHost = "127.0.0.1"
+    public var metricsPort = 9464
+    /// Where every component's metrics are kept, and what `/metrics` prints.
+    public var metricsRegistry = PrometheusCollectorRegistry()
 
     /// Creates a configuration with `posthorn serve`'s defaults.
     public init(

@@ -26,7 +26,18 @@ struct WebhookRoutes {
 
     func register(on router: Router<PosthornRequestContext>) {
         router.post("hooks/:webhookId") { request, context in
-            try await accept(request, context: context)
+            let started = ContinuousClock.now
+            do {
+                let response = try await accept(request, context: context)
+                services.metrics.webhook(status: response.status.code, duration: ContinuousClock.now - started)
+                return response
+            } catch let error as any HTTPResponseError {
+                services.metrics.webhook(status: error.status.code, duration: ContinuousClock.now - started)
+                throw error
+            } catch {
+                services.metrics.webhook(status: 500, duration: ContinuousClock.now - started)
+                throw error
+            }
         }
     }
 

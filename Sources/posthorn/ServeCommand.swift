@@ -64,6 +64,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("shutdown-grace-seconds"), help: "Time SIGTERM waits for runs under way before cancelling them (default 10).")
     var shutdownGraceSeconds = 10
 
+    @Option(name: .customLong("metrics-host"), help: "Address of the /metrics listener (default 127.0.0.1).")
+    var metricsHost = "127.0.0.1"
+
+    @Option(name: .customLong("metrics-port"), help: "Port of the /metrics listener, Prometheus text format (default 9464; 0 turns it off).")
+    var metricsPort = 9464
+
     func run() async throws {
         ServerProcess.ensureSafeCrashReports()
         ServerProcess.raiseOpenFileLimit()
@@ -106,6 +112,11 @@ struct ServeCommand: AsyncParsableCommand {
                 headerTimeout: .seconds(headerTimeoutSeconds), idleTimeout: .seconds(idleTimeoutSeconds),
                 maximumConnections: maxConnections)
             configuration.shutdownGrace = .seconds(shutdownGraceSeconds)
+            guard (0...65535).contains(metricsPort), metricsPort == 0 || metricsPort != port || metricsHost != host else {
+                throw CommandFailure(message: "metrics-port must be 0 to 65535 and not the API's port")
+            }
+            configuration.metricsHost = metricsHost
+            configuration.metricsPort = metricsPort
             environment = try await PosthornEnvironment.open(configuration: configuration, logger: logger)
             bootstrap = try await environment.bootstrap()
         } catch {
@@ -131,6 +142,7 @@ struct ServeCommand: AsyncParsableCommand {
     /// Prints what first start created; these tokens are never shown again.
     private func announce(_ bootstrap: WorkspaceService.Bootstrap) {
         var lines = ["Posthorn data: \(data.url.path)", "Listening on http://\(host):\(port)"]
+        if metricsPort != 0 { lines.append("Metrics on http://\(metricsHost):\(metricsPort)/metrics") }
         if let token = bootstrap.generatedAdminToken {
             lines.append("Admin API token (shown once, store it now): \(token.revealedValue)")
         }

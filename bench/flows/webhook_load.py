@@ -56,7 +56,8 @@ def call(base: str, method: str, path: str, token: str | None = None, body: dict
 def start_server(binary: str, data_dir: Path, port: int, log: Path, extra: list[str] | None = None) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("POSTHORN_")}
     env["POSTHORN_ADMIN_TOKEN"] = ADMIN
-    process = subprocess.Popen([binary, "serve", "--data-dir", str(data_dir), "--port", str(port), *(extra or [])],
+    process = subprocess.Popen([binary, "serve", "--data-dir", str(data_dir), "--port", str(port), "--metrics-port", "0",
+                                *(extra or [])],
                                stdout=subprocess.DEVNULL, stderr=open(log, "ab"), env=env)
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):

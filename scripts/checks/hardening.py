@@ -181,7 +181,7 @@ class Server:
         with open(log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [binary, "serve", "--data-dir", str(data_dir), "--host", LOOPBACK, "--port", str(self.port),
-                 "--log-level", "debug", *flags],
+                 "--log-level", "debug", "--metrics-port", "0", *flags],
                 stdout=subprocess.PIPE, stderr=log, env=env)
         registry.append(self)
         threading.Thread(target=self._drain, daemon=True).start()

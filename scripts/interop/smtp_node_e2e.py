@@ -53,6 +53,45 @@ def call(base: str, method: str, path: str, token: str | None = None, body: dict
         return error.code, json.loads(text or "{}"), text
 
 
+def check_metrics(checks, port: int, forbidden: list[str]) -> None:
+    """Scrapes /metrics (its own listener) and parses it with prometheus-client's text parser: the
+    counts this run caused are there, and no label value holds an address, id or secret."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    samples = {}
+    labels_seen = []
+    try:
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+                labels_seen += list(sample.labels.values())
+        parsed = True
+    except ValueError as error:
+        parsed = False
+        checks.check("/metrics parses with prometheus-client's parser", False, error)
+    if parsed:
+        checks.check("/metrics parses with prometheus-client's parser", True)
+
+    def value(name: str, **labels: str) -> float:
+        return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+    checks.check("/metrics counts the webhook's 202", value("posthorn_webhook_requests_total", status="2xx") >= 1,
+                 [k for k in samples if "webhook" in k[0]])
+    checks.check("/metrics counts the succeeded run", value("posthorn_runs_finished_total", status="succeeded") >= 1
+                 and value("posthorn_runs", status="succeeded") >= 1, [k for k in samples if k[0].startswith("posthorn_runs")])
+    checks.check("/metrics counts the accepted send and both fetches",
+                 value("posthorn_smtp_sends_total", outcome="2xx") == 1 and value("posthorn_http_fetches_total", outcome="2xx") == 2,
+                 [(k, v) for k, v in samples.items() if "sends" in k[0] or "fetches" in k[0]])
+    checks.check("/metrics has step durations and the SMTP pool's connections",
+                 value("posthorn_step_duration_seconds_count", type="smtp.send", outcome="succeeded") == 1
+                 and ("posthorn_smtp_pool_connections", (("state", "idle"),)) in samples,
+                 sorted({k[0] for k in samples}))
+    checks.check("/metrics has the process basics", value("process_resident_memory_bytes") > 0 and value("process_open_fds") > 0)
+    leaked = [needle for needle in forbidden if needle and any(needle in label for label in labels_seen)]
+    checks.check("no /metrics label holds an address, id or secret", not leaked and len(set(labels_seen)) < 60, leaked)
+
+
 def main() -> int:
     binary = sys.argv[1]
     checks = Checks()
@@ -91,12 +130,14 @@ def main() -> int:
         smtp = fixture.start(recorder, "127.0.0.1", tls_context=fixture.server_context(pki["good"], pki["good.key"]),
                              require_starttls=True, auth_required=True, auth_require_tls=True)
         port = fixture.free_port("127.0.0.1")
+        metrics_port = fixture.free_port("127.0.0.1")
         log_path = tmp_path / "server.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("POSTHORN_")}
         env["POSTHORN_ADMIN_TOKEN"] = ADMIN
         with open(log_path, "wb") as log:
             server = subprocess.Popen([binary, "serve", "--data-dir", str(tmp_path / "data"), "--port", str(port),
-                                       "--allow-private-egress", "127.0.0.1", "--log-level", "trace"],
+                                       "--allow-private-egress", "127.0.0.1", "--log-level", "trace",
+                                       "--metrics-port", str(metrics_port)],
                                       stdout=subprocess.DEVNULL, stderr=log, env=env)
         base = f"http://127.0.0.1:{port}"
         try:
@@ -148,6 +189,9 @@ def main() -> int:
             checks.check("the run history shows the send step's output", bool(send_output.get("messageId")), steps.get("send"))
             checks.check("the run history never shows the password",
                          fixture.PASSWORD not in run_text and json.dumps(fixture.PASSWORD)[1:-1] not in run_text)
+            check_metrics(checks, metrics_port, forbidden=[
+                run_id, hook, credential["id"], made.get("id", ""), token, "ada@example.com", "audit@example.com",
+                "mailer@example.com", "localhost", str(smtp.port), fixture.USER, fixture.PASSWORD, ADMIN])
         finally:
             server.send_signal(signal.SIGTERM)
             try:

@@ -1,5 +1,7 @@
 public import Foundation
+public import CoreMetrics
 public import Logging
+import Metrics
 import Synchronization
 
 /// The worker service: claims due runs, runs up to ``Configuration/concurrency`` of them at once,
@@ -49,12 +51,16 @@ public final class FlowExecutor: Sendable {
     private let configuration: Configuration
     private let logger: Logger
     private let signal: WakeSignal
+    private let metrics: RunMetrics
 
-    /// `signal` wakes the executor; give the same one to the ``RunWriter``'s `onInserted`.
+    /// `signal` wakes the executor; give the same one to the ``RunWriter``'s `onInserted`. Metrics
+    /// go to `metricsFactory` (the process's `MetricsSystem` by default).
     public init(
         flows: any FlowStore, runs: any RunStore, writer: RunWriter, processor: RunProcessor,
-        configuration: Configuration = Configuration(), signal: WakeSignal = WakeSignal(), logger: Logger
+        configuration: Configuration = Configuration(), signal: WakeSignal = WakeSignal(), logger: Logger,
+        metricsFactory: any MetricsFactory = MetricsSystem.factory
     ) {
+        self.metrics = RunMetrics(factory: metricsFactory, nodeTypes: processor.registry.descriptors.map(\.type))
         self.signal = signal
         self.flows = flows
         self.runs = runs
@@ -131,14 +137,17 @@ public final class FlowExecutor: Sendable {
                         logger.warning("claiming runs failed", metadata: ["error.type": "\(type(of: error))"])
                     }
                 }
+                metrics.runsClaimed(claimed.count)
                 for run in claimed {
                     active.add(run.workspaceID)
                     group.addTask {
                         await self.execute(run)
                         active.remove(run.workspaceID)
+                        self.metrics.executing(active.value)
                         self.signal.fire()
                     }
                 }
+                if !claimed.isEmpty { metrics.executing(active.value) }
                 // Runs were due and slots are left: look again at once, until a claim comes back empty
                 // (nothing due, or every waiting workspace at its limit: a run ending fires the signal).
                 if !claimed.isEmpty && claimed.count < capacity { continue }
@@ -170,10 +179,11 @@ public final class FlowExecutor: Sendable {
             return
         }
         let writer = self.writer
+        let began = processor.now()
         let finished = await processor.process(claimed, flow: flow, logger: logger) { progress in
             try await writer.update(progress)
         }
-        await save(finished, logger: logger)
+        metrics.executed(await save(finished, logger: logger), began: began)
     }
 
     /// Saves a run's outcome, retrying a failed commit with backoff (0.1 s doubling, 6 tries); if
@@ -183,7 +193,8 @@ public final class FlowExecutor: Sendable {
     /// `cancelled` (and is saved again). A run the store cannot write (a value the encoder refuses)
     /// is saved `failed` with `ESAVE` and without its step data, rather than left running to be
     /// re-run at every start.
-    private func save(_ run: Run, logger: Logger) async {
+    @discardableResult
+    private func save(_ run: Run, logger: Logger) async -> Run {
         var run = run
         var delay = Duration.milliseconds(100)
         var attempt = 1
@@ -192,7 +203,7 @@ public final class FlowExecutor: Sendable {
                 let cancelRequested = try await writer.update(run)
                 if cancelRequested && run.handle(.cancellationObserved, now: processor.now()) == .save { continue }
                 logger.debug("run saved", metadata: ["posthorn.run.status": "\(run.status.rawValue)"])
-                return
+                return run
             } catch RunStoreError.unstorable(let reason) {
                 guard !run.steps.isEmpty || !run.isFinished else { break }
                 run = processor.unstorable(run, reason: reason)
@@ -205,6 +216,7 @@ public final class FlowExecutor: Sendable {
             }
         }
         logger.error("saving a run failed")
+        return run
     }
 
     /// Runs a dead worker left `running`: all of them at an embedded start, else those whose lease

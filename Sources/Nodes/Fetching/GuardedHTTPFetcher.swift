@@ -44,6 +44,8 @@ public struct GuardedHTTPFetcher: ResourceFetcher {
     private let logger: Logger
     /// Extra roots trusted besides the system's; tests use a private CA.
     let additionalTrustRoots: [NIOSSLCertificate]
+    /// Counts fetches by outcome.
+    public var metrics = NodeMetrics()
 
     /// Creates a fetcher.
     ///
@@ -83,7 +85,9 @@ public struct GuardedHTTPFetcher: ResourceFetcher {
         do {
             pinned = try await egress.vet(host: target.host)
         } catch {
-            logFailure(request, target, code: error.isPolicyRefusal ? FetchErrorCode.policy : FetchErrorCode.dns)
+            let code = error.isPolicyRefusal ? FetchErrorCode.policy : FetchErrorCode.dns
+            metrics.fetch(outcome: NodeMetrics.label(code))
+            logFailure(request, target, code: code)
             throw FetchFailure.egress(error, field: field)
         }
 
@@ -100,6 +104,7 @@ public struct GuardedHTTPFetcher: ResourceFetcher {
 
         switch outcome {
         case .success(let resource):
+            metrics.fetch(outcome: "2xx")
             logger.debug(
                 "fetched",
                 metadata: [
@@ -109,6 +114,7 @@ public struct GuardedHTTPFetcher: ResourceFetcher {
                 ])
             return resource
         case .failure(let error):
+            metrics.fetch(outcome: NodeMetrics.label(error.code))
             logFailure(request, target, code: error.code, status: error.details?.statusCode)
             throw error
         }

@@ -20,15 +20,17 @@ public struct SendSMTPEmailNode: Node {
     let attachmentLimit: Int
     /// Recipients and attachments per message (`serve --max-recipients`, `--max-attachments`).
     let emailLimits: EmailLimits
+    private let metrics: NodeMetrics
 
     /// Creates the node. `identity` supplies Message-IDs, dates and boundaries (tests inject a
     /// deterministic one).
     public init(
         credentials: CredentialService, transport: any MailTransport, fetcher: any ResourceFetcher,
         identity: MessageIdentity = .system, attachmentLimit: Int = SendSMTPEmailNode.defaultAttachmentLimit,
-        emailLimits: EmailLimits = EmailLimits()
+        emailLimits: EmailLimits = EmailLimits(), metrics: NodeMetrics = NodeMetrics()
     ) {
         self.emailLimits = emailLimits
+        self.metrics = metrics
         self.credentials = credentials
         self.transport = transport
         self.fetcher = fetcher
@@ -116,8 +118,11 @@ public struct SendSMTPEmailNode: Node {
         do {
             result = try await transport.send(message, key: account.credential.poolKey, configuration: account.configuration)
         } catch {
-            throw Self.nodeError(error)
+            let failure = Self.nodeError(error)
+            metrics.smtpSend(outcome: NodeMetrics.outcome(of: failure))
+            throw failure
         }
+        metrics.smtpSend(outcome: result.outcome.rejected.isEmpty ? "2xx" : "2xx_partial")
         let output = Self.output(result)
         if !result.outcome.rejected.isEmpty && !allowPartialDelivery {
             throw NodeError(

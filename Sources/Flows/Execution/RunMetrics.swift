@@ -1,0 +1,70 @@
+public import CoreMetrics
+import Foundation
+
+/// The flow engine's metrics, created once with bounded labels: a run's status, a step's node type
+/// (only the registered types) and outcome — never a run, flow or workspace id.
+///
+/// - `posthorn_runs_claimed_total`: runs a worker took (a retry counts again).
+/// - `posthorn_runs_finished_total{status}`: runs that ended: succeeded, failed, ambiguous, cancelled.
+/// - `posthorn_run_duration_seconds{status}`: from the trigger to the end.
+/// - `posthorn_step_duration_seconds{type,outcome}`: each step attempt that ended in an execution
+///   (`outcome`: succeeded, failed, retrying, ambiguous).
+/// - `posthorn_runs_executing`: runs under way in this process.
+public struct RunMetrics: Sendable {
+    private let claimed: Counter
+    private let finished: [RunStatus: Counter]
+    private let durations: [RunStatus: CoreMetrics.Timer]
+    private let executing: Gauge
+    private let factory: any MetricsFactory
+    private let nodeTypes: Set<String>
+
+    /// Metrics for the node types of `registry`, through `factory`.
+    public init(factory: any MetricsFactory, nodeTypes: [String]) {
+        self.factory = factory
+        self.nodeTypes = Set(nodeTypes)
+        claimed = Counter(label: "posthorn_runs_claimed_total", factory: factory)
+        var finished: [RunStatus: Counter] = [:]
+        var durations: [RunStatus: CoreMetrics.Timer] = [:]
+        for status in RunStatus.allCases where status.isTerminal {
+            finished[status] = Counter(label: "posthorn_runs_finished_total", dimensions: [("status", status.rawValue)], factory: factory)
+            durations[status] = CoreMetrics.Timer(label: "posthorn_run_duration_seconds", dimensions: [("status", status.rawValue)], factory: factory)
+        }
+        self.finished = finished
+        self.durations = durations
+        executing = Gauge(label: "posthorn_runs_executing", factory: factory)
+    }
+
+    func runsClaimed(_ count: Int) {
+        if count > 0 { claimed.increment(by: Int64(count)) }
+    }
+
+    func executing(_ count: Int) {
+        executing.record(count)
+    }
+
+    /// Records what an execution that began at `began` did to `run`: the steps that ended in it,
+    /// and the run's end when it ended.
+    func executed(_ run: Run, began: Date) {
+        for record in run.steps where record.startedAt >= began {
+            guard let end = record.finishedAt else { continue }
+            let outcome: String
+            switch record.status {
+            case .succeeded: outcome = "succeeded"
+            case .failed: outcome = "failed"
+            case .retrying: outcome = "retrying"
+            case .ambiguous: outcome = "ambiguous"
+            case .running: continue
+            }
+            let type = nodeTypes.contains(record.type) ? record.type : "unknown"
+            CoreMetrics.Timer(label: "posthorn_step_duration_seconds", dimensions: [("type", type), ("outcome", outcome)], factory: factory)
+                .recordNanoseconds(Self.nanoseconds(from: record.startedAt, to: end))
+        }
+        guard run.isFinished, let end = run.finishedAt else { return }
+        finished[run.status]?.increment()
+        durations[run.status]?.recordNanoseconds(Self.nanoseconds(from: run.createdAt, to: end))
+    }
+
+    private static func nanoseconds(from start: Date, to end: Date) -> Int64 {
+        Int64(max(0, min(end.timeIntervalSince(start), 1e9)) * 1e9)
+    }
+}
