@@ -1,5 +1,6 @@
 public import HTTPTypes
 public import Hummingbird
+import Logging
 import Workspaces
 
 /// An API error: `{"error": {"code", "field", "message"}}` with a fitting status. Messages name the
@@ -36,16 +37,33 @@ public struct APIError: HTTPResponseError, Sendable {
             var code: String
             var field: String?
             var message: String
+            var requestId: String?
         }
         var error: Detail
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
+        let requestID = RequestIdentity.id(of: context.logger)
         var response = try context.responseEncoder.encode(
-            Body(error: .init(code: code, field: field, message: message)), from: request, context: context)
+            Body(error: .init(code: code, field: field, message: message, requestId: requestID)), from: request, context: context)
         response.status = status
+        if let requestID { response.headers[.requestID] = requestID }
         // The bearer challenge belongs to the API's token check, not to a webhook's secret.
         if code == APIError.unauthorized.code { response.headers[.wwwAuthenticate] = "Bearer" }
         return response
     }
+}
+
+/// The id Hummingbird gives each request (`hb.request.id` in its logger's metadata): in every log
+/// line of the request, in the `X-Request-Id` header of every answer, and in every error body, so
+/// a user's report ("it said request 9f3c…") finds the server's log lines.
+enum RequestIdentity {
+    static func id(of logger: Logger) -> String? {
+        logger[metadataKey: "hb.request.id"].map { "\($0)" }
+    }
+}
+
+extension HTTPField.Name {
+    /// The request's id, on every answer.
+    static let requestID = HTTPField.Name("X-Request-Id")!
 }

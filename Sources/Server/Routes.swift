@@ -77,8 +77,9 @@ struct RequestLogMiddleware: RouterMiddleware {
                 ])
         }
         do {
-            let response = try await next(request, context)
+            var response = try await next(request, context)
             status = response.status.code
+            if let id = RequestIdentity.id(of: context.logger) { response.headers[.requestID] = id }
             return response
         } catch let error as APIError {
             status = error.status.code

@@ -34,6 +34,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug or info.")
     var logLevel: LogLevelOption = .info
 
+    @Option(name: .customLong("log-format"), help: "text (default) or json: one JSON object a line, dotted metadata keys.")
+    var logFormat: LogFormatOption = .text
+
     @Option(name: .customLong("run-retention-days"), help: "Delete finished runs older than this many days (default 30).")
     var runRetentionDays = 30
 
@@ -74,10 +77,18 @@ struct ServeCommand: AsyncParsableCommand {
         ServerProcess.ensureSafeCrashReports()
         ServerProcess.raiseOpenFileLimit()
         let level = logLevel.level
+        let format = logFormat
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            switch format {
+            case .text:
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            case .json:
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
         }
         var logger = Logger(label: "posthorn")
         logger.logLevel = level
@@ -152,4 +163,9 @@ struct ServeCommand: AsyncParsableCommand {
         // Written straight to the descriptor: the banner must reach a pipe before the server blocks.
         FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
     }
+}
+
+/// `--log-format`.
+enum LogFormatOption: String, ExpressibleByArgument, CaseIterable {
+    case text, json
 }

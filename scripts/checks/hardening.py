@@ -712,6 +712,35 @@ def check_doubling_and_smtp(checks: Checks, binary: str, work: Path, servers: li
 
 # MARK: - Main
 
+def check_json_logs(checks: Checks, binary: str, work: Path, servers: list[Server]) -> None:
+    """`--log-format json`: every line is one JSON object; an error's requestId is its X-Request-Id
+    header and names the log line of that request."""
+    server = Server(binary, work / "data-c", work / "server-c.log", ["--log-format", "json"], servers)
+    request = urllib.request.Request(server.base + "/api/v1/workspace", headers={"Authorization": "Bearer wrong"})
+    try:
+        urllib.request.urlopen(request, timeout=10)
+        status, header, body = 200, None, {}
+    except urllib.error.HTTPError as error:
+        status, header, body = error.code, error.headers.get("X-Request-Id"), json.loads(error.read() or b"{}")
+    request_id = body.get("error", {}).get("requestId")
+    checks.check("json logs: a refused request's error names its request id, as its X-Request-Id header does",
+                 status == 401 and request_id and request_id == header, (status, header, body))
+    server.stop()
+    lines = [line for line in server.log_path.read_text(errors="replace").splitlines() if line.strip()]
+    parsed = []
+    for line in lines:
+        try:
+            parsed.append(json.loads(line))
+        except json.JSONDecodeError:
+            parsed.append(None)
+    checks.check("json logs: every stderr line is one JSON object with ts, level and message",
+                 lines and all(isinstance(p, dict) and {"ts", "level", "message"} <= p.keys() for p in parsed),
+                 [line for line, p in zip(lines, parsed) if not isinstance(p, dict)][:3])
+    checks.check("json logs: the request's log line carries its id",
+                 any(isinstance(p, dict) and p.get("hb.request.id") == request_id and p.get("http.status") == "401" for p in parsed),
+                 [p for p in parsed if isinstance(p, dict) and "hb.request.id" in p][:3])
+
+
 def guarded(checks: Checks, name: str, body: Callable[[], None]) -> None:
     """Runs a group of checks; an unexpected exception fails the group instead of the whole script."""
     try:
@@ -752,6 +781,7 @@ def main() -> int:
             guarded(checks, "server A (--header-timeout-seconds 2 --idle-timeout-seconds 3)", server_a)
             guarded(checks, "doubling chain and SMTP pool shutdown",
                     lambda: check_doubling_and_smtp(checks, binary, work, servers))
+            guarded(checks, "json logs and request ids", lambda: check_json_logs(checks, binary, work, servers))
         finally:
             for server in servers:
                 server.kill()
