@@ -1,4 +1,5 @@
 // swift-tools-version: 6.1
+import Foundation
 import PackageDescription
 
 /// Settings every Posthorn target shares: Swift 6 language mode plus the upcoming features the
@@ -141,7 +142,19 @@ let package = Package(
             dependencies: [
                 "MIME", "SMTP", "Egress", "Secrets", "Server", "Workspaces", "Storage", "Vault", "Flows", "Nodes",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: sharedSettings
+        ),
+        // The parsers of outside input as fuzz targets: driven by libFuzzer (`bench/fuzz`), replayed
+        // from the corpus by FuzzCorpusTests.
+        .target(
+            name: "FuzzTargets",
+            dependencies: [
+                "Flows", "MIME", "SMTPCore", "Egress",
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: sharedSettings
         ),
@@ -229,9 +242,21 @@ let package = Package(
             swiftSettings: sharedSettings
         ),
         .testTarget(
+            name: "FuzzCorpusTests",
+            dependencies: ["FuzzTargets"],
+            swiftSettings: sharedSettings
+        ),
+        .testTarget(
             name: "PosthornCLITests",
             dependencies: ["posthorn", "TestSupport", .product(name: "NIOSSL", package: "swift-nio-ssl")],
             swiftSettings: sharedSettings
         ),
     ]
 )
+
+// `bench/fuzz` builds this executable with `-sanitize=fuzzer,address` into its own build folder;
+// libFuzzer supplies `main`, so an ordinary build must not see it.
+if ProcessInfo.processInfo.environment["POSTHORN_FUZZ"] != nil {
+    package.targets.append(.executableTarget(
+        name: "PosthornFuzz", dependencies: ["FuzzTargets"], path: "Fuzz/Entry", swiftSettings: sharedSettings))
+}

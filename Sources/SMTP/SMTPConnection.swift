@@ -100,7 +100,14 @@ public final class SMTPConnection: Sendable {
         }
         let connected = clock.now - started
         do {
-            let session = try await sessionPromise.futureResult.get()
+            // Cancelled (a stopping server), the session is abandoned at once rather than after the
+            // greeting, EHLO, STARTTLS and AUTH timeouts of a server that stalls.
+            let session = try await withTaskCancellationHandler {
+                try await sessionPromise.futureResult.get()
+            } onCancel: {
+                sessionPromise.fail(CancellationError())
+                channel.close(promise: nil)
+            }
             return SMTPConnection(channel: channel, session: session, connectDuration: connected)
         } catch {
             channel.close(promise: nil)

@@ -37,24 +37,7 @@ public struct FlowBody: Decodable, Sendable {
     /// Decodes a flow document: malformed JSON or anything but an object is 400; a wrong type, a
     /// missing or an unknown key is 422 naming the field.
     public static func definition(from data: Data) throws(APIError) -> FlowDefinition {
-        let parsed: JSONValue
-        do {
-            parsed = try JSONValue(parsing: data)
-        } catch {
-            throw APIError(.badRequest, code: "invalid_json", "The request body must be a JSON object: \(error)")
-        }
-        guard case .object = parsed else {
-            throw APIError(.badRequest, code: "invalid_json", "The request body must be a JSON object")
-        }
-        do {
-            return try JSONDecoder().decode(FlowBody.self, from: data).definition
-        } catch let error as APIError {
-            throw error
-        } catch let error as DecodingError {
-            throw error.apiError
-        } catch {
-            throw APIError(.badRequest, code: "invalid_json", "The request body must be a JSON object")
-        }
+        try JSONBody.decode(FlowBody.self, from: data).definition
     }
 
     /// Reads and decodes a request's body (capped at the context's upload size).

@@ -6,53 +6,61 @@ import NIOCore
 import NIOHTTPTypes
 
 /// The limits that keep slow or idle clients from exhausting the server's connections (slow
-/// loris): a request's head must arrive within ``headerTimeout`` of its first byte, a keep-alive
+/// loris): a request's head must arrive within ``headerTimeout`` (counted from the connection's
+/// start or from the head's first byte), its body within ``bodyTimeout`` of its head, a keep-alive
 /// connection with no request under way is closed after ``idleTimeout``, and at most
 /// ``maximumConnections`` connections are open at once (further ones wait in the kernel's backlog
 /// until one closes).
 ///
-/// Without the first two, 1,100 clients that each send half a request line and then nothing held
-/// every connection the process could open for ever, and `/healthz` went unanswered.
+/// Without them, 1,100 clients that each send half a request line and then nothing held every
+/// connection the process could open for ever, and `/healthz` went unanswered; a body trickled one
+/// byte a minute did the same, and also kept SIGTERM from completing.
 public struct HTTPConnectionLimits: Sendable, Hashable {
-    /// From the first byte of a request to the end of its head (10 s).
+    /// For a request's head (10 s).
     public var headerTimeout: Duration
+    /// For a request's body, from its head (60 s: 1 MiB at 17 KiB/s).
+    public var bodyTimeout: Duration
     /// A connection with no request under way (60 s).
     public var idleTimeout: Duration
     /// Connections open at once (1,000).
     public var maximumConnections: Int
 
-    /// The defaults: 10 s, 60 s, 1,000.
-    public init(headerTimeout: Duration = .seconds(10), idleTimeout: Duration = .seconds(60), maximumConnections: Int = 1_000) {
+    /// The defaults: 10 s, 60 s, 60 s, 1,000.
+    public init(
+        headerTimeout: Duration = .seconds(10), bodyTimeout: Duration = .seconds(60), idleTimeout: Duration = .seconds(60),
+        maximumConnections: Int = 1_000
+    ) {
         self.headerTimeout = headerTimeout
+        self.bodyTimeout = bodyTimeout
         self.idleTimeout = idleTimeout
         self.maximumConnections = maximumConnections
     }
 
     /// An HTTP/1.1 server that enforces the limits.
     func serverBuilder() -> HTTPServerBuilder {
-        let headerTimeout = TimeAmount(headerTimeout)
+        let timeouts = RequestTimeouts(head: TimeAmount(headerTimeout), body: TimeAmount(bodyTimeout))
         let configuration = HTTP1Channel.Configuration(
             additionalChannelHandlers: [RequestBoundaryHandler()], idleTimeout: TimeAmount(idleTimeout))
         return HTTPServerBuilder { responder in
-            HeadTimedHTTP1Channel(base: HTTP1Channel(responder: responder, configuration: configuration), headerTimeout: headerTimeout)
+            TimedHTTP1Channel(base: HTTP1Channel(responder: responder, configuration: configuration), timeouts: timeouts)
         }
     }
 }
 
-extension TimeAmount {
-    init(_ duration: Duration) {
-        self = .nanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
-    }
+/// How long a request's head and body may take to arrive.
+struct RequestTimeouts: Sendable {
+    let head: TimeAmount
+    let body: TimeAmount
 }
 
-/// Hummingbird's HTTP/1.1 channel with ``HeadReadTimeoutHandler`` in front of the HTTP decoder.
-struct HeadTimedHTTP1Channel: ServerChildChannel {
+/// Hummingbird's HTTP/1.1 channel with ``RequestTimeoutHandler`` in front of the HTTP decoder.
+struct TimedHTTP1Channel: ServerChildChannel {
     let base: HTTP1Channel
-    let headerTimeout: TimeAmount
+    let timeouts: RequestTimeouts
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<HTTP1Channel.Value> {
         do {
-            try channel.pipeline.syncOperations.addHandler(HeadReadTimeoutHandler(timeout: headerTimeout), position: .first)
+            try channel.pipeline.syncOperations.addHandler(RequestTimeoutHandler(timeouts: timeouts), position: .first)
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
         }
@@ -65,46 +73,47 @@ struct HeadTimedHTTP1Channel: ServerChildChannel {
 }
 
 /// Where a request is, told by ``RequestBoundaryHandler`` (which sees HTTP parts) to
-/// ``HeadReadTimeoutHandler`` (which sees bytes) as outbound user events.
+/// ``RequestTimeoutHandler`` (which sees bytes) as outbound user events.
 enum RequestBoundary: Sendable {
     /// A request's head was parsed.
     case headReceived
-    /// The response to a request was written to its end.
-    case responseComplete
+    /// A request's body ended (for a request without one, right after its head).
+    case requestEnded
 }
 
-/// Closes a connection whose request head takes longer than the timeout to arrive, counted from the
-/// first byte of the request: a connection that is merely idle between requests is the idle
-/// timeout's business, and one reading a long body is the body limits'.
-final class HeadReadTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
+/// Closes a connection whose request head or body takes too long to arrive.
+///
+/// The head's deadline runs from the connection's start, and afterwards from the first byte that
+/// arrives while no request is being read; the body's from its head to its end. Between requests
+/// (a keep-alive connection, a response being written) no deadline runs here: that is the idle
+/// timeout's business. Heads and ends are counted, so pipelined requests keep their place.
+final class RequestTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private enum State {
-        /// Between requests: no byte of the next one yet.
-        case idle
-        /// Bytes of a head are arriving; the connection closes at the deadline.
-        case readingHead(Scheduled<Void>)
-        /// The head arrived; the request and its response are under way.
-        case inRequest
+    private let timeouts: RequestTimeouts
+    private var heads = 0
+    private var ends = 0
+    private var deadline: Scheduled<Void>?
+
+    init(timeouts: RequestTimeouts) {
+        self.timeouts = timeouts
     }
 
-    private let timeout: TimeAmount
-    private var state = State.idle
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { arm(timeouts.head, context: context) }
+    }
 
-    init(timeout: TimeAmount) {
-        self.timeout = timeout
+    func channelActive(context: ChannelHandlerContext) {
+        if deadline == nil { arm(timeouts.head, context: context) }
+        context.fireChannelActive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .idle = state {
-            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-            state = .readingHead(context.eventLoop.scheduleTask(in: timeout) {
-                loopBound.value.close(promise: nil)
-            })
-        }
+        // Bytes outside a body begin the next head.
+        if heads == ends && deadline == nil { arm(timeouts.head, context: context) }
         context.fireChannelRead(data)
     }
 
@@ -113,52 +122,51 @@ final class HeadReadTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandle
             context.triggerUserOutboundEvent(event, promise: promise)
             return
         }
-        switch (boundary, state) {
-        case (.headReceived, .readingHead(let deadline)):
-            deadline.cancel()
-            state = .inRequest
-        case (.headReceived, .idle), (.headReceived, .inRequest):
-            // A pipelined head parsed from bytes that arrived during the previous request.
-            state = .inRequest
-        case (.responseComplete, .readingHead):
-            // The next request's bytes are already arriving; its deadline stands.
-            break
-        case (.responseComplete, .idle), (.responseComplete, .inRequest):
-            state = .idle
+        disarm()
+        switch boundary {
+        case .headReceived:
+            heads += 1
+            arm(timeouts.body, context: context)
+        case .requestEnded:
+            ends += 1
         }
         promise?.succeed()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        if case .readingHead(let deadline) = state { deadline.cancel() }
-        state = .idle
+        disarm()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if case .readingHead(let deadline) = state { deadline.cancel() }
-        state = .idle
+        disarm()
         context.fireChannelInactive()
+    }
+
+    private func arm(_ timeout: TimeAmount, context: ChannelHandlerContext) {
+        disarm()
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        deadline = context.eventLoop.scheduleTask(in: timeout) {
+            loopBound.value.close(promise: nil)
+        }
+    }
+
+    private func disarm() {
+        deadline?.cancel()
+        deadline = nil
     }
 }
 
-/// Sees request heads and response ends, and tells ``HeadReadTimeoutHandler``.
-final class RequestBoundaryHandler: ChannelDuplexHandler, RemovableChannelHandler {
+/// Sees request heads and ends, and tells ``RequestTimeoutHandler``.
+final class RequestBoundaryHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
-    typealias OutboundIn = HTTPResponsePart
-    typealias OutboundOut = HTTPResponsePart
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .head = unwrapInboundIn(data) {
-            context.triggerUserOutboundEvent(RequestBoundary.headReceived, promise: nil)
+        switch unwrapInboundIn(data) {
+        case .head: context.triggerUserOutboundEvent(RequestBoundary.headReceived, promise: nil)
+        case .body: break
+        case .end: context.triggerUserOutboundEvent(RequestBoundary.requestEnded, promise: nil)
         }
         context.fireChannelRead(data)
-    }
-
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let isEnd: Bool
-        if case .end = unwrapOutboundIn(data) { isEnd = true } else { isEnd = false }
-        context.write(data, promise: promise)
-        if isEnd { context.triggerUserOutboundEvent(RequestBoundary.responseComplete, promise: nil) }
     }
 }

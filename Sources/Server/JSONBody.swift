@@ -6,7 +6,11 @@ import Hummingbird
 /// field is 422 naming the field.
 enum JSONBody {
     static func decode<Value: Decodable>(_ type: Value.Type, from request: Request, context: PosthornRequestContext) async throws -> Value {
-        let data = try await collect(request, context: context)
+        try decode(type, from: try await collect(request, context: context))
+    }
+
+    /// Decodes `data` as a JSON object of `Value`.
+    static func decode<Value: Decodable>(_ type: Value.Type, from data: Data) throws(APIError) -> Value {
         // Our parser first: it enforces the one depth limit (64) for everything we take in, so
         // Foundation's decoder never meets a document deep enough to fail inside it.
         let parsed: JSONValue
@@ -24,6 +28,8 @@ enum JSONBody {
             throw error
         } catch let error as DecodingError {
             throw error.apiError
+        } catch {
+            throw APIError(.badRequest, code: "invalid_json", "The request body must be a JSON object")
         }
     }
 

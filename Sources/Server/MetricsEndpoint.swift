@@ -41,8 +41,13 @@ struct MetricsEndpoint: Service, CustomStringConvertible {
         }
         var logger = self.logger
         logger[metadataKey: "posthorn.listener"] = "metrics"
+        // The API's slow-client limits, and few connections: one scraper or two is the use.
+        let limits = HTTPConnectionLimits(maximumConnections: 64)
         let application = Application(
-            router: router, configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "posthorn"),
+            router: router, server: limits.serverBuilder(),
+            configuration: ApplicationConfiguration(
+                address: .hostname(host, port: port), serverName: "posthorn",
+                availableConnectionsDelegate: MaximumAvailableConnections(limits.maximumConnections, logger: logger)),
             logger: logger)
         try await application.run()
     }

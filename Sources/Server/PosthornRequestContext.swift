@@ -8,12 +8,15 @@ public struct PosthornRequestContext: RequestContext {
     public var workspace: Workspace?
     /// Whether the caller presented the admin token.
     public var isAdmin: Bool
+    /// The id of the workspace API token the caller presented.
+    public var apiTokenID: String?
 
     /// A context for a new request, before authentication.
     public init(source: ApplicationRequestContextSource) {
         coreContext = CoreRequestContextStorage(source: source)
         workspace = nil
         isAdmin = false
+        apiTokenID = nil
     }
 
     /// The caller's workspace, or 403 when the admin token was used where a workspace token is needed.

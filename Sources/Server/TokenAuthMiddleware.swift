@@ -24,8 +24,9 @@ public struct TokenAuthMiddleware: RouterMiddleware {
         else { throw APIError.unauthorized }
         let token = Secret(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
         var context = context
-        if let workspace = try await workspaces.workspace(forToken: token) {
+        if let (workspace, apiToken) = try await workspaces.authenticate(token) {
             context.workspace = workspace
+            context.apiTokenID = apiToken.id
         } else if try await workspaces.isAdmin(token) {
             context.isAdmin = true
         } else {

@@ -18,7 +18,8 @@ struct TokenRoutes {
             let workspace = try context.requireWorkspace()
             let body = try await JSONBody.decode(CreateWorkspaceBody.self, from: request, context: context)
             do {
-                let (token, value) = try await services.workspaces.createToken(name: body.name, in: workspace.id)
+                let (token, value) = try await services.workspaces.createToken(
+                    name: body.name, in: workspace.id, createdBy: context.apiTokenID)
                 var response = TokenResponse(token)
                 response.token = value.revealedValue
                 return EditedResponse(status: .created, headers: [.location: "/api/v1/tokens/\(token.id)"], response: response)
@@ -44,17 +45,19 @@ struct TokenResponse: ResponseEncodable {
     var name: String
     var createdAt: String
     var lastUsedAt: String?
+    var createdBy: String?
     var token: String?
 
     init(_ token: APIToken) {
         id = token.id
         name = token.name
+        createdBy = token.createdBy
         createdAt = Timestamp.string(token.createdAt)
         lastUsedAt = token.lastUsedAt.map(Timestamp.string)
     }
 
     private enum CodingKeys: String, CodingKey {
-        case id, name, createdAt, lastUsedAt, token
+        case id, name, createdAt, lastUsedAt, createdBy, token
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -63,6 +66,7 @@ struct TokenResponse: ResponseEncodable {
         try container.encode(name, forKey: .name)
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(lastUsedAt, forKey: .lastUsedAt)
+        try container.encode(createdBy, forKey: .createdBy)
         try container.encodeIfPresent(token, forKey: .token)
     }
 }

@@ -18,7 +18,7 @@ enum WebhookHeaderPolicy {
     /// A name containing one of these (lower case) marks a credential.
     static let secretNameParts = [
         "token", "secret", "signature", "password", "passwd", "auth", "session", "cookie", "credential",
-        "api-key", "apikey", "api_key", "access-key", "private", "hmac", "-sig",
+        "api-key", "apikey", "api_key", "access-key", "access_key", "private", "hmac", "-sig", "_sig", "key",
     ]
 
     /// Values starting with one of these are credentials whatever the name.

@@ -80,11 +80,15 @@ struct WebhookRoutes {
 
     /// The query's parameters, decoded like a form; a repeated name keeps its last value, and a
     /// pair that does not decode is kept as written (the query is informational, not the payload).
+    /// A parameter that looks like a credential (`?token=…`, `?api_key=…`, a bearer-style value) is
+    /// kept as `<redacted>`, as headers are (``WebhookHeaderPolicy``).
     static func query(_ query: String?) -> [String: String] {
         guard let query, !query.isEmpty else { return [:] }
         var parameters: [String: String] = [:]
         for pair in FormEncoding.pairs(query) {
-            parameters[FormEncoding.decode(pair.name) ?? String(pair.name)] = FormEncoding.decode(pair.value) ?? String(pair.value)
+            let name = FormEncoding.decode(pair.name) ?? String(pair.name)
+            let value = FormEncoding.decode(pair.value) ?? String(pair.value)
+            parameters[name] = WebhookHeaderPolicy.recordedValue(name: name.lowercased(), value: value) ?? WebhookHeaderPolicy.redacted
         }
         return parameters
     }
@@ -174,25 +178,11 @@ enum WebhookBody {
 
     /// `application/x-www-form-urlencoded` (`+` is a space, `%XX` a byte, UTF-8 throughout).
     static func form(_ bytes: Data) throws(APIError) -> JSONValue {
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw APIError(.badRequest, code: "invalid_form", "The form body is not UTF-8")
+        do {
+            return try JSONValue(parsingForm: bytes)
+        } catch {
+            throw APIError(.badRequest, code: "invalid_form", "\(error)")
         }
-        var fields: [String: JSONValue] = [:]
-        for pair in FormEncoding.pairs(text) {
-            guard let name = FormEncoding.decode(pair.name), let value = FormEncoding.decode(pair.value) else {
-                throw APIError(.badRequest, code: "invalid_form", "The form body has a malformed %-escape")
-            }
-            switch fields[name] {
-            case nil:
-                fields[name] = .string(value)
-            case .array(var values)?:
-                values.append(.string(value))
-                fields[name] = .array(values)
-            case let earlier?:
-                fields[name] = .array([earlier, .string(value)])
-            }
-        }
-        return .object(fields)
     }
 
     /// `application/json; charset=utf-8` → `application/json`.
@@ -205,65 +195,24 @@ enum WebhookBody {
     }
 }
 
-/// The `application/x-www-form-urlencoded` serialisation (WHATWG URL §5), shared by form bodies
-/// and query strings.
-enum FormEncoding {
-    /// `a=1&b=&c` → (a, 1), (b, ""), (c, ""); empty segments are skipped.
-    static func pairs(_ text: String) -> [(name: Substring, value: Substring)] {
-        text.split(separator: "&").map { segment in
-            guard let equals = segment.firstIndex(of: "=") else { return (segment, segment[segment.endIndex...]) }
-            return (segment[..<equals], segment[segment.index(after: equals)...])
-        }
-    }
-
-    /// `+` → space, then `%XX` escapes; `nil` for a malformed escape or bytes that are not UTF-8.
-    static func decode(_ text: Substring) -> String? {
-        guard text.contains(where: { $0 == "+" || $0 == "%" }) else { return String(text) }
-        return text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding
-    }
-}
-
 // MARK: - Flow cache
 
 /// Webhook id → flow, so a warm webhook costs no database read.
 ///
 /// Correct because every change to a flow in this process goes through ``FlowRoutes``, which calls
-/// ``invalidate()`` after the change is committed. A lookup that read the database before that
-/// commit cannot re-insert the old flow afterwards: it remembers the generation it started in and
-/// stores nothing if an invalidation happened since. Misses are not cached, so a flow created by
-/// another process (`posthorn flow create`) is found on its first call. Bounded: when full it
-/// starts over.
+/// ``invalidate()`` after the change is committed (see ``Flows/InvalidatingCache`` for why a lookup
+/// in flight cannot store the old flow afterwards). Misses are not cached, so a flow created by
+/// another process (`posthorn flow create`) is found on its first call.
 final class WebhookFlowCache: Sendable {
-    private struct State {
-        var generation: UInt64 = 0
-        var flows: [String: Flow] = [:]
-    }
-
-    private let state = Mutex(State())
-    private let capacity: Int
-
-    init(capacity: Int = 4096) {
-        self.capacity = capacity
-    }
+    private let cache = InvalidatingCache<String, Flow>()
 
     /// The flow with this webhook id, enabled or not, from the cache or else from `store`.
     func flow(webhookID: String, store: any FlowStore) async throws -> Flow? {
-        let (cached, generation) = state.withLock { ($0.flows[webhookID], $0.generation) }
-        if let cached { return cached }
-        guard let flow = try await store.flow(webhookID: webhookID) else { return nil }
-        state.withLock { state in
-            guard state.generation == generation else { return }
-            if state.flows.count >= capacity { state.flows.removeAll(keepingCapacity: true) }
-            state.flows[webhookID] = flow
-        }
-        return flow
+        try await cache.value(for: webhookID) { try await store.flow(webhookID: webhookID) }
     }
 
     /// Forgets every flow; call after a flow was changed or deleted (and the change committed).
     func invalidate() {
-        state.withLock { state in
-            state.generation &+= 1
-            state.flows.removeAll(keepingCapacity: true)
-        }
+        cache.invalidate()
     }
 }

@@ -144,7 +144,9 @@ extension Migrations {
     ///   several named tokens, each revocable, with the time of its last use. The existing tokens
     ///   move over (named "default"); the old column cannot be dropped under SQLite's rules for a
     ///   `UNIQUE` column, so it is overwritten with a value no token hashes to (`migrated:<id>`)
-    ///   and no longer read.
+    ///   and no longer read. `created_by` is the token whose call created a token (`NULL`: the
+    ///   workspace's first, or one made with the CLI), so tokens minted with a leaked one can be
+    ///   found and revoked too.
     static let version3 = Migration(
         version: 3,
         name: "run cancellations, credential versions, api tokens",
@@ -162,6 +164,7 @@ extension Migrations {
                 workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
                 name TEXT NOT NULL,
                 token_hash TEXT NOT NULL UNIQUE,
+                created_by TEXT,
                 created_at BIGINT NOT NULL,
                 last_used_at BIGINT,
                 UNIQUE (workspace_id, name)

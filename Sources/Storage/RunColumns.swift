@@ -86,31 +86,48 @@ struct RunColumns: Sendable {
     ///
     /// A trigger or step history that no longer decodes (written by a build without today's depth
     /// limits) does not make the run unreadable: it reads as a note saying so, and the run's status,
-    /// times and error stay visible.
+    /// times and error stay visible. An unfinished run in that state reads as ended `ambiguous`
+    /// (`EUNREADABLE`), and the next write of it stores that: running it would start over without
+    /// its history, repeating what it already did (an email), or with an empty trigger.
     static func run(from row: any SQLRow) throws(StorageError) -> Run {
         let stored = StoredRow(row, table: "runs")
         let unreadable = JSONValue.object(["$unreadable": "This part of the run could not be read back from storage"])
-        let runError: RunError?
+        var runError: RunError?
         do {
             runError = try stored.optionalJSON("error")
         } catch {
             runError = RunError(code: "EUNREADABLE", message: "This run's error could not be read back from storage")
         }
+        let trigger: TriggerPayload? = try? stored.json("trigger")
+        let steps: [StepRecord]? = try? stored.json("steps")
+        var status: RunStatus = try stored.rawValue("status")
+        var finishedAt = try stored.optionalDate("finished_at")
+        var leaseOwner: String? = try stored.optional("lease_owner")
+        var leaseExpiresAt = try stored.optionalDate("lease_expires_at")
+        if (trigger == nil || steps == nil) && !status.isTerminal {
+            status = .ambiguous
+            runError = RunError(
+                code: "EUNREADABLE",
+                message: "This run's stored history could not be read back; it was ended rather than run again from the start, which could repeat what it already did")
+            finishedAt = finishedAt ?? Date()
+            leaseOwner = nil
+            leaseExpiresAt = nil
+        }
         return Run(
             id: try stored.value("id"),
             workspaceID: try stored.value("workspace_id"),
             flowID: try stored.value("flow_id"),
-            trigger: (try? stored.json("trigger")) ?? TriggerPayload(kind: "unknown", body: unreadable),
-            steps: (try? stored.json("steps")) ?? [],
+            trigger: trigger ?? TriggerPayload(kind: "unknown", body: unreadable),
+            steps: steps ?? [],
             createdAt: try stored.date("created_at"),
             lifecycle: RunLifecycle(
-                restoring: try stored.rawValue("status"),
+                restoring: status,
                 error: runError,
                 startedAt: try stored.optionalDate("started_at"),
-                finishedAt: try stored.optionalDate("finished_at"),
+                finishedAt: finishedAt,
                 notBefore: try stored.date("not_before"),
-                leaseOwner: try stored.optional("lease_owner"),
-                leaseExpiresAt: try stored.optionalDate("lease_expires_at"),
+                leaseOwner: leaseOwner,
+                leaseExpiresAt: leaseExpiresAt,
                 startsWithoutProgress: Int(try stored.value("starts_without_progress", as: Int64.self))))
     }
 }

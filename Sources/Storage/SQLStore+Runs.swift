@@ -13,26 +13,30 @@ extension SQLStore: RunStore {
     /// `newRuns` that is already stored (ids are random, so never in practice) fails the whole
     /// batch with the engine's constraint error rather than overwrite another run.
     ///
-    /// In the same transaction it reads which of the changed runs have a cancellation request
-    /// (`run_cancellations`), returns those still unfinished, and deletes the requests of runs
-    /// written finished.
+    /// With replacements, the transaction first takes the write lock, then reads which of them have
+    /// a cancellation request (`run_cancellations`): a run written `queued` with one is stored
+    /// `cancelled` instead (its ``Flows/RunLifecycle`` decides), so no claim can take it between
+    /// a requeue and its cancellation; requests of runs written finished are deleted.
     ///
-    /// JSON is encoded before the transaction takes the connection.
+    /// JSON is encoded before the transaction takes the connection (a cancelled-instead run's again
+    /// inside it: rare).
     @discardableResult
-    public func write(inserting newRuns: [Run], updating changed: [Run]) async throws -> Set<String> {
-        guard !newRuns.isEmpty || !changed.isEmpty else { return [] }
+    public func write(inserting newRuns: [Run], updating changed: [Run]) async throws -> RunWriteOutcome {
+        guard !newRuns.isEmpty || !changed.isEmpty else { return .none }
         let inserted = try newRuns.map(RunColumns.init)
+        var lastOfEach: [String: Run] = [:]
+        for run in changed { lastOfEach[run.id] = run }
+        let written = lastOfEach
         let replaced = Self.lastOfEachID(try changed.map(RunColumns.init))
-        let finished = Set(changed.filter(\.isFinished).map(\.id))
         return try await transaction { session in
+            var latest = written
             for chunk in inserted.chunked(by: RunColumns.rowsPerInsert) {
                 try await session.raw(RunColumns.insert(chunk)).run()
             }
-            for chunk in replaced.chunked(by: RunColumns.idsPerStatement) {
-                try await session.raw("DELETE FROM runs WHERE id IN (\(binds: chunk.map(\.id)))").run()
-            }
-            for chunk in replaced.chunked(by: RunColumns.rowsPerInsert) {
-                try await session.raw(RunColumns.insert(chunk)).run()
+            guard !replaced.isEmpty else { return .none }
+            if inserted.isEmpty {
+                // Take the write lock before reading, so the read and the writes see one state.
+                try await session.raw("UPDATE runs SET status = status WHERE id = ''").run()
             }
             var requested: Set<String> = []
             for chunk in replaced.chunked(by: RunColumns.idsPerStatement) {
@@ -41,11 +45,30 @@ extension SQLStore: RunStore {
                     """).all()
                 for row in rows { requested.insert(try StoredRow(row, table: "run_cancellations", idColumn: "run_id").value("run_id")) }
             }
-            let answered = requested.intersection(finished)
+            var outcome = RunWriteOutcome()
+            var rows = replaced
+            if !requested.isEmpty {
+                for (index, row) in rows.enumerated() where requested.contains(row.id) {
+                    guard var run = latest[row.id], run.status == .queued,
+                        run.handle(.cancellationObserved, now: Date()) == .save
+                    else { continue }
+                    rows[index] = try RunColumns(run)
+                    latest[row.id] = run
+                    outcome.cancelledInstead[row.id] = run
+                }
+            }
+            for chunk in rows.chunked(by: RunColumns.idsPerStatement) {
+                try await session.raw("DELETE FROM runs WHERE id IN (\(binds: chunk.map(\.id)))").run()
+            }
+            for chunk in rows.chunked(by: RunColumns.rowsPerInsert) {
+                try await session.raw(RunColumns.insert(chunk)).run()
+            }
+            let answered = requested.filter { latest[$0]?.isFinished == true }
             if !answered.isEmpty {
                 try await session.raw("DELETE FROM run_cancellations WHERE run_id IN (\(binds: Array(answered)))").run()
             }
-            return requested.subtracting(finished)
+            outcome.cancellationRequested = requested.subtracting(answered)
+            return outcome
         }
     }
 

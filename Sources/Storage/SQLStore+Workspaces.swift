@@ -32,7 +32,7 @@ extension SQLStore: WorkspaceStore {
     /// The token that hashes to `hash`, with its workspace.
     public func token(hash: String) async throws -> (workspace: Workspace, token: APIToken)? {
         guard let row = try await database.raw("""
-            SELECT t.id, t.workspace_id, t.name, t.created_at, t.last_used_at, w.name AS workspace_name, w.created_at AS workspace_created_at
+            SELECT t.id, t.workspace_id, t.name, t.created_by, t.created_at, t.last_used_at, w.name AS workspace_name, w.created_at AS workspace_created_at
             FROM api_tokens t JOIN workspaces w ON w.id = t.workspace_id WHERE t.token_hash = \(bind: hash)
             """).first()
         else { return nil }
@@ -52,9 +52,9 @@ extension SQLStore: WorkspaceStore {
         guard taken == nil else { throw StoreError.duplicate("name") }
         try await mappingUniqueViolation(column: "name", table: "api_tokens") {
             try await database.raw("""
-                INSERT INTO api_tokens (id, workspace_id, name, token_hash, created_at)
+                INSERT INTO api_tokens (id, workspace_id, name, token_hash, created_by, created_at)
                 VALUES (\(bind: token.id), \(bind: token.workspaceID), \(bind: token.name), \(bind: tokenHash), \
-                \(bind: token.createdAt.millisecondsSince1970))
+                \(bind: token.createdBy), \(bind: token.createdAt.millisecondsSince1970))
                 """).run()
         }
     }
@@ -62,7 +62,7 @@ extension SQLStore: WorkspaceStore {
     /// A workspace's tokens, oldest first.
     public func tokens(workspaceID: String) async throws -> [APIToken] {
         try await database.raw("""
-            SELECT id, workspace_id, name, created_at, last_used_at FROM api_tokens
+            SELECT id, workspace_id, name, created_by, created_at, last_used_at FROM api_tokens
             WHERE workspace_id = \(bind: workspaceID) ORDER BY created_at, id
             """).all().map(Self.token(from:))
     }
@@ -107,7 +107,8 @@ extension SQLStore: WorkspaceStore {
         let stored = StoredRow(row, table: "api_tokens")
         return APIToken(
             id: try stored.value("id"), workspaceID: try stored.value("workspace_id"), name: try stored.value("name"),
-            createdAt: try stored.date("created_at"), lastUsedAt: try stored.optionalDate("last_used_at"))
+            createdAt: try stored.date("created_at"), lastUsedAt: try stored.optionalDate("last_used_at"),
+            createdBy: try stored.optional("created_by"))
     }
 
     private static func workspace(from row: any SQLRow) throws(StorageError) -> Workspace {

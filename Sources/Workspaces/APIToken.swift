@@ -15,9 +15,12 @@ public struct APIToken: Sendable, Hashable, Identifiable {
     public var createdAt: Date
     /// When a request last used it, to the minute (`nil`: never).
     public var lastUsedAt: Date?
+    /// The token whose call created this one (`nil`: the workspace's first, or made with the CLI).
+    public var createdBy: String?
 
     /// Creates a token value.
-    public init(id: String, workspaceID: String, name: String, createdAt: Date, lastUsedAt: Date? = nil) {
+    public init(id: String, workspaceID: String, name: String, createdAt: Date, lastUsedAt: Date? = nil, createdBy: String? = nil) {
+        self.createdBy = createdBy
         self.id = id
         self.workspaceID = workspaceID
         self.name = name

@@ -159,7 +159,11 @@ public struct CredentialService: Sendable {
             } catch {
                 throw WorkspaceError(.vault, "Credential \(credential.id) could not be re-sealed: \(error)")
             }
-            _ = try await store.updateCredential(credential)
+            do {
+                _ = try await store.updateCredential(credential)
+            } catch StoreError.versionConflict {
+                throw WorkspaceError(.versionConflict, "Credential \(credential.id) changed during re-sealing; run the rotation again")
+            }
             moved += 1
         }
         return moved

@@ -55,10 +55,11 @@ public struct WorkspaceService: Sendable {
 
     // MARK: API tokens
 
-    /// Issues another API token for the workspace; the token is shown this once.
-    public func createToken(name: String, in workspaceID: String) async throws -> (token: APIToken, value: Secret) {
+    /// Issues another API token for the workspace; the token is shown this once. `createdBy` is the
+    /// token of the call that asked (`nil` from the CLI).
+    public func createToken(name: String, in workspaceID: String, createdBy: String? = nil) async throws -> (token: APIToken, value: Secret) {
         try Self.validateName(name, field: "name")
-        let token = APIToken(id: ids.makeID(prefix: "tok"), workspaceID: workspaceID, name: name, createdAt: now())
+        let token = APIToken(id: ids.makeID(prefix: "tok"), workspaceID: workspaceID, name: name, createdAt: now(), createdBy: createdBy)
         let value = ids.makeToken()
         do {
             try await store.insertToken(token, tokenHash: TokenHash.of(value))

@@ -4,6 +4,8 @@ import Foundation
 import Hummingbird
 import Logging
 import MIME
+import ServiceLifecycle
+import UnixSignals
 import Server
 import Workspaces
 
@@ -58,6 +60,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("header-timeout-seconds"), help: "Time allowed for a request's head to arrive (default 10).")
     var headerTimeoutSeconds = 10
 
+    @Option(name: .customLong("body-timeout-seconds"), help: "Time allowed for a request's body to arrive after its head (default 60).")
+    var bodyTimeoutSeconds = 60
+
     @Option(name: .customLong("idle-timeout-seconds"), help: "Time an idle keep-alive connection stays open (default 60).")
     var idleTimeoutSeconds = 60
 
@@ -106,10 +111,10 @@ struct ServeCommand: AsyncParsableCommand {
             guard (1...10_000).contains(maxRecipients), (0...1_000).contains(maxAttachments) else {
                 throw CommandFailure(message: "max-recipients must be 1 to 10000, max-attachments 0 to 1000")
             }
-            guard (1...3_600).contains(headerTimeoutSeconds), (1...86_400).contains(idleTimeoutSeconds),
+            guard (1...3_600).contains(headerTimeoutSeconds), (1...3_600).contains(bodyTimeoutSeconds), (1...86_400).contains(idleTimeoutSeconds),
                 (1...1_000_000).contains(maxConnections), (0...3_600).contains(shutdownGraceSeconds)
             else {
-                throw CommandFailure(message: "header-timeout-seconds must be 1 to 3600, idle-timeout-seconds 1 to 86400, max-connections 1 to 1000000, shutdown-grace-seconds 0 to 3600")
+                throw CommandFailure(message: "header-timeout-seconds and body-timeout-seconds must be 1 to 3600, idle-timeout-seconds 1 to 86400, max-connections 1 to 1000000, shutdown-grace-seconds 0 to 3600")
             }
             var configuration = ServerConfiguration(
                 dataDirectory: data.url, host: host, port: port, egressPolicy: try egressPolicy(flags: allowPrivateEgress),
@@ -120,7 +125,8 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.workspaceConcurrency = workspaceConcurrency
             configuration.emailLimits = EmailLimits(maximumRecipients: maxRecipients, maximumAttachments: maxAttachments)
             configuration.connectionLimits = HTTPConnectionLimits(
-                headerTimeout: .seconds(headerTimeoutSeconds), idleTimeout: .seconds(idleTimeoutSeconds),
+                headerTimeout: .seconds(headerTimeoutSeconds), bodyTimeout: .seconds(bodyTimeoutSeconds),
+                idleTimeout: .seconds(idleTimeoutSeconds),
                 maximumConnections: maxConnections)
             configuration.shutdownGrace = .seconds(shutdownGraceSeconds)
             guard (0...65535).contains(metricsPort), metricsPort == 0 || metricsPort != port || metricsHost != host else {
@@ -141,8 +147,14 @@ struct ServeCommand: AsyncParsableCommand {
         defer { execution.release() }
         announce(bootstrap)
         let application = buildApplication(environment: environment, logger: logger)
+        // SIGTERM/SIGINT start a graceful shutdown (in-flight requests finish, runs get their
+        // grace, the pool says QUIT); whatever is still running after the grace and 20 s more is
+        // cancelled, so no request or send can hold a stopping server for ever.
+        var group = ServiceGroupConfiguration(services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        group.maximumGracefulShutdownDuration = .seconds(shutdownGraceSeconds + 20)
+        group.maximumCancellationDuration = .seconds(10)
         do {
-            try await application.runService()
+            try await ServiceGroup(configuration: group).run()
         } catch {
             try? await environment.close()
             CommandFailure.exit(with: error)

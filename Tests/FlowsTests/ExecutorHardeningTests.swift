@@ -11,7 +11,7 @@ final class CountingRunStore: RunStore, Sendable {
     init(_ base: InMemoryRunStore) { self.base = base }
     var claims: Int { claimCount.withLock { $0 } }
 
-    func write(inserting: [Run], updating: [Run]) async throws -> Set<String> {
+    func write(inserting: [Run], updating: [Run]) async throws -> RunWriteOutcome {
         await base.write(inserting: inserting, updating: updating)
     }
     func enqueueCronFire(_ run: Run, flowID: String, dueAt: Date) async throws -> Bool {

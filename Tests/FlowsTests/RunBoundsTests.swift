@@ -116,4 +116,53 @@ struct RunBoundsTests {
         #expect(sender.calls.count == 1)
         #expect(after.calls.isEmpty)
     }
+
+    @Test("review: a step whose output the history did not keep is judged by what it recorded when it ran, not by its summarised parameters")
+    func resumeUsesRecordedRepeatability() async throws {
+        let poster = ScriptedNode(type: "test.post", idempotent: false, [.succeed(["ok": true])])
+        let summary = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(JSONValue.object(["body": .bytes([1, 2, 3])])))
+        var run = Fixtures.run()
+        // Its parameters were over 1 MB: the history holds a summary that no longer names a method.
+        run.steps = [StepRecord(
+            stepID: "post", type: poster.type, status: .succeeded, parameters: ["$omitted": ["size": 2_000_000]], output: summary,
+            error: nil, attempts: 1, isRepeatable: false, startedAt: clock.now, finishedAt: clock.now)]
+        let flow = Fixtures.flow([
+            FlowStep(id: "post", type: poster.type, parameters: [:]),
+            FlowStep(id: "use", type: "debug.echo", parameters: ["b": "{{steps.post.output.body}}"]),
+        ])
+        let ended = await processor([poster]).process(run, flow: flow, logger: Fixtures.logger) { _ in false }
+        #expect(ended.error?.code == "ERESUME")
+        #expect(poster.calls.isEmpty, "the POST is not sent again")
+    }
+
+    @Test("review: a step cut short because the server is stopping does not use up an attempt")
+    func cancellationKeepsAttempts() async throws {
+        let hang = HangingStep()
+        let flow = Fixtures.flow([FlowStep(id: "a", type: hang.type, parameters: [:])], retry: RetryPolicy(maxAttempts: 1))
+        let task = Task { await processor([hang]).process(Fixtures.run(), flow: flow, logger: Fixtures.logger) { _ in false } }
+        while !hang.started { try await Task.sleep(for: .milliseconds(5)) }
+        task.cancel()
+        let ended = await task.value
+        #expect(ended.status == .queued, "with one attempt allowed, a real failure would have ended it failed")
+        #expect(ended.steps.first?.status == .retrying)
+        #expect(ended.steps.first?.attempts == 0, "the interrupted attempt does not count")
+        #expect(ended.steps.first?.error?.code == "EINTERRUPTED")
+    }
+}
+
+/// A node that waits until its task is cancelled, then fails transiently.
+final class HangingStep: Node, Sendable {
+    let type = "test.hangs"
+    private let didStart = Mutex(false)
+    var started: Bool { didStart.withLock { $0 } }
+
+    var descriptor: NodeDescriptor {
+        NodeDescriptor(type: type, label: "Hangs", summary: "", parameters: [], acceptsOtherParameters: true, isIdempotent: true)
+    }
+
+    func execute(_ context: NodeContext) async throws(NodeError) -> JSONValue {
+        didStart.withLock { $0 = true }
+        try? await Task.sleep(for: .seconds(3600))
+        throw NodeError(code: "ECONNECTION", message: "interrupted", disposition: .transient)
+    }
 }

@@ -156,7 +156,7 @@ final class FetchTestServer: Sendable {
         }
         for method in [HTTPRequest.Method.get, .post, .put, .delete] {
             router.on("/slow", method: method) { _, _ in
-                try await Task.sleep(for: .seconds(3))
+                try await Task.sleep(for: .seconds(30))
                 return "late"
             }
         }
@@ -166,7 +166,7 @@ final class FetchTestServer: Sendable {
                 body: ResponseBody { writer in
                     for _ in 0..<30 {
                         try await writer.write(ByteBuffer(string: "."))
-                        try await Task.sleep(for: .milliseconds(100))
+                        try await Task.sleep(for: .seconds(1))
                     }
                     try await writer.finish(nil)
                 })

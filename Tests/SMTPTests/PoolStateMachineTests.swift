@@ -21,6 +21,21 @@ struct PoolStateMachineTests {
         #expect(pool.connectionEstablished(0, now: .milliseconds(5)) == [.lease(1, 0, checkLiveness: false)])
     }
 
+    @Test("a workspace at its limit of busy sessions waits; another workspace's send still gets one")
+    func workspaceLimit() {
+        var pool = machine { $0.maximumBusyConnectionsPerWorkspace = 2; $0.maximumConnectionsPerKey = 4 }
+        let a2 = PoolKey(scope: "ws1/cred2", version: "v1")
+        #expect(pool.leaseRequested(1, key: a, deadline: .seconds(60), now: .zero) == [.createConnection(0, a)])
+        #expect(pool.leaseRequested(2, key: a2, deadline: .seconds(60), now: .zero) == [.createConnection(1, a2)])
+        // ws1 has two sessions opening (its relays stall): a third send of ws1 waits…
+        #expect(pool.leaseRequested(3, key: a, deadline: .seconds(60), now: .zero) == [])
+        // …while ws2 opens its own.
+        #expect(pool.leaseRequested(4, key: b, deadline: .seconds(60), now: .zero) == [.createConnection(2, b)])
+        // When one of ws1's sessions is up and released, the waiting send gets it.
+        #expect(pool.connectionEstablished(0, now: .seconds(1)) == [.lease(1, 0, checkLiveness: false)])
+        #expect(pool.connectionReleased(0, reusable: true, messageSent: true, now: .seconds(2)) == [.lease(3, 0, checkLiveness: false)])
+    }
+
     @Test("a released session is reused without a handshake; after 5 s idle it is checked first")
     func reuseAndLiveness() {
         var pool = machine()

@@ -69,7 +69,7 @@ struct HardeningAPITests {
             try await harness.withEngine {
                 try await harness.test { client in
                     let flow = try await WebhookAPITests.makeFlow(client, token: token, json: FlowJSON.webhook(name: "Hook"))
-                    let accepted = try await client.send(flow.hook, headers: [
+                    let accepted = try await client.send(flow.hook + "?token=canary0008&page=2&key=canary0009", headers: [
                         "Content-Type": "application/json", "X-Api-Key": "canary-api-key-0001",
                         "X-Hub-Signature-256": "sha256=canary0002", "X-Shopify-Hmac-Sha256": "canary0003",
                         "X-Custom": "Bearer canary0004", "X-Forwarded-Token-Like": "ghp_canary0005",
@@ -85,6 +85,8 @@ struct HardeningAPITests {
                     #expect(headers["proxy-authorization"] == nil)
                     #expect(headers["x-github-event"] == "push")
                     #expect(headers["x-github-delivery"] == "72d3162e-cc78-11e3-81ab-4c9367dc0958", "a UUID is not a secret")
+                    let query = try #require((run["trigger"] as? [String: Any])?["query"] as? [String: String])
+                    #expect(query == ["token": "<redacted>", "key": "<redacted>", "page": "2"])
                 }
             }
         }
@@ -106,6 +108,8 @@ struct HardeningAPITests {
                 let list = try await client.call(.get, "/api/v1/tokens", token: token)
                 let items = try #require(list["items"] as? [[String: Any]])
                 #expect(items.map { $0["name"] as? String } == ["default", "CRM sync"])
+                #expect(items.last?["createdBy"] as? String == items.first?["id"] as? String, "minted with the default token")
+                #expect(items.first?["createdBy"] is NSNull)
                 #expect(!list.text.contains(value), "a list never shows a token")
                 #expect(items.first?["lastUsedAt"] is String, "the default token was just used")
 

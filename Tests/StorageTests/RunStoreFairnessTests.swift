@@ -52,15 +52,37 @@ struct RunStoreFairnessTests {
                 return
             }
             #expect(running.status == .running)
-            #expect(try await stores.runs.write(inserting: [], updating: [running]) == ["run_r"], "the worker's next write sees it")
+            #expect(try await stores.runs.write(inserting: [], updating: [running]).cancellationRequested == ["run_r"],
+                    "the worker's next write sees it")
             var finished = running
             finished.handle(.completed, now: Self.now)
-            #expect(try await stores.runs.write(inserting: [], updating: [finished]).isEmpty, "a run written finished drops its request")
+            #expect(try await stores.runs.write(inserting: [], updating: [finished]) == .none, "a run written finished drops its request")
             guard case .alreadyFinished? = try await stores.runs.requestCancellation(runID: "run_r", workspaceID: "ws_1", now: Self.now) else {
                 Issue.record("a finished run refuses")
                 return
             }
             #expect(try await stores.runs.requestCancellation(runID: "run_r", workspaceID: "ws_2", now: Self.now) == nil, "scoped to its workspace")
+        }
+    }
+
+    @Test("a run written back to the queue while its cancellation is requested is stored cancelled, never claimable", arguments: StoreKind.allCases)
+    func requeueMeetsCancellation(_ kind: StoreKind) async throws {
+        try await kind.withFlowStores { stores in
+            try await stores.runs.enqueue([FlowFixture.run("run_r")])
+            let claimed = try #require(try await stores.runs.claim(RunClaim(limit: 1, owner: "w", now: Self.now, leaseUntil: Self.lease)).first)
+            guard case .requested? = try await stores.runs.requestCancellation(runID: "run_r", workspaceID: "ws_1", now: Self.now) else {
+                Issue.record("a running run gets a request")
+                return
+            }
+            // The worker's attempt failed transiently: it writes the run back to the queue.
+            var requeued = claimed
+            requeued.handle(.retryScheduled(notBefore: Self.now), now: Self.now)
+            let outcome = try await stores.runs.write(inserting: [], updating: [requeued])
+            let cancelled = try #require(outcome.cancelledInstead["run_r"])
+            #expect(cancelled.status == .cancelled)
+            #expect(outcome.cancellationRequested.isEmpty)
+            #expect(try await stores.runs.run(id: "run_r", workspaceID: "ws_1")?.status == .cancelled)
+            #expect(try await stores.runs.claim(RunClaim(limit: 5, owner: "w", now: Self.now, leaseUntil: Self.lease)).isEmpty)
         }
     }
 }

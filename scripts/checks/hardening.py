@@ -712,6 +712,72 @@ def check_doubling_and_smtp(checks: Checks, binary: str, work: Path, servers: li
 
 # MARK: - Main
 
+def check_slow_body_and_stalled_relay(checks: Checks, binary: str, work: Path, servers: list[Server]) -> None:
+    """A body trickled byte by byte is cut off after --body-timeout-seconds; a connection that sends
+    nothing after --header-timeout-seconds; SIGTERM while a body trickles and while a send waits for
+    a relay that never greets still exits within the grace period and the pool's deadline."""
+    server = Server(binary, work / "data-d", work / "server-d.log",
+                    ["--header-timeout-seconds", "2", "--body-timeout-seconds", "3", "--shutdown-grace-seconds", "1",
+                     "--allow-private-egress", "127.0.0.0/8"], servers)
+    token = server.workspace_token()
+    hook = create_flow(server, token, {"name": "slow", "trigger": {"type": "webhook"},
+                                       "steps": [{"id": "a", "type": "debug.echo", "parameters": {}}]})["trigger"]["webhookId"]
+    silent = socket.create_connection((LOOPBACK, server.port), timeout=10)
+    trickle = socket.create_connection((LOOPBACK, server.port), timeout=10)
+    trickle.sendall(f"POST /hooks/{hook} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: 1048576\r\n\r\n{{".encode())
+    started = time.monotonic()
+    closed_at = None
+    while time.monotonic() - started < 10:
+        try:
+            trickle.sendall(b" ")
+        except OSError:
+            closed_at = time.monotonic() - started
+            break
+        if not still_open(trickle):
+            closed_at = time.monotonic() - started
+            break
+        time.sleep(0.5)
+    checks.check(f"slow body: a body trickled a byte every 0.5 s is cut off by --body-timeout-seconds 3 "
+                 f"(at {closed_at if closed_at is None else round(closed_at, 1)} s)",
+                 closed_at is not None and 2.5 <= closed_at <= 6, closed_at)
+    checks.check("slow body: a connection that sends nothing is closed by --header-timeout-seconds 2",
+                 peer_closed(silent, time.monotonic() + 4))
+    silent.close()
+    trickle.close()
+
+    # A relay that accepts the connection and never says 220: a send is stuck opening a session.
+    stalled = socket.socket()
+    stalled.bind((LOOPBACK, 0))
+    stalled.listen(8)
+    stalled_port = stalled.getsockname()[1]
+    try:
+        status, credential, text = call(server.base, "POST", "/api/v1/credentials", token, {
+            "name": "Tarpit", "host": LOOPBACK, "port": stalled_port, "security": "plaintext"})
+        flow = create_flow(server, token, {"name": "tarpit", "trigger": {"type": "webhook"},
+                                           "steps": [{"id": "send", "type": "smtp.send", "parameters": {
+                                               "credential": credential.get("id"), "to": "a@example.com",
+                                               "from": "b@example.com", "subject": "s", "body": "b"}}]})
+        status, accepted, text = call(server.base, "POST", f"/hooks/{flow['trigger']['webhookId']}", None, {})
+        run_id = accepted.get("runId", "")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            _, run, _ = call(server.base, "GET", f"/api/v1/runs/{run_id}", token)
+            if run.get("status") == "running":
+                break
+            time.sleep(0.1)
+        time.sleep(0.5)
+        body = socket.create_connection((LOOPBACK, server.port), timeout=10)
+        body.sendall(f"POST /hooks/{hook} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     f"Content-Length: 100\r\n\r\n{{".encode())
+        code, elapsed = server.stop(timeout=60)
+        checks.check(f"SIGTERM with a send stuck on a silent relay and a body trickling exits within 10 s ({elapsed:.1f} s)",
+                     code == 0 and elapsed < 10, f"exit {code} after {elapsed:.1f} s")
+        body.close()
+    finally:
+        stalled.close()
+
+
 def check_json_logs(checks: Checks, binary: str, work: Path, servers: list[Server]) -> None:
     """`--log-format json`: every line is one JSON object; an error's requestId is its X-Request-Id
     header and names the log line of that request."""
@@ -782,6 +848,8 @@ def main() -> int:
             guarded(checks, "doubling chain and SMTP pool shutdown",
                     lambda: check_doubling_and_smtp(checks, binary, work, servers))
             guarded(checks, "json logs and request ids", lambda: check_json_logs(checks, binary, work, servers))
+            guarded(checks, "slow bodies and stalled relays",
+                    lambda: check_slow_body_and_stalled_relay(checks, binary, work, servers))
         finally:
             for server in servers:
                 server.kill()

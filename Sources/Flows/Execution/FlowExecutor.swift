@@ -81,29 +81,13 @@ public final class FlowExecutor: Sendable {
     /// flows, and a flow not kept yet is read from the store. A load that read the store before an
     /// invalidation does not keep its result.
     public func flowsChanged() {
-        flowCache.withLock { cache in
-            cache.generation &+= 1
-            cache.flows.removeAll(keepingCapacity: true)
-        }
+        flowCache.invalidate()
     }
 
-    private struct FlowCacheState {
-        var generation: UInt64 = 0
-        var flows: [String: Flow] = [:]
-    }
-
-    private let flowCache = Mutex(FlowCacheState())
+    private let flowCache = InvalidatingCache<String, Flow>()
 
     private func cachedFlow(id: String) async throws -> Flow? {
-        let (cached, generation) = flowCache.withLock { ($0.flows[id], $0.generation) }
-        if let cached { return cached }
-        guard let flow = try await flows.flow(id: id) else { return nil }
-        flowCache.withLock { cache in
-            guard cache.generation == generation else { return }
-            if cache.flows.count >= 4096 { cache.flows.removeAll(keepingCapacity: true) }
-            cache.flows[id] = flow
-        }
-        return flow
+        try await flowCache.value(for: id) { try await flows.flow(id: id) }
     }
 
     /// Graceful stop: claim nothing more; ``run()`` returns once the runs under way have finished.
@@ -129,7 +113,7 @@ public final class FlowExecutor: Sendable {
                     do {
                         claimed = try await runs.claim(RunClaim(
                             limit: capacity, owner: configuration.workerID, now: now,
-                            leaseUntil: now.addingTimeInterval(Self.seconds(configuration.lease)),
+                            leaseUntil: now.addingTimeInterval(configuration.lease.timeInterval),
                             perWorkspaceLimit: configuration.effectiveWorkspaceLimit, running: active.byWorkspace))
                     } catch is CancellationError {
                         break
@@ -168,6 +152,11 @@ public final class FlowExecutor: Sendable {
     private func execute(_ claimed: Run) async {
         var logger = self.logger
         logger[metadataKey: "posthorn.run.id"] = "\(claimed.id)"
+        // The store may hand over a run it could not read back whole, already ended: store that.
+        guard !claimed.isFinished else {
+            await save(claimed, logger: logger)
+            return
+        }
         let flow: Flow?
         do {
             flow = try await cachedFlow(id: claimed.flowID)
@@ -181,7 +170,7 @@ public final class FlowExecutor: Sendable {
         let writer = self.writer
         let began = processor.now()
         let finished = await processor.process(claimed, flow: flow, logger: logger) { progress in
-            try await writer.update(progress)
+            try await writer.update(progress) == .cancellationRequested
         }
         metrics.executed(await save(finished, logger: logger), began: began)
     }
@@ -189,8 +178,8 @@ public final class FlowExecutor: Sendable {
     /// Saves a run's outcome, retrying a failed commit with backoff (0.1 s doubling, 6 tries); if
     /// it still fails the run stays `running` and is recovered at the next start.
     ///
-    /// A run put back in the queue for a retry whose cancellation was requested meanwhile ends
-    /// `cancelled` (and is saved again). A run the store cannot write (a value the encoder refuses)
+    /// A run put back in the queue for a retry whose cancellation was requested meanwhile is stored
+    /// `cancelled` by that same write. A run the store cannot write (a value the encoder refuses)
     /// is saved `failed` with `ESAVE` and without its step data, rather than left running to be
     /// re-run at every start.
     @discardableResult
@@ -198,14 +187,24 @@ public final class FlowExecutor: Sendable {
         var run = run
         var delay = Duration.milliseconds(100)
         var attempt = 1
+        var stripped = false
         while attempt <= 6 {
             do {
-                let cancelRequested = try await writer.update(run)
-                if cancelRequested && run.handle(.cancellationObserved, now: processor.now()) == .save { continue }
+                switch try await writer.update(run) {
+                case .saved:
+                    break
+                case .cancelledInstead(let cancelled):
+                    run = cancelled
+                case .cancellationRequested:
+                    // Only a run written unfinished and not queued gets here; it ends now.
+                    if run.handle(.cancellationObserved, now: processor.now()) == .save { continue }
+                }
                 logger.debug("run saved", metadata: ["posthorn.run.status": "\(run.status.rawValue)"])
                 return run
             } catch RunStoreError.unstorable(let reason) {
-                guard !run.steps.isEmpty || !run.isFinished else { break }
+                // Once only: stripped, a run that still cannot be stored is beyond help here.
+                guard !stripped else { break }
+                stripped = true
                 run = processor.unstorable(run, reason: reason)
                 continue
             } catch {
@@ -221,19 +220,25 @@ public final class FlowExecutor: Sendable {
 
     /// Runs a dead worker left `running`: all of them at an embedded start, else those whose lease
     /// expired.
+    ///
+    /// Each run is saved on its own, as any outcome is (a failed write retries, a pending
+    /// cancellation is honoured), so one failure does not leave the others `running`.
     func recover(all: Bool) async {
+        let orphans: [Run]
         do {
-            let orphans = try await runs.abandoned(now: all ? .distantFuture : processor.now())
-            for run in orphans { try await writer.update(processor.recover(run)) }
-            if !orphans.isEmpty { logger.info("runs recovered", metadata: ["posthorn.runs.count": "\(orphans.count)"]) }
+            orphans = try await runs.abandoned(now: all ? .distantFuture : processor.now())
         } catch {
             logger.error("recovering runs failed", metadata: ["error.type": "\(type(of: error))"])
+            return
         }
+        for run in orphans {
+            var logger = self.logger
+            logger[metadataKey: "posthorn.run.id"] = "\(run.id)"
+            await save(processor.recover(run), logger: logger)
+        }
+        if !orphans.isEmpty { logger.info("runs recovered", metadata: ["posthorn.runs.count": "\(orphans.count)"]) }
     }
 
-    static func seconds(_ duration: Duration) -> TimeInterval {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
 }
 
 /// How many runs are executing, in all and per workspace.

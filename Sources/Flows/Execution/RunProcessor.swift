@@ -70,11 +70,11 @@ public struct RunProcessor: Sendable {
                 index += 1
                 continue
             }
-            if let previous, previous.status == .succeeded || previous.status == .failed,
-                let node = registry.node(type: step.type), !node.isIdempotent(previous.parameters ?? .object([:]))
-            {
+            if let previous, previous.status == .succeeded || previous.status == .failed, !previous.isRepeatable {
                 // Its output was not kept across the retry, and running it again could repeat an
-                // effect (a POST).
+                // effect (a POST). Whether it may run again was decided with its real parameters
+                // when it ran: the history's copy may be a summary that no longer says (a POST
+                // whose body was over 1 MB reads as a parameter-less request).
                 return finish(run, .failed(RunError(
                     code: "ERESUME",
                     message: "Step \(step.id) produced binary data or a value too large for the history, which is not kept across a retry, and is not safe to run again; start a new run",
@@ -159,6 +159,14 @@ public struct RunProcessor: Sendable {
                 liveBytes += size
                 index += 1
             } catch {
+                if Task.isCancelled && error.disposition != .ambiguous {
+                    // The server is stopping and cut the step short: it did not fail, so its attempt
+                    // does not count, and the run goes back to the queue for the next start. (After
+                    // an email's final dot the failure is ambiguous and is concluded as such.)
+                    return requeue(run, at: index, step: step, attempt: attempt - 1, parameters: recorded, started: started,
+                                   error: RunError(code: "EINTERRUPTED", message: "The server stopped during this step; it runs again", stepID: step.id),
+                                   retry: flow.retry)
+                }
                 switch conclude(&run, step: step, at: index, failure: error, parameters: recorded, attempt: attempt, started: started, outputs: &outputs, retry: flow.retry) {
                 case .next: index += 1
                 case .end(let ended): return ended
@@ -240,8 +248,7 @@ public struct RunProcessor: Sendable {
             stepID: step.id, type: step.type, status: .retrying, parameters: parameters, output: nil, error: error,
             attempts: attempt, startedAt: started, finishedAt: now()))
         let delay = retry.delay(afterAttempt: max(attempt, 1), jitter: 0.5 + jitter() / 2)
-        run.handle(.retryScheduled(notBefore: now().addingTimeInterval(
-            Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)), now: now())
+        run.handle(.retryScheduled(notBefore: now().addingTimeInterval(delay.timeInterval)), now: now())
         return run
     }
 
@@ -250,12 +257,17 @@ public struct RunProcessor: Sendable {
     /// they will never happen.
     private func finish(_ run: Run, _ outcome: RunLifecycle.Event, endingAt index: Int? = nil) -> Run {
         var run = run
-        if let index, index + 1 < run.steps.count {
-            let later = run.steps[(index + 1)...].filter { Self.isFinished($0) }
-            run.steps.replaceSubrange((index + 1)..., with: later)
-        }
+        if let index { Self.dropUnfinishedRecords(after: index, of: &run) }
         run.handle(outcome, now: now())
         return run
+    }
+
+    /// Drops the records after `index` that had not finished (a retry that was waiting while an
+    /// earlier step ran again): the run ends at `index`, so they will never happen.
+    private static func dropUnfinishedRecords(after index: Int, of run: inout Run) {
+        guard index + 1 < run.steps.count else { return }
+        let later = run.steps[(index + 1)...].filter { isFinished($0) }
+        run.steps.replaceSubrange((index + 1)..., with: later)
     }
 
     /// Writes the record of the step at `index`, replacing an earlier one. Records after it stay:
@@ -298,6 +310,7 @@ public struct RunProcessor: Sendable {
             run.steps[index].output = nil
             run.steps[index].error?.details = nil
         }
+        run.clearErrorDetails()
         run.handle(.abandoned(RunError(code: "ESAVE", message: "The run's history could not be saved: \(reason)")), now: now())
         return run
     }
@@ -325,8 +338,7 @@ public struct RunProcessor: Sendable {
             run.steps[index].status = run.status == .ambiguous ? .ambiguous : .failed
             run.steps[index].error = run.error
             run.steps[index].finishedAt = now()
-            let later = run.steps[(index + 1)...].filter { Self.isFinished($0) }
-            run.steps.replaceSubrange((index + 1)..., with: later)
+            Self.dropUnfinishedRecords(after: index, of: &run)
         }
         return run
     }

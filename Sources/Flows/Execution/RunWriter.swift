@@ -8,7 +8,7 @@ public actor RunWriter {
     private struct Pending {
         var run: Run
         var isInsert: Bool
-        var done: CheckedContinuation<Bool, any Error>
+        var done: CheckedContinuation<RunWriteResult, any Error>
     }
 
     private let store: any RunStore
@@ -28,14 +28,14 @@ public actor RunWriter {
     /// Stores a new run; returns once it is committed.
     public func insert(_ run: Run) async throws { _ = try await submit(run, isInsert: true) }
 
-    /// Stores a run's progress or end; returns once it is committed, with whether a cancellation
-    /// of the (unfinished) run was requested.
+    /// Stores a run's progress or end; returns once it is committed, with what a cancellation
+    /// request for it did (see ``RunStore/write(inserting:updating:)``).
     @discardableResult
-    public func update(_ run: Run) async throws -> Bool { try await submit(run, isInsert: false) }
+    public func update(_ run: Run) async throws -> RunWriteResult { try await submit(run, isInsert: false) }
 
-    private func submit(_ run: Run, isInsert: Bool) async throws -> Bool {
+    private func submit(_ run: Run, isInsert: Bool) async throws -> RunWriteResult {
         guard !isStopped else { throw RunWriterError.stopped }
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Bool, any Error>) in
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<RunWriteResult, any Error>) in
             pending.append(Pending(run: run, isInsert: isInsert, done: continuation))
             loopWaiter?.resume()
             loopWaiter = nil
@@ -60,17 +60,17 @@ public actor RunWriter {
             pending.removeFirst(batch.count)
             let inserts = batch.filter(\.isInsert).map(\.run)
             do {
-                let cancelled = try await store.write(inserting: inserts, updating: batch.filter { !$0.isInsert }.map(\.run))
-                for item in batch { item.done.resume(returning: !item.isInsert && cancelled.contains(item.run.id)) }
+                let outcome = try await store.write(inserting: inserts, updating: batch.filter { !$0.isInsert }.map(\.run))
+                for item in batch { item.done.resume(returning: RunWriteResult(outcome, for: item.run.id)) }
                 if !inserts.isEmpty { onInserted() }
             } catch {
                 // One bad row must not fail the others it shared the commit with: try each alone.
                 var inserted = false
                 for item in batch {
                     do {
-                        let cancelled = try await store.write(
+                        let outcome = try await store.write(
                             inserting: item.isInsert ? [item.run] : [], updating: item.isInsert ? [] : [item.run])
-                        item.done.resume(returning: cancelled.contains(item.run.id))
+                        item.done.resume(returning: RunWriteResult(outcome, for: item.run.id))
                         inserted = inserted || item.isInsert
                     } catch {
                         item.done.resume(throwing: error)
@@ -86,6 +86,26 @@ public actor RunWriter {
         isStopped = true
         loopWaiter?.resume()
         loopWaiter = nil
+    }
+}
+
+/// What a committed write of one run found.
+public enum RunWriteResult: Sendable, Hashable {
+    /// Stored as written.
+    case saved
+    /// Stored as written; a cancellation was requested: stop at the next step boundary.
+    case cancellationRequested
+    /// Written `queued` with a cancellation requested: stored `cancelled` instead.
+    case cancelledInstead(Run)
+
+    init(_ outcome: RunWriteOutcome, for id: String) {
+        if let run = outcome.cancelledInstead[id] {
+            self = .cancelledInstead(run)
+        } else if outcome.cancellationRequested.contains(id) {
+            self = .cancellationRequested
+        } else {
+            self = .saved
+        }
     }
 }
 

@@ -59,6 +59,7 @@ public final class WakeSignal: Sendable {
                         return true
                     }
                     if state.cancelledWaiter == id { return true }
+                    precondition(state.waiter == nil, "a WakeSignal has one waiter at a time")
                     state.waiter = (id, continuation)
                     return false
                 }

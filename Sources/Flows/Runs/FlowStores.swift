@@ -24,11 +24,14 @@ public protocol RunStore: Sendable {
     /// Inserts new runs and replaces existing ones, all in one transaction: the ``RunWriter``
     /// batches every concurrent write into one commit (group commit).
     ///
-    /// - Returns: the ids of the `updating` runs for which a cancellation was requested (see
-    ///   ``requestCancellation(runID:workspaceID:now:)``) and that are not finished; a request for
-    ///   a run written finished is discarded.
+    /// A run of `updating` written `queued` (back in the queue for a retry) whose cancellation was
+    /// requested (see ``requestCancellation(runID:workspaceID:now:)``) is stored `cancelled`
+    /// instead, in the same transaction: no claim can take it in between. A request for a run
+    /// written finished is discarded.
+    ///
+    /// - Returns: which runs had a request, and what became of them.
     @discardableResult
-    func write(inserting: [Run], updating: [Run]) async throws -> Set<String>
+    func write(inserting: [Run], updating: [Run]) async throws -> RunWriteOutcome
     /// Stores the run of a cron fire and the fire itself atomically, only if `dueAt` is later than
     /// the flow's last fire: `false` means another instance fired it already.
     func enqueueCronFire(_ run: Run, flowID: String, dueAt: Date) async throws -> Bool
@@ -56,6 +59,22 @@ extension RunStore {
 
     /// Writes one run's progress or end.
     public func save(_ run: Run) async throws { try await write(inserting: [], updating: [run]) }
+}
+
+/// What a write found about the cancellation requests of the runs it wrote.
+public struct RunWriteOutcome: Sendable, Hashable {
+    /// Runs written `running` with a pending request: each stops at its next step boundary.
+    public var cancellationRequested: Set<String>
+    /// Runs written `queued` with a request: stored `cancelled` instead, as returned here.
+    public var cancelledInstead: [String: Run]
+
+    public init(cancellationRequested: Set<String> = [], cancelledInstead: [String: Run] = [:]) {
+        self.cancellationRequested = cancellationRequested
+        self.cancelledInstead = cancelledInstead
+    }
+
+    /// The outcome for runs that have no request.
+    public static let none = RunWriteOutcome()
 }
 
 /// What a worker asks the store for.

@@ -72,14 +72,20 @@ public actor InMemoryRunStore: RunStore {
     }
 
     @discardableResult
-    public func write(inserting newRuns: [Run], updating changed: [Run]) -> Set<String> {
+    public func write(inserting newRuns: [Run], updating changed: [Run]) -> RunWriteOutcome {
         writeBatches.append(newRuns.count + changed.count)
-        for run in newRuns + changed { runs[run.id] = run }
-        var requested: Set<String> = []
-        for run in changed where cancellations.contains(run.id) {
-            if run.isFinished { cancellations.remove(run.id) } else { requested.insert(run.id) }
+        var outcome = RunWriteOutcome()
+        for run in newRuns { runs[run.id] = run }
+        for var run in changed {
+            if cancellations.contains(run.id) {
+                if run.status == .queued, run.handle(.cancellationObserved, now: Date()) == .save {
+                    outcome.cancelledInstead[run.id] = run
+                }
+                if run.isFinished { cancellations.remove(run.id) } else { outcome.cancellationRequested.insert(run.id) }
+            }
+            runs[run.id] = run
         }
-        return requested
+        return outcome
     }
 
     /// Runs whose cancellation was requested while they ran.

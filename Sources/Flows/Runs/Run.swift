@@ -41,6 +41,9 @@ public struct Run: Sendable, Hashable, Identifiable {
         lifecycle.handle(event, now: now)
     }
 
+    /// Drops the details of the run's error (what remains when the history cannot be stored).
+    mutating func clearErrorDetails() { lifecycle.clearErrorDetails() }
+
     public var status: RunStatus { lifecycle.status }
     /// Why the run failed, is ambiguous, or was cancelled.
     public var error: RunError? { lifecycle.error }

@@ -176,6 +176,9 @@ public struct RunLifecycle: Sendable, Hashable {
         }
     }
 
+    /// Drops the error's details (the run's history could not be stored with them).
+    mutating func clearErrorDetails() { error?.details = nil }
+
     private mutating func hold(owner: String, until: Date) {
         leaseOwner = owner
         leaseExpiresAt = until

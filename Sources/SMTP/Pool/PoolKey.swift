@@ -18,6 +18,9 @@ public struct PoolKey: Hashable, Sendable, CustomStringConvertible {
         self.version = version
     }
 
+    /// The workspace part of the scope (before `/`).
+    var workspace: Substring { scope.prefix { $0 != "/" } }
+
     /// `scope@version`, safe to log: neither part is secret.
     public var description: String { "\(scope)@\(version)" }
 }

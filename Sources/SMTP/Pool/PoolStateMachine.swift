@@ -19,6 +19,10 @@ struct PoolStateMachine: Sendable {
         var maximumConnectionsPerKey = 4
         /// Sessions open or opening in all.
         var maximumConnections = 64
+        /// Sessions opening or carrying a message for one workspace (the part of the key's scope
+        /// before `/`), so one workspace whose relays stall cannot hold every session while other
+        /// workspaces' sends wait. `nil`: no limit besides ``maximumConnections``.
+        var maximumBusyConnectionsPerWorkspace: Int?
         /// Messages one session carries before it is closed and replaced.
         var maximumMessagesPerConnection = 100
         /// An idle session is closed after this long.
@@ -304,6 +308,11 @@ struct PoolStateMachine: Sendable {
                 index += 1
                 continue
             }
+            if let limit = configuration.maximumBusyConnectionsPerWorkspace, busyCount(forWorkspaceOf: waiter.key) >= limit {
+                if chain(waiter, at: index, into: &actions) { continue }
+                index += 1
+                continue
+            }
             if connections.count >= configuration.maximumConnections {
                 guard let victim = oldestIdle(excluding: waiter.key) else {
                     if chain(waiter, at: index, into: &actions) { continue }
@@ -343,6 +352,16 @@ struct PoolStateMachine: Sendable {
 
     private func count(for key: PoolKey) -> Int {
         connections.values.filter { $0.key == key }.count
+    }
+
+    /// Sessions opening or leased for the workspace of `key`.
+    private func busyCount(forWorkspaceOf key: PoolKey) -> Int {
+        let workspace = key.workspace
+        return connections.values.filter { connection in
+            guard connection.key.workspace == workspace else { return false }
+            if case .idle = connection.state { return false }
+            return true
+        }.count
     }
 
     private func reservedCount(for key: PoolKey) -> Int {

@@ -22,6 +22,9 @@ public actor SMTPPool {
         public var maximumConnectionsPerKey = 4
         /// Sessions open or opening in all (default 64).
         public var maximumConnections = 64
+        /// Sessions opening or carrying a message for one workspace (default: ``maximumConnections``
+        /// less an eighth, kept for the other workspaces, as the executor keeps run slots).
+        public var maximumBusyConnectionsPerWorkspace: Int?
         /// Messages one session carries before it is replaced (default 100).
         public var maximumMessagesPerConnection = 100
         /// An idle session is closed after this long (default 60 s; servers drop idle clients
@@ -85,6 +88,8 @@ public actor SMTPPool {
         self.machine = PoolStateMachine(configuration: PoolStateMachine.Configuration(
             maximumConnectionsPerKey: configuration.maximumConnectionsPerKey,
             maximumConnections: configuration.maximumConnections,
+            maximumBusyConnectionsPerWorkspace: configuration.maximumBusyConnectionsPerWorkspace
+                ?? max(1, configuration.maximumConnections - max(1, configuration.maximumConnections / 8)),
             maximumMessagesPerConnection: configuration.maximumMessagesPerConnection,
             idleTimeout: configuration.idleTimeout, livenessCheckAfter: configuration.livenessCheckAfter,
             chainTransactions: configuration.chainTransactions),
@@ -100,15 +105,23 @@ public actor SMTPPool {
     // MARK: Lifecycle
 
     /// Runs the pool until ``shutdown()``: connection attempts, closes and the timer live here.
+    ///
+    /// After ``shutdown()`` it returns once every session is closed (each said QUIT), or after
+    /// ``shutdownDeadline`` at the latest: then what is still under way — a session still being
+    /// opened to a server that stalls its greeting, a QUIT without answer — is cancelled.
     public func run() async {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.runTimer() }
             for await job in jobs {
                 group.addTask { await self.perform(job) }
             }
-            group.cancelAll()
+            // Drained: the closes finish by themselves (QUIT waits 2 s at most). Forced: cancel.
+            if isForcedToFinish { group.cancelAll() }
         }
     }
+
+    /// How long a shutdown waits for sessions being opened or closed before cancelling them.
+    static let shutdownDeadline: Duration = .seconds(3)
 
     /// Starts ``shutdown()`` from any context (a service's graceful-shutdown handler): the request
     /// travels through ``run()``'s job queue, so it needs no task of its own.
@@ -119,15 +132,29 @@ public actor SMTPPool {
     /// Fails every waiter, closes idle sessions now (each says QUIT) and busy ones when their
     /// message is done, and ends ``run()`` once everything is closed.
     public func shutdown() {
+        guard !isShuttingDown else { return }
         isShuttingDown = true
+        shutdownStarted = now
         perform(machine.shutdown())
         finishIfDrained()
     }
 
     private var isShuttingDown = false
+    private var isForcedToFinish = false
+    private var isFinished = false
+    private var shutdownStarted: Duration = .zero
 
     private func finishIfDrained() {
-        if isShuttingDown && machine.isEmpty && connections.isEmpty { jobSink.finish() }
+        guard isShuttingDown, !isFinished else { return }
+        if machine.isEmpty && connections.isEmpty {
+            isFinished = true
+            jobSink.finish()
+        } else if now - shutdownStarted >= Self.shutdownDeadline {
+            logger.debug("smtp.pool.shutdown.forced", metadata: ["smtp.pool.connecting": "\(machine.statistics.connecting)"])
+            isForcedToFinish = true
+            isFinished = true
+            jobSink.finish()
+        }
     }
 
     // MARK: Sending
@@ -167,8 +194,9 @@ public actor SMTPPool {
             } catch {
                 let reusable = error.leavesSessionUsable && lease.connection.isActive
                 release(lease, reusable: reusable, messageSent: false)
-                // Before the final dot nothing was delivered: one more try on a new session.
-                if !reusable && error.disposition == .transient && !retried {
+                // Before the final dot nothing was delivered: one more try on a new session (not when
+                // the send was cancelled: the server is stopping).
+                if !reusable && error.disposition == .transient && !retried && !Task.isCancelled {
                     logger.debug("smtp.pool.retry", metadata: ["smtp.pool.key": "\(key)", "smtp.error": "\(error)"])
                     metrics.retries.increment()
                     retried = true
@@ -180,6 +208,10 @@ public actor SMTPPool {
     }
 
     private func lease(key: PoolKey, configuration: SMTPConfiguration, fresh: Bool) async throws(SMTPError) -> Lease {
+        // A cancelled caller (a stopping server) must not open a session it will never use.
+        guard !Task.isCancelled else {
+            throw SMTPError(.connection, .transient, "the send was cancelled before it had a session")
+        }
         configurations[key] = configuration
         let id = nextRequestID
         nextRequestID += 1
@@ -308,12 +340,14 @@ public actor SMTPPool {
     }
 
     private func runTimer() async {
-        while !Task.isCancelled {
+        while !Task.isCancelled && !isFinished {
             let hasWaiters = !waiters.isEmpty
             let wake = machine.nextWakeUp.map { $0 - now } ?? .seconds(1)
-            let delay = max(.milliseconds(10), min(wake, hasWaiters ? .milliseconds(50) : .seconds(1)))
+            var delay = max(.milliseconds(10), min(wake, hasWaiters ? .milliseconds(50) : .seconds(1)))
+            if isShuttingDown { delay = min(delay, .milliseconds(100)) }
             try? await Task.sleep(for: delay)
             perform(machine.tick(now: now))
+            finishIfDrained()
         }
     }
 

@@ -1,0 +1,159 @@
+public import Foundation
+import Egress
+import Flows
+import MIME
+import NIOCore
+import SMTPCore
+
+/// The parsers that read input from outside (webhook bodies, templates in flows, addresses,
+/// SMTP replies, cron expressions, form bodies, `Content-Disposition` headers, host literals),
+/// each as one function of arbitrary bytes that must never crash, hang or break its invariant.
+///
+/// libFuzzer drives them through `bench/fuzz TARGET MINUTES` (a sanitizer build of the
+/// `PosthornFuzz` executable); `FuzzCorpusTests` replays the corpus in `Fuzz/Corpus/<target>/`
+/// through the ordinary test build, so every input that once found a bug stays a regression test.
+/// A broken invariant is a `preconditionFailure`, which both report as a crash.
+public enum FuzzTarget: String, CaseIterable, Sendable {
+    case json
+    case template
+    case addressList
+    case smtpReply
+    case cron
+    case formBody
+    case contentDisposition
+    case ipLiteral
+
+    /// Feeds `data` to the target.
+    public func run(_ data: Data) {
+        switch self {
+        case .json: Self.json(data)
+        case .template: Self.template(data)
+        case .addressList: Self.addressList(data)
+        case .smtpReply: Self.smtpReply(data)
+        case .cron: Self.cron(data)
+        case .formBody: Self.formBody(data)
+        case .contentDisposition: Self.contentDisposition(data)
+        case .ipLiteral: Self.ipLiteral(data)
+        }
+    }
+
+    // MARK: - Targets
+
+    /// A parsed document prints as compact JSON that parses back to the same value, within the
+    /// depth limit.
+    static func json(_ data: Data) {
+        guard let value = try? JSONValue(parsing: data) else { return }
+        let (_, depth) = value.footprint
+        check(depth <= RunLimits.maximumDepth, "parsed a value \(depth) deep")
+        let reparsed = try? JSONValue(parsing: value.compactJSON)
+        check(reparsed == value, "compact JSON does not parse back to the same value")
+    }
+
+    /// A template parses or fails with an error; parsed, it renders in a scope whatever the
+    /// references hold, within the value bound.
+    static func template(_ data: Data) {
+        let text = String(decoding: data, as: UTF8.self)
+        guard let template = try? Template(parsing: text) else { return }
+        let scope = TemplateScope(
+            triggerBody: ["name": "Ada", "items": [["email": "a@example.com"]], "n": 3, "nested": ["a": ["b": true]]],
+            triggerHeaders: ["x-github-event": "push"], triggerQuery: ["page": "2"],
+            stepOutputs: ["fetch": ["body": .bytes([1, 2, 3]), "status": 200]], runID: "run_fuzz",
+            now: Date(timeIntervalSince1970: 1_800_000_000))
+        if let rendered = try? template.render(in: scope) {
+            check(rendered.utf8.count <= RunLimits.maximumValueBytes, "rendered past the value bound")
+        }
+        _ = try? ParameterTemplate(parsing: .object(["p": .string(text)])).render(in: scope)
+    }
+
+    /// A value without any of the list's structure scalars never parses to more than one
+    /// mailbox — the invariant that keeps an inserted value from adding recipients — and every
+    /// parsed address carries no deceptive character.
+    static func addressList(_ data: Data) {
+        let text = String(decoding: data, as: UTF8.self)
+        guard let mailboxes = try? MailboxAddress.parseList(text, field: "to") else { return }
+        if !text.unicodeScalars.contains(where: AddressListSyntax.structuralScalars.contains) {
+            check(mailboxes.count <= 1, "\(mailboxes.count) mailboxes from text without a separator")
+        }
+        for mailbox in mailboxes {
+            check(mailbox.addressSpec.utf8.count <= 254, "an address longer than 254 octets")
+            check(mailbox.addressSpec.unicodeScalars.filter { $0 == "@" }.count == 1, "not exactly one @")
+            let again = try? MailboxAddress.parseList(mailbox.addressSpec, field: "to")
+            check(again?.map(\.addressSpec) == [mailbox.addressSpec], "an address does not parse back to itself")
+        }
+    }
+
+    /// The reply decoder gives the same replies whatever the split of its input into reads.
+    static func smtpReply(_ data: Data) {
+        let bytes = [UInt8](data)
+        let whole = decodeReplies(bytes, splits: [])
+        let splits = bytes.isEmpty ? [] : stride(from: Int(bytes[0] % 7) + 1, to: bytes.count, by: Int(bytes[0] % 5) + 1).map { $0 }
+        check(decodeReplies(bytes, splits: splits) == whole, "replies depend on how the bytes were split")
+    }
+
+    /// A schedule that parses has due times that strictly increase.
+    static func cron(_ data: Data) {
+        let text = String(decoding: data.prefix(256), as: UTF8.self)
+        guard let zone = TimeZone(identifier: "Europe/Berlin"), let schedule = try? CronSchedule(parsing: text, timeZone: zone)
+        else { return }
+        var after = Date(timeIntervalSince1970: 1_800_000_000)
+        for _ in 0..<4 {
+            guard let next = schedule.nextFire(after: after) else { return }
+            check(next > after, "a due time that does not come after the last")
+            after = next
+        }
+    }
+
+    /// A form body becomes an object of strings and arrays of strings.
+    static func formBody(_ data: Data) {
+        guard case .object(let fields)? = try? JSONValue(parsingForm: data) else { return }
+        for value in fields.values {
+            switch value {
+            case .string: continue
+            case .array(let items): check(items.allSatisfy { if case .string = $0 { true } else { false } }, "a non-string form value")
+            default: check(false, "a form value that is neither a string nor a list of strings")
+            }
+        }
+    }
+
+    /// A file name from a server's header never carries a path, a control, bidi or invisible
+    /// character, or more than 255 bytes.
+    static func contentDisposition(_ data: Data) {
+        let header = String(decoding: data, as: UTF8.self)
+        guard let name = ContentDisposition.filename(fromHeader: header) else { return }
+        check(!name.isEmpty && name != "." && name != "..", "an empty or dot name")
+        check(!name.contains("/") && !name.contains("\\"), "a path in a file name")
+        check(name.utf8.count <= FilenameSanitizer.maximumUTF8Length, "a file name over 255 bytes")
+        check(!name.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }, "a control character in a file name")
+    }
+
+    /// An IP literal that parses prints in a form that parses back to the same address.
+    static func ipLiteral(_ data: Data) {
+        let text = String(decoding: data.prefix(128), as: UTF8.self)
+        guard let address = IPAddress(text) else { return }
+        check(IPAddress(address.description) == address, "an address does not parse back from its description")
+    }
+
+    // MARK: - Helpers
+
+    private static func decodeReplies(_ bytes: [UInt8], splits: [Int]) -> [String] {
+        var decoder = SMTPReplyDecoder()
+        var buffer = ByteBuffer()
+        var replies: [String] = []
+        var start = 0
+        for end in splits + [bytes.count] where end > start {
+            buffer.writeBytes(bytes[start..<end])
+            start = end
+            do {
+                while let reply = try decoder.decode(buffer: &buffer) { replies.append("\(reply.code) \(reply.lines)") }
+            } catch {
+                replies.append("error \(error)")
+                return replies
+            }
+        }
+        return replies
+    }
+
+    private static func check(_ condition: Bool, _ message: @autoclosure () -> String) {
+        if !condition { preconditionFailure("fuzz invariant broken: \(message())") }
+    }
+}
