@@ -17,16 +17,22 @@ public struct SMTPReplyDecoder: NIOSingleStepByteToMessageDecoder {
 
     private var pendingCode: Int?
     private var pendingLines: [String] = []
+    /// Readable bytes already searched for a line end: a line that arrives a byte at a time is
+    /// scanned once, not once per byte.
+    private var scanned = 0
 
     /// Creates a decoder.
     public init() {}
 
     public mutating func decode(buffer: inout ByteBuffer) throws -> SMTPReply? {
         while true {
-            guard let newline = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else {
-                if buffer.readableBytes > Self.maximumLineLength { throw SMTPProtocolViolation.lineTooLong }
+            let view = buffer.readableBytesView
+            guard let newline = view.dropFirst(scanned).firstIndex(of: UInt8(ascii: "\n")) else {
+                if view.count > Self.maximumLineLength { throw SMTPProtocolViolation.lineTooLong }
+                scanned = view.count
                 return nil
             }
+            scanned = 0
             let length = newline - buffer.readerIndex
             if length > Self.maximumLineLength { throw SMTPProtocolViolation.lineTooLong }
             var line = buffer.readSlice(length: length + 1)!
