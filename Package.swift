@@ -211,6 +211,7 @@ let package = Package(
             dependencies: [
                 "Nodes", "Flows", "MIME", "SMTP", "SMTPCore", "Workspaces", "Egress", "Secrets", "TestSupport", "Vault",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -210,7 +210,9 @@ struct FetchLiveTests {
             let fetcher = try FetchFixtures.fetcher(allowlist: "127.0.0.1/32")
             let error = await FetchFixtures.failure(
                 fetcher,
-                FetchRequest(method: method, url: server.url("/slow"), body: [1], byteLimit: Self.limit, timeout: .milliseconds(300)))
+                // 1.5 s: long enough that even a loaded machine connects (a connect timeout is
+                // transient, nothing was sent), short of /slow's 3 s answer.
+                FetchRequest(method: method, url: server.url("/slow"), body: [1], byteLimit: Self.limit, timeout: .milliseconds(1500)))
             #expect(error?.code == "ETIMEDOUT")
             #expect(error?.disposition == .ambiguous)
             // Whether the server's handler had started when the client gave up depends on timing;

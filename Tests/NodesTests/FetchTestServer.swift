@@ -2,6 +2,7 @@ import Flows
 import HTTPTypes
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import NIOCore
 import Synchronization
 
@@ -65,22 +66,27 @@ final class FetchTestServer: Sendable {
             },
             logger: logger)
 
+        // Stopped by a graceful shutdown, never by cancelling it: a server task cancelled while a
+        // connection is accepted but not yet served trips NIO's "Deinited NIOAsyncWriter without
+        // calling finish()" (apple/swift-nio#2813) and takes the whole test process down.
+        let services = ServiceGroup(configuration: .init(services: [app], logger: logger))
         return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await app.run() }
+            group.addTask { try await services.run() }
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next(), port > 0 else {
-                group.cancelAll()
+                await services.triggerGracefulShutdown()
                 throw CancellationError()
             }
             let server = FetchTestServer(port: port, state: state)
+            let result: Result<Value, any Error>
             do {
-                let value = try await body(server)
-                group.cancelAll()
-                return value
+                result = .success(try await body(server))
             } catch {
-                group.cancelAll()
-                throw error
+                result = .failure(error)
             }
+            await services.triggerGracefulShutdown()
+            try await group.waitForAll()
+            return try result.get()
         }
     }
 
