@@ -33,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/sql-kit.git", from: "3.36.0"),
         .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
     ],
     targets: [
         // Pure: addresses, header encoding, MIME tree and the streaming renderer. Foundation only.
@@ -72,13 +73,15 @@ let package = Package(
             dependencies: ["Secrets", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: sharedSettings
         ),
-        // Workspaces, API tokens and SMTP credentials: the models, their validation, the store ports
-        // (with in-memory versions) and the services the API and the CLI share.
+        // Workspaces, people (accounts, sessions, roles, invitations), API tokens and SMTP
+        // credentials: the models, their validation, the store ports (with in-memory versions) and
+        // the services the API and the CLI share.
         .target(
             name: "Workspaces",
             dependencies: [
                 "Vault", "Secrets", "SMTP", "SMTPCore",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             ],
             swiftSettings: sharedSettings
         ),
@@ -120,11 +123,23 @@ let package = Package(
             ],
             swiftSettings: sharedSettings
         ),
+        // The web app's pages, styles and scripts (plain files, no build step) and the routes that
+        // serve them with their security headers and cache validators.
+        .target(
+            name: "WebApp",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            resources: [.copy("Public")],
+            swiftSettings: sharedSettings
+        ),
         // The Hummingbird application: JSON API, auth, health; `buildApplication(configuration:)`.
         .target(
             name: "Server",
             dependencies: [
-                "Workspaces", "Storage", "Vault", "Secrets", "SMTP", "SMTPCore", "Egress", "Flows", "Nodes", "MIME",
+                "WebApp", "Workspaces", "Storage", "Vault", "Secrets", "SMTP", "SMTPCore", "Egress", "Flows", "Nodes", "MIME",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -234,7 +249,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "Workspaces", "Storage", "Vault", "Secrets", "SMTP", "Egress", "TestSupport", "Flows",
+                "Server", "WebApp", "Workspaces", "Storage", "Vault", "Secrets", "SMTP", "Egress", "TestSupport", "Flows",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -249,7 +264,11 @@ let package = Package(
         ),
         .testTarget(
             name: "PosthornCLITests",
-            dependencies: ["posthorn", "TestSupport", .product(name: "NIOSSL", package: "swift-nio-ssl")],
+            dependencies: [
+                "posthorn", "TestSupport", "Storage", "Workspaces", "Secrets",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: sharedSettings
         ),
     ]

@@ -10,6 +10,8 @@ public struct APIError: HTTPResponseError, Sendable {
     public var code: String
     public var field: String?
     public var message: String
+    /// Seconds until a retry may succeed, sent as `Retry-After` (429).
+    public var retryAfter: Int?
 
     /// Creates an error.
     public init(_ status: HTTPResponse.Status, code: String, field: String? = nil, _ message: String) {
@@ -24,10 +26,14 @@ public struct APIError: HTTPResponseError, Sendable {
         let status: HTTPResponse.Status = switch error.kind {
         case .validation: .unprocessableContent
         case .notFound: .notFound
-        case .conflict, .versionConflict: .conflict
+        case .conflict, .versionConflict, .lastAdmin: .conflict
         case .vault: .internalServerError
+        case .unauthorized: .unauthorized
+        case .forbidden: .forbidden
+        case .tooManyAttempts: .tooManyRequests
         }
         self.init(status, code: error.kind.rawValue, field: error.field, error.message)
+        retryAfter = error.retryAfter.map { Int($0.rounded(.up)) }
     }
 
     static let unauthorized = APIError(.unauthorized, code: "unauthorized", "Missing or invalid API token")
@@ -48,6 +54,11 @@ public struct APIError: HTTPResponseError, Sendable {
             Body(error: .init(code: code, field: field, message: message, requestId: requestID)), from: request, context: context)
         response.status = status
         if let requestID { response.headers[.requestID] = requestID }
+        if let retryAfter { response.headers[.retryAfter] = String(retryAfter) }
+        // Thrown errors skip what RequestLogMiddleware adds to answers: an error is per caller
+        // too (a 404 is heuristically cacheable), and JSON is never to be sniffed as HTML.
+        response.headers[.cacheControl] = "no-store"
+        response.headers[.xContentTypeOptions] = "nosniff"
         // The bearer challenge belongs to the API's token check, not to a webhook's secret.
         if code == APIError.unauthorized.code { response.headers[.wwwAuthenticate] = "Bearer" }
         return response

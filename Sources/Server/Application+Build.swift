@@ -1,5 +1,6 @@
 public import Hummingbird
 import HummingbirdCore
+import Workspaces
 public import Logging
 
 /// The Hummingbird application over an opened environment, listening where the configuration says,
@@ -13,6 +14,19 @@ public func buildApplication(environment: PosthornEnvironment, logger: Logger) -
     let configuration = environment.configuration
     let limits = configuration.connectionLimits
     var services = environment.engine.services
+    let users = environment.services.users
+    // Sessions past their idle or absolute limit are refused when used; this deletes them.
+    services.append(TaskService(name: "session-cleanup") {
+        while !Task.isCancelled {
+            do {
+                let deleted = try await users.deleteExpiredSessions()
+                if deleted > 0 { logger.debug("expired sessions deleted", metadata: ["posthorn.sessions.count": "\(deleted)"]) }
+            } catch {
+                logger.warning("deleting expired sessions failed", metadata: ["error.type": "\(type(of: error))"])
+            }
+            try? await Task.sleep(for: .seconds(3600))
+        }
+    })
     if configuration.metricsPort != 0 {
         services.append(MetricsEndpoint(
             host: configuration.metricsHost, port: configuration.metricsPort, registry: configuration.metricsRegistry,

@@ -19,13 +19,19 @@ public struct ConnectionTester: Sendable {
         self.credentials = credentials
     }
 
-    /// Runs the test. Throws only when the credential itself cannot be used (validation, vault);
-    /// every network or SMTP problem is part of the result.
+    /// Runs the test of a stored credential and keeps its outcome (the Credentials page shows the
+    /// latest). Throws only when the credential itself cannot be used (validation, vault); every
+    /// network or SMTP problem is part of the result.
     public func test(_ credential: SMTPCredential, timeouts: SMTPTimeouts = ConnectionTester.timeouts) async throws -> ConnectionTestResult {
-        let configuration = try credentials.configuration(for: credential, timeouts: timeouts)
+        let result = await test(try credentials.configuration(for: credential, timeouts: timeouts))
+        try await credentials.recordTest(ok: result.ok, code: result.error?.code, tlsVersion: result.tlsVersion, of: credential)
+        return result
+    }
+
+    /// Runs the test with settings not stored (the dialog's form); keeps nothing.
+    public func test(_ configuration: SMTPConfiguration) async -> ConnectionTestResult {
         do {
-            let report = try await client.testConnection(using: configuration)
-            return ConnectionTestResult(report: report)
+            return ConnectionTestResult(report: try await client.testConnection(using: configuration))
         } catch {
             return ConnectionTestResult(error: error)
         }

@@ -7,12 +7,21 @@ import Workspaces
 
 /// A credential as a client submits it (POST and PATCH). The password is decoded straight into a
 /// `Secret`; for the nullable fields an explicit `null` clears and a missing key keeps.
+///
+/// `credentialId` belongs only to `POST /api/v1/credentials/test` (the stored credential a form
+/// edits); the other calls refuse it as an unknown field (``refuseCredentialID()``).
 struct CredentialBody: Decodable {
     var input: CredentialInput
+    var credentialID: String?
 
     private enum Key: String, CodingKey, CaseIterable {
         case type, name, host, port, username, password, security, acceptUnverifiedCertificates, minTLSVersion,
-            clientIdentifier, caCertificate, version
+            clientIdentifier, caCertificate, version, credentialId
+    }
+
+    /// 422 for a `credentialId` where it has no meaning.
+    func refuseCredentialID() throws {
+        if credentialID != nil { throw APIError(.unprocessableContent, code: "validation_failed", field: "credentialId", "Unknown field") }
     }
 
     init(from decoder: any Decoder) throws {
@@ -45,6 +54,7 @@ struct CredentialBody: Decodable {
         input.clientIdentifier = try container.decodeNullable(String.self, forKey: .clientIdentifier)
         input.caCertificate = try container.decodeNullable(String.self, forKey: .caCertificate)
         input.version = try container.decodeNonNull(Int.self, forKey: .version)
+        credentialID = try container.decodeNonNull(String.self, forKey: .credentialId)
     }
 }
 
@@ -66,8 +76,12 @@ struct CredentialResponse: ResponseEncodable {
     var updatedAt: String
     /// Send it back in a PATCH to refuse the change if someone changed the credential meanwhile.
     var version: Int
+    /// The API's extras (the CLI leaves them out): the latest connection test, and the flows
+    /// whose steps use the credential (what deleting it would break).
+    var usage: CredentialUsage?
 
-    init(_ credential: SMTPCredential) {
+    init(_ credential: SMTPCredential, usage: CredentialUsage? = nil) {
+        self.usage = usage
         version = credential.version
         id = credential.id
         name = credential.name
@@ -86,7 +100,7 @@ struct CredentialResponse: ResponseEncodable {
 
     private enum CodingKeys: String, CodingKey {
         case id, type, name, host, port, username, hasPassword, security, acceptUnverifiedCertificates, minTLSVersion,
-            clientIdentifier, caCertificate, createdAt, updatedAt, version
+            clientIdentifier, caCertificate, createdAt, updatedAt, version, lastTest, usedBy
     }
 
     // Explicit nulls, so clients see every field.
@@ -107,6 +121,58 @@ struct CredentialResponse: ResponseEncodable {
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(updatedAt, forKey: .updatedAt)
         try container.encode(version, forKey: .version)
+        if let usage {
+            try container.encode(usage.lastTest.map(LastTestBody.init), forKey: .lastTest)
+            try container.encode(usage.usedBy, forKey: .usedBy)
+        }
+    }
+
+    private struct LastTestBody: Encodable {
+        var ok: Bool
+        var at: String
+        var code: String?
+        var tlsVersion: String?
+
+        init(_ record: CredentialTestRecord) {
+            ok = record.ok
+            at = Timestamp.string(record.testedAt)
+            code = record.code
+            tlsVersion = record.tlsVersion
+        }
+
+        private enum CodingKeys: String, CodingKey { case ok, at, code, tlsVersion }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(ok, forKey: .ok)
+            try container.encode(at, forKey: .at)
+            try container.encode(code, forKey: .code)
+            try container.encode(tlsVersion, forKey: .tlsVersion)
+        }
+    }
+}
+
+/// What the API adds to a credential: its latest test and the flows that use it.
+struct CredentialUsage {
+    struct FlowReference: Encodable, Hashable {
+        var id: String
+        var name: String
+    }
+
+    var lastTest: CredentialTestRecord?
+    var usedBy: [FlowReference]
+}
+
+/// A credential as a workspace member sees it: enough to pick it in a flow, nothing of its server
+/// or login.
+struct CredentialSummaryResponse: Encodable {
+    var id: String
+    var type = "smtp"
+    var name: String
+
+    init(_ credential: SMTPCredential) {
+        id = credential.id
+        name = credential.name
     }
 }
 

@@ -11,7 +11,7 @@ public enum JSONRendering {
 
     /// `{"credentials": […]}`.
     public static func credentials(_ credentials: [SMTPCredential]) -> String {
-        encode(CredentialListResponse(credentials: credentials.map(CredentialResponse.init)))
+        encode(CredentialListResponse(credentials: credentials.map { CredentialResponse($0) }))
     }
 
     /// `{"workspace": {…}, "token": "…"}`: the one place a token is shown.
@@ -34,6 +34,11 @@ public enum JSONRendering {
     /// A connection test result.
     public static func testResult(_ result: ConnectionTestResult) -> String {
         encode(result)
+    }
+
+    /// An account as `GET /api/v1/session` shows it: the user and their workspaces with roles.
+    public static func user(_ user: User, memberships: [Membership]) -> String {
+        encode(SessionResponse(user: user, memberships: memberships))
     }
 
     private static func encode(_ value: some Encodable) -> String {

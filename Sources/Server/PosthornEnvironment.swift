@@ -40,6 +40,7 @@ public struct PosthornEnvironment: Sendable {
         let storage = try await SQLiteStorage.open(dataDirectory: configuration.dataDirectory, logger: logger)
         let vault = Vault(keyRing: ring)
         let workspaces = WorkspaceService(store: storage.store)
+        let users = UserService(users: storage.store, workspaces: storage.store, configuration: configuration.users)
         let credentials = CredentialService(store: storage.store, vault: vault)
         let egress = EgressGuard(policy: configuration.egressPolicy, resolver: resolver)
         let tester = ConnectionTester(egress: egress, credentials: credentials, logger: logger)
@@ -66,7 +67,11 @@ public struct PosthornEnvironment: Sendable {
         return PosthornEnvironment(
             configuration: configuration, storage: storage, vault: vault, keySource: keySource,
             services: PosthornServices(
-                workspaces: workspaces, credentials: credentials, connectionTester: tester, flows: engine.service,
+                workspaces: workspaces, users: users,
+                browser: BrowserPolicy(
+                    publicURL: configuration.publicURL, cookieLifetime: configuration.users.absoluteLimit,
+                    trustsForwardedFor: configuration.trustsForwardedFor),
+                credentials: credentials, connectionTester: tester, flows: engine.service,
                 flowStore: storage.store, runStore: storage.store, metrics: ServerMetrics(factory: metricsFactory)),
             engine: engine, lock: lock)
     }

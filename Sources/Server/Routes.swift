@@ -5,11 +5,16 @@ public import Hummingbird
 import Logging
 import NIOHTTP1
 import Storage
+public import WebApp
 public import Workspaces
 
 /// The services behind the API, opened once per process.
 public struct PosthornServices: Sendable {
     public let workspaces: WorkspaceService
+    /// Accounts, sessions, roles and invitations.
+    public let users: UserService
+    /// The session cookie and the same-origin rule.
+    public let browser: BrowserPolicy
     public let credentials: CredentialService
     public let connectionTester: ConnectionTester
     /// Creates and changes flows, starts runs (through the group-commit writer).
@@ -21,9 +26,12 @@ public struct PosthornServices: Sendable {
 
     /// Bundles the services.
     public init(
-        workspaces: WorkspaceService, credentials: CredentialService, connectionTester: ConnectionTester,
-        flows: FlowService, flowStore: any FlowStore, runStore: any RunStore, metrics: ServerMetrics
+        workspaces: WorkspaceService, users: UserService, browser: BrowserPolicy, credentials: CredentialService,
+        connectionTester: ConnectionTester, flows: FlowService, flowStore: any FlowStore, runStore: any RunStore,
+        metrics: ServerMetrics
     ) {
+        self.users = users
+        self.browser = browser
         self.metrics = metrics
         self.workspaces = workspaces
         self.credentials = credentials
@@ -34,17 +42,22 @@ public struct PosthornServices: Sendable {
     }
 }
 
-/// Builds the router: `/healthz`, the `/api/v1` JSON API, and `/hooks/{webhookId}` (outside the
-/// API: no bearer token, the id is the capability). Tests drive it with `app.test(.router)`.
-public func buildRouter(services: PosthornServices) -> Router<PosthornRequestContext> {
+/// Builds the router: `/healthz`, the `/api/v1` JSON API, `/hooks/{webhookId}` (outside the API:
+/// no bearer token, the id is the capability) and the web app's pages and assets. Tests drive it
+/// with `app.test(.router)`.
+public func buildRouter(services: PosthornServices, webApp: WebAppAssets = .bundled) -> Router<PosthornRequestContext> {
     let router = Router(context: PosthornRequestContext.self)
     router.add(middleware: RequestLogMiddleware(metrics: services.metrics))
     router.get("healthz") { _, _ in HealthResponse(status: "ok") }
     OpenAPIDocument.register(on: router)
+    WebAppRoutes(assets: webApp).register(on: router)
     let webhooks = WebhookFlowCache()
     WebhookRoutes(services: services, cache: webhooks).register(on: router)
-    let api = router.group("api/v1").add(middleware: TokenAuthMiddleware(workspaces: services.workspaces))
+    SessionRoutes(services: services).register(on: router.group("api/v1"))
+    let api = router.group("api/v1").add(
+        middleware: AuthMiddleware(workspaces: services.workspaces, users: services.users, browser: services.browser))
     WorkspaceRoutes(services: services).register(on: api)
+    MemberRoutes(services: services).register(on: api)
     CredentialRoutes(services: services).register(on: api)
     TokenRoutes(services: services).register(on: api)
     FlowRoutes(services: services, webhooks: webhooks).register(on: api)
@@ -79,19 +92,25 @@ struct RequestLogMiddleware: RouterMiddleware {
         do {
             var response = try await next(request, context)
             status = response.status.code
+            // API answers are per caller: no shared or browser cache keeps them.
+            if response.headers[.cacheControl] == nil, request.uri.path.hasPrefix("/api/") {
+                response.headers[.cacheControl] = "no-store"
+            }
+            response.headers[.xContentTypeOptions] = "nosniff"
             if let id = RequestIdentity.id(of: context.logger) { response.headers[.requestID] = id }
             return response
         } catch let error as APIError {
             status = error.status.code
             if error.code == "vault_error" { metrics.error("vault") }
             throw error
+        } catch let error as HTTPError where error.status == .notFound && error.body == nil {
+            // No route matched: the API's error shape rather than an empty body. (Before the
+            // general case below, which HTTPError also matches.)
+            status = 404
+            throw APIError(.notFound, code: "not_found", "No such route: \(request.method.rawValue) \(request.uri.path)")
         } catch let error as any HTTPResponseError {
             status = error.status.code
             throw error
-        } catch let error as HTTPError where error.status == .notFound && error.body == nil {
-            // No route matched: the API's error shape rather than an empty body.
-            status = 404
-            throw APIError(.notFound, code: "not_found", "No such route: \(request.method.rawValue) \(request.uri.path)")
         } catch let error as HTTPParserError {
             // Malformed framing met while reading the body (a broken chunk size): the client's
             // fault. Rethrown as it is, Hummingbird answers 400 and closes the connection, whose

@@ -3,6 +3,7 @@ public import Foundation
 public import Logging
 public import MIME
 public import Prometheus
+public import Workspaces
 
 /// What `posthorn serve` was told: where the data lives, where to listen, where mail may go.
 ///
@@ -37,6 +38,16 @@ public struct ServerConfiguration: Sendable, CustomStringConvertible, CustomRefl
     /// Where `/metrics` listens (its own listener, loopback by default); port 0 turns it off.
     public var metricsHost = "127.0.0.1"
     public var metricsPort = 9464
+    /// The address people reach the server at when it sits behind a proxy
+    /// (`https://posthorn.example.com`): the origin the browser's changes must come from, the base
+    /// of links the server prints, and, when https, the session cookie's `Secure` flag. `nil`: the
+    /// request's `Host` (and `http://host:port` in printed links).
+    public var publicURL: URL?
+    /// Whether a proxy the operator runs sets `X-Forwarded-For`, so sign-in throttling counts the
+    /// address it saw instead of the proxy's own (`--trust-forwarded-for`).
+    public var trustsForwardedFor = false
+    /// Sign-in sessions, invitations and password hashing (`UserService.Configuration`).
+    public var users = UserService.Configuration()
     /// Where every component's metrics are kept, and what `/metrics` prints.
     public var metricsRegistry = PrometheusCollectorRegistry()
 

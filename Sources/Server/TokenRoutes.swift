@@ -11,15 +11,15 @@ struct TokenRoutes {
 
     func register(on group: RouterGroup<PosthornRequestContext>) {
         group.get("tokens") { _, context in
-            let workspace = try context.requireWorkspace()
+            let workspace = try context.requireWorkspaceAdmin()
             return TokenListResponse(items: try await services.workspaces.tokens(in: workspace.id).map(TokenResponse.init))
         }
         group.post("tokens") { request, context in
-            let workspace = try context.requireWorkspace()
+            let workspace = try context.requireWorkspaceAdmin()
             let body = try await JSONBody.decode(CreateWorkspaceBody.self, from: request, context: context)
             do {
                 let (token, value) = try await services.workspaces.createToken(
-                    name: body.name, in: workspace.id, createdBy: context.apiTokenID)
+                    name: body.name, in: workspace.id, createdBy: context.apiTokenID ?? context.user?.id)
                 var response = TokenResponse(token)
                 response.token = value.revealedValue
                 return EditedResponse(status: .created, headers: [.location: "/api/v1/tokens/\(token.id)"], response: response)
@@ -28,7 +28,7 @@ struct TokenRoutes {
             }
         }
         group.delete("tokens/:id") { _, context in
-            let workspace = try context.requireWorkspace()
+            let workspace = try context.requireWorkspaceAdmin()
             do {
                 try await services.workspaces.revokeToken(try context.parameters.require("id"), in: workspace.id)
             } catch let error as WorkspaceError {

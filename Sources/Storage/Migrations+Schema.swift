@@ -1,6 +1,6 @@
 extension Migrations {
     /// Every migration Posthorn ships, oldest first.
-    public static let all: [Migration] = [version1, version2, version3]
+    public static let all: [Migration] = [version1, version2, version3, version4]
 
     // MARK: - Version 1
 
@@ -178,6 +178,83 @@ extension Migrations {
             "ALTER TABLE runs ADD COLUMN starts_without_progress BIGINT NOT NULL DEFAULT 0",
             "DROP INDEX runs_claim",
             "CREATE INDEX runs_claim ON runs (status, workspace_id, not_before, created_at, id)",
+        ]
+    )
+
+    // MARK: - Version 4
+
+    /// People who sign in to the web app, their roles in workspaces, browser sessions, invitations,
+    /// and the outcome of each credential's latest connection test.
+    ///
+    /// - `users.email` is lower-cased by the service and `UNIQUE`; `password_hash` is bcrypt's
+    ///   self-describing string (`$2b$<cost>$<salt><hash>`), never a password. The partial unique
+    ///   index `users_one_owner` allows one instance owner.
+    /// - `memberships` go with their user and their workspace (`ON DELETE CASCADE`); the primary key
+    ///   `(user_id, workspace_id)` serves "my workspaces", `memberships_workspace` "its members".
+    /// - `sessions` and `invites` are keyed by the SHA-256 of their random value, which is never
+    ///   stored; a session goes with its user, an invite with its workspace. `invites.used_at` makes
+    ///   a link work once.
+    /// - `credential_tests` holds one row per credential (its latest test) and goes with it.
+    static let version4 = Migration(
+        version: 4,
+        name: "users, memberships, sessions, invites, credential tests",
+        statements: [
+            """
+            CREATE TABLE users (
+                id TEXT PRIMARY KEY,
+                email TEXT NOT NULL UNIQUE,
+                name TEXT NOT NULL,
+                password_hash TEXT NOT NULL,
+                is_owner BOOLEAN NOT NULL,
+                created_at BIGINT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE memberships (
+                user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+                role TEXT NOT NULL,
+                joined_at BIGINT NOT NULL,
+                PRIMARY KEY (user_id, workspace_id)
+            )
+            """,
+            // One instance owner, even when two setups race.
+            "CREATE UNIQUE INDEX users_one_owner ON users (is_owner) WHERE is_owner",
+            "CREATE INDEX memberships_workspace ON memberships (workspace_id)",
+            """
+            CREATE TABLE sessions (
+                id_hash TEXT PRIMARY KEY,
+                user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                created_at BIGINT NOT NULL,
+                last_seen_at BIGINT NOT NULL,
+                expires_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX sessions_user ON sessions (user_id)",
+            """
+            CREATE TABLE invites (
+                id TEXT PRIMARY KEY,
+                token_hash TEXT NOT NULL UNIQUE,
+                workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+                role TEXT NOT NULL,
+                email TEXT,
+                created_by TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                expires_at BIGINT NOT NULL,
+                used_at BIGINT
+            )
+            """,
+            """
+            CREATE TABLE credential_tests (
+                credential_id TEXT PRIMARY KEY REFERENCES credentials(id) ON DELETE CASCADE,
+                workspace_id TEXT NOT NULL,
+                ok BOOLEAN NOT NULL,
+                tested_at BIGINT NOT NULL,
+                code TEXT,
+                tls_version TEXT
+            )
+            """,
+            "CREATE INDEX credential_tests_workspace ON credential_tests (workspace_id)",
         ]
     )
 }

@@ -1,4 +1,5 @@
 public import Workspaces
+import Logging
 import SQLKit
 
 extension SQLStore: CredentialStore {
@@ -88,6 +89,42 @@ extension SQLStore: CredentialStore {
             DELETE FROM credentials WHERE id = \(bind: id) AND workspace_id = \(bind: workspaceID) RETURNING id
             """).all()
         return !deleted.isEmpty
+    }
+
+    /// Keeps a credential's latest test: replaces the row before, or adds one when the workspace
+    /// has the credential (the insert selects it, so a deleted or foreign id adds nothing).
+    public func recordTest(_ record: CredentialTestRecord, credentialID: String, workspaceID: String) async throws {
+        let updated = try await database.raw("""
+            UPDATE credential_tests SET ok = \(bind: record.ok), tested_at = \(bind: record.testedAt.millisecondsSince1970), \
+            code = \(bind: record.code), tls_version = \(bind: record.tlsVersion)
+            WHERE credential_id = \(bind: credentialID) AND workspace_id = \(bind: workspaceID) RETURNING credential_id
+            """).all()
+        guard updated.isEmpty else { return }
+        do {
+            try await database.raw("""
+                INSERT INTO credential_tests (credential_id, workspace_id, ok, tested_at, code, tls_version)
+                SELECT id, workspace_id, \(bind: record.ok), \(bind: record.testedAt.millisecondsSince1970), \(bind: record.code), \
+                \(bind: record.tlsVersion) FROM credentials WHERE id = \(bind: credentialID) AND workspace_id = \(bind: workspaceID)
+                """).run()
+        } catch let error where UniqueViolation.matches(error) {
+            // Two tests finishing together: the other one's row stands; this one is as recent.
+            logger.debug("Credential test recorded concurrently", metadata: ["storage.table": "credential_tests"])
+        }
+    }
+
+    /// The latest test of each of a workspace's credentials that has one.
+    public func lastTests(workspaceID: String) async throws -> [String: CredentialTestRecord] {
+        let rows = try await database.raw("""
+            SELECT credential_id, ok, tested_at, code, tls_version FROM credential_tests WHERE workspace_id = \(bind: workspaceID)
+            """).all()
+        var tests: [String: CredentialTestRecord] = [:]
+        for row in rows {
+            let stored = StoredRow(row, table: "credential_tests", idColumn: "credential_id")
+            tests[try stored.value("credential_id")] = CredentialTestRecord(
+                ok: try stored.value("ok"), testedAt: try stored.date("tested_at"), code: try stored.optional("code"),
+                tlsVersion: try stored.optional("tls_version"))
+        }
+        return tests
     }
 
     /// Every credential of every workspace, by id (key rotation re-seals them all).

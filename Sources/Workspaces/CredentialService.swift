@@ -57,11 +57,23 @@ public struct CredentialService: Sendable {
 
     /// Validates `input` as a new credential, seals its password and stores it.
     public func create(_ input: CredentialInput, in workspaceID: String) async throws -> SMTPCredential {
+        var (credential, password) = try draft(input, in: workspaceID)
+        if let password { try seal(password, into: &credential) }
+        do {
+            try await store.insertCredential(credential)
+        } catch StoreError.duplicate {
+            throw Self.nameTaken
+        }
+        return credential
+    }
+
+    /// `input` as a new credential, validated, with its password not yet sealed.
+    private func draft(_ input: CredentialInput, in workspaceID: String) throws -> (SMTPCredential, Secret?) {
         guard let name = input.name else { throw WorkspaceError.invalid("name", "Name is required") }
         guard let host = input.host else { throw WorkspaceError.invalid("host", "Server address is required") }
         let security = input.security ?? .startTLS
         let timestamp = now()
-        var credential = SMTPCredential(
+        let credential = SMTPCredential(
             id: ids.makeID(prefix: "cred"), workspaceID: workspaceID, name: name, host: host,
             port: input.port ?? (security == .implicitTLS ? 465 : 587), username: input.username ?? nil,
             security: security, acceptUnverifiedCertificates: input.acceptUnverifiedCertificates ?? false,
@@ -70,13 +82,7 @@ public struct CredentialService: Sendable {
             createdAt: timestamp, updatedAt: timestamp)
         let password = input.password ?? nil
         try validate(credential, newPassword: password, hasStoredPassword: false)
-        if let password { try seal(password, into: &credential) }
-        do {
-            try await store.insertCredential(credential)
-        } catch StoreError.duplicate {
-            throw Self.nameTaken
-        }
-        return credential
+        return (credential, password)
     }
 
     /// Applies the fields `input` carries; the rest, the password included, keep their stored values.
@@ -103,21 +109,7 @@ public struct CredentialService: Sendable {
     private func updateOnce(_ idOrName: String, in workspaceID: String, with input: CredentialInput) async throws -> SMTPCredential {
         let stored = try await self.credential(idOrName, in: workspaceID)
         if let version = input.version, version != stored.version { throw Self.versionConflict }
-        var credential = stored
-        if let name = input.name { credential.name = name }
-        if let host = input.host { credential.host = host }
-        if let port = input.port { credential.port = port }
-        if let username = input.username { credential.username = username }
-        if let security = input.security { credential.security = security }
-        if let accept = input.acceptUnverifiedCertificates { credential.acceptUnverifiedCertificates = accept }
-        if let version = input.minimumTLSVersion { credential.minimumTLSVersion = version }
-        if let identifier = input.clientIdentifier { credential.clientIdentifier = identifier }
-        if let certificate = input.caCertificate { credential.caCertificate = certificate }
-        let keepsPassword = input.password == nil && credential.hasPassword
-        if keepsPassword && Self.requiresPasswordAgain(from: stored, to: credential) {
-            throw WorkspaceError.invalid("password", "Enter the password again to change where it is sent")
-        }
-        try validate(credential, newPassword: input.password ?? nil, hasStoredPassword: keepsPassword)
+        var credential = try applying(input, to: stored)
         switch input.password {
         case .none: break
         case .some(.none):
@@ -133,6 +125,27 @@ public struct CredentialService: Sendable {
         } catch StoreError.duplicate {
             throw Self.nameTaken
         }
+        return credential
+    }
+
+    /// `stored` with the fields `input` carries, validated; the password is neither sealed nor
+    /// cleared yet. A change of destination without the password again is refused.
+    private func applying(_ input: CredentialInput, to stored: SMTPCredential) throws -> SMTPCredential {
+        var credential = stored
+        if let name = input.name { credential.name = name }
+        if let host = input.host { credential.host = host }
+        if let port = input.port { credential.port = port }
+        if let username = input.username { credential.username = username }
+        if let security = input.security { credential.security = security }
+        if let accept = input.acceptUnverifiedCertificates { credential.acceptUnverifiedCertificates = accept }
+        if let version = input.minimumTLSVersion { credential.minimumTLSVersion = version }
+        if let identifier = input.clientIdentifier { credential.clientIdentifier = identifier }
+        if let certificate = input.caCertificate { credential.caCertificate = certificate }
+        let keepsPassword = input.password == nil && credential.hasPassword
+        if keepsPassword && Self.requiresPasswordAgain(from: stored, to: credential) {
+            throw WorkspaceError.invalid("password", "Enter the password again to change where it is sent")
+        }
+        try validate(credential, newPassword: input.password ?? nil, hasStoredPassword: keepsPassword)
         return credential
     }
 
@@ -174,16 +187,55 @@ public struct CredentialService: Sendable {
     /// The connection settings for a send or a connection test, validated again (a row edited in
     /// the database cannot bring back port 25) and with the password opened for this use only.
     public func configuration(for credential: SMTPCredential, timeouts: SMTPTimeouts = SMTPTimeouts()) throws -> SMTPConfiguration {
-        var credentials: SMTPCredentials?
-        if let sealed = credential.sealedPassword {
-            let password: Secret
-            do {
-                password = try vault.open(sealed, context: credential.passwordContext)
-            } catch {
-                throw WorkspaceError(.vault, "The stored password could not be opened with the current keys")
-            }
-            credentials = .password(username: credential.username ?? "", password: password)
+        try configuration(for: credential, password: try storedPassword(of: credential), timeouts: timeouts)
+    }
+
+    /// The connection settings of a form not saved yet, for *Test connection* in the dialog: a new
+    /// credential (`credentialID` `nil`), or the changes to a stored one, whose password stands in
+    /// when the form has none, unless the change sends it somewhere else (then the form must
+    /// carry it again, as when saving). The same rules as saving; nothing is stored.
+    public func draftConfiguration(
+        _ input: CredentialInput, in workspaceID: String, credentialID: String?, timeouts: SMTPTimeouts = SMTPTimeouts()
+    ) async throws -> SMTPConfiguration {
+        guard let credentialID else {
+            // A test needs no name yet: the dialog may test before the user named the credential.
+            var input = input
+            if input.name == nil { input.name = "connection test" }
+            let (credential, password) = try draft(input, in: workspaceID)
+            return try configuration(for: credential, password: password, timeouts: timeouts)
         }
+        let stored = try await credentialByID(credentialID, in: workspaceID)
+        let credential = try applying(input, to: stored)
+        let password: Secret? = switch input.password {
+        case .none: try storedPassword(of: stored)
+        case .some(let password): password
+        }
+        return try configuration(for: credential, password: password, timeouts: timeouts)
+    }
+
+    /// Keeps the outcome of a stored credential's connection test, made now, for the Credentials page.
+    public func recordTest(ok: Bool, code: String?, tlsVersion: String?, of credential: SMTPCredential) async throws {
+        try await store.recordTest(
+            CredentialTestRecord(ok: ok, testedAt: now(), code: code, tlsVersion: tlsVersion),
+            credentialID: credential.id, workspaceID: credential.workspaceID)
+    }
+
+    /// The latest test of each of a workspace's credentials, by credential id.
+    public func lastTests(in workspaceID: String) async throws -> [String: CredentialTestRecord] {
+        try await store.lastTests(workspaceID: workspaceID)
+    }
+
+    private func storedPassword(of credential: SMTPCredential) throws -> Secret? {
+        guard let sealed = credential.sealedPassword else { return nil }
+        do {
+            return try vault.open(sealed, context: credential.passwordContext)
+        } catch {
+            throw WorkspaceError(.vault, "The stored password could not be opened with the current keys")
+        }
+    }
+
+    private func configuration(for credential: SMTPCredential, password: Secret?, timeouts: SMTPTimeouts) throws -> SMTPConfiguration {
+        let credentials = password.map { SMTPCredentials.password(username: credential.username ?? "", password: $0) }
         do {
             return try SMTPConfiguration(
                 host: credential.host, port: credential.port, security: credential.security,

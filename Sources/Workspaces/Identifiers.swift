@@ -23,7 +23,13 @@ public struct IdentifierSource: Sendable {
 
     /// A new API token: `ph_` followed by 52 base32 characters (256 bits). Shown once, stored hashed.
     public func makeToken() -> Secret {
-        Secret("ph_" + Self.base32(randomBytes(32)))
+        makeSecret(prefix: "ph")
+    }
+
+    /// `prefix_` followed by 52 base32 characters (256 bits): a session id, a setup or invite
+    /// token. Stored only as a hash.
+    public func makeSecret(prefix: String) -> Secret {
+        Secret(prefix + "_" + Self.base32(randomBytes(32)))
     }
 
     private static let alphabet = Array("abcdefghijklmnopqrstuvwxyz234567".utf8)

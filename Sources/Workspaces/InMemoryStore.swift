@@ -6,6 +6,12 @@ public actor InMemoryStore: WorkspaceStore, CredentialStore {
     private var tokensByHash: [String: APIToken] = [:]
     private var settings: [String: String] = [:]
     private var credentialsByID: [String: SMTPCredential] = [:]
+    private var credentialTests: [String: CredentialTestRecord] = [:]
+    // Users, memberships, sessions and invites (InMemoryStore+Users.swift).
+    var usersByID: [String: (user: User, passwordHash: String)] = [:]
+    var membershipsByKey: [String: (role: WorkspaceRole, joinedAt: Date)] = [:]
+    var sessionsByHash: [String: BrowserSession] = [:]
+    var invitesByHash: [String: (invite: Invite, used: Bool)] = [:]
 
     /// An empty store.
     public init() {}
@@ -94,7 +100,17 @@ public actor InMemoryStore: WorkspaceStore, CredentialStore {
     public func deleteCredential(id: String, workspaceID: String) -> Bool {
         guard credential(id: id, workspaceID: workspaceID) != nil else { return false }
         credentialsByID[id] = nil
+        credentialTests[id] = nil
         return true
+    }
+
+    public func recordTest(_ record: CredentialTestRecord, credentialID: String, workspaceID: String) {
+        guard credential(id: credentialID, workspaceID: workspaceID) != nil else { return }
+        credentialTests[credentialID] = record
+    }
+
+    public func lastTests(workspaceID: String) -> [String: CredentialTestRecord] {
+        credentialTests.filter { credential(id: $0.key, workspaceID: workspaceID) != nil }
     }
 
     public func allCredentials() -> [SMTPCredential] {

@@ -50,6 +50,29 @@ public protocol CredentialStore: Sendable {
     func deleteCredential(id: String, workspaceID: String) async throws -> Bool
     /// Every credential of every workspace: key rotation re-seals them all.
     func allCredentials() async throws -> [SMTPCredential]
+    /// Keeps the outcome of a stored credential's latest connection test (replacing the one
+    /// before); nothing when the workspace has no such credential. Deleting the credential
+    /// deletes it.
+    func recordTest(_ record: CredentialTestRecord, credentialID: String, workspaceID: String) async throws
+    /// The latest test of each of a workspace's credentials that has one, by credential id.
+    func lastTests(workspaceID: String) async throws -> [String: CredentialTestRecord]
+}
+
+/// How a stored credential's latest *Test connection* went, for the Credentials page.
+public struct CredentialTestRecord: Sendable, Hashable {
+    public var ok: Bool
+    public var testedAt: Date
+    /// The failure's code (`EAUTH`, `ETLS`…), `nil` when it passed.
+    public var code: String?
+    /// The TLS version negotiated, `nil` for plaintext or a failure before TLS.
+    public var tlsVersion: String?
+
+    public init(ok: Bool, testedAt: Date, code: String?, tlsVersion: String?) {
+        self.ok = ok
+        self.testedAt = testedAt
+        self.code = code
+        self.tlsVersion = tlsVersion
+    }
 }
 
 /// A constraint the store enforces.

@@ -36,6 +36,11 @@ public struct WorkspaceService: Sendable {
         return (workspace, token)
     }
 
+    /// The workspace with this id.
+    public func workspace(id: String) async throws -> Workspace? {
+        try await store.workspace(id: id)
+    }
+
     /// The workspace `token` belongs to, or `nil`.
     public func workspace(forToken token: Secret) async throws -> Workspace? {
         try await authenticate(token)?.workspace

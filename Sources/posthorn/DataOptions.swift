@@ -56,6 +56,11 @@ struct WorkspaceOption: ParsableArguments {
     var workspace: String = "default"
 
     func resolve(in environment: PosthornEnvironment) async throws -> Workspace {
+        try await Self.resolve(workspace, in: environment)
+    }
+
+    /// The workspace with this id or name.
+    static func resolve(_ workspace: String, in environment: PosthornEnvironment) async throws -> Workspace {
         let store = environment.storage.store
         if let found = try await store.workspace(id: workspace) { return found }
         if let found = try await store.workspace(named: workspace) { return found }

@@ -72,6 +72,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("shutdown-grace-seconds"), help: "Time SIGTERM waits for runs under way before cancelling them (default 10).")
     var shutdownGraceSeconds = 10
 
+    @Option(name: .customLong("public-url"), help: "The address people reach Posthorn at behind a proxy, e.g. https://posthorn.example.com (the web app's origin; https marks the session cookie Secure).")
+    var publicURL: String?
+
+    @Flag(name: .customLong("trust-forwarded-for"), help: "A proxy in front sets X-Forwarded-For: count sign-in failures by the address it saw.")
+    var trustForwardedFor = false
+
     @Option(name: .customLong("metrics-host"), help: "Address of the /metrics listener (default 127.0.0.1).")
     var metricsHost = "127.0.0.1"
 
@@ -100,6 +106,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard (1...65535).contains(port) else { CommandFailure.exit(with: CommandFailure(message: "port: must be between 1 and 65535")) }
         let environment: PosthornEnvironment
         let bootstrap: WorkspaceService.Bootstrap
+        let setupToken: Secret?
         do {
             guard (1...36_500).contains(runRetentionDays), (1...10_000).contains(runConcurrency), (1...1_000).contains(attachmentLimitMB)
             else {
@@ -132,10 +139,20 @@ struct ServeCommand: AsyncParsableCommand {
             guard (0...65535).contains(metricsPort), metricsPort == 0 || metricsPort != port || metricsHost != host else {
                 throw CommandFailure(message: "metrics-port must be 0 to 65535 and not the API's port")
             }
+            if let publicURL {
+                guard let url = URL(string: publicURL), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+                    url.host?.isEmpty == false, url.path.isEmpty || url.path == "/", url.query == nil, url.user == nil
+                else {
+                    throw CommandFailure(message: "public-url must be an http:// or https:// address without a path, e.g. https://posthorn.example.com")
+                }
+                configuration.publicURL = url
+            }
+            configuration.trustsForwardedFor = trustForwardedFor
             configuration.metricsHost = metricsHost
             configuration.metricsPort = metricsPort
             environment = try await PosthornEnvironment.open(configuration: configuration, logger: logger)
             bootstrap = try await environment.bootstrap()
+            setupToken = try await environment.services.users.prepareSetup()
         } catch {
             CommandFailure.exit(with: error)
         }
@@ -145,7 +162,7 @@ struct ServeCommand: AsyncParsableCommand {
                 message: "dataDir: another posthorn serve (or flow run) is executing runs on \(data.url.path); run one server per data directory"))
         }
         defer { execution.release() }
-        announce(bootstrap)
+        announce(bootstrap, setupToken: setupToken)
         let application = buildApplication(environment: environment, logger: logger)
         // SIGTERM/SIGINT start a graceful shutdown (in-flight requests finish, runs get their
         // grace, the pool says QUIT); whatever is still running after the grace and 20 s more is
@@ -162,9 +179,15 @@ struct ServeCommand: AsyncParsableCommand {
         try await environment.close()
     }
 
-    /// Prints what first start created; these tokens are never shown again.
-    private func announce(_ bootstrap: WorkspaceService.Bootstrap) {
-        var lines = ["Posthorn data: \(data.url.path)", "Listening on http://\(host):\(port)"]
+    /// Prints where to open Posthorn and what first start created; these tokens are never shown
+    /// again. Until the first account exists, each start prints a new one-time setup link (the
+    /// one before stops working): only whoever reads this output can claim the instance.
+    private func announce(_ bootstrap: WorkspaceService.Bootstrap, setupToken: Secret?) {
+        let base = publicURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } ?? "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+        var lines = ["Posthorn data: \(data.url.path)", "Listening on http://\(host):\(port)", "Open Posthorn: \(base)/"]
+        if let setupToken {
+            lines.append("Set up the first account (one-time link): \(base)/setup#\(setupToken.revealedValue)")
+        }
         if metricsPort != 0 { lines.append("Metrics on http://\(metricsHost):\(metricsPort)/metrics") }
         if let token = bootstrap.generatedAdminToken {
             lines.append("Admin API token (shown once, store it now): \(token.revealedValue)")

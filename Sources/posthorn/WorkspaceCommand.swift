@@ -22,6 +22,7 @@ struct WorkspaceCommand: AsyncParsableCommand {
             do {
                 let output = try await data.withEnvironment { environment in
                     let (workspace, token) = try await environment.services.workspaces.create(name: name)
+                    try await environment.services.users.workspaceCreated(workspace, by: nil)
                     return JSONRendering.createdWorkspace(workspace, token: token)
                 }
                 print(output)

@@ -24,14 +24,17 @@ struct APIHarness {
     let logs: CapturedLogs
 
     /// Opens the environment and bootstraps it (admin token from the environment, default workspace).
-    static func make() async throws -> APIHarness {
+    /// bcrypt runs at its lowest cost so sign-ins take milliseconds; `configure` changes the rest.
+    static func make(_ configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> APIHarness {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("posthorn-api-\(UUID().uuidString)")
         let logs = CapturedLogs()
         var logger = Logger(label: "test.server") { _ in logs.handler }
         logger.logLevel = .trace
-        let configuration = ServerConfiguration(
+        var configuration = ServerConfiguration(
             dataDirectory: directory, egressPolicy: EgressPolicy(allowlist: [CIDR(IPAddress("127.0.0.1")!)]),
             environment: ["POSTHORN_ADMIN_TOKEN": adminToken], logLevel: .trace)
+        configuration.users.bcryptCost = 4
+        configure(&configuration)
         let environment = try await PosthornEnvironment.open(
             configuration: configuration, logger: logger, resolver: LoopbackResolver())
         _ = try await environment.bootstrap()
@@ -39,8 +42,10 @@ struct APIHarness {
     }
 
     /// Makes a harness, runs `body`, and closes it whatever happens.
-    static func run(_ body: (APIHarness) async throws -> Void) async throws {
-        let harness = try await make()
+    static func run(
+        _ configure: (inout ServerConfiguration) -> Void = { _ in }, _ body: (APIHarness) async throws -> Void
+    ) async throws {
+        let harness = try await make(configure)
         do {
             try await body(harness)
         } catch {
