@@ -47,10 +47,11 @@ public struct PosthornServices: Sendable {
 /// with `app.test(.router)`.
 public func buildRouter(services: PosthornServices, webApp: WebAppAssets = .bundled) -> Router<PosthornRequestContext> {
     let router = Router(context: PosthornRequestContext.self)
-    router.add(middleware: RequestLogMiddleware(metrics: services.metrics))
+    let pages = WebAppRoutes(assets: webApp)
+    router.add(middleware: RequestLogMiddleware(metrics: services.metrics, webApp: pages))
     router.get("healthz") { _, _ in HealthResponse(status: "ok") }
     OpenAPIDocument.register(on: router)
-    WebAppRoutes(assets: webApp).register(on: router)
+    pages.register(on: router)
     let webhooks = WebhookFlowCache()
     WebhookRoutes(services: services, cache: webhooks).register(on: router)
     SessionRoutes(services: services).register(on: router.group("api/v1"))
@@ -76,6 +77,8 @@ struct RequestLogMiddleware: RouterMiddleware {
     typealias Context = PosthornRequestContext
 
     let metrics: ServerMetrics
+    /// The web app, for the "not found" page of a mistyped page address.
+    var webApp: WebAppRoutes?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
@@ -104,9 +107,15 @@ struct RequestLogMiddleware: RouterMiddleware {
             if error.code == "vault_error" { metrics.error("vault") }
             throw error
         } catch let error as HTTPError where error.status == .notFound && error.body == nil {
-            // No route matched: the API's error shape rather than an empty body. (Before the
-            // general case below, which HTTPError also matches.)
+            // No route matched. (Before the general case below, which HTTPError also matches.)
             status = 404
+            // A person's browser asking for a page gets the web app, whose router shows "Page not
+            // found", with the pages' headers; everything else the API's error shape.
+            if request.method == .get, !request.uri.path.hasPrefix("/api/"), !request.uri.path.hasPrefix("/hooks/"),
+                let page = webApp?.notFoundPage(for: request)
+            {
+                return page
+            }
             throw APIError(.notFound, code: "not_found", "No such route: \(request.method.rawValue) \(request.uri.path)")
         } catch let error as any HTTPResponseError {
             status = error.status.code

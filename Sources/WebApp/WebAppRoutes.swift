@@ -124,6 +124,15 @@ public struct WebAppRoutes: Sendable {
         }
     }
 
+    /// A 404 that is the web app (its router shows "Page not found" for an address it does not
+    /// know), with the pages' headers; `nil` when the request does not ask for HTML.
+    public func notFoundPage(for request: Request) -> Response? {
+        guard let index = assets.files["index.html"], request.headers[.accept]?.contains("text/html") ?? false else { return nil }
+        var headers: HTTPFields = [.contentType: index.contentType, .cacheControl: "no-cache"]
+        Self.secure(&headers)
+        return Response(status: .notFound, headers: headers, body: ResponseBody(byteBuffer: index.body))
+    }
+
     /// The file, or 304 when the browser holds this version.
     private static func answer(_ asset: WebAppAssets.Asset, to request: Request, immutable: Bool) -> Response {
         var headers: HTTPFields = [

@@ -73,6 +73,27 @@ struct WebAppRouteTests {
         }
     }
 
+    /// Regression: a mistyped page address was an empty 404 without the pages' headers.
+    @Test("an unknown page address asked for by a browser is the web app with 404 and the headers; elsewhere the API's 404")
+    func unknownPage() async throws {
+        try await Self.withFixture { assets, client in
+            let index = try #require(assets.files["index.html"])
+            try await client.execute(uri: "/settings/nope", method: .get, headers: [.accept: "text/html,application/xhtml+xml"]) { response in
+                #expect(response.status == .notFound)
+                #expect(response.body == index.body, "the app's router shows its Page not found")
+                Self.expectSecurityHeaders(response.headers, "/settings/nope")
+            }
+            try await client.execute(uri: "/settings/nope", method: .get, headers: [.accept: "application/json"]) { response in
+                #expect(response.status == .notFound)
+                #expect(String(buffer: response.body).contains("\"not_found\""))
+            }
+            try await client.execute(uri: "/api/v1/nope", method: .get, headers: [.accept: "text/html"]) { response in
+                #expect(response.status == .notFound)
+                #expect(String(buffer: response.body).contains("\"not_found\""), "the API never answers with a page")
+            }
+        }
+    }
+
     @Test("index.html names its assets by their content hash")
     func hashedReferences() async throws {
         try await Self.withFixture { assets, client in
