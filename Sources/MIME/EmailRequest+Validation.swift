@@ -75,12 +75,7 @@ extension EmailRequest {
                 message: "At most \(limits.maximumRecipients) recipients (To, CC and BCC together) are allowed in one message; this one has \(recipients)")
         }
 
-        if EmailRules.containsForbiddenCharacters(subject) { throw .forbiddenCharacters("subject") }
-        if subject.unicodeScalars.count > EmailRules.maximumSubjectLength {
-            throw EmailValidationError(
-                field: "subject", rule: .subjectTooLong,
-                message: "Subject is longer than \(EmailRules.maximumSubjectLength) characters")
-        }
+        try EmailRules.checkSubject(subject)
         for (field, text) in [("body", body), ("htmlBody", htmlBody)] where text.utf8.count > EmailRules.maximumBodyBytes {
             throw EmailValidationError(
                 field: field, rule: .bodyTooLarge, message: "Body is larger than 10 MB (10,000,000 bytes of UTF-8)")
@@ -111,17 +106,7 @@ extension EmailRequest {
                 message: "At most \(EmailRules.maximumCustomHeaders) custom headers are allowed")
         }
         for (index, header) in headers.enumerated() {
-            if EmailRules.containsForbiddenCharacters(header.name) { throw .forbiddenCharacters("headers[\(index)].name") }
-            if EmailRules.containsForbiddenCharacters(header.value) { throw .forbiddenCharacters("headers[\(index)].value") }
-            if EmailRules.isReservedHeaderName(header.name) {
-                throw EmailValidationError(
-                    field: "headers[\(index)].name", rule: .reservedHeader, message: "Reserved header is not allowed")
-            }
-            if !EmailRules.isValidHeaderName(header.name) {
-                throw EmailValidationError(
-                    field: "headers[\(index)].name", rule: .invalidHeaderName,
-                    message: "Header name must be 1 to \(EmailRules.maximumHeaderNameLength) printable ASCII characters without \":\"")
-            }
+            try EmailRules.checkCustomHeader(name: header.name, value: header.value, index: index)
         }
     }
 

@@ -50,6 +50,34 @@ public enum EmailRules {
             && name.utf8.allSatisfy { $0 >= 33 && $0 <= 126 && $0 != UInt8(ascii: ":") }
     }
 
+    /// The subject's rules: no CR, LF or NUL, at most 998 characters.
+    public static func checkSubject(_ subject: String) throws(EmailValidationError) {
+        if containsForbiddenCharacters(subject) { throw .forbiddenCharacters("subject") }
+        if subject.unicodeScalars.count > maximumSubjectLength {
+            throw EmailValidationError(
+                field: "subject", rule: .subjectTooLong, message: "Subject is longer than \(maximumSubjectLength) characters")
+        }
+    }
+
+    /// The rules of custom header `index` (`headers[index].name`, `.value`): no CR, LF or NUL, not
+    /// reserved, an RFC 5322 field name. `nil` skips that half (a flow's value still holding a
+    /// `{{…}}` template, checked once rendered).
+    public static func checkCustomHeader(name: String?, value: String?, index: Int) throws(EmailValidationError) {
+        if let name {
+            if containsForbiddenCharacters(name) { throw .forbiddenCharacters("headers[\(index)].name") }
+        }
+        if let value, containsForbiddenCharacters(value) { throw .forbiddenCharacters("headers[\(index)].value") }
+        guard let name else { return }
+        if isReservedHeaderName(name) {
+            throw EmailValidationError(field: "headers[\(index)].name", rule: .reservedHeader, message: "Reserved header is not allowed")
+        }
+        if !isValidHeaderName(name) {
+            throw EmailValidationError(
+                field: "headers[\(index)].name", rule: .invalidHeaderName,
+                message: "Header name must be 1 to \(maximumHeaderNameLength) printable ASCII characters without \":\"")
+        }
+    }
+
     /// Whether `value` holds a character that could end a header line or the string in a C peer:
     /// CR, LF or NUL. These are refused, never replaced (header injection defence).
     public static func containsForbiddenCharacters(_ value: String) -> Bool {

@@ -12,6 +12,19 @@ public struct APIError: HTTPResponseError, Sendable {
     public var message: String
     /// Seconds until a retry may succeed, sent as `Retry-After` (429).
     public var retryAfter: Int?
+    /// For `flow_has_problems`: every problem (the error's own field and message are the first).
+    public var problems: [Problem]?
+
+    /// One thing a flow still lacks.
+    public struct Problem: Encodable, Sendable, Hashable {
+        public var field: String
+        public var message: String
+
+        public init(field: String, message: String) {
+            self.field = field
+            self.message = message
+        }
+    }
 
     /// Creates an error.
     public init(_ status: HTTPResponse.Status, code: String, field: String? = nil, _ message: String) {
@@ -44,6 +57,7 @@ public struct APIError: HTTPResponseError, Sendable {
             var field: String?
             var message: String
             var requestId: String?
+            var problems: [Problem]?
         }
         var error: Detail
     }
@@ -51,7 +65,8 @@ public struct APIError: HTTPResponseError, Sendable {
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         let requestID = RequestIdentity.id(of: context.logger)
         var response = try context.responseEncoder.encode(
-            Body(error: .init(code: code, field: field, message: message, requestId: requestID)), from: request, context: context)
+            Body(error: .init(code: code, field: field, message: message, requestId: requestID, problems: problems)),
+            from: request, context: context)
         response.status = status
         if let requestID { response.headers[.requestID] = requestID }
         if let retryAfter { response.headers[.retryAfter] = String(retryAfter) }

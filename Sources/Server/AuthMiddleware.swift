@@ -10,8 +10,8 @@ public import Workspaces
 /// - `Authorization: Bearer <token>`: a workspace's API token, or the admin token (scripts).
 /// - The `posthorn_session` cookie of a signed-in browser. A change (POST, PUT, PATCH, DELETE)
 ///   must also come from Posthorn's own origin (``BrowserPolicy/isSameOrigin(_:)``), else 403
-///   `csrf_refused`. The workspace is the one `X-Workspace-Id` names (404 if the person is not its
-///   member), else their first.
+///   `csrf_refused`. The workspace is the one `X-Workspace-Id` (or, for an `EventSource`, the
+///   query's `workspaceId`) names (404 if the person is not its member), else their first.
 public struct AuthMiddleware: RouterMiddleware {
     public typealias Context = PosthornRequestContext
 
@@ -66,7 +66,8 @@ struct SessionAuthentication {
         if BrowserPolicy.changesState(request.method) { try browser.checkOrigin(request, required: true) }
         let memberships = try await users.memberships(of: user.id)
         let chosen: Membership?
-        if let id = request.headers[.workspaceID] {
+        // The header, or (for an EventSource, which cannot send headers) the query's workspaceId.
+        if let id = request.headers[.workspaceID] ?? request.uri.queryParameters["workspaceId"].map(String.init) {
             guard let membership = memberships.first(where: { $0.workspace.id == id }) else {
                 throw APIError(
                     .notFound, code: "workspace_not_found", field: "X-Workspace-Id",

@@ -16,9 +16,12 @@ import Hummingbird
 public struct FlowBody: Decodable, Sendable {
     /// The definition, not yet validated.
     public var definition: FlowDefinition
+    /// `PUT`: the version the change was made from (409 `version_conflict` when the flow was
+    /// saved since); absent, the change applies to the latest.
+    public var version: Int?
 
     private enum Key: String, CodingKey, CaseIterable {
-        case name, trigger, steps, enabled, retry
+        case name, trigger, steps, enabled, retry, version
     }
 
     public init(from decoder: any Decoder) throws {
@@ -32,6 +35,7 @@ public struct FlowBody: Decodable, Sendable {
         definition = FlowDefinition(
             name: name, trigger: trigger.trigger, steps: steps.map(\.step), enabled: enabled,
             retry: retry?.policy ?? RetryPolicy())
+        version = try container.decodeNonNull(Int.self, forKey: .version)
     }
 
     /// Decodes a flow document: malformed JSON or anything but an object is 400; a wrong type, a
@@ -41,8 +45,8 @@ public struct FlowBody: Decodable, Sendable {
     }
 
     /// Reads and decodes a request's body (capped at the context's upload size).
-    static func definition(from request: Request, context: PosthornRequestContext) async throws -> FlowDefinition {
-        try definition(from: try await JSONBody.collect(request, context: context))
+    static func body(from request: Request, context: PosthornRequestContext) async throws -> FlowBody {
+        try JSONBody.decode(FlowBody.self, from: try await JSONBody.collect(request, context: context))
     }
 }
 
@@ -116,21 +120,73 @@ struct FlowResponse: ResponseEncodable {
     var id: String
     var name: String
     var enabled: Bool
+    var version: Int
     var trigger: TriggerResponse
     var steps: [StepResponse]
     var retry: RetryResponse
+    /// What keeps a draft from running; empty for a flow that can run.
+    var problems: [APIError.Problem]
+    /// The list's newest run (`.some(nil)`: none yet); absent outside the list.
+    var lastRun: RunBrief??
     var createdAt: String
     var updatedAt: String
 
-    init(_ flow: Flow) {
+    init(_ flow: Flow, problems: [FlowValidationError] = [], lastRun: RunBrief?? = nil) {
         id = flow.id
         name = flow.name
         enabled = flow.enabled
+        version = flow.version
         trigger = TriggerResponse(flow.trigger)
         steps = flow.steps.map(StepResponse.init)
         retry = RetryResponse(flow.retry)
+        self.problems = problems.map { APIError.Problem(field: $0.field, message: $0.message) }
+        self.lastRun = lastRun
         createdAt = Timestamp.string(flow.createdAt)
         updatedAt = Timestamp.string(flow.updatedAt)
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case id, name, enabled, version, trigger, steps, retry, problems, lastRun, createdAt, updatedAt
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(name, forKey: .name)
+        try container.encode(enabled, forKey: .enabled)
+        try container.encode(version, forKey: .version)
+        try container.encode(trigger, forKey: .trigger)
+        try container.encode(steps, forKey: .steps)
+        try container.encode(retry, forKey: .retry)
+        try container.encode(problems, forKey: .problems)
+        if let lastRun { try container.encode(lastRun.map(LastRunResponse.init), forKey: .lastRun) }
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(updatedAt, forKey: .updatedAt)
+    }
+}
+
+/// A flow's newest run, as the flows list shows it.
+struct LastRunResponse: Encodable {
+    var id: String
+    var status: String
+    var createdAt: String
+    var finishedAt: String?
+
+    init(_ run: RunBrief) {
+        id = run.id
+        status = run.status.rawValue
+        createdAt = Timestamp.string(run.createdAt)
+        finishedAt = run.finishedAt.map(Timestamp.string)
+    }
+
+    private enum CodingKeys: String, CodingKey { case id, status, createdAt, finishedAt }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(status, forKey: .status)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(finishedAt, forKey: .finishedAt)
     }
 }
 
@@ -199,7 +255,7 @@ extension JSONRendering {
 
     /// `{"flows": […]}`, as `GET /api/v1/flows` shows them.
     public static func flows(_ flows: [Flow]) -> String {
-        prettyJSON(FlowListResponse(flows: flows.map(FlowResponse.init)))
+        prettyJSON(FlowListResponse(flows: flows.map { FlowResponse($0) }))
     }
 
     /// The CLI's form: keys sorted, indented, slashes unescaped (the same shapes as the API).

@@ -21,6 +21,8 @@ public struct FlowEngine: Sendable {
     private let retention: RunRetention
     /// Wakes the scheduler when a flow changes, so a new schedule takes effect at once.
     private let cronSignal: WakeSignal
+    /// Every stored change of a run, for live listeners (`GET /api/v1/events`).
+    public let events: RunEventHub
 
     init(
         store: SQLStore, registry: NodeRegistry, pool: SMTPPool, configuration: ServerConfiguration,
@@ -30,7 +32,9 @@ public struct FlowEngine: Sendable {
         let signal = WakeSignal()
         let cronSignal = WakeSignal()
         self.cronSignal = cronSignal
-        writer = RunWriter(store: store, onInserted: { signal.fire() })
+        let events = RunEventHub()
+        self.events = events
+        writer = RunWriter(store: store, onInserted: { signal.fire() }, onCommitted: { events.publish($0) })
         let processor = RunProcessor(registry: registry, now: { Date() }, jitter: { Double.random(in: 0..<1) })
         var executorConfiguration = FlowExecutor.Configuration()
         executorConfiguration.concurrency = configuration.runConcurrency
@@ -40,7 +44,10 @@ public struct FlowEngine: Sendable {
             flows: store, runs: store, writer: writer, processor: processor, configuration: executorConfiguration,
             signal: signal, logger: logger, metricsFactory: metricsFactory)
         scheduler = CronScheduler(
-            flows: store, runs: store, now: { Date() }, makeRunID: { FlowService.makeRunID() }, onEnqueued: { signal.fire() },
+            flows: store, runs: store, now: { Date() }, makeRunID: { FlowService.makeRunID() }, onEnqueued: { runs in
+                signal.fire()
+                events.publish(runs)
+            },
             logger: logger)
         let executor = self.executor
         service = FlowService(flows: store, runs: store, writer: writer, registry: registry, onFlowsChanged: {

@@ -14,29 +14,38 @@ struct FlowRoutes {
     func register(on group: RouterGroup<PosthornRequestContext>) {
         group.post("flows") { request, context in
             let workspace = try context.requireWorkspace()
-            let definition = try await FlowBody.definition(from: request, context: context)
-            try validate(definition)
-            let flow = try await stored { try await services.flows.create(definition, in: workspace.id) }
+            let body = try await FlowBody.body(from: request, context: context)
+            guard body.version == nil else {
+                throw APIError(
+                    .unprocessableContent, code: "validation_failed", field: "version",
+                    "A new flow has no version yet; send version only when changing one")
+            }
+            try check(body.definition)
+            let flow = try await stored { try await services.flows.create(body.definition, in: workspace.id) }
             return EditedResponse(
-                status: .created, headers: [.location: "/api/v1/flows/\(flow.id)"], response: FlowResponse(flow))
+                status: .created, headers: [.location: "/api/v1/flows/\(flow.id)"], response: response(for: flow))
         }
         group.get("flows") { _, context in
             let workspace = try context.requireWorkspace()
-            return FlowListResponse(flows: try await services.flowStore.flows(workspaceID: workspace.id).map(FlowResponse.init))
+            let flows = try await services.flowStore.flows(workspaceID: workspace.id)
+            let latest = try await services.runStore.latestRuns(workspaceID: workspace.id, flowIDs: flows.map(\.id))
+            return FlowListResponse(flows: flows.map { response(for: $0, lastRun: .some(latest[$0.id])) })
         }
         group.get("flows/:id") { _, context in
             let workspace = try context.requireWorkspace()
-            return FlowResponse(try await flow(try context.parameters.require("id"), in: workspace.id))
+            return response(for: try await flow(try context.parameters.require("id"), in: workspace.id))
         }
         group.put("flows/:id") { request, context in
             let workspace = try context.requireWorkspace()
             let id = try context.parameters.require("id")
-            let definition = try await FlowBody.definition(from: request, context: context)
-            try validate(definition)
-            let replaced = try await stored { try await services.flows.replace(id, in: workspace.id, with: definition) }
+            let body = try await FlowBody.body(from: request, context: context)
+            try check(body.definition)
+            let replaced = try await stored {
+                try await services.flows.replace(id, in: workspace.id, with: body.definition, version: body.version)
+            }
             guard let replaced else { throw Self.notFound }
             webhooks.invalidate()
-            return FlowResponse(replaced)
+            return response(for: replaced)
         }
         group.delete("flows/:id") { _, context in
             let workspace = try context.requireWorkspace()
@@ -45,12 +54,13 @@ struct FlowRoutes {
             webhooks.invalidate()
             return HTTPResponse.Status.noContent
         }
+        // A manual run, of an enabled flow or a draft (testing a flow before enabling it is what
+        // Run in the studio is for), as long as it has no problems.
         group.post("flows/:id/runs") { request, context in
             let workspace = try context.requireWorkspace()
             let flow = try await flow(try context.parameters.require("id"), in: workspace.id)
-            guard flow.enabled else {
-                throw APIError(.conflict, code: "flow_disabled", "The flow is disabled; enable it to run it")
-            }
+            let problems = services.flows.problems(of: flow)
+            guard problems.isEmpty else { throw Self.hasProblems(problems, "This flow cannot run yet") }
             let body = try await Self.manualBody(request)
             let run = try await WebhookRoutes.start(flow, payload: TriggerPayload(kind: "manual", body: body), services: services)
             return WebhookRoutes.accepted(runID: run.id)
@@ -59,27 +69,53 @@ struct FlowRoutes {
 
     static let notFound = APIError(.notFound, code: "not_found", "Flow not found")
 
+    /// 422 `flow_has_problems`: the first problem's field and message, and every problem.
+    static func hasProblems(_ problems: [FlowValidationError], _ what: String) -> APIError {
+        var error = APIError(
+            .unprocessableContent, code: "flow_has_problems", field: problems.first?.field,
+            "\(what): \(problems.first?.message ?? "it has problems")")
+        error.problems = problems.map { APIError.Problem(field: $0.field, message: $0.message) }
+        return error
+    }
+
     private func flow(_ id: String, in workspaceID: String) async throws -> Flow {
         guard let flow = try await services.flowStore.flow(id: id, workspaceID: workspaceID) else { throw Self.notFound }
         return flow
     }
 
-    /// Checks every rule up front: whatever the service refuses after this is a name taken by
-    /// another flow, which is a conflict (409) rather than a broken rule (422).
-    private func validate(_ definition: FlowDefinition) throws {
+    /// The flow as the API shows it, with its problems (and, in the list, its last run).
+    private func response(for flow: Flow, lastRun: RunBrief?? = nil) -> FlowResponse {
+        FlowResponse(flow, problems: services.flows.problems(of: flow), lastRun: lastRun)
+    }
+
+    /// Checks every rule up front: a broken rule a stored flow must keep is 422
+    /// `validation_failed`; problems are 422 `flow_has_problems` only when the flow is to be
+    /// enabled (a disabled flow is saved as a draft with them). Whatever the service refuses after
+    /// this is a name taken by another flow or a stale version (409).
+    private func check(_ definition: FlowDefinition) throws {
+        let checked: ValidatedFlowDefinition
         do {
-            _ = try definition.validated(registry: services.flows.registry)
+            checked = try definition.checked(registry: services.flows.registry)
         } catch {
             throw APIError(.unprocessableContent, code: "validation_failed", field: error.field, error.message)
         }
+        if checked.enabled, !checked.problems.isEmpty {
+            throw Self.hasProblems(checked.problems, "Fix these problems before enabling the flow")
+        }
     }
 
-    /// Runs a store change, turning the duplicate-name refusal into 409.
+    /// Runs a store change, turning the duplicate-name refusal and a stale version into 409.
     private func stored<Value>(_ body: () async throws -> Value) async throws -> Value {
         do {
             return try await body()
         } catch let error as FlowValidationError {
             throw APIError(.conflict, code: "conflict", field: error.field, error.message)
+        } catch FlowStoreError.versionConflict {
+            throw APIError(
+                .conflict, code: "version_conflict", field: "version",
+                "This flow was changed elsewhere since you loaded it; reload to see the latest")
+        } catch let error as FlowProblems {
+            throw Self.hasProblems(error.problems, "Fix these problems before enabling the flow")
         }
     }
 

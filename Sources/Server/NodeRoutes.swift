@@ -21,22 +21,28 @@ struct NodeResponse: Encodable {
     var type: String
     var label: String
     var summary: String
+    var keywords: [String]
     var isIdempotent: Bool
     var acceptsOtherParameters: Bool
+    var defaultOnError: String
     var parameters: [ParameterResponse]
 
     init(_ descriptor: NodeDescriptor) {
         type = descriptor.type
         label = descriptor.label
         summary = descriptor.summary
+        keywords = descriptor.keywords
         isIdempotent = descriptor.isIdempotent
         acceptsOtherParameters = descriptor.acceptsOtherParameters
+        defaultOnError = descriptor.defaultOnError.rawValue
         parameters = descriptor.parameters.map(ParameterResponse.init)
     }
 }
 
 /// One form field: `kind` is `string`, `text`, `number`, `boolean`, `options`, `json` or
-/// `credential`; `secret` fields are never written to the run history.
+/// `credential`; `secret` fields are never written to the run history. A list of objects has its
+/// row's fields in `items` and its cap in `maxItems`; `visibleWhen` shows a field only while a
+/// sibling has one of some values.
 struct ParameterResponse: Encodable {
     var name: String
     var label: String
@@ -46,6 +52,14 @@ struct ParameterResponse: Encodable {
     var defaultValue: JSONValue?
     var help: String?
     var secret: Bool
+    var visibleWhen: VisibilityResponse?
+    var items: [ParameterResponse]?
+    var maxItems: Int?
+
+    struct VisibilityResponse: Encodable {
+        var parameter: String
+        var equals: [JSONValue]
+    }
 
     init(_ parameter: NodeParameter) {
         name = parameter.name
@@ -56,10 +70,13 @@ struct ParameterResponse: Encodable {
         defaultValue = parameter.defaultValue
         help = parameter.help
         secret = parameter.isSecret
+        visibleWhen = parameter.visibleWhen.map { VisibilityResponse(parameter: $0.parameter, equals: $0.equals) }
+        items = parameter.itemFields?.map(ParameterResponse.init)
+        maxItems = parameter.maxItems
     }
 
     private enum CodingKeys: String, CodingKey {
-        case name, label, kind, required, options, defaultValue = "default", help, secret
+        case name, label, kind, required, options, defaultValue = "default", help, secret, visibleWhen, items, maxItems
     }
 
     // Explicit nulls, so a form builder sees every field.
@@ -73,5 +90,8 @@ struct ParameterResponse: Encodable {
         try container.encode(defaultValue, forKey: .defaultValue)
         try container.encode(help, forKey: .help)
         try container.encode(secret, forKey: .secret)
+        try container.encode(visibleWhen, forKey: .visibleWhen)
+        try container.encode(items, forKey: .items)
+        try container.encode(maxItems, forKey: .maxItems)
     }
 }

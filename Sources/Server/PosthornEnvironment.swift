@@ -72,7 +72,8 @@ public struct PosthornEnvironment: Sendable {
                     publicURL: configuration.publicURL, cookieLifetime: configuration.users.absoluteLimit,
                     trustsForwardedFor: configuration.trustsForwardedFor),
                 credentials: credentials, connectionTester: tester, flows: engine.service,
-                flowStore: storage.store, runStore: storage.store, metrics: ServerMetrics(factory: metricsFactory)),
+                flowStore: storage.store, runStore: storage.store, metrics: ServerMetrics(factory: metricsFactory),
+                runEvents: engine.events),
             engine: engine, lock: lock)
     }
 

@@ -23,13 +23,16 @@ public struct PosthornServices: Sendable {
     public let runStore: any RunStore
     /// Webhook and error metrics.
     public let metrics: ServerMetrics
+    /// Run changes for live listeners (`GET /api/v1/events`).
+    public let runEvents: RunEventHub
 
     /// Bundles the services.
     public init(
         workspaces: WorkspaceService, users: UserService, browser: BrowserPolicy, credentials: CredentialService,
         connectionTester: ConnectionTester, flows: FlowService, flowStore: any FlowStore, runStore: any RunStore,
-        metrics: ServerMetrics
+        metrics: ServerMetrics, runEvents: RunEventHub
     ) {
+        self.runEvents = runEvents
         self.users = users
         self.browser = browser
         self.metrics = metrics
@@ -63,6 +66,7 @@ public func buildRouter(services: PosthornServices, webApp: WebAppAssets = .bund
     TokenRoutes(services: services).register(on: api)
     FlowRoutes(services: services, webhooks: webhooks).register(on: api)
     RunRoutes(services: services).register(on: api)
+    EventRoutes(services: services).register(on: api)
     NodeRoutes(services: services).register(on: api)
     return router
 }

@@ -42,6 +42,8 @@ struct RunRoutes {
             let id = try context.parameters.require("id")
             switch try await services.runStore.requestCancellation(runID: id, workspaceID: workspace.id, now: Date()) {
             case .cancelled(let run)?:
+                // Ended in the store directly, not through the writer: tell the live listeners.
+                services.runEvents.publish([run])
                 return EditedResponse(status: .ok, response: RunResponse(run))
             case .requested(let run)?:
                 // Ends `cancelled` at its next step boundary; the step under way finishes.

@@ -12,7 +12,7 @@ struct FlowColumns {
     /// Every column, for `SELECT`; decoding goes by name.
     static let all: SQLQueryString = """
         id, workspace_id, name, trigger_kind, webhook_id, webhook_secret_hash, cron_expression, cron_time_zone, \
-        definition, enabled, created_at, updated_at
+        definition, enabled, created_at, updated_at, version
         """
 
     /// Every column but `id` and `workspace_id` (which identify the row), each with its bound value.
@@ -45,6 +45,7 @@ struct FlowColumns {
             ("enabled", flow.enabled),
             ("created_at", flow.createdAt.millisecondsSince1970),
             ("updated_at", flow.updatedAt.millisecondsSince1970),
+            ("version", Int64(flow.version)),
         ]
     }
 
@@ -98,7 +99,8 @@ struct FlowColumns {
             enabled: try stored.value("enabled"),
             retry: definition.retry,
             createdAt: try stored.date("created_at"),
-            updatedAt: try stored.date("updated_at")
+            updatedAt: try stored.date("updated_at"),
+            version: Int(try stored.value("version", as: Int64.self))
         )
     }
 }

@@ -1,6 +1,6 @@
 extension Migrations {
     /// Every migration Posthorn ships, oldest first.
-    public static let all: [Migration] = [version1, version2, version3, version4]
+    public static let all: [Migration] = [version1, version2, version3, version4, version5]
 
     // MARK: - Version 1
 
@@ -255,6 +255,18 @@ extension Migrations {
             )
             """,
             "CREATE INDEX credential_tests_workspace ON credential_tests (workspace_id)",
+        ]
+    )
+
+    // MARK: - Version 5
+
+    /// Flow versions: a save names the version it was made from, and the store refuses it when
+    /// the flow was saved since (two editors cannot overwrite each other unseen).
+    static let version5 = Migration(
+        version: 5,
+        name: "flow versions",
+        statements: [
+            "ALTER TABLE flows ADD COLUMN version BIGINT NOT NULL DEFAULT 1",
         ]
     )
 }

@@ -68,12 +68,17 @@ extension SQLStore: FlowStore {
         let updated = try await mappingDuplicateFlowName {
             try await database.raw("""
                 UPDATE flows SET \(columns.assignments)
-                WHERE id = \(bind: flow.id) AND workspace_id = \(bind: flow.workspaceID)
+                WHERE id = \(bind: flow.id) AND workspace_id = \(bind: flow.workspaceID) AND version = \(bind: Int64(flow.version - 1))
                 RETURNING id
                 """).all()
         }
-        // Empty only if the row was deleted between the check and the update.
-        return !updated.isEmpty
+        guard updated.isEmpty else { return true }
+        // Nothing matched: deleted since the check, or saved since the version it was made from.
+        let stillThere = try await database.raw("""
+            SELECT id FROM flows WHERE id = \(bind: flow.id) AND workspace_id = \(bind: flow.workspaceID)
+            """).first()
+        if stillThere != nil { throw FlowStoreError.versionConflict }
+        return false
     }
 
     /// Deletes the flow `id` of `workspaceID` and (by the foreign key's cascade) its last cron fire;

@@ -243,6 +243,25 @@ extension SQLStore: RunStore {
         return try await allRuns(query)
     }
 
+    /// The newest run of each flow: one indexed look per flow (`runs_flow_history`), reading
+    /// only the columns a list shows.
+    public func latestRuns(workspaceID: String, flowIDs: [String]) async throws -> [String: RunBrief] {
+        var latest: [String: RunBrief] = [:]
+        for flowID in flowIDs {
+            guard let row = try await database.raw("""
+                SELECT id, status, created_at, finished_at FROM runs
+                WHERE workspace_id = \(bind: workspaceID) AND flow_id = \(bind: flowID)
+                ORDER BY created_at DESC, id DESC LIMIT 1
+                """).first()
+            else { continue }
+            let stored = StoredRow(row, table: "runs")
+            latest[flowID] = RunBrief(
+                id: try stored.value("id"), status: try stored.rawValue("status"), createdAt: try stored.date("created_at"),
+                finishedAt: try stored.optionalDate("finished_at"))
+        }
+        return latest
+    }
+
     /// Deletes the finished runs that ended (or, without an end time, were created) before
     /// `cutoff`; returns how many.
     ///

@@ -104,7 +104,9 @@ struct FlowCommand: AsyncParsableCommand {
                 outcome = try await data.withEnvironment { environment in
                     let workspace = try await workspace.resolve(in: environment)
                     let flow = try await FlowCommand.resolve(flow, in: workspace.id, environment: environment)
-                    guard flow.enabled else { throw CommandFailure(message: "flow: \(flow.name) is disabled") }
+                    // A draft runs too, as Run in the studio does, once it has no problems.
+                    let problems = environment.services.flows.problems(of: flow)
+                    guard problems.isEmpty else { throw FlowProblems(problems: problems) }
                     return try await InProcessRun(environment: environment)
                         .execute(flow, payload: payload, timeout: .seconds(waitSeconds))
                 }

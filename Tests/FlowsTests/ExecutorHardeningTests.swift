@@ -30,6 +30,9 @@ final class CountingRunStore: RunStore, Sendable {
         await base.runs(workspaceID: workspaceID, flowID: flowID, status: status, limit: limit, before: cursor)
     }
     func deleteFinishedRuns(before cutoff: Date) async throws -> Int { await base.deleteFinishedRuns(before: cutoff) }
+    func latestRuns(workspaceID: String, flowIDs: [String]) async throws -> [String: RunBrief] {
+        await base.latestRuns(workspaceID: workspaceID, flowIDs: flowIDs)
+    }
     func countByStatus() async throws -> [RunStatus: Int] { await base.countByStatus() }
 }
 

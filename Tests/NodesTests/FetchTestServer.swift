@@ -69,7 +69,11 @@ final class FetchTestServer: Sendable {
         // Stopped by a graceful shutdown, never by cancelling it: a server task cancelled while a
         // connection is accepted but not yet served trips NIO's "Deinited NIOAsyncWriter without
         // calling finish()" (apple/swift-nio#2813) and takes the whole test process down.
-        let services = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        // A connection a test's client abandoned mid-request (a timeout) can keep the graceful
+        // shutdown waiting; after 2 s the server is cancelled, when nothing is still being accepted.
+        var configuration = ServiceGroupConfiguration(services: [app], logger: logger)
+        configuration.maximumGracefulShutdownDuration = .seconds(2)
+        let services = ServiceGroup(configuration: configuration)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await services.run() }
             var iterator = ports.makeAsyncIterator()

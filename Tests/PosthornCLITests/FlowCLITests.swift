@@ -91,7 +91,7 @@ struct FlowCLITests {
         #expect((try scratch.run(["flow", "list"]).json["flows"] as? [Any])?.isEmpty == true)
     }
 
-    @Test("run and show refuse what they cannot find, a disabled flow and a body that is not an object")
+    @Test("run and show refuse what they cannot find, a draft with problems and a body that is not an object")
     func notFound() throws {
         let scratch = try Scratch()
         defer { try? FileManager.default.removeItem(at: scratch.directory) }
@@ -102,13 +102,13 @@ struct FlowCLITests {
         #expect(unknownRun.status == 1)
         #expect(unknownRun.stderr.contains("error: run: no run run_missing"))
 
-        let file = try scratch.write(#"{"name":"Off","trigger":{"type":"manual"},"enabled":false,"steps":[{"id":"a","type":"debug.echo"}]}"#, to: "off.json")
+        let file = try scratch.write(#"{"name":"Draft","trigger":{"type":"manual"},"enabled":false,"steps":[]}"#, to: "draft.json")
         #expect(try scratch.run(["flow", "create", "-f", file]).status == 0)
-        let disabled = try scratch.run(["flow", "run", "Off"])
-        #expect(disabled.status == 1)
-        #expect(disabled.stderr.contains("disabled"))
+        let draft = try scratch.run(["flow", "run", "Draft"])
+        #expect(draft.status == 1)
+        #expect(draft.stderr.contains("steps: A flow needs 1 to 100 steps"), "\(draft.stderr)")
 
-        let array = try scratch.run(["flow", "run", "Off", "--body", "[1]"])
+        let array = try scratch.run(["flow", "run", "Draft", "--body", "[1]"])
         #expect(array.status == 1)
         #expect(array.stderr.contains("error: body: must be a JSON object"))
     }

@@ -107,17 +107,12 @@ struct FlowAPITests {
         (#"{"name":"x","steps":[{"id":"a","type":"debug.echo"}]}"#, "trigger"),
         (#"{"name":"x","trigger":"manual","steps":[{"id":"a","type":"debug.echo"}]}"#, "trigger"),
         (#"{"name":"x","trigger":{"type":"email"},"steps":[{"id":"a","type":"debug.echo"}]}"#, "trigger.type"),
-        (#"{"name":"x","trigger":{"type":"cron","expression":"61 * * * *"},"steps":[{"id":"a","type":"debug.echo"}]}"#, "trigger.expression"),
-        (#"{"name":"x","trigger":{"type":"cron","expression":"* * * * *","timeZone":"Mars/Olympus"},"steps":[{"id":"a","type":"debug.echo"}]}"#, "trigger.timeZone"),
         (#"{"name":"x","trigger":{"type":"webhook","secret":"short"},"steps":[{"id":"a","type":"debug.echo"}]}"#, "trigger.secret"),
-        (#"{"name":"x","trigger":{"type":"manual"},"steps":[]}"#, "steps"),
         (#"{"name":"x","trigger":{"type":"manual"},"steps":{"id":"a"}}"#, "steps"),
         (#"{"name":"x","trigger":{"type":"manual"},"steps":[{"id":"a","type":"smtp.sendd"}]}"#, "steps[0].type"),
         (#"{"name":"x","trigger":{"type":"manual"},"steps":[{"id":"a","type":"debug.echo"},{"type":"debug.echo"}]}"#, "steps[1].id"),
         (#"{"name":"x","trigger":{"type":"manual"},"steps":[{"id":"a","type":"debug.echo"},{"id":"a","type":"debug.echo"}]}"#, "steps[1].id"),
         (#"{"name":"x","trigger":{"type":"manual"},"steps":[{"id":"a","type":"debug.echo","onError":"retry"}]}"#, "steps[0].onError"),
-        (#"{"name":"x","trigger":{"type":"manual"},"steps":[{"id":"a","type":"debug.echo","parameters":{"message":5}}]}"#, "steps[0].parameters.message"),
-        (#"{"name":"x","trigger":{"type":"manual"},"steps":[{"id":"a","type":"debug.echo","parameters":{"m":"{{steps.b.output.x}}"}},{"id":"b","type":"debug.echo"}]}"#, "steps[0].parameters"),
         (#"{"name":"x","trigger":{"type":"manual"},"steps":[{"id":"a","type":"debug.echo"}],"enabled":null}"#, "enabled"),
         (#"{"name":"x","trigger":{"type":"manual"},"steps":[{"id":"a","type":"debug.echo"}],"retry":{"maxAttempts":0}}"#, "retry"),
         (#"{"name":"x","trigger":{"type":"manual"},"steps":[{"id":"a","type":"debug.echo"}],"retry":{"initialDelayMs":"1s"}}"#, "retry.initialDelayMs"),
@@ -137,6 +132,79 @@ struct FlowAPITests {
         }
     }
 
+    /// What a draft may still lack: an enabled flow with it is 422 `flow_has_problems` naming the
+    /// field; the same flow disabled is saved, and answers with its problems; enabling it is refused.
+    @Test("a draft's problems: enabled, 422 flow_has_problems naming the field; disabled, saved with its problems", arguments: [
+        (#"{"name":"x","trigger":{"type":"cron","expression":"61 * * * *"},"steps":[{"id":"a","type":"debug.echo"}]}"#, "trigger.expression"),
+        (#"{"name":"x","trigger":{"type":"cron","expression":"* * * * *","timeZone":"Mars/Olympus"},"steps":[{"id":"a","type":"debug.echo"}]}"#, "trigger.timeZone"),
+        (#"{"name":"x","trigger":{"type":"manual"},"steps":[]}"#, "steps"),
+        (#"{"name":"x","trigger":{"type":"manual"},"steps":[{"id":"a","type":"debug.echo","parameters":{"message":5}}]}"#, "steps[0].parameters.message"),
+        (#"{"name":"x","trigger":{"type":"manual"},"steps":[{"id":"a","type":"debug.echo","parameters":{"m":"{{steps.b.output.x}}"}},{"id":"b","type":"debug.echo"}]}"#, "steps[0].parameters"),
+    ])
+    func draftProblems(body: String, field: String) async throws {
+        try await APIHarness.run { harness in
+            let token = try await harness.workspace("Team")
+            try await harness.test { client in
+                let refused = try await client.call(.post, "/api/v1/flows", token: token, json: body)
+                #expect(refused.status == .unprocessableContent, "\(refused.text)")
+                #expect(refused.errorCode == "flow_has_problems")
+                #expect(refused.errorField == field, "\(refused.text)")
+                let listed = ((refused["error"] as? [String: Any])?["problems"] as? [[String: Any]])?.compactMap { $0["field"] as? String }
+                #expect(listed?.contains(field) == true, "\(refused.text)")
+                let empty = try await client.call(.get, "/api/v1/flows", token: token)
+                #expect((empty["flows"] as? [Any])?.isEmpty == true)
+
+                let draftBody = String(body.dropLast()) + #","enabled":false}"#
+                let draft = try await client.call(.post, "/api/v1/flows", token: token, json: draftBody)
+                #expect(draft.status == .created, "\(draft.text)")
+                let problems = try #require(draft["problems"] as? [[String: Any]])
+                #expect(problems.contains { $0["field"] as? String == field && ($0["message"] as? String)?.isEmpty == false })
+                let id = try #require(draft["id"] as? String)
+                let version = try #require(draft["version"] as? Int)
+                let enableBody = String(body.dropLast()) + ",\"enabled\":true,\"version\":\(version)}"
+                let enable = try await client.call(.put, "/api/v1/flows/\(id)", token: token, json: enableBody)
+                #expect(enable.status == .unprocessableContent)
+                #expect(enable.errorCode == "flow_has_problems")
+                let shown = try await client.call(.get, "/api/v1/flows/\(id)", token: token)
+                #expect(shown["enabled"] as? Bool == false)
+                #expect(shown["version"] as? Int == version, "a refused change leaves the version")
+            }
+        }
+    }
+
+    /// The email rules that need no run, checked when the flow is saved, with the send's own words.
+    @Test("an email step's written-out rules are problems at their field: a reserved or CR/LF header, a bad address, too many headers")
+    func emailProblems() async throws {
+        try await APIHarness.run { harness in
+            let token = try await harness.workspace("Team")
+            try await harness.test { client in
+                func flow(_ parameters: String) -> String {
+                    #"{"name":"Mail","trigger":{"type":"manual"},"enabled":false,"steps":[{"id":"send","type":"smtp.send","parameters":{"credential":"cred_x","from":"Team <team@example.com>",\#(parameters)}}]}"#
+                }
+                let cases: [(String, String, String)] = [
+                    (#""to":"a@example.com","subject":"Hi","body":"b","headers":[{"name":"Bcc","value":"x@example.com"}]"#,
+                     "steps[0].parameters.headers[0].name", "Reserved header is not allowed"),
+                    (#""to":"a@example.com","subject":"Hi","body":"b","headers":[{"name":"X-Tag","value":"a\r\nBcc: x@example.com"}]"#,
+                     "steps[0].parameters.headers[0].value", "Header value contains forbidden characters"),
+                    (#""to":"not an address","subject":"Hi","body":"b""#, "steps[0].parameters.to", ""),
+                    (#""to":"a@example.com","subject":"Hi","body":"b","headers":[\#(Array(repeating: #"{"name":"X-A","value":"1"}"#, count: 51).joined(separator: ","))]"#,
+                     "steps[0].parameters.headers", "At most 50 custom headers are allowed"),
+                ]
+                for (parameters, field, message) in cases {
+                    let draft = try await client.call(.post, "/api/v1/flows", token: token, json: flow(parameters))
+                    #expect(draft.status == .created, "\(draft.text)")
+                    let problems = try #require(draft["problems"] as? [[String: String]])
+                    #expect(problems.contains { $0["field"] == field && (message.isEmpty || $0["message"] == message) }, "\(problems)")
+                    _ = try await client.call(.delete, "/api/v1/flows/\(try #require(draft["id"] as? String))", token: token)
+                }
+                // A template is checked when it is rendered, not before.
+                let templated = try await client.call(.post, "/api/v1/flows", token: token, json: flow(
+                    #""to":"{{trigger.body.email}}","subject":"{{trigger.body.subject}}","body":"b","headers":[{"name":"X-Tag","value":"{{trigger.body.tag}}"}]"#))
+                #expect((templated["problems"] as? [Any])?.isEmpty == true, "\(templated.text)")
+            }
+        }
+    }
+
     @Test("a template that does not parse names the parameter")
     func badTemplate() async throws {
         try await APIHarness.run { harness in
@@ -146,6 +214,7 @@ struct FlowAPITests {
                     {"name":"x","trigger":{"type":"manual"},"steps":[{"id":"a","type":"debug.echo","parameters":{"message":"{{nowhere.at.all}}"}}]}
                     """)
                 #expect(refused.status == .unprocessableContent)
+                #expect(refused.errorCode == "flow_has_problems")
                 #expect(refused.errorField?.hasPrefix("steps[0].parameters") == true, "\(refused.text)")
             }
         }
@@ -303,7 +372,7 @@ struct FlowAPITests {
                 #expect(message["options"] is NSNull)
                 #expect(message["default"] is NSNull)
                 #expect(message["help"] is String)
-                #expect(Set(message.keys) == ["name", "label", "kind", "required", "options", "default", "help", "secret"])
+                #expect(Set(message.keys) == ["name", "label", "kind", "required", "options", "default", "help", "secret", "visibleWhen", "items", "maxItems"])
             }
         }
     }

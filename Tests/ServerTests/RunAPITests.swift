@@ -45,16 +45,19 @@ struct RunAPITests {
         }
     }
 
-    @Test("a manual run of a disabled flow is 409, of a missing one 404, with a non-object body 400")
+    @Test("a manual run of a draft with problems is 422 naming them, of a missing flow 404, with a non-object body 400")
     func manualRunRefused() async throws {
         try await APIHarness.run { harness in
             let token = try await harness.workspace("Team")
-            try await harness.test { client in
-                let disabled = try await client.call(.post, "/api/v1/flows", token: token, json: FlowJSON.manual(name: "Off", enabled: false))
-                let disabledID = try #require(disabled["id"] as? String)
-                let refused = try await client.call(.post, "/api/v1/flows/\(disabledID)/runs", token: token, json: "{}")
-                #expect(refused.status == .conflict)
-                #expect(refused.errorCode == "flow_disabled")
+            try await harness.withEngine { try await harness.test { client in
+                let draft = try await client.call(
+                    .post, "/api/v1/flows", token: token,
+                    json: #"{"name": "Draft", "trigger": {"type": "manual"}, "steps": [], "enabled": false}"#)
+                let draftID = try #require(draft["id"] as? String)
+                let refused = try await client.call(.post, "/api/v1/flows/\(draftID)/runs", token: token, json: "{}")
+                #expect(refused.status == .unprocessableContent)
+                #expect(refused.errorCode == "flow_has_problems")
+                #expect(refused.errorField == "steps")
                 #expect(try await client.call(.post, "/api/v1/flows/flow_nope/runs", token: token, json: "{}").status == .notFound)
 
                 let enabled = try await client.call(.post, "/api/v1/flows", token: token, json: FlowJSON.manual(name: "On"))
@@ -66,7 +69,12 @@ struct RunAPITests {
                 }
                 let list = try await client.call(.get, "/api/v1/runs", token: token)
                 #expect((list["items"] as? [Any])?.isEmpty == true, "no refused call stored a run")
-            }
+
+                // A disabled flow without problems runs manually: Run in the studio tests a draft.
+                let off = try await client.call(.post, "/api/v1/flows", token: token, json: FlowJSON.manual(name: "Off", enabled: false))
+                let started = try await client.call(.post, "/api/v1/flows/\(try #require(off["id"] as? String))/runs", token: token, json: "{}")
+                #expect(started.status == .accepted)
+            } }
         }
     }
 

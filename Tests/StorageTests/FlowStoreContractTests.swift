@@ -102,23 +102,44 @@ struct FlowStoreContractTests {
             var changed = FlowFixture.detailedFlow("fl_1")
             changed.trigger = FlowFixture.cron()
             changed.name = "Renamed"
+            changed.version = 2
             #expect(try await stores.flows.updateFlow(changed))
             #expect(try await stores.flows.flow(id: "fl_1") == changed)
             #expect(try await stores.flows.flow(webhookID: "wh_1") == nil, "the old webhook is gone")
 
             var sameName = changed
             sameName.enabled = true
+            sameName.version = 3
             #expect(try await stores.flows.updateFlow(sameName), "keeping its own name is not a duplicate")
 
-            var clash = changed
+            var clash = sameName
+            clash.version = 4
             clash.name = "Taken"
             await #expect(throws: FlowStoreError.duplicateName) { try await stores.flows.updateFlow(clash) }
 
-            var foreign = changed
+            var foreign = clash
+            foreign.name = "Renamed"
             foreign.workspaceID = "ws_2"
             #expect(try await stores.flows.updateFlow(foreign) == false, "another workspace's flow is not found")
             #expect(try await stores.flows.updateFlow(FlowFixture.flow("fl_missing")) == false)
             #expect(try await stores.flows.flow(id: "fl_1") == sameName)
+        }
+    }
+
+    @Test("an update made from an older version is a conflict and changes nothing", arguments: StoreKind.allCases)
+    func staleUpdate(_ kind: StoreKind) async throws {
+        try await kind.withFlowStores { stores in
+            let original = FlowFixture.flow("fl_1", name: "Original")
+            try await stores.flows.insertFlow(original)
+            var first = original
+            first.name = "First tab"
+            first.version = 2
+            #expect(try await stores.flows.updateFlow(first))
+            var second = original
+            second.name = "Second tab"
+            second.version = 2
+            await #expect(throws: FlowStoreError.versionConflict) { try await stores.flows.updateFlow(second) }
+            #expect(try await stores.flows.flow(id: "fl_1")?.name == "First tab")
         }
     }
 

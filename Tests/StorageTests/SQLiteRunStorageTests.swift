@@ -12,7 +12,7 @@ import Testing
 struct SQLiteRunStorageTests {
     // MARK: - Migration
 
-    @Test("versions 2 to 4 apply on top of a version 1 database and keep its data; its token moves to api_tokens")
+    @Test("versions 2 to 5 apply on top of a version 1 database and keep its data; its token moves to api_tokens")
     func migrationOnVersion1() async throws {
         try await withTemporaryDirectory { directory in
             let workspace = Fixture.workspace("ws_1", name: "Acme")
@@ -26,7 +26,7 @@ struct SQLiteRunStorageTests {
                     "DROP TABLE users", "DROP TABLE runs", "DROP TABLE cron_fires", "DROP TABLE flows", "DROP TABLE run_cancellations",
                     "UPDATE workspaces SET token_hash = (SELECT token_hash FROM api_tokens WHERE api_tokens.workspace_id = workspaces.id)",
                     "DROP TABLE api_tokens", "ALTER TABLE credentials DROP COLUMN version",
-                    "DELETE FROM schema_migrations WHERE version IN (2, 3, 4)",
+                    "DELETE FROM schema_migrations WHERE version IN (2, 3, 4, 5)",
                 ] {
                     try await storage.store.database.raw(statement).run()
                 }
@@ -37,7 +37,7 @@ struct SQLiteRunStorageTests {
             try await withSQLiteStorage(dataDirectory: directory) { storage in
                 let store = storage.store
                 let migrations = Migrations(database: store.database, logger: testLogger)
-                #expect(try await migrations.appliedVersions() == [1, 2, 3, 4])
+                #expect(try await migrations.appliedVersions() == [1, 2, 3, 4, 5])
                 #expect(try await store.workspace(tokenHash: "hash-1") == workspace)
                 #expect(try await store.tokens(workspaceID: "ws_1").map(\.name) == ["default"])
                 let retired = try await store.database.raw("SELECT token_hash FROM workspaces").first()?.decode(column: "token_hash", as: String.self)

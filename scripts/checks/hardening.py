@@ -27,6 +27,9 @@ Server B (`--allow-private-egress 127.0.0.0/8`):
   - after an smtp.send run left a pooled connection to a local SMTP server, SIGTERM exits 0 within
     5 s and the SMTP server received QUIT on that connection.
 
+Server E: `GET /api/v1/events` streams a webhook run live (filtered by flow, without the trigger's
+body), and SIGTERM with streams open exits 0 at once, well inside its 20 s grace.
+
 Prints `ok   NAME` or `FAIL NAME: detail` per check (and the servers' log tails after a failure);
 exits 1 on any failure.
 """
@@ -778,6 +781,68 @@ def check_slow_body_and_stalled_relay(checks: Checks, binary: str, work: Path, s
         stalled.close()
 
 
+def open_event_stream(server: Server, token: str, query: str = "") -> socket.socket:
+    """`GET /api/v1/events` on a raw connection, its 200 head read; the caller reads the events."""
+    stream = socket.create_connection((LOOPBACK, server.port), timeout=10)
+    stream.sendall(f"GET /api/v1/events{query} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+                   f"Accept: text/event-stream\r\n\r\n".encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = stream.recv(4096)
+        if not chunk:
+            raise RuntimeError(f"the event stream closed before its head: {head!r}")
+        head += chunk
+    if not head.startswith(b"HTTP/1.1 200") or b"text/event-stream" not in head.lower():
+        raise RuntimeError(f"the event stream answered {head[:200]!r}")
+    return stream
+
+
+def read_until(stream: socket.socket, needle: bytes, seconds: float, seen: bytearray) -> bool:
+    """Reads into `seen` until it holds `needle` (True), the peer closes, or time runs out."""
+    deadline = time.monotonic() + seconds
+    while needle not in seen and time.monotonic() < deadline:
+        stream.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            chunk = stream.recv(65536)
+        except socket.timeout:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    return needle in seen
+
+
+def check_live_events(checks: Checks, binary: str, work: Path, servers: list[Server]) -> None:
+    """`GET /api/v1/events`: a webhook run reaches an open stream live (its flow's stream and the
+    workspace's, not another flow's), and SIGTERM with streams open ends them and exits 0 at once
+    instead of waiting out the grace period."""
+    server = Server(binary, work / "data-e", work / "server-e.log", ["--shutdown-grace-seconds", "20"], servers)
+    token = server.workspace_token()
+    echo = {"id": "a", "type": "debug.echo", "parameters": {}}
+    first = create_flow(server, token, {"name": "first", "trigger": {"type": "webhook"}, "steps": [echo]})
+    second = create_flow(server, token, {"name": "second", "trigger": {"type": "webhook"}, "steps": [echo]})
+    everything = open_event_stream(server, token)
+    only_second = open_event_stream(server, token, f"?flowId={second['id']}")
+    seen_all, seen_second = bytearray(), bytearray()
+    _, accepted, _ = call(server.base, "POST", f"/hooks/{first['trigger']['webhookId']}", None, {"n": 1})
+    run_id = accepted.get("runId", "?").encode()
+    checks.check("events: a webhook run reaches the workspace's open stream, queued to succeeded, within 5 s",
+                 read_until(everything, b'"status":"succeeded"', 5, seen_all) and run_id in seen_all
+                 and b"event: run" in seen_all, bytes(seen_all[-300:]))
+    _, accepted, _ = call(server.base, "POST", f"/hooks/{second['trigger']['webhookId']}", None, {"n": 2})
+    second_id = accepted.get("runId", "?").encode()
+    checks.check("events: a flow's stream gets that flow's run and not another flow's",
+                 read_until(only_second, second_id, 5, seen_second) and run_id not in seen_second,
+                 bytes(seen_second[-300:]))
+    checks.check("events: a stream never carries the trigger's body", b'"n"' not in seen_all + seen_second)
+    code, elapsed = server.stop(timeout=40)
+    closed = all(peer_closed(stream, time.monotonic() + 2) for stream in (everything, only_second))
+    checks.check(f"events: SIGTERM with two streams open exits 0 within 3 s, grace 20 s ({elapsed:.2f} s), and ends them",
+                 code == 0 and elapsed < 3 and closed, f"exit {code} after {elapsed:.1f} s, closed {closed}")
+    everything.close()
+    only_second.close()
+
+
 def check_json_logs(checks: Checks, binary: str, work: Path, servers: list[Server]) -> None:
     """`--log-format json`: every line is one JSON object; an error's requestId is its X-Request-Id
     header and names the log line of that request."""
@@ -850,6 +915,7 @@ def main() -> int:
             guarded(checks, "json logs and request ids", lambda: check_json_logs(checks, binary, work, servers))
             guarded(checks, "slow bodies and stalled relays",
                     lambda: check_slow_body_and_stalled_relay(checks, binary, work, servers))
+            guarded(checks, "live events", lambda: check_live_events(checks, binary, work, servers))
         finally:
             for server in servers:
                 server.kill()

@@ -9,12 +9,12 @@ public struct CronScheduler: Sendable {
     private let runs: any RunStore
     private let now: @Sendable () -> Date
     private let makeRunID: @Sendable () -> String
-    private let onEnqueued: @Sendable () -> Void
+    private let onEnqueued: @Sendable ([Run]) -> Void
     private let logger: Logger
 
     public init(
         flows: any FlowStore, runs: any RunStore, now: @escaping @Sendable () -> Date,
-        makeRunID: @escaping @Sendable () -> String, onEnqueued: @escaping @Sendable () -> Void = {}, logger: Logger
+        makeRunID: @escaping @Sendable () -> String, onEnqueued: @escaping @Sendable ([Run]) -> Void = { _ in }, logger: Logger
     ) {
         self.flows = flows
         self.runs = runs
@@ -78,7 +78,7 @@ public struct CronScheduler: Sendable {
                 nextDue = now.addingTimeInterval(1)
             }
         }
-        if !fired.isEmpty { onEnqueued() }
+        if !fired.isEmpty { onEnqueued(fired) }
         return (fired, nextDue)
     }
 

@@ -27,14 +27,16 @@ public struct FlowService: Sendable {
 
     // MARK: Flows
 
-    /// Validates and stores a new flow. A webhook flow gets a fresh unguessable webhook id.
+    /// Checks and stores a new flow. A webhook flow gets a fresh unguessable webhook id. A
+    /// disabled flow is stored with its problems (a draft); an enabled one must have none
+    /// (``FlowProblems``).
     public func create(_ definition: FlowDefinition, in workspaceID: String) async throws -> Flow {
-        let validated = try definition.validated(registry: registry)
+        let checked = try Self.requiringNoProblemsWhenEnabled(definition.checked(registry: registry))
         let timestamp = now()
         let flow = Flow(
-            id: RandomID.make(prefix: "flow"), workspaceID: workspaceID, name: validated.name,
-            trigger: Self.trigger(validated.trigger, keeping: nil), steps: validated.steps, enabled: validated.enabled,
-            retry: validated.retry, createdAt: timestamp, updatedAt: timestamp)
+            id: RandomID.make(prefix: "flow"), workspaceID: workspaceID, name: checked.name,
+            trigger: Self.trigger(checked.trigger, keeping: nil), steps: checked.steps, enabled: checked.enabled,
+            retry: checked.retry, createdAt: timestamp, updatedAt: timestamp)
         do {
             try await flows.insertFlow(flow)
         } catch FlowStoreError.duplicateName {
@@ -45,16 +47,20 @@ public struct FlowService: Sendable {
     }
 
     /// Replaces a flow's definition. A webhook flow keeps its webhook id (and its secret when the
-    /// definition gives none), so callers' URLs keep working.
-    public func replace(_ id: String, in workspaceID: String, with definition: FlowDefinition) async throws -> Flow? {
-        let validated = try definition.validated(registry: registry)
+    /// definition gives none), so callers' URLs keep working. With `version`, the change is refused
+    /// (``FlowStoreError/versionConflict``) unless the stored flow is still that version; without,
+    /// it applies to the latest.
+    public func replace(_ id: String, in workspaceID: String, with definition: FlowDefinition, version: Int? = nil) async throws -> Flow? {
+        let checked = try Self.requiringNoProblemsWhenEnabled(definition.checked(registry: registry))
         guard var flow = try await flows.flow(id: id, workspaceID: workspaceID) else { return nil }
-        flow.name = validated.name
-        flow.trigger = Self.trigger(validated.trigger, keeping: flow.trigger)
-        flow.steps = validated.steps
-        flow.enabled = validated.enabled
-        flow.retry = validated.retry
+        if let version, version != flow.version { throw FlowStoreError.versionConflict }
+        flow.name = checked.name
+        flow.trigger = Self.trigger(checked.trigger, keeping: flow.trigger)
+        flow.steps = checked.steps
+        flow.enabled = checked.enabled
+        flow.retry = checked.retry
         flow.updatedAt = now()
+        flow.version += 1
         do {
             guard try await flows.updateFlow(flow) else { return nil }
             onFlowsChanged()
@@ -62,6 +68,21 @@ public struct FlowService: Sendable {
         } catch FlowStoreError.duplicateName {
             throw FlowValidationError(field: "name", message: "A flow with this name already exists in this workspace")
         }
+    }
+
+    /// What keeps a stored flow from running, by today's nodes (a draft's missing parameters;
+    /// for an enabled flow, nothing, unless a node's rules changed since it was saved).
+    public func problems(of flow: Flow) -> [FlowValidationError] {
+        do {
+            return try FlowDefinition(flow).checked(registry: registry).problems
+        } catch {
+            return [error]
+        }
+    }
+
+    private static func requiringNoProblemsWhenEnabled(_ checked: ValidatedFlowDefinition) throws -> ValidatedFlowDefinition {
+        guard checked.enabled, !checked.problems.isEmpty else { return checked }
+        throw FlowProblems(problems: checked.problems)
     }
 
     /// Deletes a flow; `false` when the workspace has none with this id. Its runs' history stays.
@@ -88,7 +109,9 @@ public struct FlowService: Sendable {
 
     // MARK: Runs
 
-    /// Starts a run of `flow` with `payload`; returns once the run is durably queued.
+    /// Starts a run of `flow` with `payload`; returns once the run is durably queued. (A flow
+    /// with problems is never enabled, so its triggers cannot start it; a manual start checks
+    /// ``problems(of:)`` first.)
     public func start(_ flow: Flow, payload: TriggerPayload) async throws -> Run {
         let run = Run(id: Self.makeRunID(), workspaceID: flow.workspaceID, flowID: flow.id, trigger: payload, createdAt: now())
         try await writer.insert(run)

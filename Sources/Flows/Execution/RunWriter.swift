@@ -14,15 +14,21 @@ public actor RunWriter {
     private let store: any RunStore
     private let maximumBatch: Int
     private let onInserted: @Sendable () -> Void
+    private let onCommitted: @Sendable ([Run]) -> Void
     private var pending: [Pending] = []
     private var loopWaiter: CheckedContinuation<Void, Never>?
     private var isStopped = false
 
-    /// `onInserted` runs after each commit that inserted runs (it wakes the executor).
-    public init(store: any RunStore, maximumBatch: Int = 1024, onInserted: @escaping @Sendable () -> Void = {}) {
+    /// `onInserted` runs after each commit that inserted runs (it wakes the executor);
+    /// `onCommitted` after each commit with the runs as stored (live listeners).
+    public init(
+        store: any RunStore, maximumBatch: Int = 1024, onInserted: @escaping @Sendable () -> Void = {},
+        onCommitted: @escaping @Sendable ([Run]) -> Void = { _ in }
+    ) {
         self.store = store
         self.maximumBatch = maximumBatch
         self.onInserted = onInserted
+        self.onCommitted = onCommitted
     }
 
     /// Stores a new run; returns once it is committed.
@@ -63,6 +69,7 @@ public actor RunWriter {
                 let outcome = try await store.write(inserting: inserts, updating: batch.filter { !$0.isInsert }.map(\.run))
                 for item in batch { item.done.resume(returning: RunWriteResult(outcome, for: item.run.id)) }
                 if !inserts.isEmpty { onInserted() }
+                onCommitted(batch.map { outcome.cancelledInstead[$0.run.id] ?? $0.run })
             } catch {
                 // One bad row must not fail the others it shared the commit with: try each alone.
                 var inserted = false
@@ -71,6 +78,7 @@ public actor RunWriter {
                         let outcome = try await store.write(
                             inserting: item.isInsert ? [item.run] : [], updating: item.isInsert ? [] : [item.run])
                         item.done.resume(returning: RunWriteResult(outcome, for: item.run.id))
+                        onCommitted([outcome.cancelledInstead[item.run.id] ?? item.run])
                         inserted = inserted || item.isInsert
                     } catch {
                         item.done.resume(throwing: error)

@@ -12,12 +12,16 @@ public struct Flow: Sendable, Hashable, Identifiable {
     public var retry: RetryPolicy
     public var createdAt: Date
     public var updatedAt: Date
+    /// 1 when created, one more with each save: a save made from an older version is refused
+    /// (``FlowStoreError/versionConflict``), so two editors cannot overwrite each other unseen.
+    public var version: Int
 
-    /// Creates a flow value; ``FlowDefinition/validated(registry:)`` is what checks one.
+    /// Creates a flow value; ``FlowDefinition/checked(registry:)`` is what checks one.
     public init(
         id: String, workspaceID: String, name: String, trigger: FlowTrigger, steps: [FlowStep], enabled: Bool,
-        retry: RetryPolicy, createdAt: Date, updatedAt: Date
+        retry: RetryPolicy, createdAt: Date, updatedAt: Date, version: Int = 1
     ) {
+        self.version = version
         self.id = id
         self.workspaceID = workspaceID
         self.name = name

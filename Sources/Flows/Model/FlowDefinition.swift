@@ -54,13 +54,17 @@ public struct FlowDefinition: Sendable {
     }
 }
 
-/// A definition that passed every rule: the trigger parsed, every step's templates parsed.
+/// A definition that passed the rules a stored flow must keep (``FlowDefinition/checked(registry:)``),
+/// with what still keeps it from running: its ``problems``, empty when every rule passed.
 public struct ValidatedFlowDefinition: Sendable {
     public var name: String
     public var trigger: ValidatedTrigger
     public var steps: [FlowStep]
     public var enabled: Bool
     public var retry: RetryPolicy
+    /// What a draft still lacks (a required parameter, a template that does not parse, a cron
+    /// expression that does not): each names its field. An enabled flow has none.
+    public var problems: [FlowValidationError]
 
     /// The trigger after its rules: the webhook secret is still plain here, to be hashed on save.
     public enum ValidatedTrigger: Sendable {
@@ -71,23 +75,54 @@ public struct ValidatedFlowDefinition: Sendable {
 }
 
 extension FlowDefinition {
+    /// A stored flow as a definition, to check it again: a webhook keeps its stored secret (the
+    /// definition carries none).
+    public init(_ flow: Flow) {
+        let trigger: Trigger = switch flow.trigger {
+        case .webhook: Trigger(type: "webhook")
+        case .cron(let cron): Trigger(type: "cron", expression: cron.expression, timeZone: cron.timeZone)
+        case .manual: Trigger(type: "manual")
+        }
+        self.init(
+            name: flow.name, trigger: trigger,
+            steps: flow.steps.map { Step(id: $0.id, type: $0.type, parameters: $0.parameters, onError: $0.onError.rawValue) },
+            enabled: flow.enabled, retry: flow.retry)
+    }
+
     /// The most steps a flow may have.
     public static let maximumSteps = 100
 
     /// Checks every rule and names the field that breaks one: the name, the trigger (a cron
     /// expression and zone that parse, a secret of 16–256 characters), each step (an id that is a
     /// plain identifier and unique, a registered node type, parameters the node declares with the
-    /// right kinds, required ones present, templates that parse and refer only to earlier steps).
+    /// right kinds, required ones present, the node's own static rules, templates that parse and
+    /// refer only to earlier steps). Throws the first broken rule, problem or not.
     public func validated(registry: NodeRegistry) throws(FlowValidationError) -> ValidatedFlowDefinition {
+        let checked = try checked(registry: registry)
+        if let first = checked.problems.first { throw first }
+        return checked
+    }
+
+    /// Checks the rules a stored flow must keep — throwing the first broken one — and collects
+    /// the rest as ``ValidatedFlowDefinition/problems``: what a draft (a disabled flow) may still
+    /// lack. Kept: the name, the trigger's type and its webhook secret, step ids, node types,
+    /// `onError`, parameters being an object, the retry policy. Problems: no steps, parameters
+    /// (missing, unknown, of the wrong kind, breaking the node's static rules), templates (that do
+    /// not parse or refer to a step not earlier), a cron expression or time zone.
+    public func checked(registry: NodeRegistry) throws(FlowValidationError) -> ValidatedFlowDefinition {
         let trimmed = name.trimmingCharacters(in: .whitespaces)
         guard !trimmed.isEmpty, trimmed == name, name.count <= 200,
             !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
         else {
             throw FlowValidationError(field: "name", message: "Name must be 1 to 200 characters, without control characters or surrounding spaces")
         }
-        let validatedTrigger = try validateTrigger()
-        guard !steps.isEmpty, steps.count <= Self.maximumSteps else {
+        var problems: [FlowValidationError] = []
+        let validatedTrigger = try validateTrigger(problems: &problems)
+        guard steps.count <= Self.maximumSteps else {
             throw FlowValidationError(field: "steps", message: "A flow needs 1 to \(Self.maximumSteps) steps")
+        }
+        if steps.isEmpty {
+            problems.append(FlowValidationError(field: "steps", message: "A flow needs 1 to \(Self.maximumSteps) steps"))
         }
         guard (1...10).contains(retry.maxAttempts), retry.initialDelay >= .milliseconds(10),
             retry.maxDelay >= retry.initialDelay, retry.maxDelay <= .seconds(3600)
@@ -114,29 +149,33 @@ extension FlowDefinition {
                 }
                 onError = value
             } else {
-                onError = .stop
+                onError = node.descriptor.defaultOnError
             }
-            try Self.checkParameters(step.parameters, of: node.descriptor, field: "\(field).parameters")
-            let template: ParameterTemplate
+            guard case .object(let values) = step.parameters else {
+                throw FlowValidationError(field: "\(field).parameters", message: "Parameters must be a JSON object")
+            }
+            problems += Self.parameterProblems(values, of: node.descriptor, field: "\(field).parameters")
+            problems += node.problems(in: values, field: "\(field).parameters")
             do {
-                template = try ParameterTemplate(parsing: step.parameters, name: "\(field).parameters")
-            } catch {
-                throw FlowValidationError(field: error.parameterPath, message: "\(error.error)")
-            }
-            for reference in template.references {
-                if let referenced = reference.stepID, !seen.contains(referenced) {
-                    throw FlowValidationError(
-                        field: "\(field).parameters",
-                        message: "{{\(reference)}} refers to step \(referenced), which does not come earlier in the flow")
+                let template = try ParameterTemplate(parsing: step.parameters, name: "\(field).parameters")
+                for reference in template.references {
+                    if let referenced = reference.stepID, !seen.contains(referenced) {
+                        problems.append(FlowValidationError(
+                            field: "\(field).parameters",
+                            message: "{{\(reference)}} refers to step \(referenced), which does not come earlier in the flow"))
+                    }
                 }
+            } catch {
+                problems.append(FlowValidationError(field: error.parameterPath, message: "\(error.error)"))
             }
             seen.append(step.id)
             validatedSteps.append(FlowStep(id: step.id, type: step.type, parameters: step.parameters, onError: onError))
         }
-        return ValidatedFlowDefinition(name: name, trigger: validatedTrigger, steps: validatedSteps, enabled: enabled, retry: retry)
+        return ValidatedFlowDefinition(
+            name: name, trigger: validatedTrigger, steps: validatedSteps, enabled: enabled, retry: retry, problems: problems)
     }
 
-    private func validateTrigger() throws(FlowValidationError) -> ValidatedFlowDefinition.ValidatedTrigger {
+    private func validateTrigger(problems: inout [FlowValidationError]) throws(FlowValidationError) -> ValidatedFlowDefinition.ValidatedTrigger {
         switch trigger.type {
         case "webhook":
             guard trigger.expression == nil, trigger.timeZone == nil else {
@@ -149,20 +188,26 @@ extension FlowDefinition {
             }
             return .webhook(secret: trigger.secret, removeSecret: trigger.removeSecret && trigger.secret == nil)
         case "cron":
-            guard let expression = trigger.expression else {
-                throw FlowValidationError(field: "trigger.expression", message: "A cron trigger needs an expression")
-            }
             guard trigger.secret == nil else {
                 throw FlowValidationError(field: "trigger.secret", message: "Only a webhook trigger takes a secret")
             }
+            let expression = trigger.expression ?? ""
             let zoneName = trigger.timeZone ?? "UTC"
-            guard let zone = TimeZone(identifier: zoneName) else {
-                throw FlowValidationError(field: "trigger.timeZone", message: "Unknown time zone \(zoneName)")
+            guard expression.count <= 200, zoneName.count <= 100 else {
+                throw FlowValidationError(field: "trigger", message: "A cron expression is at most 200 characters, a time zone 100")
             }
-            do {
-                _ = try CronSchedule(parsing: expression, timeZone: zone)
-            } catch {
-                throw FlowValidationError(field: "trigger.expression", message: "\(error)")
+            let zone = TimeZone(identifier: zoneName)
+            if zone == nil {
+                problems.append(FlowValidationError(field: "trigger.timeZone", message: "Unknown time zone \(zoneName)"))
+            }
+            if trigger.expression == nil {
+                problems.append(FlowValidationError(field: "trigger.expression", message: "A cron trigger needs an expression"))
+            } else {
+                do {
+                    _ = try CronSchedule(parsing: expression, timeZone: zone ?? TimeZone(identifier: "UTC")!)
+                } catch {
+                    problems.append(FlowValidationError(field: "trigger.expression", message: "\(error)"))
+                }
             }
             return .cron(CronTrigger(expression: expression, timeZone: zoneName))
         case "manual":
@@ -175,29 +220,35 @@ extension FlowDefinition {
         }
     }
 
-    /// The parameters against the node's form: an object, no undeclared names (unless the node
-    /// takes any), required ones present, each value of its kind or a template.
-    static func checkParameters(_ parameters: JSONValue, of descriptor: NodeDescriptor, field: String) throws(FlowValidationError) {
-        guard case .object(let values) = parameters else {
-            throw FlowValidationError(field: field, message: "Parameters must be a JSON object")
-        }
-        let declared = Dictionary(uniqueKeysWithValues: descriptor.parameters.map { ($0.name, $0) })
-        if !descriptor.acceptsOtherParameters, let unknown = values.keys.sorted().first(where: { declared[$0] == nil }) {
-            throw FlowValidationError(field: "\(field).\(unknown)", message: "Unknown parameter for \(descriptor.type)")
+    /// The parameters against the node's form: no undeclared names (unless the node takes any),
+    /// required ones present, each value of its kind or a template. Every problem, in order.
+    static func parameterProblems(_ values: [String: JSONValue], of descriptor: NodeDescriptor, field: String) -> [FlowValidationError] {
+        var problems: [FlowValidationError] = []
+        let declared = Set(descriptor.parameters.map(\.name))
+        if !descriptor.acceptsOtherParameters {
+            for unknown in values.keys.sorted() where !declared.contains(unknown) {
+                problems.append(FlowValidationError(field: "\(field).\(unknown)", message: "Unknown parameter for \(descriptor.type)"))
+            }
         }
         for parameter in descriptor.parameters {
             let path = "\(field).\(parameter.name)"
             guard let value = values[parameter.name], value != .null else {
                 if parameter.required && parameter.defaultValue == nil {
-                    throw FlowValidationError(field: path, message: "\(parameter.label) is required")
+                    problems.append(FlowValidationError(field: path, message: "\(parameter.label) is required"))
                 }
                 continue
             }
             if parameter.required, case .string(let text) = value, text.isEmpty {
-                throw FlowValidationError(field: path, message: "\(parameter.label) is required")
+                problems.append(FlowValidationError(field: path, message: "\(parameter.label) is required"))
+                continue
             }
-            try check(value, against: parameter, field: path)
+            do {
+                try check(value, against: parameter, field: path)
+            } catch {
+                problems.append(error)
+            }
         }
+        return problems
     }
 
     /// One value against its declared kind; a string with a placeholder is accepted for any kind

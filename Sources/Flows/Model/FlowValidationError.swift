@@ -10,3 +10,14 @@ public struct FlowValidationError: Error, Sendable, Hashable, CustomStringConver
 
     public var description: String { "\(field): \(message)" }
 }
+
+/// A flow that has problems was to be enabled or run: each problem names its field.
+public struct FlowProblems: Error, Sendable, Hashable, CustomStringConvertible {
+    public var problems: [FlowValidationError]
+
+    public init(problems: [FlowValidationError]) {
+        self.problems = problems
+    }
+
+    public var description: String { problems.map(\.description).joined(separator: "; ") }
+}

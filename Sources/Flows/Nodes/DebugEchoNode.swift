@@ -9,7 +9,7 @@ public struct DebugEchoNode: Node {
             parameters: [
                 NodeParameter(name: "message", label: "Message", kind: .text, help: "Any text; templates are resolved."),
             ],
-            acceptsOtherParameters: true, isIdempotent: true)
+            acceptsOtherParameters: true, isIdempotent: true, keywords: ["debug", "echo", "test", "log"])
     }
 
     public func execute(_ context: NodeContext) async throws(NodeError) -> JSONValue {

@@ -21,10 +21,18 @@ public protocol Node: Sendable {
     /// marked ``NodeParameter/isSecret``; a node whose values nest secrets (an `Authorization`
     /// header) masks those too.
     func forHistory(parameters: JSONValue, output: JSONValue?) -> (parameters: JSONValue, output: JSONValue?)
+
+    /// The node's own rules that can be checked before a run, on parameters as written (values
+    /// holding `{{…}}` are checked when the step runs): a reserved header name, a literal address
+    /// that does not parse. Each problem names its field below `field` (`steps[0].parameters`).
+    /// None by default.
+    func problems(in parameters: [String: JSONValue], field: String) -> [FlowValidationError]
 }
 
 extension Node {
     public func isIdempotent(_ parameters: JSONValue) -> Bool { descriptor.isIdempotent }
+
+    public func problems(in parameters: [String: JSONValue], field: String) -> [FlowValidationError] { [] }
 
     public func forHistory(parameters: JSONValue, output: JSONValue?) -> (parameters: JSONValue, output: JSONValue?) {
         let secrets = Set(descriptor.parameters.filter(\.isSecret).map(\.name))

@@ -12,11 +12,14 @@ public struct NodeDescriptor: Sendable, Hashable {
     public var isIdempotent: Bool
     /// What a new step of this type starts with (the spec: "stop — fail fast").
     public var defaultOnError: FlowStep.OnError
+    /// Other words people search the node palette with (`mail`, `email` for *Send SMTP Email*).
+    public var keywords: [String]
 
     public init(
         type: String, label: String, summary: String, parameters: [NodeParameter], acceptsOtherParameters: Bool = false,
-        isIdempotent: Bool, defaultOnError: FlowStep.OnError = .stop
+        isIdempotent: Bool, defaultOnError: FlowStep.OnError = .stop, keywords: [String] = []
     ) {
+        self.keywords = keywords
         self.defaultOnError = defaultOnError
         self.type = type
         self.label = label
@@ -63,14 +66,32 @@ public struct NodeParameter: Sendable, Hashable {
     /// The fields of each item, for a ``Kind/json`` parameter that holds a list of objects
     /// (custom headers, attachments), so a UI can draw the rows.
     public var itemFields: [NodeParameter]?
+    /// For a list (``itemFields``): the most items it may hold.
+    public var maxItems: Int?
+    /// When the form shows the field: only while another parameter (a sibling: in a list row, a
+    /// field of the same row) has one of these values. `nil`: always.
+    public var visibleWhen: Visibility?
+
+    /// A condition on a sibling parameter's value.
+    public struct Visibility: Sendable, Hashable {
+        public var parameter: String
+        public var equals: [JSONValue]
+
+        public init(parameter: String, equals: [JSONValue]) {
+            self.parameter = parameter
+            self.equals = equals
+        }
+    }
 
     public init(
         name: String, label: String, kind: Kind, required: Bool = false, options: [String]? = nil,
         defaultValue: JSONValue? = nil, help: String? = nil, isSecret: Bool = false, insertionForbids: Set<Unicode.Scalar>? = nil,
-        itemFields: [NodeParameter]? = nil
+        itemFields: [NodeParameter]? = nil, maxItems: Int? = nil, visibleWhen: Visibility? = nil
     ) {
         self.insertionForbids = insertionForbids
         self.itemFields = itemFields
+        self.maxItems = maxItems
+        self.visibleWhen = visibleWhen
         self.name = name
         self.label = label
         self.kind = kind

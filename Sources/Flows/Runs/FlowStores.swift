@@ -10,7 +10,8 @@ public protocol FlowStore: Sendable {
     func flow(webhookID: String) async throws -> Flow?
     /// A workspace's flows by name.
     func flows(workspaceID: String) async throws -> [Flow]
-    /// `false` when the flow no longer exists.
+    /// Replaces the stored flow whose version is `flow.version - 1`; `false` when the flow no
+    /// longer exists, ``FlowStoreError/versionConflict`` when it was saved since that version.
     func updateFlow(_ flow: Flow) async throws -> Bool
     func deleteFlow(id: String, workspaceID: String) async throws -> Bool
     /// Every enabled cron flow of every workspace.
@@ -47,6 +48,9 @@ public protocol RunStore: Sendable {
     func run(id: String, workspaceID: String) async throws -> Run?
     /// A page of a workspace's runs, newest first, optionally for one flow and one status.
     func runs(workspaceID: String, flowID: String?, status: RunStatus?, limit: Int, before cursor: RunCursor?) async throws -> [Run]
+    /// The newest run of each of these flows of the workspace that has one (the flows list's
+    /// "last run"), without the runs' trigger and steps.
+    func latestRuns(workspaceID: String, flowIDs: [String]) async throws -> [String: RunBrief]
     /// Deletes finished runs older than `cutoff`; returns how many.
     func deleteFinishedRuns(before cutoff: Date) async throws -> Int
     /// How many runs have each status (for tests, benchmarks and metrics).
@@ -174,6 +178,23 @@ public struct RunCursor: Sendable, Hashable {
 /// A constraint the flow store enforces.
 public enum FlowStoreError: Error, Sendable, Hashable {
     case duplicateName
+    /// The stored flow is not the version the change was made from.
+    case versionConflict
+}
+
+/// A run's id, status and times: what a list shows of it.
+public struct RunBrief: Sendable, Hashable {
+    public var id: String
+    public var status: RunStatus
+    public var createdAt: Date
+    public var finishedAt: Date?
+
+    public init(id: String, status: RunStatus, createdAt: Date, finishedAt: Date?) {
+        self.id = id
+        self.status = status
+        self.createdAt = createdAt
+        self.finishedAt = finishedAt
+    }
 }
 
 /// A run the store refused to write.

@@ -27,10 +27,11 @@ public actor InMemoryFlowStore: FlowStore {
     }
 
     public func updateFlow(_ flow: Flow) throws -> Bool {
-        guard self.flow(id: flow.id, workspaceID: flow.workspaceID) != nil else { return false }
+        guard let stored = self.flow(id: flow.id, workspaceID: flow.workspaceID) else { return false }
         if flows.values.contains(where: { $0.workspaceID == flow.workspaceID && $0.name == flow.name && $0.id != flow.id }) {
             throw FlowStoreError.duplicateName
         }
+        guard stored.version == flow.version - 1 else { throw FlowStoreError.versionConflict }
         flows[flow.id] = flow
         return true
     }
@@ -145,6 +146,16 @@ public actor InMemoryRunStore: RunStore {
         }
         .sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
         .prefix(limit).map { $0 }
+    }
+
+    public func latestRuns(workspaceID: String, flowIDs: [String]) -> [String: RunBrief] {
+        var latest: [String: RunBrief] = [:]
+        for flowID in flowIDs {
+            if let run = runs(workspaceID: workspaceID, flowID: flowID, status: nil, limit: 1, before: nil).first {
+                latest[flowID] = RunBrief(id: run.id, status: run.status, createdAt: run.createdAt, finishedAt: run.finishedAt)
+            }
+        }
+        return latest
     }
 
     public func deleteFinishedRuns(before cutoff: Date) -> Int {

@@ -38,5 +38,5 @@ extension HTTPRequestNode {
         // The answer for a step with unknown parameters. Idempotency depends on the method, so the
         // node answers per step in `isIdempotent(_:)`: GET and HEAD may be re-run, anything else
         // may have had effects (an order placed, a row deleted) and is not.
-        isIdempotent: false, defaultOnError: .stop)
+        isIdempotent: false, defaultOnError: .stop, keywords: ["http", "api", "rest", "fetch", "request", "get", "post", "url"])
 }

@@ -10,7 +10,16 @@ extension SendSMTPEmailNode {
     /// list, by the author's choice.
     static let addressInsertionForbids = AddressListSyntax.structuralScalars
 
-    /// The form, in the spec's words (Parameter reference).
+    /// The form, in the spec's words (Parameter reference), with the attachment cap this server
+    /// enforces.
+    static func nodeDescriptor(limits: EmailLimits) -> NodeDescriptor {
+        var descriptor = nodeDescriptor
+        if let index = descriptor.parameters.firstIndex(where: { $0.name == "attachments" }) {
+            descriptor.parameters[index].maxItems = limits.maximumAttachments
+        }
+        return descriptor
+    }
+
     static let nodeDescriptor = NodeDescriptor(
         type: "smtp.send", label: "Send SMTP Email",
         summary: "Send an email from your own SMTP server (Gmail, Outlook, SendGrid, Mailgun, AWS SES, or any corporate relay).",
@@ -34,22 +43,24 @@ extension SendSMTPEmailNode {
                           defaultValue: "text", help: "Picks which body field is sent."),
             NodeParameter(name: "body", label: "Body", kind: .text,
                           help: "Used when Body format = text. Also used as HTML fallback if html_body is empty."),
-            NodeParameter(name: "htmlBody", label: "HTML body", kind: .text, help: "Used when Body format = html."),
+            NodeParameter(name: "htmlBody", label: "HTML body", kind: .text, help: "Used when Body format = html.",
+                          visibleWhen: .init(parameter: "bodyFormat", equals: ["html"])),
             NodeParameter(name: "priority", label: "Priority", kind: .options, options: ["low", "normal", "high"],
                           defaultValue: "normal", help: "Sets the X-Priority header."),
             NodeParameter(name: "headers", label: "Custom headers", kind: .json,
-                          help: "Up to 50 entries. Newlines and reserved headers are rejected (see below).",
-                          itemFields: headerFields),
+                          help: "Up to 50 entries. Newlines and reserved headers (From, To, Message-ID, Date…) are rejected.",
+                          itemFields: headerFields, maxItems: EmailRules.maximumCustomHeaders),
             NodeParameter(name: "attachments", label: "Attachments", kind: .json,
                           help: "URL / Base64 / Buffer. URL attachments are fetched with DNS pinning and a 2xx-only redirect policy.",
-                          itemFields: attachmentFields),
+                          itemFields: attachmentFields, maxItems: EmailLimits().maximumAttachments),
             NodeParameter(name: "allowPartialDelivery", label: "Allow partial delivery", kind: .boolean, defaultValue: false,
                           help: "Succeed when some recipients were refused (they are listed in the output). Off: the step fails."),
         ],
         // Running the step twice sends the email twice: after a crash mid-send the run is ambiguous.
         isIdempotent: false,
         // The spec: "Default for new nodes is stop — fail fast instead of swallowing send errors."
-        defaultOnError: .stop)
+        defaultOnError: .stop,
+        keywords: ["email", "mail", "smtp", "send", "message", "newsletter", "gmail", "outlook", "sendgrid", "mailgun", "ses"])
 
     /// One row of Custom headers.
     static let headerFields = [
@@ -64,9 +75,11 @@ extension SendSMTPEmailNode {
                       help: "url: fetched from a public http(s) address. base64: the content as base64 text. "
                           + "buffer: bytes from an earlier step, e.g. {{steps.fetch.output.body}}."),
         NodeParameter(name: "url", label: "URL", kind: .string,
-                      help: "For source url: http:// or https:// only, fetched with DNS pinning, no redirects, 2xx only."),
+                      help: "For source url: http:// or https:// only, fetched with DNS pinning, no redirects, 2xx only.",
+                      visibleWhen: .init(parameter: "source", equals: ["url"])),
         NodeParameter(name: "content", label: "Content", kind: .text,
-                      help: "For source base64: the base64 text. For source buffer: a reference to an earlier step's bytes."),
+                      help: "For source base64: the base64 text. For source buffer: a reference to an earlier step's bytes.",
+                      visibleWhen: .init(parameter: "source", equals: ["base64", "buffer"])),
         NodeParameter(name: "filename", label: "File name", kind: .string,
                       help: "The name the recipient sees. Default: from the response's Content-Disposition, else the URL path."),
         NodeParameter(name: "contentType", label: "Content type", kind: .string,
@@ -74,6 +87,7 @@ extension SendSMTPEmailNode {
         NodeParameter(name: "inline", label: "Inline", kind: .boolean, defaultValue: false,
                       help: "Show the file inside the HTML body (an image referenced as cid:…) instead of as a download."),
         NodeParameter(name: "contentId", label: "Content-ID", kind: .string,
-                      help: "Required when inline: the HTML refers to the file as cid:<this value>."),
+                      help: "Required when inline: the HTML refers to the file as cid:<this value>.",
+                      visibleWhen: .init(parameter: "inline", equals: [true])),
     ]
 }

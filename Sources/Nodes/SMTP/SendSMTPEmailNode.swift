@@ -21,6 +21,7 @@ public struct SendSMTPEmailNode: Node {
     /// Recipients and attachments per message (`serve --max-recipients`, `--max-attachments`).
     let emailLimits: EmailLimits
     private let metrics: NodeMetrics
+    public let descriptor: NodeDescriptor
 
     /// Creates the node. `identity` supplies Message-IDs, dates and boundaries (tests inject a
     /// deterministic one).
@@ -30,6 +31,7 @@ public struct SendSMTPEmailNode: Node {
         emailLimits: EmailLimits = EmailLimits(), metrics: NodeMetrics = NodeMetrics()
     ) {
         self.emailLimits = emailLimits
+        self.descriptor = Self.nodeDescriptor(limits: emailLimits)
         self.metrics = metrics
         self.credentials = credentials
         self.transport = transport
@@ -37,8 +39,6 @@ public struct SendSMTPEmailNode: Node {
         self.identity = identity
         self.attachmentLimit = attachmentLimit
     }
-
-    public var descriptor: NodeDescriptor { Self.nodeDescriptor }
 
     /// Runs the step in an order that keeps every refusal ahead of the network: the parameters and
     /// the message without its attachments' bytes are checked, and the credential is loaded and

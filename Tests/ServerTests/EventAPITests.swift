@@ -1,0 +1,140 @@
+import Flows
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Server
+import Testing
+
+@Suite("API: live run events, flow versions and the last run")
+struct EventAPITests {
+    @Test("a run's changes reach its flow's stream as `event: run`, queued to succeeded, without the trigger's body; another flow's and workspace's do not")
+    func stream() async throws {
+        try await APIHarness.run { harness in
+            let token = try await harness.workspace("Team")
+            let other = try await harness.workspace("Other")
+            let hub = harness.environment.services.runEvents
+            try await harness.withEngine(executing: true) {
+                try await harness.test { client in
+                    let watched = try #require(try await client.call(.post, "/api/v1/flows", token: token, json: FlowJSON.manual(name: "Watched"))["id"] as? String)
+                    let unwatched = try #require(try await client.call(.post, "/api/v1/flows", token: token, json: FlowJSON.manual(name: "Unwatched"))["id"] as? String)
+                    let foreign = try #require(try await client.call(.post, "/api/v1/flows", token: other, json: FlowJSON.manual(name: "Watched"))["id"] as? String)
+
+                    async let streamed = client.call(.get, "/api/v1/events?flowId=\(watched)", token: token)
+                    let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+                    while hub.listenerCount < 1 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+                    #expect(hub.listenerCount == 1)
+
+                    var ids: [String] = []
+                    for (flow, key) in [(watched, token), (unwatched, token), (foreign, other)] {
+                        let started = try await client.call(.post, "/api/v1/flows/\(flow)/runs", token: key, json: #"{"name":"body-canary-7f3a"}"#)
+                        let id = try #require(started["runId"] as? String)
+                        #expect(try await client.finishedRun(id, token: key)["status"] as? String == "succeeded")
+                        ids.append(id)
+                    }
+                    hub.close()  // ends the stream, so the test client's response completes
+                    let response = try await streamed
+                    #expect(response.status == .ok)
+                    #expect(response.headers[.contentType] == "text/event-stream; charset=utf-8")
+                    #expect(response.headers[.cacheControl] == "no-store")
+                    #expect(response.text.hasPrefix("retry: 3000\n"))
+
+                    let events = response.text.components(separatedBy: "\n\n").filter { $0.hasPrefix("event: run\ndata: ") }
+                    let decoded = events.compactMap { event in
+                        (try? JSONSerialization.jsonObject(with: Data(event.dropFirst("event: run\ndata: ".count).utf8))) as? [String: Any]
+                    }
+                    #expect(decoded.count == events.count, "every event's data is one JSON object")
+                    #expect(decoded.allSatisfy { $0["id"] as? String == ids[0] && $0["flowId"] as? String == watched }, "\(response.text)")
+                    let statuses = decoded.compactMap { $0["status"] as? String }
+                    #expect(statuses.first == "queued")
+                    #expect(statuses.last == "succeeded")
+                    let finalSteps = try #require(decoded.last?["steps"] as? [[String: String]])
+                    #expect(finalSteps == [["id": "greet", "status": "succeeded"]])
+                    #expect(!response.text.contains("body-canary-7f3a"), "no trigger body and no step output in a stream")
+                    #expect(!response.text.contains(ids[1]) && !response.text.contains(ids[2]))
+                }
+            }
+        }
+    }
+
+    @Test("a flowId that is empty or too long is 422 naming it; a closed hub is 503 shutting_down")
+    func refusals() async throws {
+        try await APIHarness.run { harness in
+            let token = try await harness.workspace("Team")
+            try await harness.test { client in
+                for query in ["flowId=", "flowId=" + String(repeating: "f", count: 65)] {
+                    let refused = try await client.call(.get, "/api/v1/events?\(query)", token: token)
+                    #expect(refused.status == .unprocessableContent)
+                    #expect(refused.errorField == "flowId")
+                }
+                #expect(try await client.call(.get, "/api/v1/events", token: nil).status == .unauthorized)
+                harness.environment.services.runEvents.close()
+                let stopping = try await client.call(.get, "/api/v1/events", token: token)
+                #expect(stopping.status == .serviceUnavailable)
+                #expect(stopping.errorCode == "shutting_down")
+            }
+        }
+    }
+
+    @Test("PUT from a stale version is 409 version_conflict and changes nothing; from the current one it applies and counts up")
+    func versions() async throws {
+        try await APIHarness.run { harness in
+            let token = try await harness.workspace("Team")
+            try await harness.test { client in
+                let created = try await client.call(.post, "/api/v1/flows", token: token, json: FlowJSON.manual(name: "One"))
+                let id = try #require(created["id"] as? String)
+                #expect(created["version"] as? Int == 1)
+                #expect((created["problems"] as? [Any])?.isEmpty == true)
+
+                func replaced(_ name: String, version: Int?) -> String {
+                    let versionJSON = version.map { #","version":\#($0)"# } ?? ""
+                    return #"{"name":"\#(name)","trigger":{"type":"manual"},"steps":[{"id":"a","type":"debug.echo"}]\#(versionJSON)}"#
+                }
+                let first = try await client.call(.put, "/api/v1/flows/\(id)", token: token, json: replaced("Two", version: 1))
+                #expect(first.status == .ok)
+                #expect(first["version"] as? Int == 2)
+                let stale = try await client.call(.put, "/api/v1/flows/\(id)", token: token, json: replaced("Stale", version: 1))
+                #expect(stale.status == .conflict)
+                #expect(stale.errorCode == "version_conflict")
+                #expect(stale.errorField == "version")
+                let shown = try await client.call(.get, "/api/v1/flows/\(id)", token: token)
+                #expect(shown["name"] as? String == "Two")
+                #expect(shown["version"] as? Int == 2)
+                let unversioned = try await client.call(.put, "/api/v1/flows/\(id)", token: token, json: replaced("Three", version: nil))
+                #expect(unversioned["version"] as? Int == 3)
+                let onCreate = try await client.call(.post, "/api/v1/flows", token: token, json: replaced("New", version: 1))
+                #expect(onCreate.status == .unprocessableContent)
+                #expect(onCreate.errorField == "version")
+            }
+        }
+    }
+
+    @Test("the flows list carries each flow's newest run, and null for a flow without runs")
+    func lastRun() async throws {
+        try await APIHarness.run { harness in
+            let token = try await harness.workspace("Team")
+            try await harness.withEngine(executing: true) {
+                try await harness.test { client in
+                    let ran = try #require(try await client.call(.post, "/api/v1/flows", token: token, json: FlowJSON.manual(name: "Ran"))["id"] as? String)
+                    let idle = try #require(try await client.call(.post, "/api/v1/flows", token: token, json: FlowJSON.manual(name: "Idle"))["id"] as? String)
+                    var newest = ""
+                    for _ in 0..<2 {
+                        let started = try await client.call(.post, "/api/v1/flows/\(ran)/runs", token: token, json: #"{"name":"Ada"}"#)
+                        newest = try #require(started["runId"] as? String)
+                        _ = try await client.finishedRun(newest, token: token)
+                    }
+                    let list = try await client.call(.get, "/api/v1/flows", token: token)
+                    let flows = try #require(list["flows"] as? [[String: Any]])
+                    let ranEntry = try #require(flows.first { $0["id"] as? String == ran })
+                    let last = try #require(ranEntry["lastRun"] as? [String: Any])
+                    #expect(last["id"] as? String == newest)
+                    #expect(last["status"] as? String == "succeeded")
+                    #expect(last["finishedAt"] is String)
+                    let idleEntry = try #require(flows.first { $0["id"] as? String == idle })
+                    #expect(idleEntry["lastRun"] is NSNull)
+                    let single = try await client.call(.get, "/api/v1/flows/\(ran)", token: token)
+                    #expect(single["lastRun"] == nil, "one flow's answer leaves lastRun out")
+                }
+            }
+        }
+    }
+}
