@@ -67,6 +67,7 @@ public func buildRouter(services: PosthornServices, webApp: WebAppAssets = .bund
     FlowRoutes(services: services, webhooks: webhooks).register(on: api)
     RunRoutes(services: services).register(on: api)
     EventRoutes(services: services).register(on: api)
+    CronRoutes().register(on: api)
     NodeRoutes(services: services).register(on: api)
     return router
 }

@@ -138,3 +138,64 @@ struct EventAPITests {
         }
     }
 }
+
+@Suite("API: cron preview")
+struct CronPreviewAPITests {
+    @Test("the next fires and the reading come from the server's cron, in UTC and as the zone's wall time")
+    func preview() async throws {
+        try await APIHarness.run { harness in
+            let token = try await harness.workspace("Team")
+            try await harness.test { client in
+                let answer = try await client.call(.post, "/api/v1/cron/preview", token: token, json: """
+                    {"expression":"0 8 * * MON-FRI","timeZone":"Europe/Madrid","after":"2026-03-27T12:00:00Z"}
+                    """)
+                #expect(answer.status == .ok, "\(answer.text)")
+                #expect(answer["description"] as? String == "every weekday at 08:00, Europe/Madrid")
+                let next = try #require(answer["next"] as? [[String: String]])
+                // Friday 27 March, then Monday 30 March after the change to summer time (+02:00).
+                #expect(next.map { $0["local"] ?? "" } == [
+                    "2026-03-30T08:00:00+02:00", "2026-03-31T08:00:00+02:00", "2026-04-01T08:00:00+02:00",
+                    "2026-04-02T08:00:00+02:00", "2026-04-03T08:00:00+02:00",
+                ])
+                #expect(next.first?["at"] == "2026-03-30T06:00:00.000Z")
+                let schedule = try CronSchedule(parsing: "0 8 * * MON-FRI", timeZone: try #require(TimeZone(identifier: "Europe/Madrid")))
+                var cursor = try #require(try? Date("2026-03-27T12:00:00Z", strategy: .iso8601))
+                for fire in next {
+                    let expected = try #require(schedule.nextFire(after: cursor))
+                    #expect(fire["at"] == expected.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
+                    cursor = expected
+                }
+                let three = try await client.call(.post, "/api/v1/cron/preview", token: token, json: #"{"expression":"@hourly","count":3}"#)
+                #expect((three["next"] as? [Any])?.count == 3)
+                #expect(three["timeZone"] as? String == "UTC")
+            }
+        }
+    }
+
+    @Test("a bad expression, zone, count or time is 422 naming it, with the words a saved flow gets", arguments: [
+        (#"{"expression":"61 * * * *"}"#, "expression"),
+        (#"{"expression":"0 8 * * *","timeZone":"Mars/Olympus"}"#, "timeZone"),
+        (#"{"expression":"0 8 * * *","count":0}"#, "count"),
+        (#"{"expression":"0 8 * * *","count":21}"#, "count"),
+        (#"{"expression":"0 8 * * *","after":"yesterday"}"#, "after"),
+        (#"{"expression":"0 8 * * *","zone":"UTC"}"#, "zone"),
+        (#"{"timeZone":"UTC"}"#, "expression"),
+    ])
+    func refused(body: String, field: String) async throws {
+        try await APIHarness.run { harness in
+            let token = try await harness.workspace("Team")
+            try await harness.test { client in
+                let refused = try await client.call(.post, "/api/v1/cron/preview", token: token, json: body)
+                #expect(refused.status == .unprocessableContent, "\(refused.text)")
+                #expect(refused.errorField == field, "\(refused.text)")
+                if field == "expression" || field == "timeZone", body.contains("expression") {
+                    let flow = try await client.call(.post, "/api/v1/flows", token: token, json: """
+                        {"name":"Cron","trigger":{"type":"cron",\(body.dropFirst().dropLast())},"steps":[{"id":"a","type":"debug.echo"}]}
+                        """)
+                    #expect(flow.errorField == "trigger.\(field)")
+                    #expect(flow.errorMessage?.hasSuffix(refused.errorMessage ?? "?") == true, "\(flow.text) vs \(refused.text)")
+                }
+            }
+        }
+    }
+}

@@ -66,6 +66,29 @@ public struct CronSchedule: Sendable, Hashable {
     }
 }
 
+extension CronSchedule {
+    /// A cron trigger's expression and time zone as a flow or a preview gives them: the schedule,
+    /// or what is wrong, each naming `field.expression` or `field.timeZone` (both can be wrong).
+    public static func checked(expression: String?, timeZone zoneName: String, field: String) -> (schedule: CronSchedule?, problems: [FlowValidationError]) {
+        var problems: [FlowValidationError] = []
+        let zone = TimeZone(identifier: zoneName)
+        if zone == nil {
+            problems.append(FlowValidationError(field: "\(field).timeZone", message: "Unknown time zone \(zoneName)"))
+        }
+        guard let expression else {
+            problems.append(FlowValidationError(field: "\(field).expression", message: "A cron trigger needs an expression"))
+            return (nil, problems)
+        }
+        do {
+            let schedule = try CronSchedule(parsing: expression, timeZone: zone ?? TimeZone(identifier: "UTC")!)
+            return (zone == nil ? nil : schedule, problems)
+        } catch {
+            problems.append(FlowValidationError(field: "\(field).expression", message: "\(error)"))
+            return (nil, problems)
+        }
+    }
+}
+
 extension CronSchedule: CustomStringConvertible {
     /// `0 9 * * MON-FRI (Europe/Berlin)`.
     public var description: String {

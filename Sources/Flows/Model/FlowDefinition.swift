@@ -196,19 +196,7 @@ extension FlowDefinition {
             guard expression.count <= 200, zoneName.count <= 100 else {
                 throw FlowValidationError(field: "trigger", message: "A cron expression is at most 200 characters, a time zone 100")
             }
-            let zone = TimeZone(identifier: zoneName)
-            if zone == nil {
-                problems.append(FlowValidationError(field: "trigger.timeZone", message: "Unknown time zone \(zoneName)"))
-            }
-            if trigger.expression == nil {
-                problems.append(FlowValidationError(field: "trigger.expression", message: "A cron trigger needs an expression"))
-            } else {
-                do {
-                    _ = try CronSchedule(parsing: expression, timeZone: zone ?? TimeZone(identifier: "UTC")!)
-                } catch {
-                    problems.append(FlowValidationError(field: "trigger.expression", message: "\(error)"))
-                }
-            }
+            problems += CronSchedule.checked(expression: trigger.expression, timeZone: zoneName, field: "trigger").problems
             return .cron(CronTrigger(expression: expression, timeZone: zoneName))
         case "manual":
             guard trigger.expression == nil, trigger.timeZone == nil, trigger.secret == nil else {
