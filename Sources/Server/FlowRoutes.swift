@@ -65,6 +65,19 @@ struct FlowRoutes {
             let run = try await WebhookRoutes.start(flow, payload: TriggerPayload(kind: "manual", body: body), services: services)
             return WebhookRoutes.accepted(runID: run.id)
         }
+        // What one step would do with a trigger body, composed and checked as a run would, and
+        // never done: no run is stored, no email sent.
+        group.post("flows/:id/steps/:stepId/preview") { request, context in
+            let workspace = try context.requireWorkspace()
+            let flow = try await flow(try context.parameters.require("id"), in: workspace.id)
+            let body = try await JSONBody.decode(StepPreviewBody.self, from: request, context: context)
+            guard let preview = try await services.flows.preview(
+                flow, stepID: try context.parameters.require("stepId"), body: body.body ?? .object([:]), logger: context.logger)
+            else {
+                throw APIError(.notFound, code: "not_found", "This flow has no step with that id")
+            }
+            return StepPreviewResponse(preview)
+        }
     }
 
     static let notFound = APIError(.notFound, code: "not_found", "Flow not found")
@@ -123,5 +136,54 @@ struct FlowRoutes {
     private static func manualBody(_ request: Request) async throws -> JSONValue {
         let bytes = try await WebhookBody.collect(request)
         return bytes.isEmpty ? .object([:]) : try WebhookBody.object(bytes)
+    }
+}
+
+/// A preview's question: the trigger body to render with (`{}` when absent).
+struct StepPreviewBody: Decodable {
+    var body: JSONValue?
+
+    private enum Key: String, CodingKey { case body }
+
+    init(from decoder: any Decoder) throws {
+        try KeyedDecodingContainer<Key>.refuseUnknownKeys(in: decoder, known: ["body"])
+        let container = try decoder.container(keyedBy: Key.self)
+        body = try container.decodeNonNull(JSONValue.self, forKey: .body)
+        if let body, case .object = body {} else if body != nil {
+            throw APIError(.unprocessableContent, code: "validation_failed", field: "body", "Body must be a JSON object, as a trigger's is")
+        }
+    }
+}
+
+/// What a step would do: its rendered parameters, the node's preview (an email step's message),
+/// or what a run would fail with, and the run whose outputs stood in for the steps above.
+struct StepPreviewResponse: ResponseEncodable {
+    var stepId: String
+    var type: String
+    var upstreamRunId: String?
+    var parameters: JSONValue?
+    var result: JSONValue?
+    var error: RunErrorResponse?
+
+    init(_ preview: StepPreview) {
+        stepId = preview.stepID
+        type = preview.type
+        upstreamRunId = preview.upstreamRunID
+        parameters = preview.parameters
+        result = preview.result
+        error = preview.error.map(RunErrorResponse.init)
+    }
+
+    private enum CodingKeys: String, CodingKey { case stepId, type, upstreamRunId, parameters, result, error }
+
+    // Explicit nulls, as runs have them.
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(stepId, forKey: .stepId)
+        try container.encode(type, forKey: .type)
+        try container.encode(upstreamRunId, forKey: .upstreamRunId)
+        try container.encode(parameters, forKey: .parameters)
+        try container.encode(result, forKey: .result)
+        try container.encode(error, forKey: .error)
     }
 }

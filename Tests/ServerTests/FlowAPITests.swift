@@ -4,6 +4,7 @@ import HummingbirdTesting
 import NIOCore
 import Flows
 import Server
+import SMTP
 import Testing
 
 @Suite("API: flows")
@@ -405,9 +406,12 @@ enum FlowJSON {
 
 extension APIHarness {
     /// Runs `body` while the engine's group-commit writer runs (starting a run waits for its
-    /// commit) and, when `executing`, the executor too; stops them afterwards.
+    /// commit) and, when `executing`, the executor and the SMTP pool too; stops them afterwards.
     func withEngine(executing: Bool = false, _ body: () async throws -> Void) async throws {
         let engine = environment.engine
+        // The pool stops as `serve` stops it: told to shut down (QUIT on every session), then awaited.
+        let pool = executing ? Task { await engine.pool.run() } : nil
+        defer { engine.pool.beginShutdown() }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await engine.writer.run() }
             if executing { group.addTask { await engine.executor.run() } }
@@ -419,6 +423,8 @@ extension APIHarness {
             }
             group.cancelAll()
         }
+        engine.pool.beginShutdown()
+        await pool?.value
     }
 
     /// Runs `body` while the engine's executor runs (the writer must be running already).

@@ -5,10 +5,10 @@ public import Foundation
 /// the CLI share.
 public struct FlowService: Sendable {
     private let flows: any FlowStore
-    private let runs: any RunStore
+    let runs: any RunStore
     private let writer: RunWriter
     public let registry: NodeRegistry
-    private let now: @Sendable () -> Date
+    let now: @Sendable () -> Date
     private let onFlowsChanged: @Sendable () -> Void
 
     /// `onFlowsChanged` runs after a flow was created, replaced or deleted (it wakes the cron

@@ -178,7 +178,7 @@ public struct RunProcessor: Sendable {
     }
 
     /// A template that could not render: `ETOOLARGE` when it outgrew its bound, else `ETEMPLATE`.
-    private static func templateFailure(_ error: any Error) -> NodeError {
+    static func templateFailure(_ error: any Error) -> NodeError {
         if let error = error as? ParameterTemplateError, case .tooLarge(let limit) = error.error {
             return NodeError(
                 code: "ETOOLARGE", message: "\(error)", disposition: .permanent,

@@ -27,12 +27,20 @@ public protocol Node: Sendable {
     /// that does not parse. Each problem names its field below `field` (`steps[0].parameters`).
     /// None by default.
     func problems(in parameters: [String: JSONValue], field: String) -> [FlowValidationError]
+
+    /// What the step would do with these rendered parameters, without doing it and without any
+    /// effect outside (an email step composes the exact message and sends nothing): `nil` for a
+    /// node that has nothing to show beyond its parameters (the default). Throws what a run would
+    /// fail with.
+    func preview(_ context: NodeContext) async throws(NodeError) -> JSONValue?
 }
 
 extension Node {
     public func isIdempotent(_ parameters: JSONValue) -> Bool { descriptor.isIdempotent }
 
     public func problems(in parameters: [String: JSONValue], field: String) -> [FlowValidationError] { [] }
+
+    public func preview(_ context: NodeContext) async throws(NodeError) -> JSONValue? { nil }
 
     public func forHistory(parameters: JSONValue, output: JSONValue?) -> (parameters: JSONValue, output: JSONValue?) {
         let secrets = Set(descriptor.parameters.filter(\.isSecret).map(\.name))

@@ -16,7 +16,7 @@ public struct SendSMTPEmailNode: Node {
     private let credentials: CredentialService
     private let transport: any MailTransport
     let fetcher: any ResourceFetcher
-    private let identity: MessageIdentity
+    let identity: MessageIdentity
     let attachmentLimit: Int
     /// Recipients and attachments per message (`serve --max-recipients`, `--max-attachments`).
     let emailLimits: EmailLimits
@@ -69,14 +69,14 @@ public struct SendSMTPEmailNode: Node {
     // MARK: - Steps
 
     /// A stored credential and the connection settings it gives, checked again at load.
-    private struct LoadedCredential {
+    struct LoadedCredential {
         var credential: SMTPCredential
         var configuration: SMTPConfiguration
     }
 
     /// The workspace's credential (another workspace's is "not found") and its configuration,
     /// validated again; `ECREDENTIAL`.
-    private func loadCredential(_ id: String, workspaceID: String) async throws(NodeError) -> LoadedCredential {
+    func loadCredential(_ id: String, workspaceID: String) async throws(NodeError) -> LoadedCredential {
         do {
             let credential = try await credentials.credentialByID(id, in: workspaceID)
             return LoadedCredential(credential: credential, configuration: try credentials.configuration(for: credential))
@@ -88,7 +88,7 @@ public struct SendSMTPEmailNode: Node {
     }
 
     /// A From left empty falls back to the credential's login when that is an address.
-    private static func withDefaultSender(_ request: EmailRequest, credential: SMTPCredential) throws(NodeError) -> EmailRequest {
+    static func withDefaultSender(_ request: EmailRequest, credential: SMTPCredential) throws(NodeError) -> EmailRequest {
         guard request.from.isEmpty else { return request }
         guard let username = credential.username, username.contains("@") else {
             throw NodeError(
@@ -101,7 +101,7 @@ public struct SendSMTPEmailNode: Node {
     }
 
     /// The spec's message rules (MIME's, shared with `posthorn send`); `EMESSAGE` naming the field.
-    private func validate(_ request: EmailRequest) throws(NodeError) -> ValidatedEmail {
+    func validate(_ request: EmailRequest) throws(NodeError) -> ValidatedEmail {
         do {
             return try request.validated(limits: emailLimits)
         } catch {
