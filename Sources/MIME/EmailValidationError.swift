@@ -43,6 +43,18 @@ public struct EmailValidationError: Error, Hashable, Sendable, CustomStringConve
 
     /// `field: message`, one line.
     public var description: String { "\(field): \(message)" }
+
+    /// What to do about it, in the spec's troubleshooting words, for the rules the spec names.
+    public var hint: String? {
+        switch rule {
+        case .forbiddenCharacters: "A \\r or \\n slipped into a header, subject or address. Strip newlines from the input variable before passing it to the node."
+        case .reservedHeader: "You added a custom header that's on the denylist. Use the dedicated parameter (e.g. set From instead of a From: header)."
+        case .invalidHeaderName, .tooManyHeaders, .subjectTooLong, .bodyTooLarge, .invalidAddress, .singleAddressRequired,
+            .missingRecipient, .missingSender, .invalidMessageID, .invalidAttachment, .invalidContentID, .invalidDate,
+            .invalidFile, .tooManyRecipients, .tooManyAttachments:
+            nil
+        }
+    }
 }
 
 extension EmailValidationError {

@@ -100,6 +100,9 @@ struct PreviewAPITests {
                     let refusal = try #require(injected["error"] as? [String: Any])
                     #expect(refusal["code"] as? String == "EMESSAGE")
                     #expect((refusal["message"] as? String)?.contains("Header value contains forbidden characters") == true, "\(injected.text)")
+                    let details = refusal["details"] as? [String: Any]
+                    #expect(details?["field"] as? String == "headers[0].value")
+                    #expect((details?["hint"] as? String)?.contains("Strip newlines from the input variable") == true, "the spec's advice")
                     #expect(injected["result"] is NSNull)
 
                     // Nothing was stored: the one run is still the only one.

@@ -603,7 +603,10 @@ def _header_values(response: Any, name: str) -> list[str]:
     return [value for key, values in response.headers.items() if key.lower() == name for value in values]
 
 
-def _remember_secrets(label: str, response: Any) -> None:
+def _remember_secrets(label: str, response: Any) -> dict:
+    """Remembers the secrets a write stored (a 2xx) for every later answer; returns those of a
+    refused write, which only its own answer is checked for (it stored nothing that could come back
+    later, and a common string such as `000000000000000` would otherwise match any number)."""
     sent = _request_json(response)
     found = []
     if isinstance(sent, dict):
@@ -611,11 +614,15 @@ def _remember_secrets(label: str, response: Any) -> None:
             found.append(sent.get("password"))
         elif label in FLOW_WRITES and isinstance(sent.get("trigger"), dict):
             found.append(sent["trigger"].get("secret"))
+    refused = {}
     with _lock:
         for value in found:
             if isinstance(value, str) and (value.startswith(MARK) or len(value) >= MIN_CHECKED):
-                if value not in _secrets:
-                    _secrets[value] = (needles(value), f"{label} ({response.status_code})")
+                origin = (needles(value), f"{label} ({response.status_code})")
+                if not 200 <= response.status_code < 300:
+                    refused[value] = origin
+                elif value not in _secrets:
+                    _secrets[value] = origin
         if isinstance(sent, dict) and label in USER_PASSWORD_WRITES and isinstance(sent.get("password"), str):
             _remember_user_password(sent["password"], f"{label} ({response.status_code})")
         session = _session_in(_header_values(response, "set-cookie"))
@@ -627,6 +634,7 @@ def _remember_secrets(label: str, response: Any) -> None:
                 _tokens.setdefault(parsed["url"].rsplit("#", 1)[1], f"the url of {label}")
             if isinstance(parsed, dict) and isinstance(parsed.get("token"), str):
                 _tokens.setdefault(parsed["token"], f"the token of {label}")
+    return refused
 
 
 def _cookie_sent(response: Any) -> str | None:
@@ -740,9 +748,9 @@ def no_password_echo(ctx: Any, response: Any, case: Any) -> bool | None:
     """No answer carries a credential password, webhook secret, user password, session id, setup,
     invite or API token sent or issued earlier in the run (a credential password also not in base64)."""
     label = case.operation.label
-    _remember_secrets(label, response)
+    refused = _remember_secrets(label, response)
     with _lock:
-        secrets = dict(_secrets)
+        secrets = {**_secrets, **refused}
         passwords = {prefix: dict(group) for prefix, group in _user_passwords.items()}
         tokens = dict(_tokens)
     raw = response.content.decode("utf-8", "replace")

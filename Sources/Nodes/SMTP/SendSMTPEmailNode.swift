@@ -105,7 +105,9 @@ public struct SendSMTPEmailNode: Node {
         do {
             return try request.validated(limits: emailLimits)
         } catch {
-            throw NodeError(code: "EMESSAGE", message: error.description, disposition: .permanent)
+            var details: [String: JSONValue] = ["field": .string(error.field), "rule": .string(error.rule.rawValue)]
+            if let hint = error.hint { details["hint"] = .string(hint) }
+            throw NodeError(code: "EMESSAGE", message: error.description, disposition: .permanent, details: .object(details))
         }
     }
 
