@@ -464,7 +464,7 @@ class Browser:
                 continue
             record = self.requests.setdefault(rid, {"step": self.step, "seen": time.monotonic()})
             if method == "Network.requestWillBeSent":
-                record.update(method=params["request"]["method"], url=params["request"]["url"])
+                record.update(method=params["request"]["method"], url=params["request"]["url"], type=params.get("type"))
                 if params.get("redirectResponse"):
                     record.setdefault("redirects", []).append(params["redirectResponse"]["status"])
             elif method == "Network.requestWillBeSentExtraInfo":
@@ -503,12 +503,13 @@ class Browser:
 
     def settle(self, timeout: float = 3) -> None:
         """Harvests until no request to Posthorn is in flight, so no answer arrives between the last
-        harvest and a navigation (which takes the bodies away)."""
+        harvest and a navigation (which takes the bodies away). An event stream (EventSource) never
+        ends: it is not waited for."""
         deadline = time.monotonic() + timeout
         while True:
             self.harvest()
             busy = [r for r in self.requests.values() if r.get("url", "").startswith(self.base) and not r.get("done")
-                    and time.monotonic() - r["seen"] < 15]
+                    and r.get("type") != "EventSource" and time.monotonic() - r["seen"] < 15]
             if not busy or time.monotonic() > deadline:
                 return
             time.sleep(0.05)

@@ -9,7 +9,7 @@
 const WORKSPACE_KEY = "posthorn.workspaceId";
 
 export class ApiError extends Error {
-  constructor({ status = 0, code = "network_error", field, message, requestId, retryAfter } = {}) {
+  constructor({ status = 0, code = "network_error", field, message, requestId, retryAfter, problems } = {}) {
     super(message || "Something went wrong. Try again.");
     this.name = "ApiError";
     this.status = status;
@@ -17,6 +17,7 @@ export class ApiError extends Error {
     this.field = field;
     this.requestId = requestId;
     this.retryAfter = retryAfter; // seconds, from Retry-After on a 429
+    this.problems = problems; // 422 flow_has_problems: every problem of the flow, [{field, message}]
   }
 }
 
@@ -80,6 +81,9 @@ export async function api(path, { method = "GET", body, signal, expect401 = fals
     message: detail.message ?? fallbackMessage(response.status),
     requestId: detail.requestId ?? response.headers.get("X-Request-Id") ?? undefined,
     retryAfter: retryAfterSeconds(response.headers.get("Retry-After")),
+    // WEBAPP.md says a flow_has_problems error "lists them all" in `problems`: read it inside the
+    // error object, or beside it, whichever the server chose.
+    problems: detail.problems ?? data?.problems,
   });
   if (response.status === 401 && !expect401) onUnauthorized(error);
   if (error.code === "workspace_not_found") {

@@ -5,6 +5,12 @@
 // `render(ctx)`. Pages inside the shell get `ctx.shell` (title, action, content); sign-in, set-up
 // and invite pages get the whole screen. Each render gets an AbortSignal that is aborted when
 // the user navigates on, so a slow answer never draws over the next page.
+//
+// Two hooks for pages that hold state (Flow Studio):
+// - `ctx.setLeaveGuard(fn)`: `fn(toPath)` is true when leaving for `toPath` would lose unsaved
+//   work; navigation, Back/Forward and switching workspace then ask first.
+// - `render` may return `{ onLocation(path) }`: a new address that the page shows itself (a run
+//   opened in the studio) returns true and the page is not drawn again.
 
 import { api, setUnauthorizedHandler } from "./api.js";
 import { createShell } from "./components/shell.js";
@@ -19,13 +25,15 @@ import * as invite from "./pages/invite.js";
 import * as credentials from "./pages/credentials.js";
 import * as tokens from "./pages/tokens.js";
 import * as members from "./pages/members.js";
-import * as placeholder from "./pages/placeholder.js";
+import * as flows from "./pages/flows.js";
+import * as studio from "./pages/studio.js";
+import * as runs from "./pages/runs.js";
+import * as run from "./pages/run.js";
 import * as notFound from "./pages/not-found.js";
+import { confirmDialog } from "./components/dialog.js";
 
 const ROUTES = [
-  // `/` has nothing of its own yet: the Credentials page is Step 1 of the spec. When Flow Studio
-  // lands, `/` becomes the flow list.
-  { path: "/", redirect: "/settings/credentials" },
+  { path: "/", redirect: "/flows" },
   { path: "/settings/oauth", redirect: "/settings/credentials" }, // the server answers 302 too
   { path: "/signin", page: signin, public: true },
   { path: "/setup", page: setup, public: true },
@@ -33,8 +41,11 @@ const ROUTES = [
   { path: "/settings/credentials", page: credentials },
   { path: "/settings/tokens", page: tokens },
   { path: "/settings/members", page: members },
-  { path: /^\/flows(\/.*)?$/, page: placeholder, params: { kind: "flows" } },
-  { path: /^\/runs(\/.*)?$/, page: placeholder, params: { kind: "runs" } },
+  { path: "/flows", page: flows },
+  // The studio, optionally with one of its runs open: /flows/{id}, /flows/{id}/runs/{runId}.
+  { path: /^\/flows\/([^/]+)(?:\/runs\/([^/]+))?$/, page: studio, names: ["flowId", "runId"] },
+  { path: "/runs", page: runs },
+  { path: /^\/runs\/([^/]+)$/, page: run, names: ["runId"] },
 ];
 
 const app = document.getElementById("app");
@@ -42,19 +53,45 @@ let shell = null;
 let controller = null;
 let sessionChecked = false;
 let renderedPath = null; // path + query last rendered: a change of the #fragment alone is no new page
+let leaveGuard = null; // set by the page: (toPath) => true when leaving would lose unsaved work
+let pageHandle = null; // what the page's render returned ({ onLocation })
+let bypassGuard = false; // the user already agreed to leave (Back after "Leave without saving")
 
-export function navigate(to, { replace = false } = {}) {
+/** Asks before unsaved work is lost; true when the user may go to `to`. */
+async function mayLeave(to) {
+  if (!leaveGuard?.(to)) return true;
+  return confirmDialog({
+    title: "Leave without saving?",
+    body: h("p", {}, "Your changes to this flow are not saved. Stay to save them, or leave and lose them."),
+    confirmLabel: "Leave without saving",
+  });
+}
+
+export async function navigate(to, { replace = false } = {}) {
+  if (!(await mayLeave(new URL(to, location.href).pathname))) return;
   if (replace) history.replaceState(null, "", to);
   else history.pushState(null, "", to);
   render({ focus: true });
 }
 
+function routeParams(route, path) {
+  if (typeof route.path === "string" || !route.names) return route.params ?? {};
+  const match = route.path.exec(path);
+  return Object.fromEntries(route.names.map((name, i) => [name, match[i + 1] ? decodeURIComponent(match[i + 1]) : null]));
+}
+
 async function render({ focus = false } = {}) {
+  const path = location.pathname.replace(/\/+$/, "") || "/";
+  if (shell && pageHandle?.onLocation?.(path)) {
+    renderedPath = location.pathname + location.search;
+    return;
+  }
   controller?.abort();
   controller = new AbortController();
   const { signal } = controller;
   renderedPath = location.pathname + location.search;
-  const path = location.pathname.replace(/\/+$/, "") || "/";
+  leaveGuard = null;
+  pageHandle = null;
   const route = ROUTES.find((r) => (typeof r.path === "string" ? r.path === path : r.path.test(path)));
 
   if (route?.redirect) return navigate(route.redirect, { replace: true });
@@ -73,7 +110,7 @@ async function render({ focus = false } = {}) {
   if (route?.public) {
     shell = null;
     document.title = `${route.page.title ?? "Posthorn"} · Posthorn`;
-    return route.page.render({ root: app, signal, session, navigate, params: route.params ?? {} });
+    return route.page.render({ root: app, signal, session, navigate, params: routeParams(route, path) });
   }
   if (!session) {
     return navigate(`/signin?next=${encodeURIComponent(location.pathname + location.search)}`, { replace: true });
@@ -88,8 +125,21 @@ async function render({ focus = false } = {}) {
   const page = route?.page ?? notFound;
   replaceChildren(shell.content);
   shell.header({ title: "" });
+  shell.setWide(false);
   try {
-    await page.render({ shell, content: shell.content, signal, session, workspace, navigate, params: route?.params ?? {} });
+    const handle = await page.render({
+      shell,
+      content: shell.content,
+      signal,
+      session,
+      workspace,
+      navigate,
+      params: route ? routeParams(route, path) : {},
+      setLeaveGuard: (fn) => {
+        if (!signal.aborted) leaveGuard = fn;
+      },
+    });
+    if (!signal.aborted) pageHandle = handle ?? null;
   } catch (error) {
     if (error.name === "AbortError") return;
     const slot = h("div");
@@ -100,7 +150,8 @@ async function render({ focus = false } = {}) {
   if (focus) shell.focusTitle(); // tell screen readers the page changed
 }
 
-function onSwitchWorkspace(workspace) {
+async function onSwitchWorkspace(workspace) {
+  if (!(await mayLeave(null))) return;
   switchWorkspace(workspace.id);
   toast(`Switched to ${workspace.name}`, { kind: "info", timeout: 3000 });
   render({ focus: true });
@@ -119,6 +170,7 @@ function onCreateWorkspace(opener) {
 }
 
 async function signOut() {
+  if (!(await mayLeave(null))) return;
   try {
     await api("/session", { method: "DELETE", expect401: true });
   } catch (error) {
@@ -129,6 +181,7 @@ async function signOut() {
   }
   clearSession();
   shell = null;
+  leaveGuard = null;
   navigate("/signin", { replace: true });
   toast("Signed out", { kind: "info", timeout: 3000 });
 }
@@ -155,6 +208,7 @@ function showFatal(error) {
 setUnauthorizedHandler(() => {
   clearSession();
   shell = null;
+  leaveGuard = null; // the session is gone: nothing can be saved any more
   if (location.pathname !== "/signin") navigate(`/signin?next=${encodeURIComponent(location.pathname + location.search)}`, { replace: true });
 });
 
@@ -175,8 +229,27 @@ document.addEventListener("click", (event) => {
   navigate(url.pathname + url.search + url.hash);
 });
 
-addEventListener("popstate", () => {
-  if (location.pathname + location.search !== renderedPath) render({ focus: true });
+// Back/Forward: the address has already changed. With unsaved work, put it back, ask, and only
+// then go (Back again, this time without asking).
+addEventListener("popstate", async () => {
+  if (location.pathname + location.search === renderedPath) return;
+  if (!bypassGuard && leaveGuard?.(location.pathname)) {
+    history.pushState(null, "", renderedPath);
+    if (!(await mayLeave(null))) return;
+    bypassGuard = true;
+    history.back();
+    return;
+  }
+  bypassGuard = false;
+  render({ focus: true });
+});
+
+// Closing the tab or reloading with unsaved work: the browser's own question.
+addEventListener("beforeunload", (event) => {
+  if (leaveGuard?.(null)) {
+    event.preventDefault();
+    event.returnValue = ""; // older Chromium needs it set
+  }
 });
 
 render();

@@ -73,6 +73,7 @@ export function timeAgo(iso) {
 export function timeElement(iso, { dateOnly: onlyDate = false } = {}) {
   if (!iso) return h("span", { class: "muted" }, "Never");
   const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return h("span", {}, String(iso)); // never let one bad value break a page
   const text = onlyDate ? dateOnly.format(date) : timeAgo(iso);
   return h("time", { datetime: iso, title: absolute.format(date) }, text);
 }

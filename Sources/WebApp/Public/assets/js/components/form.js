@@ -58,15 +58,19 @@ function fieldContainer(control) {
 
 /** Puts `message` at the field of `control`. */
 export function setFieldError(control, message) {
-  const container = fieldContainer(control);
+  // A key/value row (custom headers) is one line of narrow fields: its errors go under the whole row.
+  const row = control.closest(".kvlist__row");
+  const container = row ?? fieldContainer(control);
   const errorId = `${control.id}-error`;
   let error = container.querySelector(`#${CSS.escape(errorId)}`);
   if (!error) {
     error = h("p", { class: "field__error", id: errorId });
     // After the control (or its input group), before the help text; in a radio group after the legend.
-    const anchor = container.matches(".radio-group")
-      ? container.querySelector("legend")
-      : control.closest(".input-group") ?? control;
+    const anchor = row
+      ? row.lastElementChild
+      : container.matches(".radio-group")
+        ? container.querySelector("legend")
+        : control.closest(".input-group") ?? control;
     anchor.after(error);
   }
   error.replaceChildren(icon("alert"), h("span", {}, message));
@@ -149,11 +153,13 @@ export function formAlert(slot, error) {
 // Buttons that had the focus when they became busy: disabling a button drops its focus to the
 // page, so a keyboard user would start again from the top. It is given back when they are done.
 const focusedWhenBusy = new WeakSet();
+// What a busy button showed before (its icon too), to put back when it is done.
+const contentBeforeBusy = new WeakMap();
 
 /** Turns a submit button into its busy state (label + spinner) and back. */
 export function busy(button, label) {
   if (label) {
-    button.dataset.label ??= button.textContent;
+    if (!contentBeforeBusy.has(button)) contentBeforeBusy.set(button, [...button.childNodes]);
     if (document.activeElement === button) focusedWhenBusy.add(button);
     button.disabled = true;
     button.setAttribute("aria-busy", "true");
@@ -161,8 +167,8 @@ export function busy(button, label) {
   } else {
     button.disabled = false;
     button.removeAttribute("aria-busy");
-    button.replaceChildren(button.dataset.label ?? "");
-    delete button.dataset.label;
+    if (contentBeforeBusy.has(button)) button.replaceChildren(...contentBeforeBusy.get(button));
+    contentBeforeBusy.delete(button);
     // Unless something else took the focus meanwhile (e.g. the field with the error).
     if (focusedWhenBusy.delete(button) && button.isConnected && (!document.activeElement || document.activeElement === document.body)) button.focus();
   }

@@ -99,5 +99,15 @@ export function createShell({ onSwitchWorkspace, onSignOut, onCreateWorkspace })
     focusTitle() {
       title.focus();
     },
+    /** A new title without touching the actions (Flow Studio's rename keeps the focus where it is). */
+    setTitle(text) {
+      title.textContent = text;
+      this.titleText = text;
+      document.title = `${text} · Posthorn`;
+    },
+    /** Flow Studio uses the whole width of the main area (app.js resets this for every page). */
+    setWide(wide) {
+      main.classList.toggle("main--wide", wide);
+    },
   };
 }

@@ -7,7 +7,7 @@ import { copyable } from "./copy.js";
 
 // The spec's troubleshooting advice, for a result that arrives without a hint.
 const SAME_AS_CONNECTION = "Wrong host or port, or a firewall blocking outbound SMTP. Confirm host and port from the providers table and verify outbound 587/465 is open from the runner.";
-const HINTS = {
+export const HINTS = {
   EAUTH: "Wrong password, or a normal password used where an App Password is required. Generate an App Password in your Google/Microsoft account and paste it into the credential.",
   ECONNECTION: SAME_AS_CONNECTION,
   ETIMEDOUT: SAME_AS_CONNECTION,
@@ -15,6 +15,18 @@ const HINTS = {
   ETLS: "The server certificate isn't trusted by default. Re-issue the cert with a proper CA, or tick Accept unverified certificates (security trade-off).",
   EPOLICY: "Port 25 is not allowed: use 587 or 465. Private addresses need an operator allowlist (--allow-private-egress).",
 };
+
+// The spec's troubleshooting for a message the node refused (code EMESSAGE, which covers many
+// rules): found by the rule's words in the message.
+const MESSAGE_HINTS = [
+  ["Header value contains forbidden characters", "A \\r or \\n slipped into a header, the subject or an address. Strip newlines from the input variable before passing it to the node."],
+  ["Reserved header is not allowed", "You added a custom header that's on the denylist. Use the dedicated parameter (e.g. set From instead of a From: header)."],
+];
+
+/** The advice for an error: the server's hint, else the spec's for its code or its rule. */
+export function hintFor({ code, message, hint } = {}) {
+  return hint ?? HINTS[code] ?? MESSAGE_HINTS.find(([words]) => String(message ?? "").includes(words))?.[1] ?? null;
+}
 
 export function testProgress(target) {
   return h(

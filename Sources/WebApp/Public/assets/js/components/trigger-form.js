@@ -1,0 +1,240 @@
+// The right panel for the trigger card: webhook, schedule (cron) or manual.
+//
+// Webhook: the full address (this page's origin + the flow's relative `url`) with a copy button,
+// a ready-to-paste curl example, and the shared secret. The server stores only a hash, so "Set a
+// secret" makes one here (crypto.getRandomValues), sends it with the next save, and shows it this
+// once with a copy button; afterwards the page only knows "A secret is set" (and can remove it).
+
+import { h, uid } from "../dom.js";
+import { icon } from "../icons.js";
+import { generateSecret } from "../flow-model.js";
+import { copyable, copyButton } from "./copy.js";
+import { clearFieldError, setFieldError } from "./form.js";
+
+const TYPES = [
+  { value: "webhook", label: "Webhook", help: "Starts when an HTTP POST arrives at the flow's address, e.g. from a form or a CRM." },
+  { value: "cron", label: "Schedule", help: "Starts on a cron schedule, e.g. a daily digest at 8:00." },
+  { value: "manual", label: "Manual", help: "Starts only when you press Run, or through the API." },
+];
+const CRON_MACRO = /^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$/;
+
+export function triggerForm({ draft, saved, flowId, revealedSecret, sampleBody, onChange }) {
+  const groupName = uid("trigger-type");
+  const sectionSlot = h("div", { class: "trigger-form__section" });
+  const controls = {};
+  const stash = { cron: { expression: "0 9 * * *", timeZone: localZone() } };
+
+  const radios = TYPES.map((t) => {
+    const id = `${groupName}-${t.value}`;
+    const input = h("input", { type: "radio", name: groupName, id, value: t.value, "aria-describedby": `${id}-help` });
+    input.checked = draft.trigger.type === t.value;
+    input.addEventListener("change", () => {
+      if (draft.trigger.type === "cron") stash.cron = { expression: draft.trigger.expression, timeZone: draft.trigger.timeZone };
+      draft.trigger = t.value === "cron" ? { type: "cron", ...stash.cron } : { type: t.value };
+      renderSection();
+      onChange("type");
+    });
+    return h("div", { class: "radio" }, input, h("label", { class: "radio__label", for: id }, t.label), h("p", { class: "radio__help", id: `${id}-help` }, t.help));
+  });
+  controls.type = radios[0].querySelector("input");
+
+  const root = h(
+    "form",
+    { class: "node-form", novalidate: true, "aria-label": "Trigger settings" },
+    h("fieldset", { class: "radio-group" }, h("legend", { class: "radio-group__legend" }, "How this flow starts"), h("div", { class: "radio-group__options" }, radios)),
+    sectionSlot,
+  );
+  root.addEventListener("submit", (event) => event.preventDefault());
+
+  function renderSection() {
+    const type = draft.trigger.type;
+    if (type === "webhook") sectionSlot.replaceChildren(webhookSection());
+    else if (type === "cron") sectionSlot.replaceChildren(cronSection());
+    else sectionSlot.replaceChildren(manualSection());
+  }
+
+  // ---- Webhook --------------------------------------------------------------------------------
+
+  function webhookSection() {
+    const url = saved.type === "webhook" && saved.url ? `${location.origin}${saved.url}` : null;
+    const pending = draft.trigger.secret; // undefined: as stored; a string: new; null: to remove
+    const hasSecret = typeof pending === "string" || (pending === undefined && saved.type === "webhook" && saved.hasSecret);
+    const secretText = typeof pending === "string" ? pending : revealedSecret;
+
+    const address = h(
+      "div",
+      { class: "field" },
+      h("span", { class: "field__label", id: "webhook-url-label" }, "Webhook URL"),
+      url
+        ? h("div", { role: "group", "aria-labelledby": "webhook-url-label" }, copyable(url, { label: "webhook URL", block: true }))
+        : h("p", { class: "callout" }, icon("info"), h("span", {}, "Save the flow to get its webhook address.")),
+      h("p", { class: "field__help" }, "Send a POST with a JSON or form body; the flow reads it as {{trigger.body.…}}. The address is the key: share it only with the service that calls it."),
+    );
+
+    const curl = curlExample({ url: url ?? `${location.origin}/hooks/<saved-flow-address>`, secret: hasSecret ? secretText ?? "YOUR_SECRET" : null, body: sampleBody() });
+    const example = h(
+      "div",
+      { class: "field" },
+      h("div", { class: "row row--between" }, h("span", { class: "field__label", id: "curl-label" }, "Try it with curl"), copyButton(curl, "curl example")),
+      h("pre", { class: "code-block", "aria-labelledby": "curl-label", tabindex: "0" }, h("code", {}, curl)),
+    );
+
+    return h("div", { class: "stack" }, address, secretBlock({ pending, hasSecret, secretText }), example);
+  }
+
+  function secretBlock({ pending, hasSecret, secretText }) {
+    const title = h("h3", { class: "field__label" }, "Secret");
+    if (typeof pending === "string" || secretText) {
+      const undo = typeof pending === "string" ? button("Don't set a secret", () => setSecret(undefined)) : null;
+      return h(
+        "div",
+        { class: "callout callout--warning secret-panel", role: "region", "aria-label": "New webhook secret" },
+        icon("alert"),
+        h(
+          "div",
+          { class: "callout__body" },
+          h("p", { class: "callout__title" }, typeof pending === "string" ? "Copy the secret now. After you save, it is never shown again." : "Secret saved. Copy it now: it won't be shown again."),
+          h("p", {}, "Callers send it in the X-Webhook-Secret header; a request without it gets 401."),
+          copyable(secretText, { label: "webhook secret", block: true }),
+          undo ? h("p", { class: "row" }, undo) : null,
+        ),
+      );
+    }
+    if (pending === null) {
+      return h("div", { class: "stack-sm" }, title, h("p", { class: "callout callout--warning" }, icon("alert"), h("span", {}, "The secret will be removed when you save: anyone with the address can then start this flow.")), button("Keep the secret", () => setSecret(undefined)));
+    }
+    if (hasSecret) {
+      return h(
+        "div",
+        { class: "stack-sm" },
+        title,
+        h("p", { class: "row" }, h("span", { class: "badge badge--succeeded" }, icon("lock"), "A secret is set"), h("span", { class: "muted text-sm" }, "Callers must send it in X-Webhook-Secret.")),
+        h("p", { class: "row" }, button("Replace secret", () => setSecret(generateSecret())), button("Remove secret", () => setSecret(null), "btn--danger-text")),
+      );
+    }
+    return h(
+      "div",
+      { class: "stack-sm" },
+      title,
+      h("p", { class: "field__help" }, "No secret: anyone who knows the address can start this flow. A secret makes callers prove they are allowed."),
+      button("Set a secret", () => setSecret(generateSecret()), "", "key"),
+    );
+  }
+
+  function setSecret(value) {
+    if (value === undefined) delete draft.trigger.secret;
+    else draft.trigger.secret = value;
+    revealedSecret = null;
+    renderSection();
+    onChange("secret");
+    // The focus was on the button just replaced: keep it in the secret area.
+    sectionSlot.querySelector(".secret-panel .copy-btn, .stack-sm .btn")?.focus();
+  }
+
+  // ---- Schedule -------------------------------------------------------------------------------
+
+  function cronSection() {
+    const expressionId = uid("cron-expression");
+    const zoneId = uid("cron-zone");
+    const expression = h("input", { class: "input input--mono", id: expressionId, type: "text", autocomplete: "off", spellcheck: "false", autocapitalize: "off", "aria-describedby": `${expressionId}-help`, "aria-required": "true" });
+    expression.value = draft.trigger.expression ?? "";
+    expression.addEventListener("input", () => {
+      draft.trigger.expression = expression.value.trim();
+      const problem = cronProblem(draft.trigger.expression);
+      if (problem) setFieldError(expression, problem);
+      else clearFieldError(expression);
+      onChange("expression");
+    });
+    const zones = timeZones(draft.trigger.timeZone);
+    const zone = h("select", { class: "select", id: zoneId, "aria-describedby": `${zoneId}-help` }, zones.map((z) => h("option", { value: z }, z.replaceAll("_", " "))));
+    zone.value = draft.trigger.timeZone || "UTC";
+    zone.addEventListener("change", () => {
+      draft.trigger.timeZone = zone.value;
+      clearFieldError(zone);
+      onChange("timeZone");
+    });
+    controls.expression = expression;
+    controls.timeZone = zone;
+    return h(
+      "div",
+      { class: "stack" },
+      h(
+        "div",
+        { class: "field" },
+        h("label", { class: "field__label", for: expressionId }, "Cron expression", h("span", { class: "field__required", "aria-hidden": "true" }, " *")),
+        expression,
+        h("p", { class: "field__help", id: `${expressionId}-help` }, "Five fields — minute, hour, day of month, month, day of week — e.g. 0 8 * * MON-FRI for 8:00 on weekdays; or @daily, @hourly."),
+      ),
+      h("div", { class: "field" }, h("label", { class: "field__label", for: zoneId }, "Time zone"), zone, h("p", { class: "field__help", id: `${zoneId}-help` }, "The schedule follows this zone's clock, daylight saving time included.")),
+    );
+  }
+
+  function manualSection() {
+    return h(
+      "p",
+      { class: "callout" },
+      icon("info"),
+      h("span", {}, "This flow starts when you press Run (", h("kbd", { class: "kbd" }, "Ctrl"), "+", h("kbd", { class: "kbd" }, "Enter"), ") with the test body, or from a script: ", h("code", {}, `POST /api/v1/flows/${flowId}/runs`), "."),
+    );
+  }
+
+  function button(text, action, extra = "", iconName) {
+    const b = h("button", { type: "button", class: `btn btn--sm ${extra}`.trim() }, iconName ? icon(iconName) : null, text);
+    b.addEventListener("click", action);
+    return b;
+  }
+
+  renderSection();
+  return {
+    root,
+    /** Problems about the trigger: [{name: "expression" | "timeZone" | …, message}]. */
+    showProblems(problems) {
+      for (const p of problems) {
+        const control = controls[p.name] ?? controls.type;
+        if (control?.isConnected) setFieldError(control, p.message);
+      }
+    },
+    focus(name) {
+      const control = controls[name]?.isConnected ? controls[name] : controls.type;
+      control?.focus();
+    },
+  };
+}
+
+/** The cron rule the page can check itself (the server parses it fully). */
+export function cronProblem(expression) {
+  if (!expression) return "Enter a cron expression, e.g. 0 9 * * * for 9:00 every day.";
+  if (expression.startsWith("@")) return CRON_MACRO.test(expression) ? null : "Use @yearly, @monthly, @weekly, @daily or @hourly, or five fields.";
+  const fields = expression.split(/\s+/);
+  if (fields.length !== 5) return `A cron expression has five fields (minute hour day month weekday); this one has ${fields.length}.`;
+  return null;
+}
+
+function localZone() {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  } catch {
+    return "UTC";
+  }
+}
+
+function timeZones(current) {
+  let zones = [];
+  try {
+    zones = Intl.supportedValuesOf("timeZone");
+  } catch {
+    zones = [];
+  }
+  const all = new Set(["UTC", ...zones]);
+  if (current) all.add(current);
+  return [...all];
+}
+
+/** A curl command for the webhook, quoted for a POSIX shell. */
+export function curlExample({ url, secret, body }) {
+  const quote = (text) => `'${text.replaceAll("'", "'\\''")}'`;
+  const lines = [`curl -X POST ${quote(url)}`, `  -H ${quote("Content-Type: application/json")}`];
+  if (secret) lines.push(`  -H ${quote(`X-Webhook-Secret: ${secret}`)}`);
+  lines.push(`  -d ${quote(body)}`);
+  return lines.join(" \\\n");
+}
