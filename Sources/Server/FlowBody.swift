@@ -21,7 +21,7 @@ public struct FlowBody: Decodable, Sendable {
     public var version: Int?
 
     private enum Key: String, CodingKey, CaseIterable {
-        case name, trigger, steps, enabled, retry, version
+        case name, trigger, steps, enabled, retry, version, sampleBody
     }
 
     public init(from decoder: any Decoder) throws {
@@ -34,7 +34,7 @@ public struct FlowBody: Decodable, Sendable {
         let retry = try container.decodeNonNull(RetryBody.self, forKey: .retry)
         definition = FlowDefinition(
             name: name, trigger: trigger.trigger, steps: steps.map(\.step), enabled: enabled,
-            retry: retry?.policy ?? RetryPolicy())
+            retry: retry?.policy ?? RetryPolicy(), sampleBody: try container.decodeNullable(JSONValue.self, forKey: .sampleBody) ?? nil)
         version = try container.decodeNonNull(Int.self, forKey: .version)
     }
 
@@ -128,6 +128,7 @@ struct FlowResponse: ResponseEncodable {
     var problems: [APIError.Problem]
     /// The list's newest run (`.some(nil)`: none yet); absent outside the list.
     var lastRun: RunBrief??
+    var sampleBody: JSONValue?
     var createdAt: String
     var updatedAt: String
 
@@ -141,12 +142,13 @@ struct FlowResponse: ResponseEncodable {
         retry = RetryResponse(flow.retry)
         self.problems = problems.map { APIError.Problem(field: $0.field, message: $0.message) }
         self.lastRun = lastRun
+        sampleBody = flow.sampleBody
         createdAt = Timestamp.string(flow.createdAt)
         updatedAt = Timestamp.string(flow.updatedAt)
     }
 
     private enum CodingKeys: String, CodingKey {
-        case id, name, enabled, version, trigger, steps, retry, problems, lastRun, createdAt, updatedAt
+        case id, name, enabled, version, trigger, steps, retry, problems, lastRun, sampleBody, createdAt, updatedAt
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -160,6 +162,7 @@ struct FlowResponse: ResponseEncodable {
         try container.encode(retry, forKey: .retry)
         try container.encode(problems, forKey: .problems)
         if let lastRun { try container.encode(lastRun.map(LastRunResponse.init), forKey: .lastRun) }
+        try container.encode(sampleBody, forKey: .sampleBody)
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(updatedAt, forKey: .updatedAt)
     }

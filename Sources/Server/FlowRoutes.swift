@@ -72,7 +72,7 @@ struct FlowRoutes {
             let flow = try await flow(try context.parameters.require("id"), in: workspace.id)
             let body = try await JSONBody.decode(StepPreviewBody.self, from: request, context: context)
             guard let preview = try await services.flows.preview(
-                flow, stepID: try context.parameters.require("stepId"), body: body.body ?? .object([:]), logger: context.logger)
+                flow, stepID: try context.parameters.require("stepId"), body: body.body ?? flow.sampleBody ?? .object([:]), logger: context.logger)
             else {
                 throw APIError(.notFound, code: "not_found", "This flow has no step with that id")
             }

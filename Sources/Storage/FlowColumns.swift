@@ -41,7 +41,7 @@ struct FlowColumns {
             ("webhook_secret_hash", webhookSecretHash),
             ("cron_expression", cronExpression),
             ("cron_time_zone", cronTimeZone),
-            ("definition", try StoredJSON.text(FlowDefinitionDocument(steps: flow.steps, retry: flow.retry))),
+            ("definition", try StoredJSON.text(FlowDefinitionDocument(steps: flow.steps, retry: flow.retry, sampleBody: flow.sampleBody))),
             ("enabled", flow.enabled),
             ("created_at", flow.createdAt.millisecondsSince1970),
             ("updated_at", flow.updatedAt.millisecondsSince1970),
@@ -100,31 +100,34 @@ struct FlowColumns {
             retry: definition.retry,
             createdAt: try stored.date("created_at"),
             updatedAt: try stored.date("updated_at"),
-            version: Int(try stored.value("version", as: Int64.self))
+            version: Int(try stored.value("version", as: Int64.self)),
+            sampleBody: definition.sampleBody
         )
     }
 }
 
 // MARK: - Definition document
 
-/// The `definition` column: a flow's steps and retry policy.
+/// The `definition` column: a flow's steps, retry policy and sample body.
 ///
 /// `{"retry": {"initialDelayMs", "maxAttempts", "maxDelayMs"}, "steps": [{"id", "onError",
-/// "parameters", "type"}]}`. Delays are whole milliseconds (finer precision is dropped). Reading
+/// "parameters", "type"}], "sampleBody": {…}}` (`sampleBody` only when there is one). Delays are whole milliseconds (finer precision is dropped). Reading
 /// fills what an older writer left out with the engine's defaults: no `retry` is the default
 /// policy, no `onError` is `stop`, no `parameters` is an empty object. An unknown `onError` is an
 /// error, not a guess.
 struct FlowDefinitionDocument: Codable {
     var steps: [FlowStep]
     var retry: RetryPolicy
+    var sampleBody: JSONValue?
 
-    init(steps: [FlowStep], retry: RetryPolicy) {
+    init(steps: [FlowStep], retry: RetryPolicy, sampleBody: JSONValue?) {
         self.steps = steps
         self.retry = retry
+        self.sampleBody = sampleBody
     }
 
     private enum CodingKeys: String, CodingKey {
-        case steps, retry
+        case steps, retry, sampleBody
     }
 
     private enum StepKeys: String, CodingKey {
@@ -167,6 +170,7 @@ struct FlowDefinitionDocument: Codable {
         } else {
             self.retry = defaults
         }
+        sampleBody = try container.decodeIfPresent(JSONValue.self, forKey: .sampleBody)
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -183,6 +187,7 @@ struct FlowDefinitionDocument: Codable {
         try retryContainer.encode(retry.maxAttempts, forKey: .maxAttempts)
         try retryContainer.encode(retry.initialDelay.wholeMilliseconds, forKey: .initialDelayMs)
         try retryContainer.encode(retry.maxDelay.wholeMilliseconds, forKey: .maxDelayMs)
+        try container.encodeIfPresent(sampleBody, forKey: .sampleBody)
     }
 }
 

@@ -199,3 +199,40 @@ struct CronPreviewAPITests {
         }
     }
 }
+
+@Suite("API: a flow's sample body")
+struct SampleBodyAPITests {
+    @Test("a sample body is kept with the flow, replaced by PUT, stands in for a preview's body, and is a small JSON object")
+    func sampleBody() async throws {
+        try await APIHarness.run { harness in
+            let token = try await harness.workspace("Team")
+            try await harness.test { client in
+                let created = try await client.call(.post, "/api/v1/flows", token: token, json: """
+                    {"name":"Sampled","trigger":{"type":"manual"},"sampleBody":{"name":"Ada","n":[1,2]},
+                     "steps":[{"id":"greet","type":"debug.echo","parameters":{"message":"Hi {{trigger.body.name}}"}}]}
+                    """)
+                #expect(created.status == .created, "\(created.text)")
+                let id = try #require(created["id"] as? String)
+                let shown = try await client.call(.get, "/api/v1/flows/\(id)", token: token)
+                #expect((shown["sampleBody"] as? [String: Any])?["name"] as? String == "Ada")
+
+                let preview = try await client.call(.post, "/api/v1/flows/\(id)/steps/greet/preview", token: token, json: "{}")
+                #expect(preview["parameters"] as? [String: String] == ["message": "Hi Ada"], "\(preview.text)")
+
+                let replaced = try await client.call(.put, "/api/v1/flows/\(id)", token: token, json: """
+                    {"name":"Sampled","trigger":{"type":"manual"},"steps":[{"id":"greet","type":"debug.echo"}]}
+                    """)
+                #expect(replaced["sampleBody"] is NSNull, "PUT replaces the whole definition")
+
+                let big = String(repeating: "x", count: 70_000)
+                for sample in ["[1]", "\"text\"", #"{"big":"\#(big)"}"#] {
+                    let refused = try await client.call(.post, "/api/v1/flows", token: token, json: """
+                        {"name":"Bad","trigger":{"type":"manual"},"sampleBody":\(sample),"steps":[{"id":"a","type":"debug.echo"}]}
+                        """)
+                    #expect(refused.status == .unprocessableContent)
+                    #expect(refused.errorField == "sampleBody", "\(refused.text.prefix(300))")
+                }
+            }
+        }
+    }
+}

@@ -36,7 +36,7 @@ public struct FlowService: Sendable {
         let flow = Flow(
             id: RandomID.make(prefix: "flow"), workspaceID: workspaceID, name: checked.name,
             trigger: Self.trigger(checked.trigger, keeping: nil), steps: checked.steps, enabled: checked.enabled,
-            retry: checked.retry, createdAt: timestamp, updatedAt: timestamp)
+            retry: checked.retry, createdAt: timestamp, updatedAt: timestamp, sampleBody: checked.sampleBody)
         do {
             try await flows.insertFlow(flow)
         } catch FlowStoreError.duplicateName {
@@ -59,6 +59,7 @@ public struct FlowService: Sendable {
         flow.steps = checked.steps
         flow.enabled = checked.enabled
         flow.retry = checked.retry
+        flow.sampleBody = checked.sampleBody
         flow.updatedAt = now()
         flow.version += 1
         do {

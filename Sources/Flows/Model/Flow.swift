@@ -15,13 +15,17 @@ public struct Flow: Sendable, Hashable, Identifiable {
     /// 1 when created, one more with each save: a save made from an older version is refused
     /// (``FlowStoreError/versionConflict``), so two editors cannot overwrite each other unseen.
     public var version: Int
+    /// A trigger body to try the flow with (the studio's test body, its variables' suggestions and
+    /// previews), or `nil`. Never used by a real run.
+    public var sampleBody: JSONValue?
 
     /// Creates a flow value; ``FlowDefinition/checked(registry:)`` is what checks one.
     public init(
         id: String, workspaceID: String, name: String, trigger: FlowTrigger, steps: [FlowStep], enabled: Bool,
-        retry: RetryPolicy, createdAt: Date, updatedAt: Date, version: Int = 1
+        retry: RetryPolicy, createdAt: Date, updatedAt: Date, version: Int = 1, sampleBody: JSONValue? = nil
     ) {
         self.version = version
+        self.sampleBody = sampleBody
         self.id = id
         self.workspaceID = workspaceID
         self.name = name

@@ -8,6 +8,8 @@ public struct FlowDefinition: Sendable {
     public var steps: [Step]
     public var enabled: Bool
     public var retry: RetryPolicy
+    /// A trigger body to try the flow with: a JSON object of at most ``maximumSampleBodyBytes``.
+    public var sampleBody: JSONValue?
 
     /// The trigger as submitted: `type` is `webhook`, `cron` or `manual`.
     public struct Trigger: Sendable {
@@ -45,7 +47,11 @@ public struct FlowDefinition: Sendable {
         }
     }
 
-    public init(name: String, trigger: Trigger, steps: [Step], enabled: Bool = true, retry: RetryPolicy = RetryPolicy()) {
+    public init(
+        name: String, trigger: Trigger, steps: [Step], enabled: Bool = true, retry: RetryPolicy = RetryPolicy(),
+        sampleBody: JSONValue? = nil
+    ) {
+        self.sampleBody = sampleBody
         self.name = name
         self.trigger = trigger
         self.steps = steps
@@ -62,6 +68,7 @@ public struct ValidatedFlowDefinition: Sendable {
     public var steps: [FlowStep]
     public var enabled: Bool
     public var retry: RetryPolicy
+    public var sampleBody: JSONValue?
     /// What a draft still lacks (a required parameter, a template that does not parse, a cron
     /// expression that does not): each names its field. An enabled flow has none.
     public var problems: [FlowValidationError]
@@ -86,11 +93,13 @@ extension FlowDefinition {
         self.init(
             name: flow.name, trigger: trigger,
             steps: flow.steps.map { Step(id: $0.id, type: $0.type, parameters: $0.parameters, onError: $0.onError.rawValue) },
-            enabled: flow.enabled, retry: flow.retry)
+            enabled: flow.enabled, retry: flow.retry, sampleBody: flow.sampleBody)
     }
 
     /// The most steps a flow may have.
     public static let maximumSteps = 100
+    /// The largest sample body, as compact JSON: 64 KiB.
+    public static let maximumSampleBodyBytes = 65_536
 
     /// Checks every rule and names the field that breaks one: the name, the trigger (a cron
     /// expression and zone that parse, a secret of 16–256 characters), each step (an id that is a
@@ -171,8 +180,15 @@ extension FlowDefinition {
             seen.append(step.id)
             validatedSteps.append(FlowStep(id: step.id, type: step.type, parameters: step.parameters, onError: onError))
         }
+        if let sampleBody {
+            guard case .object = sampleBody, sampleBody.compactJSON.utf8.count <= Self.maximumSampleBodyBytes else {
+                throw FlowValidationError(
+                    field: "sampleBody", message: "A sample body is a JSON object of at most \(Self.maximumSampleBodyBytes / 1024) KiB")
+            }
+        }
         return ValidatedFlowDefinition(
-            name: name, trigger: validatedTrigger, steps: validatedSteps, enabled: enabled, retry: retry, problems: problems)
+            name: name, trigger: validatedTrigger, steps: validatedSteps, enabled: enabled, retry: retry,
+            sampleBody: sampleBody, problems: problems)
     }
 
     private func validateTrigger(problems: inout [FlowValidationError]) throws(FlowValidationError) -> ValidatedFlowDefinition.ValidatedTrigger {
