@@ -26,6 +26,12 @@ struct NodeResponse: Encodable {
     var acceptsOtherParameters: Bool
     var defaultOnError: String
     var parameters: [ParameterResponse]
+    var outputs: [OutputResponse]
+
+    struct OutputResponse: Encodable {
+        var path: String
+        var help: String
+    }
 
     init(_ descriptor: NodeDescriptor) {
         type = descriptor.type
@@ -36,6 +42,7 @@ struct NodeResponse: Encodable {
         acceptsOtherParameters = descriptor.acceptsOtherParameters
         defaultOnError = descriptor.defaultOnError.rawValue
         parameters = descriptor.parameters.map(ParameterResponse.init)
+        outputs = descriptor.outputs.map { OutputResponse(path: $0.path, help: $0.help) }
     }
 }
 

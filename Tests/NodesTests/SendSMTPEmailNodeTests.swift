@@ -43,6 +43,10 @@ struct SendSMTPEmailNodeTests {
         #expect(output[path: [.key("accepted")]] == .array(sent.envelope.recipients.map(JSONValue.string)))
         #expect(output[path: [.key("messageId")]]?.textValue.hasSuffix("@example.com>") == true)
         #expect(output[path: [.key("rejected")]] == .array([]))
+        // Every output path the descriptor declares (what the studio suggests) is in a real output.
+        for field in harness.node.descriptor.outputs {
+            #expect(output[path: field.path.split(separator: ".").map { .key(String($0)) }] != nil, "\(field.path)")
+        }
     }
 
     @Test("every rule fails before any network I/O, with the spec's words and the field", arguments: [

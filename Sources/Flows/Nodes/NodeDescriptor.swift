@@ -14,11 +14,28 @@ public struct NodeDescriptor: Sendable, Hashable {
     public var defaultOnError: FlowStep.OnError
     /// Other words people search the node palette with (`mail`, `email` for *Send SMTP Email*).
     public var keywords: [String]
+    /// The output's shape, for a UI to offer `{{steps.<id>.output.…}}` before the step ever ran:
+    /// each path (`messageId`, `timings.dataMs`) and what it holds. Empty for a node whose output is
+    /// whatever it was given (``acceptsOtherParameters``).
+    public var outputs: [OutputField]
+
+    /// One path of a node's output.
+    public struct OutputField: Sendable, Hashable {
+        /// Dotted, as a template writes it after `output.`.
+        public var path: String
+        public var help: String
+
+        public init(_ path: String, _ help: String) {
+            self.path = path
+            self.help = help
+        }
+    }
 
     public init(
         type: String, label: String, summary: String, parameters: [NodeParameter], acceptsOtherParameters: Bool = false,
-        isIdempotent: Bool, defaultOnError: FlowStep.OnError = .stop, keywords: [String] = []
+        isIdempotent: Bool, defaultOnError: FlowStep.OnError = .stop, keywords: [String] = [], outputs: [OutputField] = []
     ) {
+        self.outputs = outputs
         self.keywords = keywords
         self.defaultOnError = defaultOnError
         self.type = type

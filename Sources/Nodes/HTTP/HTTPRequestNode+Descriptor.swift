@@ -38,5 +38,13 @@ extension HTTPRequestNode {
         // The answer for a step with unknown parameters. Idempotency depends on the method, so the
         // node answers per step in `isIdempotent(_:)`: GET and HEAD may be re-run, anything else
         // may have had effects (an order placed, a row deleted) and is not.
-        isIdempotent: false, defaultOnError: .stop, keywords: ["http", "api", "rest", "fetch", "request", "get", "post", "url"])
+        isIdempotent: false, defaultOnError: .stop, keywords: ["http", "api", "rest", "fetch", "request", "get", "post", "url"],
+        outputs: [
+            .init("status", "The response's status code (2xx)."),
+            .init("headers", "The response's headers, by lower-cased name (credential-like ones masked in the history)."),
+            .init("contentType", "The response's media type."),
+            .init("filename", "The file name the response suggests, if any."),
+            .init("size", "The body's size in bytes."),
+            .init("body", "The body: JSON for JSON types, text for text types, bytes otherwise (an attachment can take them)."),
+        ])
 }

@@ -60,7 +60,19 @@ extension SendSMTPEmailNode {
         isIdempotent: false,
         // The spec: "Default for new nodes is stop — fail fast instead of swallowing send errors."
         defaultOnError: .stop,
-        keywords: ["email", "mail", "smtp", "send", "message", "newsletter", "gmail", "outlook", "sendgrid", "mailgun", "ses"])
+        keywords: ["email", "mail", "smtp", "send", "message", "newsletter", "gmail", "outlook", "sendgrid", "mailgun", "ses"],
+        outputs: [
+            .init("messageId", "The Message-ID header of the email sent."),
+            .init("accepted", "The recipients the server accepted."),
+            .init("rejected", "The recipients it refused: address, code, enhanced code, text."),
+            .init("response", "The server's reply to the end of the message."),
+            .init("envelope.from", "The envelope sender (MAIL FROM)."),
+            .init("envelope.to", "Every envelope recipient, To, CC and BCC."),
+            .init("size", "The message's size in bytes."),
+            .init("tlsVersion", "The TLS version of the connection, or null without TLS."),
+            .init("timings.connectMs", "Milliseconds to connect."),
+            .init("timings.dataMs", "Milliseconds from DATA to the server's reply."),
+        ])
 
     /// One row of Custom headers.
     static let headerFields = [
