@@ -38,6 +38,16 @@ let package = Package(
     targets: [
         // Pure: addresses, header encoding, MIME tree and the streaming renderer. Foundation only.
         .target(name: "MIME", swiftSettings: sharedSettings),
+        // DKIM signing (RFC 6376, RFC 8463) of composed messages, streaming.
+        .target(
+            name: "DKIM",
+            dependencies: [
+                "MIME", "Secrets",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: sharedSettings
+        ),
         // A value that never prints itself: passwords, tokens, keys.
         .target(name: "Secrets", swiftSettings: sharedSettings),
         // Pure SMTP: replies, commands, capabilities, SASL, dot-stuffing, the client state machine.
@@ -155,7 +165,7 @@ let package = Package(
         .executableTarget(
             name: "posthorn",
             dependencies: [
-                "MIME", "SMTP", "Egress", "Secrets", "Server", "Workspaces", "Storage", "Vault", "Flows", "Nodes",
+                "MIME", "SMTP", "Egress", "Secrets", "Server", "Workspaces", "Storage", "Vault", "Flows", "Nodes", "DKIM",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -185,6 +195,11 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
+            swiftSettings: sharedSettings
+        ),
+        .testTarget(
+            name: "DKIMTests",
+            dependencies: ["DKIM", "MIME"],
             swiftSettings: sharedSettings
         ),
         .testTarget(

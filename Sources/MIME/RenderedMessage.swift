@@ -32,6 +32,12 @@ public struct RenderedMessage: Sendable {
         self.segments = segments
     }
 
+    /// The same message with `fields` (header fields, each ending in CRLF) in front of its own:
+    /// how trace and signature fields are added without rendering the message again.
+    public func prepending(_ fields: String) -> RenderedMessage {
+        RenderedMessage(messageID: messageID, envelope: envelope, segments: [.literal(fields)] + segments)
+    }
+
     /// A fresh stream over the message's bytes; each call starts from the beginning.
     public func makeStream(chunkSize: Int = 64 * 1024) -> MessageStream {
         MessageStream(segments: segments, chunkSize: chunkSize)

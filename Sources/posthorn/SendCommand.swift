@@ -1,4 +1,6 @@
 import ArgumentParser
+import DKIM
+import Secrets
 import Workspaces
 import Server
 import Foundation
@@ -41,14 +43,27 @@ struct SendCommand: AsyncParsableCommand {
     @Option(help: "Ask for delivery status notifications (RFC 3461) when the server offers DSN: comma-separated success, failure, delay, or never.")
     var dsn: String?
 
+    @Option(name: .customLong("dkim-key-file"), help: "Sign with DKIM using this private key (RSA of 2048+ bits, or Ed25519; PEM).")
+    var dkimKeyFile: String?
+
+    @Option(name: .customLong("dkim-selector"), help: "The key's DKIM selector (its record is at SELECTOR._domainkey.DOMAIN).")
+    var dkimSelector: String?
+
+    @Option(name: .customLong("dkim-domain"), help: "The signing domain (d=); the From address's domain when not given.")
+    var dkimDomain: String?
+
     func run() async throws {
-        let composed: RenderedMessage
+        var composed: RenderedMessage
         do {
             let request = try message.emailRequest()
             // A given Message-ID makes the boundaries reproducible too, so `--dry-run` with the same
             // --message-id and --date prints exactly the bytes a real send delivers.
             let identity = request.messageID.map { MessageIdentity.reproducible(seed: $0, now: request.date ?? Date()) } ?? .system
-            composed = MessageComposer(identity: identity).compose(try request.validated())
+            let validated = try request.validated()
+            composed = MessageComposer(identity: identity).compose(validated)
+            if let signer = try dkimSigner(from: validated.from) {
+                composed = try signer.sign(composed, at: request.date ?? Date())
+            }
         } catch {
             fail(code: "EMESSAGE", error: error, transient: false)
         }
@@ -95,6 +110,38 @@ struct SendCommand: AsyncParsableCommand {
                 }
             }
             Foundation.exit(1)
+        }
+    }
+
+    /// The `--dkim-…` flags as a signer, or `nil` without `--dkim-key-file`.
+    private func dkimSigner(from sender: MailboxAddress) throws -> DKIMSigner? {
+        guard let dkimKeyFile else {
+            guard dkimSelector == nil, dkimDomain == nil else {
+                throw CommandFailure(message: "dkim-key-file: --dkim-selector and --dkim-domain sign only with --dkim-key-file")
+            }
+            return nil
+        }
+        guard credential == nil else {
+            throw CommandFailure(message: "dkim-key-file: signing with --credential comes with sending domains; use the connection flags")
+        }
+        guard let selector = dkimSelector, DKIMSigner.isValidSelector(selector) else {
+            throw CommandFailure(message: "dkim-selector: a selector (letters, digits and hyphens, dot-separated) is required with --dkim-key-file")
+        }
+        let domain = dkimDomain ?? sender.domain
+        guard DKIMSigner.isValidDomain(domain) else {
+            throw CommandFailure(message: "dkim-domain: \(domain) is not a domain name")
+        }
+        let pem: String
+        do {
+            pem = try String(contentsOfFile: dkimKeyFile, encoding: .utf8)
+        } catch {
+            throw CommandFailure(message: "dkim-key-file: \(dkimKeyFile) could not be read")
+        }
+        do {
+            let key = try DKIMKey(pem: Secret(pem))
+            return DKIMSigner([DKIMSigner.Identity(domain: domain, selector: selector, key: key)])
+        } catch {
+            throw CommandFailure(message: "dkim-key-file: \(error.description)")
         }
     }
 

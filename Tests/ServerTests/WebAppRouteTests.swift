@@ -56,7 +56,8 @@ struct WebAppRouteTests {
     }
 
     @Test("every page address answers index.html with the security headers, revalidated", arguments: [
-        "/", "/signin", "/setup", "/invite", "/settings/credentials", "/settings/tokens", "/settings/members", "/flows",
+        "/", "/signin", "/setup", "/invite", "/settings/credentials", "/settings/tokens", "/settings/members",
+        "/settings/api-reference", "/flows",
         "/flows/flow_123", "/flows/flow_123/runs", "/runs", "/runs/run_1",
     ])
     func pages(path: String) async throws {
