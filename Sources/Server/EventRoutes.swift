@@ -93,50 +93,26 @@ struct EventRoutes {
     }
 }
 
-/// One `event: run`.
+/// One `event: run`: the run as the run list shows it, and its steps' statuses.
 struct RunEventResponse: Encodable {
     struct StepStatus: Encodable {
         var id: String
         var status: String
     }
 
-    var id: String
-    var flowId: String
-    var status: String
-    var triggerKind: String
-    var error: RunErrorResponse?
-    var createdAt: String
-    var startedAt: String?
-    var finishedAt: String?
+    var summary: RunSummaryResponse
     var steps: [StepStatus]
 
     init(_ event: RunEventHub.Event) {
-        id = event.runID
-        flowId = event.flowID
-        status = event.status.rawValue
-        triggerKind = event.triggerKind
-        error = event.error.map(RunErrorResponse.init)
-        createdAt = Timestamp.string(event.createdAt)
-        startedAt = event.startedAt.map(Timestamp.string)
-        finishedAt = event.finishedAt.map(Timestamp.string)
+        summary = RunSummaryResponse(event)
         steps = event.steps.map { StepStatus(id: $0.id, status: $0.status) }
     }
 
-    private enum CodingKeys: String, CodingKey {
-        case id, flowId, status, triggerKind, error, createdAt, startedAt, finishedAt, steps
-    }
+    private enum CodingKeys: String, CodingKey { case steps }
 
-    // Explicit nulls, as the run list has them.
     func encode(to encoder: any Encoder) throws {
+        try summary.encode(to: encoder)
         var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
-        try container.encode(flowId, forKey: .flowId)
-        try container.encode(status, forKey: .status)
-        try container.encode(triggerKind, forKey: .triggerKind)
-        try container.encode(error, forKey: .error)
-        try container.encode(createdAt, forKey: .createdAt)
-        try container.encode(startedAt, forKey: .startedAt)
-        try container.encode(finishedAt, forKey: .finishedAt)
         try container.encode(steps, forKey: .steps)
     }
 }

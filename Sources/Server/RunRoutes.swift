@@ -153,14 +153,30 @@ struct RunSummaryResponse: Encodable {
     var finishedAt: String?
 
     init(_ run: Run) {
-        id = run.id
-        flowId = run.flowID
-        status = run.status.rawValue
-        triggerKind = run.trigger.kind
-        error = run.error.map(RunErrorResponse.init)
-        createdAt = Timestamp.string(run.createdAt)
-        startedAt = run.startedAt.map(Timestamp.string)
-        finishedAt = run.finishedAt.map(Timestamp.string)
+        self.init(
+            id: run.id, flowID: run.flowID, status: run.status, triggerKind: run.trigger.kind, error: run.error,
+            createdAt: run.createdAt, startedAt: run.startedAt, finishedAt: run.finishedAt)
+    }
+
+    /// The same summary for a live event (`GET /api/v1/events`).
+    init(_ event: RunEventHub.Event) {
+        self.init(
+            id: event.runID, flowID: event.flowID, status: event.status, triggerKind: event.triggerKind, error: event.error,
+            createdAt: event.createdAt, startedAt: event.startedAt, finishedAt: event.finishedAt)
+    }
+
+    private init(
+        id: String, flowID: String, status: RunStatus, triggerKind: String, error: RunError?, createdAt: Date,
+        startedAt: Date?, finishedAt: Date?
+    ) {
+        self.id = id
+        flowId = flowID
+        self.status = status.rawValue
+        self.triggerKind = triggerKind
+        self.error = error.map(RunErrorResponse.init)
+        self.createdAt = Timestamp.string(createdAt)
+        self.startedAt = startedAt.map(Timestamp.string)
+        self.finishedAt = finishedAt.map(Timestamp.string)
     }
 
     private enum CodingKeys: String, CodingKey {
