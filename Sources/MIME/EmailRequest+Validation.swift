@@ -24,6 +24,14 @@ public struct ValidatedEmail: Sendable, Hashable {
     /// `<id@domain>`, when the request gave one.
     public let messageID: String?
     public let date: Date?
+    /// `<id@domain>` each; empty when not threaded.
+    public let inReplyTo: [String]
+    public let references: [String]
+    /// `mailto:` and `https:` addresses for `List-Unsubscribe`, as given.
+    public let listUnsubscribe: [String]
+
+    /// Whether `List-Unsubscribe-Post: List-Unsubscribe=One-Click` goes with them (an https one).
+    public var offersOneClickUnsubscribe: Bool { listUnsubscribe.contains { $0.lowercased().hasPrefix("https:") } }
 
     /// The SMTP envelope: the sender and every recipient (To, Cc and Bcc), each once.
     public var envelope: Envelope {
@@ -81,6 +89,16 @@ extension EmailRequest {
                 field: field, rule: .bodyTooLarge, message: "Body is larger than 10 MB (10,000,000 bytes of UTF-8)")
         }
         try validateHeaders()
+        let inReplyTo = try Self.messageIDList(inReplyTo, field: "inReplyTo", header: "In-Reply-To")
+        let references = try Self.messageIDList(references, field: "references", header: "References")
+        let listUnsubscribe = try Self.unsubscribeAddresses(listUnsubscribe)
+        if !listUnsubscribe.isEmpty,
+            let index = headers.firstIndex(where: { ["list-unsubscribe", "list-unsubscribe-post"].contains($0.name.lowercased()) })
+        {
+            throw EmailValidationError(
+                field: "headers[\(index)].name", rule: .reservedHeader,
+                message: "Reserved header is not allowed (the listUnsubscribe parameter writes it)")
+        }
         if attachments.count > limits.maximumAttachments {
             throw EmailValidationError(
                 field: "attachments", rule: .tooManyAttachments,
@@ -95,8 +113,54 @@ extension EmailRequest {
             textBody: sendsHTML && body.isEmpty ? nil : body,
             htmlBody: sendsHTML ? htmlBody : nil,
             priority: priority, headers: headers, attachments: attachments.map(Self.neutralizingFilename),
-            messageID: messageID, date: date
+            messageID: messageID, date: date, inReplyTo: inReplyTo, references: references, listUnsubscribe: listUnsubscribe
         )
+    }
+
+    /// At most this many Message-IDs in References (a long thread keeps its newest).
+    static let maximumReferences = 100
+
+    /// A list of Message-IDs separated by spaces or commas, each `<id@domain>` (brackets added
+    /// when missing).
+    public static func messageIDList(_ text: String, field: String, header: String) throws(EmailValidationError) -> [String] {
+        if EmailRules.containsForbiddenCharacters(text) { throw .forbiddenCharacters(field) }
+        let items = text.split { $0 == " " || $0 == "," || $0 == "\t" }
+        guard items.count <= maximumReferences else {
+            throw EmailValidationError(
+                field: field, rule: .invalidMessageID, message: "\(header) holds at most \(maximumReferences) Message-IDs")
+        }
+        var ids: [String] = []
+        for item in items {
+            do {
+                ids.append(try normalizedMessageID(String(item)))
+            } catch {
+                throw EmailValidationError(
+                    field: field, rule: .invalidMessageID, message: "\(header) must be Message-IDs like <id@domain>")
+            }
+        }
+        return ids
+    }
+
+    /// `List-Unsubscribe` addresses: comma-separated `mailto:` (with an address) or `https:` URLs
+    /// (with a host), without spaces, angle brackets or control characters; at most 4.
+    public static func unsubscribeAddresses(_ text: String) throws(EmailValidationError) -> [String] {
+        if EmailRules.containsForbiddenCharacters(text) { throw .forbiddenCharacters("listUnsubscribe") }
+        let items = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let rule = "List-Unsubscribe takes mailto: and https: addresses, comma-separated"
+        guard items.count <= 4 else {
+            throw EmailValidationError(field: "listUnsubscribe", rule: .invalidUnsubscribe, message: "\(rule); at most 4")
+        }
+        for item in items {
+            let lower = item.lowercased()
+            let printable = item.utf8.count <= 900
+                && item.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "<") && $0 != UInt8(ascii: ">") }
+            let mailto = lower.hasPrefix("mailto:") && item.dropFirst(7).contains("@")
+            let https = lower.hasPrefix("https://") && URL(string: item)?.host?.isEmpty == false
+            guard printable, mailto || https else {
+                throw EmailValidationError(field: "listUnsubscribe", rule: .invalidUnsubscribe, message: rule)
+            }
+        }
+        return items
     }
 
     private func validateHeaders() throws(EmailValidationError) {

@@ -34,6 +34,13 @@ public struct EmailRequest: Sendable, Hashable {
     public var messageID: String?
     /// The Date header's instant; the injected clock's time when `nil`.
     public var date: Date?
+    /// `In-Reply-To`: the Message-ID(s) of the message this one answers, so clients thread it.
+    public var inReplyTo: String = ""
+    /// `References`: the thread's Message-IDs, oldest first, separated by spaces or commas.
+    public var references: String = ""
+    /// `List-Unsubscribe`: `mailto:` and/or `https:` addresses, comma-separated. An https one also
+    /// writes `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058).
+    public var listUnsubscribe: String = ""
 
     /// Creates a request; every field but `from` defaults to empty.
     public init(

@@ -24,6 +24,7 @@ public struct EmailValidationError: Error, Hashable, Sendable, CustomStringConve
         case invalidFile
         case tooManyRecipients
         case tooManyAttachments
+        case invalidUnsubscribe
     }
 
     /// The parameter the error concerns, in the node's names: `to`, `subject`, `headers[2].name`,
@@ -51,7 +52,7 @@ public struct EmailValidationError: Error, Hashable, Sendable, CustomStringConve
         case .reservedHeader: "You added a custom header that's on the denylist. Use the dedicated parameter (e.g. set From instead of a From: header)."
         case .invalidHeaderName, .tooManyHeaders, .subjectTooLong, .bodyTooLarge, .invalidAddress, .singleAddressRequired,
             .missingRecipient, .missingSender, .invalidMessageID, .invalidAttachment, .invalidContentID, .invalidDate,
-            .invalidFile, .tooManyRecipients, .tooManyAttachments:
+            .invalidFile, .tooManyRecipients, .tooManyAttachments, .invalidUnsubscribe:
             nil
         }
     }

@@ -44,6 +44,20 @@ public struct MessageComposer: Sendable {
         if !email.cc.isEmpty { fields.append(.addresses(name: "Cc", email.cc)) }
         fields.append(.unstructured(name: "Subject", value: email.subject))
         fields.append(HeaderField(name: "Message-ID", value: messageID))
+        // One atom per item, so a long thread folds between Message-IDs.
+        for (name, items) in [
+            ("In-Reply-To", email.inReplyTo), ("References", email.references),
+            ("List-Unsubscribe", email.listUnsubscribe.enumerated().map { "<\($1)>" + ($0 < email.listUnsubscribe.count - 1 ? "," : "") }),
+        ] where !items.isEmpty {
+            var field = HeaderField(name: name)
+            for item in items { field.append(item) }
+            fields.append(field)
+        }
+        if !email.listUnsubscribe.isEmpty {
+            if email.offersOneClickUnsubscribe {
+                fields.append(HeaderField(name: "List-Unsubscribe-Post", value: "List-Unsubscribe=One-Click"))
+            }
+        }
         let customNames = Set(email.headers.map { $0.name.lowercased() })
         for (name, value) in Self.priorityHeaders(email.priority) where !customNames.contains(name.lowercased()) {
             fields.append(HeaderField(name: name, value: value))

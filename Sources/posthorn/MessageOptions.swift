@@ -61,6 +61,15 @@ struct MessageOptions: ParsableArguments {
     @Option(help: "Date header as RFC 3339, e.g. 2026-11-25T10:00:00Z (default: now).")
     var date: String?
 
+    @Option(name: .customLong("in-reply-to"), help: "The Message-ID this email answers (In-Reply-To), for threading.")
+    var inReplyTo: String = ""
+
+    @Option(help: "The thread's Message-IDs, oldest first, space-separated (References).")
+    var references: String = ""
+
+    @Option(name: .customLong("list-unsubscribe"), help: "mailto: and/or https: unsubscribe addresses, comma-separated (List-Unsubscribe; https adds one-click).")
+    var listUnsubscribe: String = ""
+
     /// The request these flags describe; the spec's rules are checked later by `validated()`.
     func emailRequest() throws -> EmailRequest {
         var attachments: [EmailAttachment] = attachPaths.map { path in
@@ -86,7 +95,7 @@ struct MessageOptions: ParsableArguments {
                 filename: URL(fileURLWithPath: path).lastPathComponent, content: .file(path: path),
                 contentID: String(argument[..<equals])))
         }
-        return EmailRequest(
+        var request = EmailRequest(
             from: from,
             to: to.joined(separator: ", "),
             cc: cc.joined(separator: ", "),
@@ -102,6 +111,10 @@ struct MessageOptions: ParsableArguments {
             messageID: messageID,
             date: try parsedDate()
         )
+        request.inReplyTo = inReplyTo
+        request.references = references
+        request.listUnsubscribe = listUnsubscribe
+        return request
     }
 
     private func text(_ inline: String?, file: String?, field: String) throws -> String {

@@ -26,6 +26,9 @@ struct SendSMTPEmailNodeTests {
         parameters["bodyFormat"] = "html"
         parameters["htmlBody"] = "<p>Hello <b>Bob</b></p>"
         parameters["headers"] = [["name": "X-Campaign", "value": "launch"]]
+        parameters["inReplyTo"] = "<first@example.com>"
+        parameters["references"] = "<zero@example.com> <first@example.com>"
+        parameters["listUnsubscribe"] = "https://example.com/u/1"
         let output = try await harness.run(parameters)
         let sent = try #require(harness.transport.sent.first)
         let message = ParsedMessage(sent.bytes)
@@ -37,6 +40,10 @@ struct SendSMTPEmailNodeTests {
         #expect(message.values("X-Priority") == ["1 (Highest)"])
         #expect(message.values("Importance") == ["High"])
         #expect(message.values("X-Campaign") == ["launch"])
+        #expect(message.values("In-Reply-To") == ["<first@example.com>"])
+        #expect(message.values("References") == ["<zero@example.com> <first@example.com>"])
+        #expect(message.values("List-Unsubscribe") == ["<https://example.com/u/1>"])
+        #expect(message.values("List-Unsubscribe-Post") == ["List-Unsubscribe=One-Click"])
         #expect(sent.envelope.recipients.contains("hidden@example.com"))
         #expect(sent.host == "smtp.example.com")
         #expect(sent.key == harness.relay.poolKey)
@@ -324,7 +331,7 @@ struct SendSMTPEmailNodeTests {
         #expect(descriptor.label == "Send SMTP Email")
         #expect(descriptor.parameters.map(\.name) == [
             "credential", "to", "from", "cc", "bcc", "replyTo", "subject", "bodyFormat", "body", "htmlBody", "priority",
-            "headers", "attachments", "allowPartialDelivery",
+            "inReplyTo", "references", "listUnsubscribe", "headers", "attachments", "allowPartialDelivery",
         ])
         let byName = Dictionary(uniqueKeysWithValues: descriptor.parameters.map { ($0.name, $0) })
         #expect(byName["bcc"]?.help == "Same syntax as To. Hidden in delivered headers.")

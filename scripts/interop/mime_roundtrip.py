@@ -79,6 +79,8 @@ class Case:
     message_id: tuple[str, str] | None = None  # (argument, expected header value)
     date: tuple[str, dt.datetime] | None = None  # (argument, expected instant)
     root: set[str] | None = None  # override of the derived root content types
+    extra: list[tuple[str, str]] = field(default_factory=list)  # more (flag, value) arguments
+    expect: dict[str, str] = field(default_factory=dict)  # header → its value as Python reads it
 
     # ---- derived expectations -------------------------------------------------------------
 
@@ -304,6 +306,16 @@ def corpus() -> list[Case]:
     # ---- priority and custom headers --------------------------------------------------------
     for p in ("low", "normal", "high"):
         c.append(Case(f"priority_{p}", priority=p, body="x\n"))
+    thread = [f"<m{i}.{'x' * 20}@mail.example.com>" for i in range(40)]
+    c.append(Case("thread_and_unsubscribe", body="x\n", extra=[
+        ("--in-reply-to", thread[-1]), ("--references", " ".join(thread)),
+        ("--list-unsubscribe", "mailto:unsubscribe@example.com?subject=stop, https://example.com/u/123")],
+        expect={"in-reply-to": thread[-1], "references": " ".join(thread),
+                "list-unsubscribe": "<mailto:unsubscribe@example.com?subject=stop>, <https://example.com/u/123>",
+                "list-unsubscribe-post": "List-Unsubscribe=One-Click"}))
+    c.append(Case("reply_without_brackets_mailto_only", body="x\n", extra=[
+        ("--in-reply-to", "abc@example.com"), ("--list-unsubscribe", "mailto:u@example.com")],
+        expect={"in-reply-to": "<abc@example.com>", "list-unsubscribe": "<mailto:u@example.com>"}))
     c.append(Case("custom_headers", body="x\n", headers=[
         ("X-Campaign", "spring-2026"),
         ("X-Unicode", "Grüße 👋 мир"),
@@ -418,6 +430,13 @@ def negatives() -> list[tuple[str, dict[str, str], list[tuple[str, str]], list[s
     hdr = r"header"
     return [
         ("reject_subject_lf", {"--subject": "hello\nBcc: victim@example.com"}, [], [r"subject"]),
+        ("reject_references_crlf", {}, [("--references", "<a@example.com>\r\nBcc: victim@example.com")],
+         [r"references: Header value contains forbidden characters"]),
+        ("reject_references_not_an_id", {}, [("--references", "<a@example.com> hello")], [r"references: References must be Message-IDs"]),
+        ("reject_in_reply_to_not_an_id", {}, [("--in-reply-to", "yesterday's email")], [r"inReplyTo"]),
+        ("reject_unsubscribe_http", {}, [("--list-unsubscribe", "http://example.com/u")], [r"listUnsubscribe"]),
+        ("reject_unsubscribe_with_custom_header", {}, [("--list-unsubscribe", "mailto:u@example.com"),
+                                                       ("--header", "List-Unsubscribe: <mailto:x@example.com>")], [hdr, r"reserved"]),
         ("reject_subject_crlf", {"--subject": "hello\r\nBcc: victim@example.com"}, [], [r"subject"]),
         ("reject_subject_cr", {"--subject": "a\rb"}, [], [r"subject"]),
         ("reject_subject_999", {"--subject": "s" * 999}, [], [r"subject"]),
@@ -470,6 +489,8 @@ def build_argv(exe: str, case: Case, work: Path) -> list[str]:
         argv += ["--priority", case.priority]
     for name, value in case.headers:
         argv += ["--header", f"{name}: {value}"]
+    for flag, value in case.extra:
+        argv += [flag, value]
     for i, a in enumerate(case.atts):
         if a.kind == "b64":
             argv += ["--attach-base64", f"{a.filename}={base64.b64encode(a.data).decode()}"]
@@ -679,6 +700,10 @@ def check_message(case: Case, data: bytes) -> list[str]:
         got = [str(v) for v in (msg.get_all(lname) or [])]
         if got != values:
             errs.append(f"header {lname}: expected {short(values)}, got {short(got)}")
+    for lname, value in case.expect.items():
+        got = [" ".join(str(v).split()) for v in (msg.get_all(lname) or [])]
+        if got != [value]:
+            errs.append(f"header {lname}: expected [{value!r}], got {short(got)}")
     exp_p = PRIORITY[case.priority or "normal"]
     got_p = tuple(str(msg.get(h, "")) for h in ("X-Priority", "X-MSMail-Priority", "Importance"))
     if got_p != exp_p:

@@ -68,6 +68,9 @@ struct SendParameters {
             from: try string("from"), to: try string("to", required: true), cc: try string("cc"), bcc: try string("bcc"),
             replyTo: try string("replyTo"), subject: try string("subject"), bodyFormat: format, body: try string("body"),
             htmlBody: try string("htmlBody"), priority: priority, headers: try Self.headers(values["headers"]))
+        request.inReplyTo = try string("inReplyTo")
+        request.references = try string("references")
+        request.listUnsubscribe = try string("listUnsubscribe")
         attachments = try Self.attachments(values["attachments"])
     }
 

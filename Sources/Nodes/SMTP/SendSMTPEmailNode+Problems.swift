@@ -22,6 +22,13 @@ extension SendSMTPEmailNode {
         if let subject = Self.literal(parameters["subject"]) {
             do { try EmailRules.checkSubject(subject) } catch { note(error) }
         }
+        for (name, header) in [("inReplyTo", "In-Reply-To"), ("references", "References")] {
+            guard let text = Self.literal(parameters[name]) else { continue }
+            do { _ = try EmailRequest.messageIDList(text, field: name, header: header) } catch { note(error) }
+        }
+        if let text = Self.literal(parameters["listUnsubscribe"]) {
+            do { _ = try EmailRequest.unsubscribeAddresses(text) } catch { note(error) }
+        }
         if case .array(let headers)? = parameters["headers"] {
             if headers.count > EmailRules.maximumCustomHeaders {
                 problems.append(FlowValidationError(
