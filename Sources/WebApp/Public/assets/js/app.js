@@ -25,6 +25,7 @@ import * as invite from "./pages/invite.js";
 import * as credentials from "./pages/credentials.js";
 import * as tokens from "./pages/tokens.js";
 import * as members from "./pages/members.js";
+import * as apiReference from "./pages/api-reference.js";
 import * as flows from "./pages/flows.js";
 import * as studio from "./pages/studio.js";
 import * as runs from "./pages/runs.js";
@@ -41,6 +42,7 @@ const ROUTES = [
   { path: "/settings/credentials", page: credentials },
   { path: "/settings/tokens", page: tokens },
   { path: "/settings/members", page: members },
+  { path: "/settings/api-reference", page: apiReference },
   { path: "/flows", page: flows },
   // The studio, optionally with one of its runs open: /flows/{id}, /flows/{id}/runs/{runId}.
   { path: /^\/flows\/([^/]+)(?:\/runs\/([^/]+))?$/, page: studio, names: ["flowId", "runId"] },

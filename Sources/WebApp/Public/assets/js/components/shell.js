@@ -16,6 +16,7 @@ const SETTINGS_TABS = [
   { href: "/settings/credentials", text: "Credentials" },
   { href: "/settings/tokens", text: "API tokens", admin: true },
   { href: "/settings/members", text: "Members", admin: true },
+  { href: "/settings/api-reference", text: "API reference" },
 ];
 
 export function createShell({ onSwitchWorkspace, onSignOut, onCreateWorkspace }) {
@@ -95,6 +96,7 @@ export function createShell({ onSwitchWorkspace, onSignOut, onCreateWorkspace })
       const visible = settingsTabs ? SETTINGS_TABS.filter((t) => !t.admin || this.admin) : [];
       tabs.hidden = visible.length < 2; // a member has only Credentials: no tabs then
       replaceChildren(tabs, visible.map((t) => h("a", { class: "tabs__link", href: t.href, "aria-current": t.href === this.path ? "page" : null }, t.text)));
+      if (!tabs.hidden) tabs.querySelector('[aria-current="page"]')?.scrollIntoView({ block: "nearest", inline: "nearest" }); // a phone shows the current tab
     },
     focusTitle() {
       title.focus();

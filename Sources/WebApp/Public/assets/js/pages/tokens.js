@@ -18,7 +18,7 @@ export async function render({ shell, content, signal, workspace }) {
   const create = admin ? h("button", { type: "button", class: "btn btn--primary" }, icon("plus"), "Create token") : null;
   shell.header({
     title: "API tokens",
-    lead: [h("span", {}, "Tokens let scripts and other services call the Posthorn API for this workspace. Send one as "), h("code", {}, "Authorization: Bearer <token>"), "."],
+    lead: [h("span", {}, "Tokens let scripts and other services call the Posthorn API for this workspace. Send one as "), h("code", {}, "Authorization: Bearer <token>"), ". The ", h("a", { href: "/settings/api-reference" }, "API reference"), " lists every call, with curl examples."],
     actions: [create],
     settingsTabs: true,
   });
