@@ -176,6 +176,41 @@ struct PoolFaultTests {
         #expect(server.messages.count == 1)
     }
 
+    /// Regression: a cancelled run() waited for ever on its idle sessions' close, which only the
+    /// job loop it had just left would have made.
+    @Test("run() cancelled with a pooled session returns at once, and the session says QUIT")
+    func cancelledRun() async throws {
+        let harness = try Harness()
+        let server = try await FakeSMTPServer.start(harness.behaviour(.implicit))
+        defer { Task { await server.shutdown() } }
+        let configuration = try harness.configuration(server, security: .implicitTLS)
+        let pool = SMTPPool(
+            egress: EgressGuard(
+                policy: EgressPolicy(allowlist: [CIDR(IPAddress("127.0.0.1")!)]), resolver: StaticResolver([IPAddress("127.0.0.1")!])),
+            logger: Logger(label: "test.pool"))
+        let running = Task { await pool.run() }
+        _ = try await pool.send(try Harness.message(), key: key, configuration: configuration)
+        #expect(await pool.statistics.idle == 1)
+        let cancelled = ContinuousClock.now
+        running.cancel()
+        // Waits for run() or 5 s, whichever comes first (a run() that never returns must fail
+        // this test, not hang it).
+        let returned = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let once = Mutex(false)
+            let finish: @Sendable (Bool) -> Void = { value in
+                if once.withLock({ done in defer { done = true }; return !done }) { continuation.resume(returning: value) }
+            }
+            Task { await running.value; finish(true) }
+            Task { try? await Task.sleep(for: .seconds(5)); finish(false) }
+        }
+        #expect(returned, "run() did not return after cancellation")
+        #expect(ContinuousClock.now - cancelled < .seconds(2))
+        let deadline = ContinuousClock.now.advanced(by: .seconds(2))
+        while server.sessions.first?.sent("QUIT") != true && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(server.sessions.first?.sent("QUIT") == true)
+        await #expect(throws: SMTPError.self) { _ = try await pool.send(try Harness.message(), key: key, configuration: configuration) }
+    }
+
     @Test("a changed password opens a new session; the old one is closed")
     func keyChange() async throws {
         let harness = try Harness()

@@ -109,11 +109,25 @@ public actor SMTPPool {
     /// After ``shutdown()`` it returns once every session is closed (each said QUIT), or after
     /// ``shutdownDeadline`` at the latest: then what is still under way — a session still being
     /// opened to a server that stalls its greeting, a QUIT without answer — is cancelled.
+    ///
+    /// Cancelled instead (a service group giving up), it shuts down at once: waiters fail, every
+    /// session is closed (QUIT is written before the socket closes), and it returns — it used to
+    /// wait for ever on the sessions nobody would close any more.
     public func run() async {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.runTimer() }
             for await job in jobs {
                 group.addTask { await self.perform(job) }
+            }
+            if !isFinished {
+                // The job stream ended because this task was cancelled: nothing reads it any more.
+                let open = Array(connections.values)
+                isShuttingDown = true
+                isFinished = true
+                perform(machine.shutdown())
+                connections.removeAll()
+                for connection in open { group.addTask { await connection.close(quitTimeout: .milliseconds(200)) } }
+                logger.debug("smtp.pool.cancelled", metadata: ["smtp.pool.closed": "\(open.count)"])
             }
             // Drained: the closes finish by themselves (QUIT waits 2 s at most). Forced: cancel.
             if isForcedToFinish { group.cancelAll() }
