@@ -32,7 +32,9 @@ extension FlowService {
         }
         guard let node = registry.node(type: step.type) else { return failed("ENODE", "Unknown node type \(step.type)") }
         let field = "steps[\(index)]"
-        if let problem = problems(of: flow).first(where: { $0.field == field || $0.field.hasPrefix("\(field).") || $0.field.hasPrefix("trigger") }) {
+        // The step's own problems (a draft's missing parameter, a reserved header); the trigger's
+        // do not matter here, since the preview's body stands in for it.
+        if let problem = problems(of: flow).first(where: { $0.field == field || $0.field.hasPrefix("\(field).") }) {
             return failed("EFLOW", "\(problem.field): \(problem.message)")
         }
 
