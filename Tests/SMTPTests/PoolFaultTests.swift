@@ -2,7 +2,7 @@ import Egress
 import Logging
 import Metrics
 import MetricsTestKit
-import SMTP
+@testable import SMTP
 import SMTPCore
 import Synchronization
 import Testing
@@ -227,6 +227,26 @@ struct PoolFaultTests {
         }
         #expect(server.sessions.count == 2)
         #expect(server.sessions.first?.sent("QUIT") == true)
+    }
+
+    @Test("a key's connection settings (its opened password) are dropped once it has no session left")
+    func settingsForgotten() async throws {
+        let harness = try Harness()
+        let server = try await FakeSMTPServer.start(harness.behaviour(.implicit))
+        defer { Task { await server.shutdown() } }
+        let configuration = try harness.configuration(server, security: .implicitTLS)
+        let changed = PoolKey(scope: key.scope, version: "v2")
+        try await withPool(harness, configure: { $0.idleTimeout = .milliseconds(1500) }) { pool in
+            _ = try await pool.send(try Harness.message(), key: key, configuration: configuration)
+            _ = try await pool.send(try Harness.message(), key: changed, configuration: configuration)
+            // The old key's session closed when the new key superseded it; the new one is idle.
+            let deadline = ContinuousClock.now.advanced(by: .seconds(5))
+            while await pool.configuredKeys.contains(key), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(await pool.configuredKeys == [changed])
+            // After its idle timeout the new key's session closes too, and nothing is kept.
+            while await !pool.configuredKeys.isEmpty, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(await pool.configuredKeys.isEmpty)
+        }
     }
 
     @Test("a permanent connect failure reaches the caller at once with its own error")

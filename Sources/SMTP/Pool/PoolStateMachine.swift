@@ -254,6 +254,11 @@ struct PoolStateMachine: Sendable {
         return times.min()
     }
 
+    /// Whether any session of `key` is open, opening or leased, or a caller waits for one.
+    func isInUse(_ key: PoolKey) -> Bool {
+        connections.values.contains { $0.key == key } || waiters.contains { $0.key == key }
+    }
+
     /// Whether the pool still tracks session `id` (opening, idle or leased).
     func knows(_ id: ConnectionID) -> Bool { connections[id] != nil }
 

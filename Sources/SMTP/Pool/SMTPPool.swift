@@ -361,9 +361,23 @@ public actor SMTPPool {
             if isShuttingDown { delay = min(delay, .milliseconds(100)) }
             try? await Task.sleep(for: delay)
             perform(machine.tick(now: now))
+            forgetUnusedConfigurations()
             finishIfDrained()
         }
     }
+
+    /// Drops the connection settings (the opened password among them) of every key that has no
+    /// session and no waiter left: a password change or a deleted credential leaves nothing behind
+    /// once its sessions are gone.
+    private func forgetUnusedConfigurations() {
+        for key in Array(configurations.keys) where !machine.isInUse(key) {
+            configurations[key] = nil
+            lastConnectError[key] = nil
+        }
+    }
+
+    /// The keys whose connection settings the pool holds: for tests.
+    var configuredKeys: Set<PoolKey> { Set(configurations.keys) }
 
     /// Sessions open, idle, leased and opening, and sends waiting: for tests and metrics.
     public var statistics: (idle: Int, leased: Int, connecting: Int, waiting: Int) { machine.statistics }
