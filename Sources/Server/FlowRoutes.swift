@@ -76,7 +76,11 @@ struct FlowRoutes {
             else {
                 throw APIError(.notFound, code: "not_found", "This flow has no step with that id")
             }
-            return StepPreviewResponse(preview)
+            var response = StepPreviewResponse(preview)
+            if case .object(let result)? = preview.result, case .string(let html)? = result["html"] {
+                response.htmlFrameUrl = services.previewFrames.store(html)
+            }
+            return response
         }
     }
 
@@ -164,6 +168,8 @@ struct StepPreviewResponse: ResponseEncodable {
     var parameters: JSONValue?
     var result: JSONValue?
     var error: RunErrorResponse?
+    /// Where the studio's sandboxed frame loads the HTML body (ten minutes).
+    var htmlFrameUrl: String?
 
     init(_ preview: StepPreview) {
         stepId = preview.stepID
@@ -174,7 +180,7 @@ struct StepPreviewResponse: ResponseEncodable {
         error = preview.error.map(RunErrorResponse.init)
     }
 
-    private enum CodingKeys: String, CodingKey { case stepId, type, upstreamRunId, parameters, result, error }
+    private enum CodingKeys: String, CodingKey { case stepId, type, upstreamRunId, parameters, result, error, htmlFrameUrl }
 
     // Explicit nulls, as runs have them.
     func encode(to encoder: any Encoder) throws {
@@ -185,5 +191,6 @@ struct StepPreviewResponse: ResponseEncodable {
         try container.encode(parameters, forKey: .parameters)
         try container.encode(result, forKey: .result)
         try container.encode(error, forKey: .error)
+        try container.encode(htmlFrameUrl, forKey: .htmlFrameUrl)
     }
 }

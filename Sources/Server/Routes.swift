@@ -25,14 +25,17 @@ public struct PosthornServices: Sendable {
     public let metrics: ServerMetrics
     /// Run changes for live listeners (`GET /api/v1/events`).
     public let runEvents: RunEventHub
+    /// Email previews' HTML bodies for the studio's sandboxed frame.
+    public let previewFrames: PreviewFrames
 
     /// Bundles the services.
     public init(
         workspaces: WorkspaceService, users: UserService, browser: BrowserPolicy, credentials: CredentialService,
         connectionTester: ConnectionTester, flows: FlowService, flowStore: any FlowStore, runStore: any RunStore,
-        metrics: ServerMetrics, runEvents: RunEventHub
+        metrics: ServerMetrics, runEvents: RunEventHub, previewFrames: PreviewFrames = PreviewFrames()
     ) {
         self.runEvents = runEvents
+        self.previewFrames = previewFrames
         self.users = users
         self.browser = browser
         self.metrics = metrics
@@ -55,6 +58,7 @@ public func buildRouter(services: PosthornServices, webApp: WebAppAssets = .bund
     router.get("healthz") { _, _ in HealthResponse(status: "ok") }
     OpenAPIDocument.register(on: router)
     pages.register(on: router)
+    services.previewFrames.register(on: router)
     let webhooks = WebhookFlowCache()
     WebhookRoutes(services: services, cache: webhooks).register(on: router)
     SessionRoutes(services: services).register(on: router.group("api/v1"))

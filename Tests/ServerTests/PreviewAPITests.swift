@@ -2,6 +2,7 @@ import Flows
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import NIOCore
 import Server
 import TestSupport
 import Testing
@@ -80,6 +81,20 @@ struct PreviewAPITests {
                     #expect(summary["sha256"] as? String == "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824")
                     #expect((message["size"] as? Int ?? 0) > headers.utf8.count)
                     #expect((message["credential"] as? [String: Any])?["name"] as? String == "Relay")
+
+                    // The HTML body, for a sandboxed frame, under its own strict policy.
+                    let frameURL = try #require(answer["htmlFrameUrl"] as? String)
+                    #expect(frameURL.hasPrefix("/preview-frames/") && frameURL.count == "/preview-frames/".count + 64)
+                    let frame = try await client.execute(uri: frameURL, method: .get) { $0 }
+                    #expect(frame.status == .ok)
+                    #expect(String(buffer: frame.body) == "<p>Hi Grace</p>")
+                    #expect(frame.headers[.contentType] == "text/html; charset=utf-8")
+                    let policy = try #require(frame.headers[.contentSecurityPolicy])
+                    #expect(policy.contains("default-src 'none'") && policy.contains("style-src 'unsafe-inline'"))
+                    #expect(policy.contains("sandbox") && policy.contains("frame-ancestors 'self'") && !policy.contains("script-src"))
+                    #expect(frame.headers[.cacheControl] == "no-store")
+                    let expired = try await client.execute(uri: "/preview-frames/" + String(repeating: "0", count: 64), method: .get) { $0 }
+                    #expect(expired.status == .notFound)
 
                     // The header block is the one a send puts on the wire, but for this preview's own
                     // Date, Message-ID and the boundaries derived from it, and the subject's name.
