@@ -89,7 +89,7 @@ let package = Package(
         .target(
             name: "Workspaces",
             dependencies: [
-                "Vault", "Secrets", "SMTP", "SMTPCore",
+                "Vault", "Secrets", "SMTP", "SMTPCore", "DKIM",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             ],
@@ -100,7 +100,7 @@ let package = Package(
         .target(
             name: "Storage",
             dependencies: [
-                "Workspaces", "Vault", "SMTP", "SMTPCore", "Flows",
+                "Workspaces", "Vault", "SMTP", "SMTPCore", "Flows", "DKIM",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
@@ -123,7 +123,7 @@ let package = Package(
         .target(
             name: "Nodes",
             dependencies: [
-                "Flows", "MIME", "SMTP", "SMTPCore", "Workspaces", "Egress", "Secrets",
+                "Flows", "MIME", "SMTP", "SMTPCore", "Workspaces", "Egress", "Secrets", "DKIM",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -149,7 +149,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "WebApp", "Workspaces", "Storage", "Vault", "Secrets", "SMTP", "SMTPCore", "Egress", "Flows", "Nodes", "MIME",
+                "WebApp", "Workspaces", "Storage", "Vault", "Secrets", "SMTP", "SMTPCore", "Egress", "Flows", "Nodes", "MIME", "DKIM",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -178,7 +178,7 @@ let package = Package(
         .target(
             name: "FuzzTargets",
             dependencies: [
-                "Flows", "MIME", "SMTPCore", "Egress",
+                "Flows", "MIME", "SMTPCore", "Egress", "DKIM",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: sharedSettings

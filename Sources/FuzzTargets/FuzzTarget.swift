@@ -1,4 +1,5 @@
 public import Foundation
+import DKIM
 import Egress
 import Flows
 import MIME
@@ -6,7 +7,7 @@ import NIOCore
 import SMTPCore
 
 /// The parsers that read input from outside (webhook bodies, templates in flows, addresses,
-/// SMTP replies, cron expressions, form bodies, `Content-Disposition` headers, host literals),
+/// SMTP replies, cron expressions, form bodies, `Content-Disposition` headers, host literals, DNS replies),
 /// each as one function of arbitrary bytes that must never crash, hang or break its invariant.
 ///
 /// libFuzzer drives them through `bench/fuzz TARGET MINUTES` (a sanitizer build of the
@@ -22,6 +23,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case formBody
     case contentDisposition
     case ipLiteral
+    case dnsResponse
 
     /// Feeds `data` to the target.
     public func run(_ data: Data) {
@@ -34,6 +36,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .formBody: Self.formBody(data)
         case .contentDisposition: Self.contentDisposition(data)
         case .ipLiteral: Self.ipLiteral(data)
+        case .dnsResponse: Self.dnsResponse(data)
         }
     }
 
@@ -131,6 +134,33 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         let text = String(decoding: data.prefix(128), as: UTF8.self)
         guard let address = IPAddress(text) else { return }
         check(IPAddress(address.description) == address, "an address does not parse back from its description")
+    }
+
+    /// A DNS reply (the UDP or TCP answer "Check DNS" reads) parses the same way every time; its
+    /// TXT strings fit in the message, and the TXT records of any name in it, CNAMEs followed,
+    /// come back (the chain is bounded).
+    static func dnsResponse(_ data: Data) {
+        let bytes = [UInt8](data)
+        let first = Result { () throws(DNSParseError) in try DNSResponse(parsing: bytes) }
+        let second = Result { () throws(DNSParseError) in try DNSResponse(parsing: bytes) }
+        check(first == second, "the same bytes parse differently twice")
+        guard case .success(let response) = first else { return }
+        check(response.answers.count <= DNSResponse.maximumAnswers, "\(response.answers.count) answers")
+        check(!response.isTruncated || response.answers.isEmpty, "answers read from a truncated reply")
+        var textBytes = 0
+        for record in response.answers {
+            check(record.name.utf8.count <= 4 * 255, "an owner name longer than 255 escaped bytes")
+            guard case .txt(let strings) = record.data else { continue }
+            textBytes += strings.reduce(0) { $0 + 1 + $1.count }
+        }
+        check(textBytes <= bytes.count, "TXT strings of \(textBytes) bytes in a \(bytes.count)-byte message")
+        let names = response.answers.prefix(8).map(\.name) + [response.question?.name ?? "example.com"]
+        for name in names {
+            let records = response.txtRecords(for: name)
+            check(records.count <= response.answers.count, "more TXT records than answers")
+            // Lossy UTF-8 decoding turns each byte into at most one scalar.
+            check(records.allSatisfy { $0.unicodeScalars.count <= bytes.count }, "a TXT record longer than the message")
+        }
     }
 
     // MARK: - Helpers
