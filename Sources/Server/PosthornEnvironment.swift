@@ -1,3 +1,4 @@
+import DKIM
 public import Egress
 public import Flows
 public import Foundation
@@ -42,6 +43,7 @@ public struct PosthornEnvironment: Sendable {
         let workspaces = WorkspaceService(store: storage.store)
         let users = UserService(users: storage.store, workspaces: storage.store, configuration: configuration.users)
         let credentials = CredentialService(store: storage.store, vault: vault)
+        let domains = DomainService(store: storage.store, vault: vault)
         let egress = EgressGuard(policy: configuration.egressPolicy, resolver: resolver)
         let tester = ConnectionTester(egress: egress, credentials: credentials, logger: logger)
         let metricsFactory = PrometheusMetricsFactory(registry: configuration.metricsRegistry)
@@ -51,7 +53,7 @@ public struct PosthornEnvironment: Sendable {
         let registry = NodeRegistry([
             DebugEchoNode(),
             SendSMTPEmailNode(
-                credentials: credentials, transport: pool, fetcher: fetcher, attachmentLimit: configuration.attachmentLimit,
+                credentials: credentials, domains: domains, transport: pool, fetcher: fetcher, attachmentLimit: configuration.attachmentLimit,
                 emailLimits: configuration.emailLimits, metrics: NodeMetrics(factory: metricsFactory)),
             HTTPRequestNode(fetcher: fetcher),
         ])
@@ -73,7 +75,8 @@ public struct PosthornEnvironment: Sendable {
                     trustsForwardedFor: configuration.trustsForwardedFor),
                 credentials: credentials, connectionTester: tester, flows: engine.service,
                 flowStore: storage.store, runStore: storage.store, metrics: ServerMetrics(factory: metricsFactory),
-                runEvents: engine.events),
+                runEvents: engine.events, domains: domains,
+                dnsResolver: configuration.dnsServers.isEmpty ? SystemTXTResolver() : SystemTXTResolver(servers: configuration.dnsServers)),
             engine: engine, lock: lock)
     }
 
@@ -111,10 +114,12 @@ public struct PosthornEnvironment: Sendable {
     /// Every stored password must name a key in the ring; otherwise start-up stops with the ids
     /// that are missing, instead of failing one send at a time later.
     private static func checkEverySecretOpens(_ store: SQLStore, ring: KeyRing) async throws {
-        let missing = Set(try await store.allCredentials().compactMap(\.sealedPassword?.keyID)).filter { ring.key(id: $0) == nil }
+        let sealedWith = try await store.allCredentials().compactMap(\.sealedPassword?.keyID)
+            + store.allDKIMKeys().map(\.sealedPrivateKey.keyID)
+        let missing = Set(sealedWith).filter { ring.key(id: $0) == nil }
         guard missing.isEmpty else {
             throw WorkspaceError.invalid(
-                "masterKey", "stored passwords are sealed with key(s) \(missing.sorted().joined(separator: ", ")), which the key ring does not hold")
+                "masterKey", "stored secrets are sealed with key(s) \(missing.sorted().joined(separator: ", ")), which the key ring does not hold")
         }
     }
 }

@@ -1,3 +1,4 @@
+public import DKIM
 public import Flows
 import Foundation
 import HTTPTypes
@@ -27,13 +28,20 @@ public struct PosthornServices: Sendable {
     public let runEvents: RunEventHub
     /// Email previews' HTML bodies for the studio's sandboxed frame.
     public let previewFrames: PreviewFrames
+    /// Sending domains and their DKIM keys.
+    public let domains: DomainService
+    /// Where *Check DNS* looks records up.
+    public let dnsResolver: any TXTResolver
 
     /// Bundles the services.
     public init(
         workspaces: WorkspaceService, users: UserService, browser: BrowserPolicy, credentials: CredentialService,
         connectionTester: ConnectionTester, flows: FlowService, flowStore: any FlowStore, runStore: any RunStore,
-        metrics: ServerMetrics, runEvents: RunEventHub, previewFrames: PreviewFrames = PreviewFrames()
+        metrics: ServerMetrics, runEvents: RunEventHub, domains: DomainService, dnsResolver: any TXTResolver,
+        previewFrames: PreviewFrames = PreviewFrames()
     ) {
+        self.domains = domains
+        self.dnsResolver = dnsResolver
         self.runEvents = runEvents
         self.previewFrames = previewFrames
         self.users = users
@@ -67,6 +75,7 @@ public func buildRouter(services: PosthornServices, webApp: WebAppAssets = .bund
     WorkspaceRoutes(services: services).register(on: api)
     MemberRoutes(services: services).register(on: api)
     CredentialRoutes(services: services).register(on: api)
+    DomainRoutes(services: services).register(on: api)
     TokenRoutes(services: services).register(on: api)
     FlowRoutes(services: services, webhooks: webhooks).register(on: api)
     RunRoutes(services: services).register(on: api)

@@ -46,6 +46,9 @@ public struct ServerConfiguration: Sendable, CustomStringConvertible, CustomRefl
     /// Whether a proxy the operator runs sets `X-Forwarded-For`, so sign-in throttling counts the
     /// address it saw instead of the proxy's own (`--trust-forwarded-for`).
     public var trustsForwardedFor = false
+    /// The DNS servers *Check DNS* asks (`--dns-resolver HOST:PORT`); empty: those of
+    /// /etc/resolv.conf.
+    public var dnsServers: [(host: String, port: UInt16)] = []
     /// Sign-in sessions, invitations and password hashing (`UserService.Configuration`).
     public var users = UserService.Configuration()
     /// Where every component's metrics are kept, and what `/metrics` prints.

@@ -1,6 +1,6 @@
 extension Migrations {
     /// Every migration Posthorn ships, oldest first.
-    public static let all: [Migration] = [version1, version2, version3, version4, version5]
+    public static let all: [Migration] = [version1, version2, version3, version4, version5, version6]
 
     // MARK: - Version 1
 
@@ -267,6 +267,46 @@ extension Migrations {
         name: "flow versions",
         statements: [
             "ALTER TABLE flows ADD COLUMN version BIGINT NOT NULL DEFAULT 1",
+        ]
+    )
+
+    // MARK: - Version 6
+
+    /// Sending domains and their DKIM keys.
+    ///
+    /// - A domain belongs to a workspace (`ON DELETE CASCADE`), once per workspace
+    ///   (`UNIQUE(workspace_id, name)`); its keys go with it.
+    /// - `private_key_sealed` holds `SealedSecret.encoded` of the PEM private key, bound to the
+    ///   workspace and the key's id; `public_key` is the DNS record's `p=` value.
+    /// - `UNIQUE(domain_id, selector)`: a selector names one key of a domain.
+    static let version6 = Migration(
+        version: 6,
+        name: "sending domains, dkim keys",
+        statements: [
+            """
+            CREATE TABLE sending_domains (
+                id TEXT PRIMARY KEY,
+                workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+                name TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                UNIQUE (workspace_id, name)
+            )
+            """,
+            """
+            CREATE TABLE dkim_keys (
+                id TEXT PRIMARY KEY,
+                domain_id TEXT NOT NULL REFERENCES sending_domains(id) ON DELETE CASCADE,
+                workspace_id TEXT NOT NULL,
+                selector TEXT NOT NULL,
+                algorithm TEXT NOT NULL,
+                private_key_sealed TEXT NOT NULL,
+                public_key TEXT NOT NULL,
+                active BOOLEAN NOT NULL,
+                created_at BIGINT NOT NULL,
+                activated_at BIGINT,
+                UNIQUE (domain_id, selector)
+            )
+            """,
         ]
     )
 }

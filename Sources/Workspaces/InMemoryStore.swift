@@ -1,12 +1,15 @@
 public import Foundation
 
 /// The stores in memory: tests, and the shape the SQL stores must match.
-public actor InMemoryStore: WorkspaceStore, CredentialStore {
+public actor InMemoryStore: WorkspaceStore, CredentialStore, DomainStore {
     private var workspacesByID: [String: Workspace] = [:]
     private var tokensByHash: [String: APIToken] = [:]
     private var settings: [String: String] = [:]
     private var credentialsByID: [String: SMTPCredential] = [:]
     private var credentialTests: [String: CredentialTestRecord] = [:]
+    // Sending domains and their keys (InMemoryStore+Domains.swift).
+    var domainsByID: [String: SendingDomain] = [:]
+    var dkimKeysByID: [String: DKIMKeyRecord] = [:]
     // Users, memberships, sessions and invites (InMemoryStore+Users.swift).
     var usersByID: [String: (user: User, passwordHash: String)] = [:]
     var membershipsByKey: [String: (role: WorkspaceRole, joinedAt: Date)] = [:]

@@ -82,3 +82,27 @@ public enum StoreError: Error, Sendable, Hashable {
     /// The row changed since the version the update was made from.
     case versionConflict
 }
+
+/// Where a workspace's sending domains and their DKIM keys are kept.
+public protocol DomainStore: Sendable {
+    /// Stores a new domain (without keys). Throws ``StoreError/duplicate(_:)`` (`"domain"`) when
+    /// the workspace has it already.
+    func insertDomain(_ domain: SendingDomain) async throws
+    /// The domain with its keys; `nil` when the workspace has no such domain.
+    func domain(id: String, workspaceID: String) async throws -> SendingDomain?
+    /// The workspace's domain named exactly `name` (lowercase), with its keys.
+    func domain(named name: String, workspaceID: String) async throws -> SendingDomain?
+    /// A workspace's domains by name, each with its keys.
+    func domains(workspaceID: String) async throws -> [SendingDomain]
+    /// Deletes the domain and its keys; `false` if there was nothing to delete.
+    func deleteDomain(id: String, workspaceID: String) async throws -> Bool
+    /// Adds a key to its domain. Throws ``StoreError/duplicate(_:)`` (`"selector"`) when the domain
+    /// has a key with that selector.
+    func insertDKIMKey(_ key: DKIMKeyRecord) async throws
+    /// Replaces these stored keys' `active`, `activated_at` and sealed private key, all or none.
+    func updateDKIMKeys(_ keys: [DKIMKeyRecord]) async throws
+    /// `false` if the domain has no such key.
+    func deleteDKIMKey(id: String, domainID: String, workspaceID: String) async throws -> Bool
+    /// Every key of every workspace: key rotation re-seals them all.
+    func allDKIMKeys() async throws -> [DKIMKeyRecord]
+}

@@ -33,8 +33,9 @@ struct KeyCommand: AsyncParsableCommand {
                     let old = environment.vault.keyRing
                     let ring = old.adding(MasterKey.generate(), makeActive: true)
                     try KeyRingFile.write(ring, to: url)
-                    let resealer = CredentialService(store: environment.storage.store, vault: Vault(keyRing: ring))
-                    let moved = try await resealer.resealAll()
+                    let vault = Vault(keyRing: ring)
+                    let moved = try await CredentialService(store: environment.storage.store, vault: vault).resealAll()
+                        + DomainService(store: environment.storage.store, vault: vault).resealAll()
                     try KeyRingFile.write(ring.retainingOnlyActive(), to: url)
                     return RotationReport(
                         activeKeyId: ring.active.id, retiredKeyIds: old.keys.map(\.id), resealedSecrets: moved)

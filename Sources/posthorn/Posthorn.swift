@@ -8,7 +8,7 @@ struct Posthorn: AsyncParsableCommand {
         commandName: "posthorn",
         abstract: "Send email from automated workflows through your own SMTP server.",
         subcommands: [
-            ServeCommand.self, SendCommand.self, WorkspaceCommand.self, UserCommand.self, TokenCommand.self, CredentialCommand.self,
+            ServeCommand.self, SendCommand.self, WorkspaceCommand.self, UserCommand.self, TokenCommand.self, CredentialCommand.self, DomainCommand.self,
             FlowCommand.self, RunCommand.self, KeyCommand.self, BenchCommand.self,
         ]
     )

@@ -49,7 +49,7 @@ struct SendCommand: AsyncParsableCommand {
     @Option(name: .customLong("dkim-selector"), help: "The key's DKIM selector (its record is at SELECTOR._domainkey.DOMAIN).")
     var dkimSelector: String?
 
-    @Option(name: .customLong("dkim-domain"), help: "The signing domain (d=); the From address's domain when not given.")
+    @Option(name: .customLong("dkim-domain"), help: "The signing domain (d=); the From address's domain when not given. With --credential: the workspace's sending domain whose keys sign.")
     var dkimDomain: String?
 
     func run() async throws {
@@ -116,8 +116,9 @@ struct SendCommand: AsyncParsableCommand {
     /// The `--dkim-…` flags as a signer, or `nil` without `--dkim-key-file`.
     private func dkimSigner(from sender: MailboxAddress) throws -> DKIMSigner? {
         guard let dkimKeyFile else {
-            guard dkimSelector == nil, dkimDomain == nil else {
-                throw CommandFailure(message: "dkim-key-file: --dkim-selector and --dkim-domain sign only with --dkim-key-file")
+            // With --credential, the workspace's sending domains sign (--dkim-domain picks one).
+            guard dkimSelector == nil, dkimDomain == nil || credential != nil else {
+                throw CommandFailure(message: "dkim-key-file: --dkim-selector and --dkim-domain sign only with --dkim-key-file or --credential")
             }
             return nil
         }
@@ -171,14 +172,15 @@ struct SendCommand: AsyncParsableCommand {
                 let egress = EgressGuard(policy: environment.configuration.egressPolicy, resolver: SystemResolver())
                 let pool = SMTPPool(egress: egress, logger: logger)
                 let node = SendSMTPEmailNode(
-                    credentials: environment.services.credentials, transport: pool,
+                    credentials: environment.services.credentials, domains: environment.services.domains, transport: pool,
                     fetcher: GuardedHTTPFetcher(egress: egress, logger: logger), identity: identity)
                 return await withTaskGroup(of: Void.self, returning: Result<JSONValue, NodeError>.self) { group in
                     group.addTask { await pool.run() }
                     let result: Result<JSONValue, NodeError>
                     do throws(NodeError) {
                         result = .success(try await node.send(
-                            request, credentialID: stored.id, workspaceID: workspace.id, allowPartialDelivery: false, logger: logger))
+                            request, credentialID: stored.id, workspaceID: workspace.id, dkimDomain: dkimDomain?.lowercased() ?? "",
+                            allowPartialDelivery: false, logger: logger))
                     } catch {
                         result = .failure(error)
                     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Egress
 import Secrets
 import Foundation
 import Hummingbird
@@ -75,6 +76,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("public-url"), help: "The address people reach Posthorn at behind a proxy, e.g. https://posthorn.example.com (the web app's origin; https marks the session cookie Secure).")
     var publicURL: String?
 
+    @Option(name: .customLong("dns-resolver"), help: "The DNS server Check DNS asks for a domain's DKIM, SPF and DMARC records, as HOST or HOST:PORT ([::1]:53 for IPv6); repeatable. Default: the servers of /etc/resolv.conf.")
+    var dnsResolvers: [String] = []
+
     @Flag(name: .customLong("trust-forwarded-for"), help: "A proxy in front sets X-Forwarded-For: count sign-in failures by the address it saw.")
     var trustForwardedFor = false
 
@@ -148,6 +152,7 @@ struct ServeCommand: AsyncParsableCommand {
                 configuration.publicURL = url
             }
             configuration.trustsForwardedFor = trustForwardedFor
+            configuration.dnsServers = try dnsResolvers.map(Self.dnsServer)
             configuration.metricsHost = metricsHost
             configuration.metricsPort = metricsPort
             environment = try await PosthornEnvironment.open(configuration: configuration, logger: logger)
@@ -203,4 +208,35 @@ struct ServeCommand: AsyncParsableCommand {
 /// `--log-format`.
 enum LogFormatOption: String, ExpressibleByArgument, CaseIterable {
     case text, json
+}
+
+extension ServeCommand {
+
+    /// `HOST`, `HOST:PORT` or `[IPv6]:PORT` of a DNS server (an IP address: the resolver itself
+    /// cannot be looked up).
+    static func dnsServer(_ text: String) throws -> (host: String, port: UInt16) {
+        var host = text
+        var port: UInt16 = 53
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            host = String(text[text.index(after: text.startIndex)..<close])
+            let rest = text[text.index(after: close)...]
+            if !rest.isEmpty {
+                guard rest.hasPrefix(":"), let parsed = UInt16(rest.dropFirst()), parsed > 0 else {
+                    throw CommandFailure(message: "dns-resolver: \(text) is not HOST:PORT")
+                }
+                port = parsed
+            }
+        } else if text.filter({ $0 == ":" }).count == 1, let colon = text.firstIndex(of: ":") {
+            host = String(text[..<colon])
+            guard let parsed = UInt16(text[text.index(after: colon)...]), parsed > 0 else {
+                throw CommandFailure(message: "dns-resolver: \(text) is not HOST:PORT")
+            }
+            port = parsed
+        }
+        guard IPAddress(host) != nil else {
+            throw CommandFailure(message: "dns-resolver: \(host) must be an IP address")
+        }
+        return (host, port)
+    }
+
 }

@@ -91,6 +91,7 @@ final class FakeFetcher: ResourceFetcher, Sendable {
 /// Two workspaces with one credential each, and the node over a fake transport.
 struct NodeHarness {
     let credentials: CredentialService
+    let domains: DomainService
     let store: InMemoryStore
     let relay: SMTPCredential
     let otherWorkspacesRelay: SMTPCredential
@@ -104,7 +105,9 @@ struct NodeHarness {
         let store = InMemoryStore()
         try await store.insertWorkspace(Workspace(id: "ws_1", name: "one", createdAt: Date()), tokenHash: "h1")
         try await store.insertWorkspace(Workspace(id: "ws_2", name: "two", createdAt: Date()), tokenHash: "h2")
-        let credentials = CredentialService(store: store, vault: Vault(keyRing: KeyRing(single: MasterKey.generate())))
+        let vault = Vault(keyRing: KeyRing(single: MasterKey.generate()))
+        let credentials = CredentialService(store: store, vault: vault)
+        let domains = DomainService(store: store, vault: vault)
         let relay = try await credentials.create(
             CredentialInput(name: "relay", host: "smtp.example.com", username: .some("sender@example.com"), password: .some(Secret("pw-canary"))),
             in: "ws_1")
@@ -113,10 +116,10 @@ struct NodeHarness {
             in: "ws_2")
         let transport = FakeTransport(answer)
         let node = SendSMTPEmailNode(
-            credentials: credentials, transport: transport, fetcher: fetcher, identity: .deterministic(),
+            credentials: credentials, domains: domains, transport: transport, fetcher: fetcher, identity: .deterministic(),
             attachmentLimit: attachmentLimit)
         return NodeHarness(
-            credentials: credentials, store: store, relay: relay, otherWorkspacesRelay: other, transport: transport,
+            credentials: credentials, domains: domains, store: store, relay: relay, otherWorkspacesRelay: other, transport: transport,
             fetcher: fetcher, node: node)
     }
 

@@ -34,6 +34,8 @@ struct APIHarness {
             dataDirectory: directory, egressPolicy: EgressPolicy(allowlist: [CIDR(IPAddress("127.0.0.1")!)]),
             environment: ["POSTHORN_ADMIN_TOKEN": adminToken], logLevel: .trace)
         configuration.users.bcryptCost = 4
+        // Check DNS never reaches a real DNS server from the tests.
+        configuration.dnsServers = [("127.0.0.1", 9)]
         configure(&configuration)
         let environment = try await PosthornEnvironment.open(
             configuration: configuration, logger: logger, resolver: LoopbackResolver())

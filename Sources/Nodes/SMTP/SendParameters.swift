@@ -1,6 +1,7 @@
 import Flows
 import Foundation
 import MIME
+import DKIM
 
 /// The node's rendered parameters, checked and turned into an ``EmailRequest``. The message rules
 /// themselves (forbidden characters, reserved headers, limits, addresses) are MIME's, applied by
@@ -10,6 +11,8 @@ struct SendParameters {
     var request: EmailRequest
     var attachments: [AttachmentSpec]
     var allowPartialDelivery: Bool
+    /// The sending domain whose keys sign; empty: the From address's domain, when it has keys.
+    var dkimDomain: String
 
     /// Where one attachment's bytes come from.
     struct AttachmentSpec {
@@ -71,6 +74,10 @@ struct SendParameters {
         request.inReplyTo = try string("inReplyTo")
         request.references = try string("references")
         request.listUnsubscribe = try string("listUnsubscribe")
+        dkimDomain = try string("dkimDomain").lowercased()
+        if !dkimDomain.isEmpty && !DKIMSigner.isValidDomain(dkimDomain) {
+            throw Self.invalid("dkimDomain", "DKIM domain must be a domain name such as example.com")
+        }
         attachments = try Self.attachments(values["attachments"])
     }
 

@@ -53,6 +53,8 @@ extension SendSMTPEmailNode {
                           help: "The thread's Message-IDs, oldest first, separated by spaces (at most 100)."),
             NodeParameter(name: "listUnsubscribe", label: "Unsubscribe link", kind: .string,
                           help: "mailto: and/or https: addresses, comma-separated. Writes List-Unsubscribe; an https one also offers one-click unsubscribe (RFC 8058), which large mailbox providers require of bulk senders."),
+            NodeParameter(name: "dkimDomain", label: "DKIM domain", kind: .string,
+                          help: "Sign with this sending domain's keys (Domains page). Empty: the From address's domain signs when it has an active key."),
             NodeParameter(name: "headers", label: "Custom headers", kind: .json,
                           help: "Up to 50 entries. Newlines and reserved headers (From, To, Message-ID, Date…) are rejected.",
                           itemFields: headerFields, maxItems: EmailRules.maximumCustomHeaders),
@@ -69,6 +71,7 @@ extension SendSMTPEmailNode {
         keywords: ["email", "mail", "smtp", "send", "message", "newsletter", "gmail", "outlook", "sendgrid", "mailgun", "ses"],
         outputs: [
             .init("messageId", "The Message-ID header of the email sent."),
+            .init("dkim", "The DKIM signatures: [{domain, selector, algorithm}], empty when unsigned."),
             .init("accepted", "The recipients the server accepted."),
             .init("rejected", "The recipients it refused: address, code, enhanced code, text."),
             .init("response", "The server's reply to the end of the message."),

@@ -1,3 +1,4 @@
+import DKIM
 import Flows
 import MIME
 import SMTP
@@ -5,7 +6,7 @@ import SMTPCore
 
 extension SendSMTPEmailNode {
     /// The step output: what was sent, to whom, and what the server said.
-    static func output(_ result: SMTPSendResult) -> JSONValue {
+    static func output(_ result: SMTPSendResult, signatures: [DKIMSigner.Identity] = []) -> JSONValue {
         func ms(_ duration: Duration) -> JSONValue { .integer(duration.wholeMilliseconds) }
         return .object([
             "messageId": .string(result.messageID),
@@ -22,7 +23,18 @@ extension SendSMTPEmailNode {
                 "connectMs": ms(result.timings.connect), "tlsMs": ms(result.timings.tls), "authMs": ms(result.timings.auth),
                 "envelopeMs": ms(result.timings.envelope), "dataMs": ms(result.timings.data),
             ]),
+            "dkim": dkimOutput(signatures),
         ])
+    }
+
+    /// Which domain and selector signed the message, one entry per signature.
+    static func dkimOutput(_ signatures: [DKIMSigner.Identity]) -> JSONValue {
+        .array(signatures.map { identity in
+            .object([
+                "domain": .string(identity.domain), "selector": .string(identity.selector),
+                "algorithm": .string(identity.key.algorithm.rawValue),
+            ])
+        })
     }
 
     static func rejection(_ rejection: RecipientRejection) -> JSONValue {

@@ -17,7 +17,9 @@ extension SendSMTPEmailNode {
         _ = try validate(request)
         request.attachments = try await gatherAttachments(parameters.attachments)
         let validated = try validate(request)
-        let message = MessageComposer(identity: identity).compose(validated)
+        let (message, signatures) = try await signed(
+            MessageComposer(identity: identity).compose(validated), from: validated,
+            SigningRequest(domain: parameters.dkimDomain, workspaceID: context.workspaceID))
 
         let headers: String
         let size: Int
@@ -50,6 +52,7 @@ extension SendSMTPEmailNode {
             "html": validated.htmlBody.map(JSONValue.string) ?? .null,
             "attachments": .array(attachments),
             "size": .integer(Int64(size)),
+            "dkim": Self.dkimOutput(signatures),
         ])
     }
 

@@ -14,6 +14,8 @@ public struct SendSMTPEmailNode: Node {
     public static let defaultAttachmentLimit = 25_000_000
 
     private let credentials: CredentialService
+    /// The workspace's sending domains: their active DKIM keys sign. `nil` signs nothing.
+    let domains: DomainService?
     private let transport: any MailTransport
     let fetcher: any ResourceFetcher
     let identity: MessageIdentity
@@ -26,7 +28,7 @@ public struct SendSMTPEmailNode: Node {
     /// Creates the node. `identity` supplies Message-IDs, dates and boundaries (tests inject a
     /// deterministic one).
     public init(
-        credentials: CredentialService, transport: any MailTransport, fetcher: any ResourceFetcher,
+        credentials: CredentialService, domains: DomainService? = nil, transport: any MailTransport, fetcher: any ResourceFetcher,
         identity: MessageIdentity = .system, attachmentLimit: Int = SendSMTPEmailNode.defaultAttachmentLimit,
         emailLimits: EmailLimits = EmailLimits(), metrics: NodeMetrics = NodeMetrics()
     ) {
@@ -34,6 +36,7 @@ public struct SendSMTPEmailNode: Node {
         self.descriptor = Self.nodeDescriptor(limits: emailLimits)
         self.metrics = metrics
         self.credentials = credentials
+        self.domains = domains
         self.transport = transport
         self.fetcher = fetcher
         self.identity = identity
@@ -53,17 +56,22 @@ public struct SendSMTPEmailNode: Node {
 
         request.attachments = try await gatherAttachments(parameters.attachments)
         let validated = try validate(request)
-        return try await deliver(validated, account: account, allowPartialDelivery: parameters.allowPartialDelivery, logger: context.logger)
+        return try await deliver(
+            validated, account: account, signing: SigningRequest(domain: parameters.dkimDomain, workspaceID: context.workspaceID),
+            allowPartialDelivery: parameters.allowPartialDelivery, logger: context.logger)
     }
 
     /// Validates, composes and sends `request` with the workspace's credential: the node's whole
     /// send path, also used by `posthorn send --credential`.
     public func send(
-        _ request: EmailRequest, credentialID: String, workspaceID: String, allowPartialDelivery: Bool, logger: Logger
+        _ request: EmailRequest, credentialID: String, workspaceID: String, dkimDomain: String = "", allowPartialDelivery: Bool,
+        logger: Logger
     ) async throws(NodeError) -> JSONValue {
         let account = try await loadCredential(credentialID, workspaceID: workspaceID)
         let validated = try validate(Self.withDefaultSender(request, credential: account.credential))
-        return try await deliver(validated, account: account, allowPartialDelivery: allowPartialDelivery, logger: logger)
+        return try await deliver(
+            validated, account: account, signing: SigningRequest(domain: dkimDomain, workspaceID: workspaceID),
+            allowPartialDelivery: allowPartialDelivery, logger: logger)
     }
 
     // MARK: - Steps
@@ -113,9 +121,9 @@ public struct SendSMTPEmailNode: Node {
 
     /// Composes and sends; a partly refused envelope fails unless `allowPartialDelivery`.
     private func deliver(
-        _ validated: ValidatedEmail, account: LoadedCredential, allowPartialDelivery: Bool, logger: Logger
+        _ validated: ValidatedEmail, account: LoadedCredential, signing: SigningRequest, allowPartialDelivery: Bool, logger: Logger
     ) async throws(NodeError) -> JSONValue {
-        let message = MessageComposer(identity: identity).compose(validated)
+        let (message, signatures) = try await signed(MessageComposer(identity: identity).compose(validated), from: validated, signing)
         let result: SMTPSendResult
         do {
             result = try await transport.send(message, key: account.credential.poolKey, configuration: account.configuration)
@@ -125,7 +133,7 @@ public struct SendSMTPEmailNode: Node {
             throw failure
         }
         metrics.smtpSend(outcome: result.outcome.rejected.isEmpty ? "2xx" : "2xx_partial")
-        let output = Self.output(result)
+        let output = Self.output(result, signatures: signatures)
         if !result.outcome.rejected.isEmpty && !allowPartialDelivery {
             throw NodeError(
                 code: "EENVELOPE",
