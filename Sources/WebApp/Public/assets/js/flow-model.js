@@ -26,8 +26,13 @@ export function toDraft(flow) {
     retry: clone(flow.retry),
     trigger,
     steps: flow.steps.map((step) => ({ key: newKey(), id: step.id, type: step.type, parameters: clone(step.parameters ?? {}), onError: step.onError })),
+    // The trigger body to try the flow with (Run, Preview, the variables it suggests): saved with
+    // the flow, replaced by every PUT like the rest, so it is always sent back.
+    sampleBody: isObject(flow.sampleBody) ? clone(flow.sampleBody) : null,
   };
 }
+
+export const isObject = (value) => value !== null && typeof value === "object" && !Array.isArray(value);
 
 /** The body of POST/PUT /flows: FlowInput plus the version read. */
 export function toInput(draft, { withVersion = true } = {}) {
@@ -42,6 +47,7 @@ export function toInput(draft, { withVersion = true } = {}) {
     trigger,
     steps: draft.steps.map((step) => ({ id: step.id, type: step.type, parameters: step.parameters, onError: step.onError })),
     enabled: draft.enabled,
+    sampleBody: draft.sampleBody ?? null,
   };
   // PUT replaces the whole definition: without `retry` the flow would fall back to the default.
   if (draft.retry) input.retry = draft.retry;

@@ -6,11 +6,18 @@
 // - buttons: Move up / Move down / Delete on every card (touch, and discoverable);
 // - pointer: press the grip, drag, release — pointer events with pointer capture; the drop
 //   position shows as a highlighted connector (no inline styles: the CSP forbids them).
+//
+// Long flows (up to the API's 100 steps): the canvas scrolls with its column, and zooms out to
+// see more at once (−/+ in its corner, or - + 0 while a card has the focus); the zoom is a class
+// (CSS zoom), so layout, hit testing and dragging stay exact.
 
 import { h, uid } from "../dom.js";
 import { icon } from "../icons.js";
+import { announce } from "./toast.js";
 import { nodeIcon } from "../node-rules.js";
 import { badge } from "./badge.js";
+
+const ZOOMS = [50, 75, 100, 125];
 
 const TRIGGER_TEXT = {
   webhook: { title: "Webhook", icon: "webhook" },
@@ -23,9 +30,13 @@ export function createCanvas({ onSelect, onMove, onDelete, onInsert }) {
   const list = h("ol", { class: "canvas__steps", "aria-label": "Steps, in the order they run" });
   const triggerSlot = h("div", { class: "canvas__trigger" });
   const endSlot = h("div");
-  const root = h(
-    "section",
-    { class: "canvas", "aria-label": "Canvas" },
+  const zoomOut = h("button", { type: "button", class: "btn btn--ghost btn--icon btn--sm", "aria-label": "Zoom out", title: "Zoom out (-)" }, icon("minus"));
+  const zoomLevel = h("button", { type: "button", class: "btn btn--ghost btn--sm canvas__zoom-level", title: "Back to 100% (0)" });
+  const zoomIn = h("button", { type: "button", class: "btn btn--ghost btn--icon btn--sm", "aria-label": "Zoom in", title: "Zoom in (+)" }, icon("plus"));
+  const tools = h("div", { class: "canvas__tools" }, h("div", { class: "canvas__zoom", role: "group", "aria-label": "Zoom" }, zoomOut, zoomLevel, zoomIn));
+  const body = h(
+    "div",
+    { class: "canvas__body" },
     triggerSlot,
     list,
     endSlot,
@@ -33,9 +44,34 @@ export function createCanvas({ onSelect, onMove, onDelete, onInsert }) {
       "p",
       { class: "canvas__hint", id: hintId },
       h("kbd", { class: "kbd" }, "Alt"), "+", h("kbd", { class: "kbd" }, "↑"), h("kbd", { class: "kbd" }, "↓"), " move the selected step · ",
-      h("kbd", { class: "kbd" }, "Delete"), " removes it · drag the grip to reorder",
+      h("kbd", { class: "kbd" }, "Delete"), " removes it · drag the grip to reorder · ",
+      h("kbd", { class: "kbd" }, "-"), h("kbd", { class: "kbd" }, "+"), " zoom",
     ),
   );
+  const root = h("section", { class: "canvas", "aria-label": "Canvas" }, tools, body);
+  let zoom = 100;
+  function setZoom(level, { say = true } = {}) {
+    zoom = level;
+    for (const z of ZOOMS) body.classList.toggle(`canvas__body--zoom-${z}`, z === level && z !== 100);
+    zoomLevel.textContent = `${level}%`;
+    zoomLevel.setAttribute("aria-label", `Zoom ${level}%: back to 100%`);
+    zoomOut.disabled = level === ZOOMS[0];
+    zoomIn.disabled = level === ZOOMS[ZOOMS.length - 1];
+    if (say) announce(`Zoom ${level}%`);
+  }
+  const step = (by) => setZoom(ZOOMS[Math.max(0, Math.min(ZOOMS.length - 1, ZOOMS.indexOf(zoom) + by))]);
+  zoomOut.addEventListener("click", () => step(-1));
+  zoomIn.addEventListener("click", () => step(1));
+  zoomLevel.addEventListener("click", () => setZoom(100));
+  root.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey || !event.target.closest?.(".node-card__main")) return;
+    if (event.key === "-") step(-1);
+    else if (event.key === "+" || event.key === "=") step(1);
+    else if (event.key === "0") setZoom(100);
+    else return;
+    event.preventDefault();
+  });
+  setZoom(100, { say: false });
   let current = null;
 
   function render(view) {
@@ -43,14 +79,47 @@ export function createCanvas({ onSelect, onMove, onDelete, onInsert }) {
     // Drawing again must not drop the keyboard focus: find the same control afterwards.
     const focused = root.contains(document.activeElement) ? focusKey(document.activeElement) : null;
     const { trigger, steps, selected } = view;
-    triggerSlot.replaceChildren(triggerCard(trigger, view.triggerProblems ?? [], selected?.kind === "trigger", view.triggerDetail));
-    list.replaceChildren(...steps.map((step, index) => stepItem(step, index, view)));
-    endSlot.replaceChildren(connector(steps.length, steps.length ? "Add a step at the end" : "Add the first step", { end: true, empty: !steps.length }));
-    if (focused) {
+    // Only what changed is drawn again (typing in a field of a 100-step flow redraws no card, or one).
+    const triggerProblems = view.triggerProblems ?? [];
+    const triggerSig = JSON.stringify([trigger.type, view.triggerDetail, triggerProblems.length, selected?.kind === "trigger"]);
+    if (triggerSig !== drawn.trigger) {
+      triggerSlot.replaceChildren(triggerCard(trigger, triggerProblems, selected?.kind === "trigger", view.triggerDetail));
+      drawn.trigger = triggerSig;
+    }
+    const wanted = steps.map((step, index) => {
+      const sig = stepSignature(step, index, view);
+      let entry = drawn.steps.get(step.key);
+      if (!entry || entry.sig !== sig) {
+        entry = { li: stepItem(step, index, view), sig };
+        drawn.steps.set(step.key, entry);
+      }
+      return entry.li;
+    });
+    const keys = new Set(steps.map((s) => s.key));
+    for (const key of [...drawn.steps.keys()]) if (!keys.has(key)) drawn.steps.delete(key);
+    wanted.forEach((li, i) => {
+      const at = list.children[i];
+      if (at !== li) list.insertBefore(li, at ?? null);
+    });
+    while (list.children.length > wanted.length) list.lastElementChild.remove();
+    if (drawn.end !== steps.length) {
+      endSlot.replaceChildren(connector(steps.length, steps.length ? "Add a step at the end" : "Add the first step", { end: true, empty: !steps.length }));
+      drawn.end = steps.length;
+    }
+    if (focused && !root.contains(document.activeElement)) {
       const again = root.querySelector(focused);
       if (again && !again.disabled) again.focus();
       else root.querySelector(".node-card__main")?.focus();
     }
+  }
+  const drawn = { trigger: null, steps: new Map(), end: null }; // what is on the canvas now, by signature
+
+  /** Everything a step's card shows or acts on: when it changes, the card is drawn again. */
+  function stepSignature(step, index, view) {
+    const problems = view.stepProblems.get(step.key) ?? [];
+    const state = problems.length ? `problems:${problems.length}` : view.unsaved.has(step.key) ? "unsaved" : "valid";
+    const isSelected = view.selected?.kind === "step" && view.selected.key === step.key;
+    return JSON.stringify([step.id, step.type, view.nodes.get(step.type)?.label, state, isSelected, index, index === view.steps.length - 1]);
   }
 
   function focusKey(el) {

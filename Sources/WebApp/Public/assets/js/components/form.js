@@ -70,7 +70,7 @@ export function setFieldError(control, message) {
       ? row.lastElementChild
       : container.matches(".radio-group")
         ? container.querySelector("legend")
-        : control.closest(".input-group") ?? control;
+        : control.closest(".input-group, .var-anchor") ?? control;
     anchor.after(error);
   }
   error.replaceChildren(icon("alert"), h("span", {}, message));

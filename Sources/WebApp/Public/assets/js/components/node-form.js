@@ -5,6 +5,7 @@
 // The form edits `step` in place and calls `onChange(path)` after each change, `path` being the
 // parameter's name, `$id` or `$onError` (the studio marks the flow unsaved and forgets the
 // server's problems about that field). Problems are shown at their field with `showProblems`.
+// `variables()` tells the variable picker what this step can use (variable-assist.js).
 
 import { h } from "../dom.js";
 import { icon } from "../icons.js";
@@ -14,8 +15,9 @@ import { credentialField } from "./credential-field.js";
 import { clearFieldError, setFieldError } from "./form.js";
 import { itemList } from "./item-list.js";
 import { paramField } from "./param-field.js";
+import { variableAssist } from "./variable-assist.js";
 
-export function nodeForm({ step, node, steps, store, onChange }) {
+export function nodeForm({ step, node, steps, store, onChange, variables }) {
   const base = `f-${step.key}`;
   const fields = [];
   const values = step.parameters;
@@ -76,7 +78,7 @@ export function nodeForm({ step, node, steps, store, onChange }) {
       "p",
       { class: "node-form__tip" },
       icon("info"),
-      h("span", {}, "Text fields accept variables: ", h("code", {}, "{{trigger.body.email}}"), " from the trigger, ", h("code", {}, "{{steps.<id>.output.…}}"), " from an earlier step."),
+      h("span", {}, "Text fields accept variables: type ", h("kbd", { class: "kbd" }, "{{"), " to pick one — ", h("code", {}, "{{trigger.body.email}}"), " from the trigger, ", h("code", {}, "{{steps.<id>.output.…}}"), " from an earlier step."),
     ),
     h("p", { class: "field__help" }, "Fields marked ", h("span", { class: "field__required", "aria-hidden": "true" }, "*"), h("span", { class: "visually-hidden" }, "with an asterisk"), " are required."),
     h("div", { class: "node-form__fields" }, fields.map((f) => f.field.root)),
@@ -107,6 +109,8 @@ export function nodeForm({ step, node, steps, store, onChange }) {
   }
   idInput.addEventListener("input", refresh);
   refresh();
+  const assist = variables ? variableAssist(root, variables) : null;
+  assist?.recheck();
 
   /** The control a problem's path names: `to`, `headers[2].name`, `$id`, `$onError`. */
   function controlFor(path) {
@@ -150,6 +154,8 @@ export function nodeForm({ step, node, steps, store, onChange }) {
       return root.querySelector("[data-client-error]");
     },
     stepIdProblem: () => stepIdProblem(step, steps),
+    /** Reads every field's {{…}} references again (the flow around the step changed). */
+    recheckVariables: () => assist?.recheck(),
   };
 }
 

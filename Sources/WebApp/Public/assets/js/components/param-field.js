@@ -5,6 +5,9 @@
 // `onChange(value)` gets the value to store, `undefined` meaning "leave the parameter out" (an
 // empty field, or a checkbox at its default). Every value may also be a {{…}} template, so number
 // fields are text fields that turn what looks like a number into one.
+//
+// Every text control (string, text, number, json) carries `data-vars` and sits in a `.var-anchor`:
+// the form's variable picker (variable-assist.js) opens its list under it when `{{` is typed.
 
 import { h } from "../dom.js";
 import { clearFieldError, setFieldError } from "./form.js";
@@ -23,6 +26,8 @@ export function paramLabel(parameter, id) {
 export function paramField({ parameter, id, value, onChange, compact = false }) {
   const helpId = parameter.help ? `${id}-help` : null;
   const common = { id, "aria-describedby": helpId, "aria-required": parameter.required ? "true" : null };
+  // A text control that takes {{…}} variables: a combobox (an input) or a textbox with a list.
+  const vars = (tag) => ({ "data-vars": "", "aria-autocomplete": "list", role: tag === "input" ? "combobox" : null, "aria-expanded": tag === "input" ? "false" : null });
   let control;
   let root;
 
@@ -52,13 +57,13 @@ export function paramField({ parameter, id, value, onChange, compact = false }) 
       break;
     }
     case "text": {
-      control = h("textarea", { class: `textarea${parameter.code ? " textarea--code textarea--wrap" : ""}`, rows: compact ? "3" : "5", spellcheck: parameter.code ? "false" : null, ...common });
+      control = h("textarea", { class: `textarea${parameter.code ? " textarea--code textarea--wrap" : ""}`, rows: compact ? "3" : "5", spellcheck: parameter.code ? "false" : null, ...common, ...vars("textarea") });
       control.value = typeof value === "string" ? value : value === undefined ? "" : JSON.stringify(value);
       control.addEventListener("input", () => onChange(control.value === "" ? undefined : control.value));
       break;
     }
     case "number": {
-      control = h("input", { class: "input input--narrow", type: "text", inputmode: "decimal", autocomplete: "off", placeholder: parameter.default !== null && parameter.default !== undefined ? String(parameter.default) : null, ...common });
+      control = h("input", { class: "input input--narrow", type: "text", inputmode: "decimal", autocomplete: "off", placeholder: parameter.default !== null && parameter.default !== undefined ? String(parameter.default) : null, ...common, ...vars("input") });
       control.value = value === undefined || value === null ? "" : String(value);
       control.addEventListener("input", () => {
         const raw = control.value.trim();
@@ -71,7 +76,7 @@ export function paramField({ parameter, id, value, onChange, compact = false }) 
       break;
     }
     case "json": {
-      control = h("textarea", { class: "textarea textarea--code", rows: "4", spellcheck: "false", ...common });
+      control = h("textarea", { class: "textarea textarea--code", rows: "4", spellcheck: "false", ...common, ...vars("textarea") });
       control.value = value === undefined ? "" : typeof value === "string" ? value : JSON.stringify(value, null, 2);
       control.addEventListener("input", () => {
         const raw = control.value.trim();
@@ -92,13 +97,14 @@ export function paramField({ parameter, id, value, onChange, compact = false }) 
     }
     default: {
       // string (and anything newer this page does not know: a text field is the safe choice)
-      control = h("input", { class: "input", type: "text", autocomplete: "off", ...common });
+      control = h("input", { class: "input", type: "text", autocomplete: "off", ...common, ...vars("input") });
       control.value = value === undefined || value === null ? "" : typeof value === "string" ? value : JSON.stringify(value);
       control.addEventListener("input", () => onChange(control.value === "" ? undefined : control.value));
     }
   }
 
-  root = h("div", { class: "field" }, paramLabel(parameter, id), control, parameter.help ? h("p", { class: "field__help", id: helpId, "data-help": "" }, parameter.help) : null);
+  const body = control.hasAttribute("data-vars") ? h("div", { class: "var-anchor" }, control) : control;
+  root = h("div", { class: "field" }, paramLabel(parameter, id), body, parameter.help ? h("p", { class: "field__help", id: helpId, "data-help": "" }, parameter.help) : null);
   return finish();
 
   function finish() {

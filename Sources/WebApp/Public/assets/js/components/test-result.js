@@ -19,13 +19,17 @@ export const HINTS = {
 // The spec's troubleshooting for a message the node refused (code EMESSAGE, which covers many
 // rules): found by the rule's words in the message.
 const MESSAGE_HINTS = [
+  ["Outbound connection to", "Posthorn does not connect to private and reserved addresses (a mail server, an attachment URL, a request). Use a public address, or ask the operator to allow the range with --allow-private-egress."],
   ["Header value contains forbidden characters", "A \\r or \\n slipped into a header, the subject or an address. Strip newlines from the input variable before passing it to the node."],
   ["Reserved header is not allowed", "You added a custom header that's on the denylist. Use the dedicated parameter (e.g. set From instead of a From: header)."],
 ];
 
 /** The advice for an error: the server's hint, else the spec's for its code or its rule. */
 export function hintFor({ code, message, hint } = {}) {
-  return hint ?? HINTS[code] ?? MESSAGE_HINTS.find(([words]) => String(message ?? "").includes(words))?.[1] ?? null;
+  const byRule = MESSAGE_HINTS.find(([words]) => String(message ?? "").includes(words))?.[1];
+  // A refused egress address is EPOLICY too, but not about port 25: its own advice first.
+  if (!hint && code === "EPOLICY" && byRule) return byRule;
+  return hint ?? HINTS[code] ?? byRule ?? null;
 }
 
 export function testProgress(target) {

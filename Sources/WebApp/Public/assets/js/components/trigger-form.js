@@ -4,7 +4,11 @@
 // a ready-to-paste curl example, and the shared secret. The server stores only a hash, so "Set a
 // secret" makes one here (crypto.getRandomValues), sends it with the next save, and shows it this
 // once with a copy button; afterwards the page only knows "A secret is set" (and can remove it).
+//
+// Schedule: as the expression and time zone are typed, the next five fire times and the schedule
+// in plain words, from the server (POST /api/v1/cron/preview).
 
+import { api } from "../api.js";
 import { h, uid } from "../dom.js";
 import { icon } from "../icons.js";
 import { generateSecret } from "../flow-model.js";
@@ -16,7 +20,6 @@ const TYPES = [
   { value: "cron", label: "Schedule", help: "Starts on a cron schedule, e.g. a daily digest at 8:00." },
   { value: "manual", label: "Manual", help: "Starts only when you press Run, or through the API." },
 ];
-const CRON_MACRO = /^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$/;
 
 export function triggerForm({ draft, saved, flowId, revealedSecret, sampleBody, onChange }) {
   const groupName = uid("trigger-type");
@@ -138,26 +141,26 @@ export function triggerForm({ draft, saved, flowId, revealedSecret, sampleBody, 
     const zoneId = uid("cron-zone");
     const expression = h("input", { class: "input input--mono", id: expressionId, type: "text", autocomplete: "off", spellcheck: "false", autocapitalize: "off", "aria-describedby": `${expressionId}-help`, "aria-required": "true" });
     expression.value = draft.trigger.expression ?? "";
-    expression.addEventListener("input", () => {
-      draft.trigger.expression = expression.value.trim();
-      const problem = cronProblem(draft.trigger.expression);
-      if (problem) setFieldError(expression, problem);
-      else clearFieldError(expression);
-      onChange("expression");
-    });
     const zones = timeZones(draft.trigger.timeZone);
     const zone = h("select", { class: "select", id: zoneId, "aria-describedby": `${zoneId}-help` }, zones.map((z) => h("option", { value: z }, z.replaceAll("_", " "))));
     zone.value = draft.trigger.timeZone || "UTC";
+    const glance = schedulePreview({ expression, zone });
+    expression.addEventListener("input", () => {
+      draft.trigger.expression = expression.value.trim();
+      onChange("expression");
+      glance.update();
+    });
     zone.addEventListener("change", () => {
       draft.trigger.timeZone = zone.value;
-      clearFieldError(zone);
       onChange("timeZone");
+      glance.update({ now: true });
     });
     controls.expression = expression;
     controls.timeZone = zone;
+    glance.update({ now: true });
     return h(
       "div",
-      { class: "stack" },
+      { class: "node-form__fields" },
       h(
         "div",
         { class: "field" },
@@ -166,6 +169,7 @@ export function triggerForm({ draft, saved, flowId, revealedSecret, sampleBody, 
         h("p", { class: "field__help", id: `${expressionId}-help` }, "Five fields — minute, hour, day of month, month, day of week — e.g. 0 8 * * MON-FRI for 8:00 on weekdays; or @daily, @hourly."),
       ),
       h("div", { class: "field" }, h("label", { class: "field__label", for: zoneId }, "Time zone"), zone, h("p", { class: "field__help", id: `${zoneId}-help` }, "The schedule follows this zone's clock, daylight saving time included.")),
+      glance.root,
     );
   }
 
@@ -201,13 +205,105 @@ export function triggerForm({ draft, saved, flowId, revealedSecret, sampleBody, 
   };
 }
 
-/** The cron rule the page can check itself (the server parses it fully). */
-export function cronProblem(expression) {
-  if (!expression) return "Enter a cron expression, e.g. 0 9 * * * for 9:00 every day.";
-  if (expression.startsWith("@")) return CRON_MACRO.test(expression) ? null : "Use @yearly, @monthly, @weekly, @daily or @hourly, or five fields.";
-  const fields = expression.split(/\s+/);
-  if (fields.length !== 5) return `A cron expression has five fields (minute hour day month weekday); this one has ${fields.length}.`;
-  return null;
+// ---- Cron at a glance ---------------------------------------------------------------------------
+
+const CRON_WAIT_MS = 250; // after the last keystroke
+const readings = new Map(); // "expression\u0000zone" → the server's answer (or its refusal), this page's life
+
+/**
+ * As the expression and zone are typed: the next five fire times and the schedule in plain words,
+ * from POST /api/v1/cron/preview — the server's one cron implementation (the scheduler's own); the
+ * page never parses cron itself. A refused expression or zone gets the server's words at its field.
+ */
+function schedulePreview({ expression, zone }) {
+  const reading = h("p", { class: "schedule__reading", "aria-live": "polite" });
+  const times = h("ol", { class: "schedule__times", "aria-label": "The next five runs" });
+  const root = h("section", { class: "schedule", "aria-label": "When it runs" }, reading, times);
+  let timer = 0;
+  let asked = 0;
+
+  function update({ now = false } = {}) {
+    clearTimeout(timer);
+    timer = setTimeout(ask, now ? 0 : CRON_WAIT_MS);
+  }
+
+  async function ask() {
+    const text = expression.value.trim();
+    const timeZone = zone.value || "UTC";
+    const ticket = ++asked;
+    if (!text) {
+      show({ error: { field: "expression", message: "Enter a cron expression, e.g. 0 9 * * * for 9:00 every day." } });
+      return;
+    }
+    const key = `${text}\u0000${timeZone}`;
+    let answer = readings.get(key);
+    if (!answer) {
+      root.setAttribute("aria-busy", "true");
+      try {
+        answer = { preview: await api("/cron/preview", { method: "POST", body: { expression: text, timeZone, count: 5 } }) };
+      } catch (error) {
+        if (error.name === "AbortError") return;
+        answer = { error: { field: error.field, message: error.message, status: error.status } };
+      }
+      if (answer.preview || answer.error.status === 422) readings.set(key, answer);
+    }
+    if (ticket !== asked || !root.isConnected) return; // a newer question is on its way, or the panel closed
+    root.removeAttribute("aria-busy");
+    show(answer);
+  }
+
+  function show({ preview, error }) {
+    clearFieldError(expression);
+    clearFieldError(zone);
+    if (error) {
+      const control = error.field === "timeZone" ? zone : error.field === "expression" ? expression : null;
+      if (control) setFieldError(control, error.message);
+      reading.replaceChildren(icon("clock"), h("span", { class: "muted" }, control ? `Fix the ${control === zone ? "time zone" : "expression"} to see when it runs.` : error.message));
+      times.replaceChildren();
+      root.dataset.state = "error";
+      return;
+    }
+    reading.replaceChildren(icon("clock"), h("span", {}, "Runs ", h("strong", { "data-description": "" }, preview.description)));
+    times.replaceChildren(
+      ...preview.next.map((fire) =>
+        h("li", { class: "schedule__time" }, h("time", { datetime: fire.at, "data-local": fire.local }, wallTime(fire.local)), h("span", { class: "muted" }, offsetText(fire.local)), h("span", { class: "muted schedule__until" }, timeUntil(fire.at))),
+      ),
+    );
+    root.dataset.state = "ok";
+  }
+
+  return { root, update };
+}
+
+const wallDate = new Intl.DateTimeFormat(undefined, { weekday: "short", day: "numeric", month: "short", timeZone: "UTC" });
+const wallDateYear = new Intl.DateTimeFormat(undefined, { weekday: "short", day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
+const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+
+/** "2026-03-30T08:00:00+02:00" → "Mon, 30 Mar, 08:00" (the year when it is not this one): the zone's
+ * wall time as the server gave it. */
+function wallTime(local) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(local ?? "");
+  if (!m) return String(local);
+  const format = Number(m[1]) === new Date().getFullYear() ? wallDate : wallDateYear;
+  return `${format.format(new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))))}, ${m[4]}:${m[5]}`;
+}
+
+function offsetText(local) {
+  const m = /([+-]\d{2}:\d{2}|Z)$/.exec(local ?? "");
+  return m ? `UTC${m[1] === "Z" ? "" : m[1]}` : "";
+}
+
+/** "in 5 hours", "in 3 days". */
+function timeUntil(at) {
+  const seconds = (Date.parse(at) - Date.now()) / 1000;
+  if (!Number.isFinite(seconds)) return "";
+  const steps = [[60, "second"], [60, "minute"], [24, "hour"], [30, "day"], [12, "month"], [Infinity, "year"]];
+  let value = seconds;
+  for (const [size, unit] of steps) {
+    if (Math.abs(value) < size) return relative.format(Math.round(value), unit);
+    value /= size;
+  }
+  return "";
 }
 
 function localZone() {

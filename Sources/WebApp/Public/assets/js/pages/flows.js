@@ -89,6 +89,7 @@ export async function render({ shell, content, signal, navigate }) {
         steps: full.steps.map(({ id, type, parameters, onError }) => ({ id, type, parameters, onError })),
         enabled: false,
         retry: full.retry,
+        sampleBody: full.sampleBody ?? null,
       };
       const copy = await createFlow(input, flows.map((f) => f.name));
       const note = full.trigger.type === "webhook" ? " It has its own webhook address, and no secret." : "";

@@ -1,5 +1,6 @@
-// Runs (/runs): the workspace's run history, newest first, filtered by status, "Load more" with
-// the API's cursor, and live: new runs appear at the top as their events arrive.
+// Runs (/runs): the workspace's run history, newest first, filtered by status, loaded page by page
+// with the API's cursor as it is scrolled (or "Load more"), and live: new runs appear at the top
+// as their events arrive.
 
 import { api } from "../api.js";
 import { createRunList } from "../components/run-list.js";
@@ -14,19 +15,23 @@ export async function render({ shell, content, signal }) {
   const names = new Map();
   const list = createRunList({
     signal,
+    pageSize: 50,
+    morePageSize: 200,
     label: "Runs of this workspace",
     emptyText: "No runs yet. Open a flow and press Run, or call its webhook.",
     flowName: (id) => names.get(id) ?? `Deleted flow ${id}`,
     hrefFor: (run) => `/runs/${encodeURIComponent(run.id)}`,
   });
   content.append(h("div", { class: "tile run-history--page" }, list.root));
-  try {
-    for (const flow of (await api("/flows", { signal })).flows ?? []) names.set(flow.id, flow.name);
-  } catch (error) {
-    if (error.name === "AbortError") return;
-    // The runs still list without names.
-  }
-  await list.load();
+  // The names and the first page are asked for together; the rows wait for the names.
+  const flows = api("/flows", { signal }).then(
+    (answer) => {
+      for (const flow of answer.flows ?? []) names.set(flow.id, flow.name);
+    },
+    () => {}, // the runs still list without names
+  );
+  await list.load({ before: flows });
+  if (signal.aborted) return;
   // Back from the back/forward cache: events were missed meanwhile, so the list is read again.
   subscribeRuns({ signal, onRun: (summary) => list.upsert(summary), onResume: () => list.load() });
 }

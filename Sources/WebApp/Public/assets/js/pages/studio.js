@@ -8,6 +8,13 @@
 // so a save over someone else's is a 409 ("changed elsewhere — reload"). A disabled flow saves
 // with problems; the server's `problems` are pinned to the steps they name and shown at their
 // cards and fields. Leaving with unsaved changes asks first.
+//
+// Part 2: the test body is the flow's sample body (saved with it); `{{` in a step's text field
+// offers the variables it can use (the sample's fields, the outputs of the steps above — from the
+// last run, else each node's declared outputs — run.id and now) and flags references that cannot
+// work; a step's Preview tab renders it for the test body without running it (an email step: the
+// exact message); the schedule panel reads a cron trigger back from the server; the canvas zooms
+// and the run history loads as it is scrolled.
 
 import { api } from "../api.js";
 import { badge } from "../components/badge.js";
@@ -17,14 +24,15 @@ import { busy, clearErrors, formAlert } from "../components/form.js";
 import { nodeForm, stepIdProblem } from "../components/node-form.js";
 import { openPalette } from "../components/node-palette.js";
 import { createRunList } from "../components/run-list.js";
-import { runView, STATUS_TEXT } from "../components/run-view.js";
+import { isActive, runView, STATUS_TEXT } from "../components/run-view.js";
+import { stepPreview } from "../components/step-preview.js";
 import { toggleSwitch } from "../components/switch.js";
 import { testBodyEditor } from "../components/test-body.js";
 import { announce, toast } from "../components/toast.js";
 import { triggerForm } from "../components/trigger-form.js";
-import { h, replaceChildren, timeElement } from "../dom.js";
+import { h, replaceChildren, timeElement, uid } from "../dom.js";
 import { subscribeRuns } from "../events.js";
-import { dropProblems, fingerprint, move, newStep, parseField, pinProblems, problemCount, toDraft, toInput } from "../flow-model.js";
+import { dropProblems, fingerprint, isObject, move, newStep, parseField, pinProblems, problemCount, toDraft, toInput } from "../flow-model.js";
 import { icon } from "../icons.js";
 import { nodeIcon, preferredStepId } from "../node-rules.js";
 
@@ -83,6 +91,10 @@ export async function render({ shell, content, signal, params, workspace, setLea
   let shownRun = null;
   let problemsAlertShown = false; // the alert is about the flow's problems (and goes with them)
   const runDisclosures = new Set();
+  let lastRun = null; // the flow's newest run (GET /runs/{id}): outputs and trigger body to suggest
+  let stepView = "settings"; // a step's panel: "settings" | "preview"
+  let showPreviewTab = null; // the open step panel's tab switch
+  const previewDisclosures = new Set();
 
   // ---- Toolbar ----------------------------------------------------------------------------------
 
@@ -100,11 +112,22 @@ export async function render({ shell, content, signal, params, workspace, setLea
   const alertSlot = h("div", { class: "studio__alert" });
   const problemsSlot = h("div");
   const canvas = createCanvas({ onSelect: (sel) => select(sel, { from: "canvas" }), onMove: moveStep, onDelete: deleteStep, onInsert: (index, opener) => browse(opener, index) });
-  const testBody = testBodyEditor({ flowId });
+  const testBody = testBodyEditor({
+    value: draft.sampleBody,
+    onChange: (value) => {
+      draft.sampleBody = value;
+      changed();
+      previewStale();
+    },
+  });
   const runList = createRunList({
     flowId,
     signal,
     pageSize: 10,
+    morePageSize: 50,
+    onLoad: (items, { filtered }) => {
+      if (!filtered && items[0]) loadLastRun(items[0].id);
+    },
     label: "Runs of this flow",
     emptyText: "No runs yet. Press Run to send a test with the body above.",
     hrefFor: (run) => `/flows/${encodeURIComponent(flowId)}/runs/${encodeURIComponent(run.id)}`,
@@ -113,7 +136,7 @@ export async function render({ shell, content, signal, params, workspace, setLea
   const runsSection = h(
     "section",
     { class: "studio__runs tile", "aria-labelledby": "studio-runs-title" },
-    h("div", { class: "tile__header" }, h("span", { class: "tile__icon" }, icon("runs")), h("div", { class: "grow" }, h("h2", { class: "tile__title", id: "studio-runs-title" }, "Runs"), h("p", { class: "tile__desc" }, "Test the flow with a body, then follow each step live."))),
+    h("div", { class: "tile__header" }, h("span", { class: "tile__icon" }, icon("runs")), h("div", { class: "grow" }, h("h2", { class: "tile__title", id: "studio-runs-title" }, "Runs"), h("p", { class: "tile__desc" }, "Test the flow with a body — preview a step, or run it all and follow each step live."))),
     h("div", { class: "studio__runs-body" }, testBody.root, runList.root),
   );
 
@@ -136,6 +159,10 @@ export async function render({ shell, content, signal, params, workspace, setLea
     saveButton.classList.toggle("btn--dirty", dirty);
     saveButton.setAttribute("aria-label", dirty ? "Save (unsaved changes)" : "Save");
     const count = problemCount(pinned);
+    // Unchanged (a keystroke in a field): nothing to draw — a long flow's column is not laid out again.
+    const sig = JSON.stringify([draft.enabled, count, dirty, flow.updatedAt]);
+    if (sig === statusLine.dataset.sig) return;
+    statusLine.dataset.sig = sig;
     replaceChildren(
       statusLine,
       draft.enabled ? badge("succeeded", "Enabled", { iconName: "check-circle" }) : badge("neutral", "Draft", { iconName: "minus-circle" }),
@@ -172,6 +199,9 @@ export async function render({ shell, content, signal, params, workspace, setLea
     for (const step of draft.steps) {
       for (const p of pinned.steps.get(step.key) ?? []) items.push({ text: `${nodes.get(step.type)?.label ?? step.type} (${step.id}): ${p.message}`, go: () => goTo({ kind: "step", key: step.key }, p.path) });
     }
+    const sig = JSON.stringify([draft.enabled, items.map((item) => item.text)]);
+    if (sig === problemsSlot.dataset.sig) return;
+    problemsSlot.dataset.sig = sig;
     if (!items.length) return replaceChildren(problemsSlot);
     replaceChildren(
       problemsSlot,
@@ -207,6 +237,7 @@ export async function render({ shell, content, signal, params, workspace, setLea
   /** After any edit: unsaved marks, card badges, the problem list. */
   function changed() {
     renderAll();
+    panelForm?.recheckVariables?.(); // a step moved or renamed, the sample changed: references read again
     // "Fix these problems…" goes once the last problem was dealt with.
     if (problemsAlertShown && !problemCount(pinned)) clearAlert();
   }
@@ -217,6 +248,7 @@ export async function render({ shell, content, signal, params, workspace, setLea
     const same = sel && selected && sel.kind === selected.kind && sel.key === selected.key && sel.id === selected.id;
     if (selected?.kind === "run" && sel?.kind !== "run") history.replaceState(null, "", `/flows/${encodeURIComponent(flowId)}`);
     selected = sel;
+    if (!same) stepView = "settings";
     if (!same || !panelForm) {
       revealedSecret = sel?.kind === "trigger" ? revealedSecret : null;
       renderPanel();
@@ -234,6 +266,8 @@ export async function render({ shell, content, signal, params, workspace, setLea
   function renderPanel() {
     panelForm = null;
     shownRun = null;
+    showPreviewTab = null;
+    root.classList.remove("studio--preview");
     runList.select(selected?.kind === "run" ? selected.id : null);
     panelClose.hidden = !selected;
     if (!selected) {
@@ -287,15 +321,120 @@ export async function render({ shell, content, signal, params, workspace, setLea
           dropProblems(pinned, step.key, path);
           changed();
         },
+        variables: () => variableContext(step),
       });
       form.showProblems(pinned.steps.get(step.key) ?? []);
-      panelForm = form;
-      return replaceChildren(panelBody, h("p", { class: "panel__summary" }, node.summary), form.root);
+      return renderStepPanel(step, node, form);
     }
     // A run.
     panelTitle.textContent = "Run";
     replaceChildren(panelBody, h("div", { "aria-busy": "true" }, h("span", { class: "skeleton skeleton--title" }), h("span", { class: "skeleton skeleton--text" })));
     refreshRun();
+  }
+
+  /** What the variable picker offers at `step`, and what its references are checked against. */
+  function variableContext(step) {
+    const runBody = isObject(lastRun?.trigger?.body) && Object.keys(lastRun.trigger.body).length ? lastRun.trigger.body : null;
+    return {
+      sample: draft.sampleBody ?? runBody,
+      sampleSource: draft.sampleBody ? "sample" : "run",
+      steps: draft.steps,
+      index: draft.steps.findIndex((s) => s.key === step.key),
+      nodes,
+      lastRun,
+    };
+  }
+
+  /** A step's panel: its settings (the form) and its preview, as two tabs. */
+  function renderStepPanel(step, node, form) {
+    const ids = { settings: uid("step-settings"), preview: uid("step-preview") };
+    const tab = (name, label, iconName) =>
+      h("button", { type: "button", role: "tab", class: "panel__tab", id: `${ids[name]}-tab`, "aria-controls": ids[name], "aria-selected": "false", tabindex: "-1" }, iconName ? icon(iconName) : null, label);
+    const tabs = { settings: tab("settings", "Settings"), preview: tab("preview", "Preview", "eye") };
+    const views = {
+      settings: h("div", { role: "tabpanel", class: "panel__tabpanel", id: ids.settings, "aria-labelledby": `${ids.settings}-tab` }, h("p", { class: "panel__summary" }, node.summary), form.root),
+      preview: h("div", { role: "tabpanel", class: "panel__tabpanel", id: ids.preview, "aria-labelledby": `${ids.preview}-tab`, tabindex: "-1", hidden: true }),
+    };
+    const list = h("div", { class: "panel__tabs", role: "tablist", "aria-label": `${node.label} ${step.id}` }, tabs.settings, tabs.preview);
+    const again = h("button", { type: "button", class: "btn btn--sm", title: "Render the step again for the test body (saves the flow first when it has changes)" }, icon("refresh"), "Preview again");
+    again.addEventListener("click", () => previewStep(step, views.preview, again));
+    const bar = h("div", { class: "panel__tabbar" }, list, again);
+
+    function show(name, { focus = false, run = true } = {}) {
+      stepView = name;
+      for (const key of ["settings", "preview"]) {
+        tabs[key].setAttribute("aria-selected", String(key === name));
+        tabs[key].tabIndex = key === name ? 0 : -1;
+        views[key].hidden = key !== name;
+      }
+      root.classList.toggle("studio--preview", name === "preview");
+      again.hidden = name !== "preview";
+      if (focus) tabs[name].focus();
+      if (name === "preview" && run) previewStep(step, views.preview, again);
+    }
+    showPreviewTab = (name, options) => show(name, options);
+    for (const key of ["settings", "preview"]) tabs[key].addEventListener("click", () => show(key));
+    list.addEventListener("keydown", (event) => {
+      if (!["ArrowLeft", "ArrowRight", "Home", "End"].includes(event.key)) return;
+      event.preventDefault();
+      const next = event.key === "Home" ? "settings" : event.key === "End" ? "preview" : stepView === "settings" ? "preview" : "settings";
+      show(next, { focus: true });
+    });
+
+    // The studio's own calls (a problem's field, a client error) open the settings first.
+    panelForm = {
+      ...form,
+      focus(path) {
+        if (stepView !== "settings") show("settings", { run: false });
+        return form.focus(path);
+      },
+    };
+    replaceChildren(panelBody, bar, views.settings, views.preview);
+    show(stepView === "preview" ? "preview" : "settings", { run: stepView === "preview" });
+  }
+
+  let previewTicket = 0;
+  /** Renders the step for the test body (POST …/steps/{id}/preview) into `view`; saves first when needed. */
+  async function previewStep(step, view, again) {
+    const ticket = ++previewTicket;
+    const slot = h("div", { class: "preview__slot" }); // what it says is announced in a word (below), not read out whole
+    replaceChildren(view, slot);
+    const progress = (text) => replaceChildren(slot, h("div", { class: "callout callout--progress", "aria-busy": "true" }, icon("loader", { className: "icon--spin" }), h("div", { class: "callout__body" }, h("p", { class: "callout__title" }, text), h("p", {}, "Nothing is sent."))));
+    const body = testBody.read();
+    if (!body) {
+      replaceChildren(slot, h("p", { class: "callout callout--warning" }, icon("alert"), h("span", {}, "The test body is not a JSON object yet: fix it at its field, then Preview again.")));
+      return;
+    }
+    busy(again, "Rendering…");
+    try {
+      if (isDirty()) {
+        progress("Saving the flow first…");
+        if (!(await save())) {
+          if (ticket === previewTicket) replaceChildren(slot, h("p", { class: "callout callout--warning" }, icon("alert"), h("span", {}, "Not saved, so there is nothing to preview yet: fix what the page shows, then Preview again.")));
+          return;
+        }
+      }
+      progress("Rendering the step…");
+      const index = draft.steps.findIndex((s) => s.key === step.key);
+      const answer = await api(`/flows/${encodeURIComponent(flowId)}/steps/${encodeURIComponent(step.id)}/preview`, { method: "POST", body: { body }, signal });
+      if (ticket !== previewTicket || !view.isConnected) return;
+      replaceChildren(slot, stepPreview(answer, { flowId, index, open: previewDisclosures }));
+      announce(answer.error ? `Preview: a run would fail at this step. ${answer.error.message}` : "Preview ready. Nothing was sent.");
+    } catch (error) {
+      if (error.name === "AbortError" || ticket !== previewTicket) return;
+      const alert = h("div");
+      formAlert(alert, error);
+      replaceChildren(slot, alert);
+    } finally {
+      busy(again);
+    }
+  }
+
+  /** The test body changed under an open preview: say so (previewing again saves the flow). */
+  function previewStale() {
+    const view = panelBody.querySelector(".panel__tabpanel:not([hidden]) .preview__slot");
+    if (!view || view.querySelector(".preview__stale")) return;
+    view.prepend(h("p", { class: "callout callout--warning preview__stale" }, icon("alert"), h("span", {}, "The test body changed since this preview: press Preview again.")));
   }
 
   function applySheet() {
@@ -419,9 +558,11 @@ export async function render({ shell, content, signal, params, workspace, setLea
     }
     const local = panelForm?.firstClientError?.();
     if (local) {
+      showPreviewTab?.("settings", { run: false });
       local.focus();
       return false;
     }
+    if (testBody.refuse()) return false; // the sample body is saved with the flow: it must be valid
 
     const input = toInput(draft);
     if (enable !== undefined) input.enabled = enable;
@@ -500,6 +641,7 @@ export async function render({ shell, content, signal, params, workspace, setLea
       goToField(error.field, error.message, sentSteps);
       return;
     }
+    if (error.field === "sampleBody") return testBody.showError(error.message);
     if (error.field && error.status === 422) return goToField(error.field, error.message, sentSteps, { alsoAlert: true });
     if (error.status === 409 && error.field === "name") return showAlert({ ...error, message: `${error.message}. Flow names are unique in a workspace: rename this one.` }, { action: ["Rename", () => renameButton.click()] });
     showAlert(error);
@@ -588,6 +730,8 @@ export async function render({ shell, content, signal, params, workspace, setLea
     selected = null;
     revealedSecret = null;
     enabled.set(fresh.enabled);
+    testBody.set(fresh.sampleBody);
+    if (!fresh.sampleBody) testBody.offer(lastRun);
     shell.setTitle(fresh.name);
     renderPanel();
     renderAll();
@@ -707,6 +851,7 @@ export async function render({ shell, content, signal, params, workspace, setLea
     signal,
     onRun: (summary) => {
       runList.upsert(summary);
+      if (summary.flowId === flowId && !isActive(summary.status)) loadLastRun(summary.id);
       if (selected?.kind === "run" && selected.id === summary.id) refreshRun();
     },
     // Back from the back/forward cache: what happened meanwhile came without events.
@@ -715,6 +860,25 @@ export async function render({ shell, content, signal, params, workspace, setLea
       refreshRun();
     },
   });
+
+  /** The newest run, for the variables the steps above produced and a trigger body to offer. */
+  let lastRunRequest = null;
+  async function loadLastRun(runId) {
+    if (lastRun?.id === runId && !isActive(lastRun.status)) return;
+    if (lastRunRequest === runId) return;
+    lastRunRequest = runId;
+    try {
+      const run = await api(`/runs/${encodeURIComponent(runId)}`, { signal });
+      if (lastRun && run.createdAt < lastRun.createdAt) return;
+      lastRun = run;
+      if (!draft.sampleBody) testBody.offer(run);
+      panelForm?.recheckVariables?.();
+    } catch {
+      // Suggestions then come from the declared outputs; nothing to tell.
+    } finally {
+      if (lastRunRequest === runId) lastRunRequest = null;
+    }
+  }
 
   // ---- Keyboard ---------------------------------------------------------------------------------
 

@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""The web app at scale (bench/webapp-scale): headless Chromium against a real `posthorn serve`.
+
+1. A flow of 100 debug.echo steps (the API's maximum), made through the API, opened in Flow Studio
+   `--rounds` times from another page: milliseconds from navigation start to every card drawn and
+   to the first free task after that (the page takes a click), in the page's own clock; then a
+   click on the 100th card and the time until its panel shows.
+2. `--runs` runs (10,000), made through POST /api/v1/flows/{id}/runs and executed by the server,
+   then /runs gone through to the oldest run two ways (scripts/checks/studio2_browser.py,
+   SCROLL_THROUGH): "end" — scroll to the bottom as soon as more is drawn, each wait at the end of
+   the list timed — and "flick" — one viewport per frame (~50,000 px/s), counting stalls; with the
+   longest frame and the most rows in the document. For reference, the same pages fetched back to
+   back in the same browser with nothing drawn: the floor the API sets.
+
+Prints one JSON object and a table. Every server this starts listens on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts" / "checks"))
+import studio2_browser as s2  # noqa: E402  (server, sign-in, the measurements)
+import webapp_browser as wb  # noqa: E402
+
+from selenium.webdriver.common.by import By  # noqa: E402
+
+FETCH_CHAIN = """
+const done = arguments[arguments.length - 1];
+(async () => {
+  const started = performance.now();
+  let next = null, n = 0, pages = 0;
+  do {
+    const r = await fetch("/api/v1/runs?limit=200" + (next ? "&cursor=" + encodeURIComponent(next) : ""), { credentials: "same-origin", headers: { Accept: "application/json" } });
+    const page = await r.json();
+    n += page.items.length;
+    next = page.next;
+    pages += 1;
+  } while (next);
+  done({ ms: performance.now() - started, runs: n, pages });
+})();
+"""
+
+
+class Scale(s2.Studio2Check):
+    def __init__(self, *args, runs: int, rounds: int) -> None:
+        super().__init__(*args)
+        self.runs, self.rounds = runs, rounds
+
+    def measure(self) -> dict:
+        a = self.a
+        out: dict = {"machine": f"nproc={os.cpu_count()}, {platform.processor() or platform.machine()}, {platform.release()}", "binary": self.binary}
+        steps = [{"id": f"s{i}", "type": "debug.echo", "parameters": {"message": f"Step {i} for {{{{trigger.body.name}}}}"}} for i in range(1, 101)]
+        flow = self.api("POST", "/api/v1/flows", {"name": "One hundred steps", "enabled": False, "trigger": {"type": "manual"}, "steps": steps}).json
+        opens = s2.measure_open(a, f"/flows/{flow['id']}", 101, rounds=self.rounds)
+        last = a.driver.find_elements(By.CSS_SELECTOR, ".canvas .node-card:not(.node-card--trigger) .node-card__main")[99]
+        a.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", last)
+        started = time.monotonic()
+        last.click()
+        a.wait(lambda: a.panel_title() == "Echo", "the 100th step's panel")
+        out["open100"] = {"readyMs": [o["ready"] for o in opens], "cardsMs": [o["cards"] for o in opens],
+                          "domContentLoadedMs": [o["domContentLoaded"] for o in opens],
+                          "readyMedianMs": statistics.median(o["ready"] for o in opens), "readyMaxMs": max(o["ready"] for o in opens),
+                          "click100thToPanelMs": round((time.monotonic() - started) * 1000)}
+
+        bulk = self.api("POST", "/api/v1/flows", {"name": "Bulk runs", "enabled": True, "trigger": {"type": "manual"},
+                                                  "steps": [{"id": "echo", "type": "debug.echo", "parameters": {"n": "{{trigger.body.n}}"}}]}).json
+        seeded = s2.seed_runs(self.client, self.session, bulk["id"], self.runs)
+        total = s2.count_runs(self.client, self.session)
+        oldest = s2.oldest_run(self.client, self.session)
+        out["history"] = {"runs": total, "seededInS": round(seeded, 1)}
+        for mode in ("end", "flick"):
+            out["history"][mode] = s2.measure_history(a, total, oldest, mode)
+        a.get("/flows")
+        a.driver.set_script_timeout(60)
+        floor = a.driver.execute_async_script(FETCH_CHAIN)
+        out["history"]["apiFloor"] = {k: round(v, 1) if isinstance(v, float) else v for k, v in floor.items()}
+        return out
+
+    def run(self) -> int:
+        self.recorder = wb.Recorder()
+        self.server = wb.Server(self.binary, self.work)
+        self.client = wb.Client(self.server.port)
+        self.session = ""
+        try:
+            self.a = self.browser("owner")
+            self.sign_in()
+            result = self.measure()
+        finally:
+            for browser in self.browsers:
+                browser.quit()
+            self.server.stop()
+        print(json.dumps(result, indent=2))
+        o, hist = result["open100"], result["history"]
+        print()
+        print("| measurement | result | target |")
+        print("|---|---|---|")
+        print(f"| open a flow of 100 steps: navigation start → all cards interactive | median {o['readyMedianMs']} ms, max {o['readyMaxMs']} ms ({o['readyMs']}) | < 1000 ms |")
+        print(f"| … then a click on the 100th card → its panel | {o['click100thToPanelMs']} ms (as seen by the driver) | |")
+        e, f = hist["end"], hist["flick"]
+        print(f"| history of {hist['runs']} runs, \"end\": wait for the next page at the end of the list | median {e['waitMedianMs']} ms, max {e['waitMaxMs']} ms ({e['waitCount']} pages) | < 1000 ms |")
+        print(f"| … whole history, newest to oldest | {round(e['ms'])} ms; longest frame {e['worstFrameMs']} ms; at most {e['mostRowsDrawn']} rows drawn | < 1000 ms |")
+        print(f"| history, \"flick\" (one viewport a frame) | {round(f['ms'])} ms, {f['stalls']} stalls; longest frame {f['worstFrameMs']} ms; at most {f['mostRowsDrawn']} rows drawn | |")
+        print(f"| the API alone: {hist['apiFloor']['pages']} pages of 200 back to back, nothing drawn | {round(hist['apiFloor']['ms'])} ms | |")
+        return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("posthorn")
+    parser.add_argument("--runs", type=int, default=10000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    chromium, chromedriver = wb.find_browser()
+    if not (chromium and chromedriver and wb.webdriver):
+        print("needs chromium, chromedriver and selenium (scripts/test installs them)", file=sys.stderr)
+        return 1
+    with tempfile.TemporaryDirectory(prefix="posthorn-webapp-scale-") as tmp:
+        return Scale(args.posthorn, Path(tmp), chromium, chromedriver, False, runs=args.runs, rounds=args.rounds).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
