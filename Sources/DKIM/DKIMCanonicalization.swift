@@ -30,86 +30,130 @@ enum RelaxedCanonicalization {
     /// canonicalized (and hashed) without being held: trailing whitespace of each line removed,
     /// runs of whitespace one space, empty lines at the end removed, and a non-empty body ending
     /// in exactly one CRLF.
+    ///
+    /// What passes unchanged (all of a base64 part, most of any text) is handed on as slices of
+    /// the input, never copied; only what changes is written from constants.
     struct Body {
         private var pendingSpace = false
+        /// Whether the pending whitespace is one SP so far (kept as it is if content follows).
+        private var singleSpace = false
         private var pendingCR = false
         private var lineHasContent = false
         private var emptyLines = 0
 
-        /// Canonicalizes `bytes`, handing the output to `emit` in order. Runs of ordinary bytes
-        /// (the bulk of a base64 or quoted-printable body) are copied whole.
-        mutating func feed(_ bytes: some Sequence<UInt8>, _ emit: (ArraySlice<UInt8>) -> Void) {
-            let input = bytes.withContiguousStorageIfAvailable { Array($0) } ?? Array(bytes)
-            var output: [UInt8] = []
-            output.reserveCapacity(input.count + 64)
-            var index = 0
-            let count = input.count
-            while index < count {
+        private static let crlf: [UInt8] = [0x0D, 0x0A]
+        private static let space: [UInt8] = [0x20]
+        private static let cr: [UInt8] = [0x0D]
+
+        /// Canonicalizes `input`, handing the output to `emit` in order.
+        mutating func feed(_ input: ArraySlice<UInt8>, _ emit: (ArraySlice<UInt8>) -> Void) {
+            // Output so far, not yet handed on: `input[run..<index]`, verbatim, but for the
+            // pending whitespace (from `spaceAt`) and CR (at `crAt`), whose fate is not known
+            // yet. Either may have come in an earlier piece: then it is at `startIndex`.
+            var run = input.startIndex
+            var index = input.startIndex
+            let end = input.endIndex
+            var spaceAt = input.startIndex
+            var crAt = input.startIndex
+
+            /// Hands on `input[run..<upTo]` and restarts the run at `from`.
+            func flush(_ upTo: Int, restart from: Int) {
+                if run < upTo { emit(input[run..<upTo]) }
+                run = from
+            }
+            /// Content starts at `at`: writes what it owes first (empty lines kept because content
+            /// follows, one space for whitespace); content right after the run or after one SP in
+            /// the run continues it.
+            func content(at: Int) {
+                let owesSpace = pendingSpace && !(singleSpace && spaceAt > run - 1 && spaceAt == at - 1 && emptyLines == 0)
+                if emptyLines > 0 || owesSpace {
+                    flush(pendingSpace ? spaceAt : at, restart: at)
+                    for _ in 0..<emptyLines { emit(Self.crlf[...]) }
+                    emptyLines = 0
+                    if pendingSpace { emit(Self.space[...]) }
+                }
+                pendingSpace = false
+                lineHasContent = true
+            }
+
+            while index < end {
                 let byte = input[index]
                 if pendingCR {
                     pendingCR = false
                     if byte == 0x0A {
-                        endLine(&output)
+                        // The line ends. Whitespace before the CR is dropped.
+                        if lineHasContent {
+                            let crInRun = crAt == index - 1 && crAt >= run
+                            if pendingSpace {
+                                flush(spaceAt, restart: crInRun ? crAt : index + 1)
+                                if !crInRun { emit(Self.crlf[...]) }
+                            } else if !crInRun {
+                                flush(crAt, restart: index + 1)
+                                emit(Self.crlf[...])
+                            }
+                        } else {
+                            // An empty line: written only if content follows.
+                            flush(pendingSpace ? spaceAt : crAt, restart: index + 1)
+                            emptyLines += 1
+                        }
+                        pendingSpace = false
+                        lineHasContent = false
                         index += 1
                         continue
                     }
-                    startContent(&output)
-                    output.append(0x0D)  // a bare CR is ordinary text
+                    // A bare CR is ordinary text.
+                    if crAt == index - 1 && crAt >= run {
+                        content(at: crAt)
+                    } else {
+                        content(at: index)
+                        emit(Self.cr[...])
+                    }
                 }
                 switch byte {
                 case 0x0D:
                     pendingCR = true
+                    crAt = index
                     index += 1
                 case 0x20, 0x09:
-                    pendingSpace = true
+                    if pendingSpace {
+                        singleSpace = false
+                    } else {
+                        pendingSpace = true
+                        singleSpace = byte == 0x20
+                        spaceAt = index
+                    }
                     index += 1
                 default:
-                    var end = index + 1
-                    while end < count {
-                        let next = input[end]
-                        if next == 0x0D || next == 0x0A || next == 0x20 || next == 0x09 { break }
-                        end += 1
+                    content(at: index)
+                    index += 1
+                    while index < end {
+                        let next = input[index]
+                        if next == 0x0D || next == 0x20 || next == 0x09 { break }
+                        index += 1
                     }
-                    startContent(&output)
-                    output.append(contentsOf: input[index..<end])
-                    index = end
                 }
             }
-            if !output.isEmpty { emit(output[...]) }
+            // What is still pending stays out of the run.
+            flush(pendingSpace ? spaceAt : pendingCR ? crAt : index, restart: index)
+            if pendingSpace { singleSpace = false }
         }
 
         /// Ends the body: a last line without CRLF gets one; empty lines at the end are dropped.
         mutating func finish(_ emit: (ArraySlice<UInt8>) -> Void) {
-            var output: [UInt8] = []
             if pendingCR {
                 pendingCR = false
-                startContent(&output)
-                output.append(0x0D)
-            }
-            if lineHasContent { output += [0x0D, 0x0A] }
-            lineHasContent = false
-            if !output.isEmpty { emit(output[...]) }
-        }
-
-        /// Before content: the empty lines it follows, and one space for the whitespace before it.
-        private mutating func startContent(_ output: inout [UInt8]) {
-            if emptyLines > 0 {
-                for _ in 0..<emptyLines { output += [0x0D, 0x0A] }
+                if emptyLines > 0 || pendingSpace {
+                    for _ in 0..<emptyLines { emit(Self.crlf[...]) }
+                    if pendingSpace { emit(Self.space[...]) }
+                }
                 emptyLines = 0
+                pendingSpace = false
+                emit(Self.cr[...])
+                lineHasContent = true
             }
-            if pendingSpace { output.append(0x20) }
-            pendingSpace = false
-            lineHasContent = true
-        }
-
-        private mutating func endLine(_ output: inout [UInt8]) {
-            pendingSpace = false  // whitespace at the end of a line is dropped
-            if lineHasContent {
-                output += [0x0D, 0x0A]
-            } else {
-                emptyLines += 1  // written only if something follows
-            }
+            if lineHasContent { emit(Self.crlf[...]) }
             lineHasContent = false
         }
     }
+
 }

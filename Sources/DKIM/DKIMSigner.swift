@@ -85,7 +85,7 @@ public struct DKIMSigner: Sendable {
         var inBody = false
         while let chunk = try stream.next() {
             if inBody {
-                body.feed(chunk) { hasher.update(data: $0) }
+                body.feed(chunk[...]) { hasher.update(data: $0) }
                 continue
             }
             head += chunk

@@ -38,6 +38,42 @@ struct DKIMCanonicalizationTests {
         #expect(Self.body(input) == expected)
     }
 
+    /// RFC 6376 §3.4.4 written the plain way, a line at a time, to check the streaming one.
+    static func reference(_ text: String) -> String {
+        var lines = text.components(separatedBy: "\r\n")
+        if lines.last == "" { lines.removeLast() }
+        lines = lines.map { line in
+            var out = ""
+            var inSpace = false
+            for character in line.unicodeScalars {
+                if character == " " || character == "\t" {
+                    inSpace = true
+                } else {
+                    if inSpace { out += " " }
+                    inSpace = false
+                    out.unicodeScalars.append(character)
+                }
+            }
+            return out
+        }
+        while lines.last == "" { lines.removeLast() }
+        return lines.isEmpty ? "" : lines.joined(separator: "\r\n") + "\r\n"
+    }
+
+    @Test("the streaming canonicalization equals the plain one, whole and split anywhere")
+    func againstReference() {
+        var random = SystemRandomNumberGenerator()
+        let pieces = ["a", "b", " ", "  ", "\t", "\r\n", "\r", "\n", "\r\n\r\n", " \r\n", "x y", "QUJD"]
+        for _ in 0..<2000 {
+            let text = (0..<Int.random(in: 0...30, using: &random)).map { _ in pieces.randomElement(using: &random)! }.joined()
+            let count = text.utf8.count
+            let splits = (0..<Int.random(in: 0...8, using: &random)).map { _ in Int.random(in: 0...max(count, 0), using: &random) }.sorted()
+            let expected = Self.reference(text)
+            #expect(Self.body(text) == expected, "\(text.debugDescription)")
+            #expect(Self.body(text, splits: splits) == expected, "\(text.debugDescription) split at \(splits)")
+        }
+    }
+
     @Test("a body split anywhere canonicalizes as it does whole")
     func splits() {
         var random = SystemRandomNumberGenerator()
