@@ -11,6 +11,10 @@ step's bytes (`{{steps.fetch.output.body}}`). After POSTing the webhook it waits
 checks, with Python's `email` package, what aiosmtpd received: the templated fields, the priority
 headers, the custom header, the Bcc in the envelope but not in the headers, and byte-identical
 attachments. The run history must show the step output and never the password.
+
+The workspace has a sending domain for the From address's domain, with an RSA and an Ed25519 key
+made through the API: the message must carry both signatures, and each must verify with dkimpy
+against the DNS record the API shows (as DNS serves it: its 255-byte strings joined).
 """
 
 from __future__ import annotations
@@ -154,6 +158,13 @@ def main() -> int:
                 "name": "aiosmtpd", "host": "localhost", "port": smtp.port, "security": "starttls",
                 "username": fixture.USER, "password": fixture.PASSWORD, "caCertificate": pki["ca"].read_text(),
                 "clientIdentifier": "client.example.com"})
+            records: dict[str, bytes] = {}
+            for selector, algorithm in (("e2e-rsa", "rsa-sha256"), ("e2e-ed", "ed25519-sha256")):
+                status, domain, text = call(base, "POST", "/api/v1/domains", token,
+                                            {"domain": "example.com", "selector": selector, "algorithm": algorithm})
+                checks.check(f"a {algorithm} key for example.com is made through the API", status == 201, text)
+                for key in domain.get("keys", []):
+                    records[key["dnsRecord"]["name"] + "."] = "".join(key["dnsRecord"]["strings"]).encode()
             flow = {
                 "name": "welcome", "trigger": {"type": "webhook"},
                 "steps": [
@@ -187,6 +198,10 @@ def main() -> int:
             steps = {step.get("id") or step.get("stepId"): step for step in run.get("steps", [])}
             send_output = (steps.get("send") or {}).get("output") or {}
             checks.check("the run history shows the send step's output", bool(send_output.get("messageId")), steps.get("send"))
+            checks.check("the output names the two signatures: example.com with e2e-rsa and e2e-ed",
+                         [(d.get("domain"), d.get("selector"), d.get("algorithm")) for d in send_output.get("dkim", [])]
+                         == [("example.com", "e2e-rsa", "rsa-sha256"), ("example.com", "e2e-ed", "ed25519-sha256")],
+                         send_output.get("dkim"))
             checks.check("the run history never shows the password",
                          fixture.PASSWORD not in run_text and json.dumps(fixture.PASSWORD)[1:-1] not in run_text)
             check_metrics(checks, metrics_port, forbidden=[
@@ -218,6 +233,25 @@ def main() -> int:
             checks.check("templated body", body is not None and "Hello Ada Lovelace, your plan is Pro." in body.get_content(),
                          body.get_content() if body else None)
             parts = {part.get_filename(): part.get_payload(decode=True) for part in message.iter_attachments()}
+            try:
+                import dkim
+            except ImportError as error:
+                checks.check("dkimpy is installed (pip install dkimpy pynacl)", False, str(error))
+            else:
+                def dnsfunc(name, timeout=5):  # noqa: ARG001
+                    return records.get(name.decode() if isinstance(name, bytes) else name)
+                signer = dkim.DKIM(delivered.raw)
+                results = []
+                for index in range(2):
+                    try:
+                        results.append(bool(signer.verify(idx=index, dnsfunc=dnsfunc)))
+                    except Exception as error:  # noqa: BLE001
+                        results.append(repr(error))
+                checks.check("both DKIM signatures verify with dkimpy against the records the API shows",
+                             results == [True, True] and len(records) == 2, results)
+                tampered = delivered.raw.replace(b"Welcome, Ada", b"Welcome, Eve", 1)
+                checks.check("… and fail once the subject is changed",
+                             not any(dkim.DKIM(tampered).verify(idx=i, dnsfunc=dnsfunc) for i in range(2)))
             checks.check("URL attachment byte-identical", parts.get("report.pdf") == report, list(parts))
             checks.check("base64 attachment byte-identical", parts.get("note.txt") == inline_text, list(parts))
             checks.check("buffer attachment (previous step's bytes) byte-identical", parts.get("logo.png") == logo, list(parts))
