@@ -78,11 +78,7 @@ struct DomainRoutes {
 
     /// The domain by id only: a name in the path would make two addresses for one resource.
     private func domain(_ id: String, workspaceID: String) async throws -> SendingDomain {
-        let domains = try await services.domains.list(in: workspaceID)
-        guard let domain = domains.first(where: { $0.id == id }) else {
-            throw APIError(.notFound, code: "not_found", "Domain not found")
-        }
-        return domain
+        try await mapped { try await services.domains.domainByID(id, in: workspaceID) }
     }
 
     /// `?credentialId=`: the credential the SPF recommendation is written for (404 when unknown).

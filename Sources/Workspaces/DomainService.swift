@@ -32,6 +32,12 @@ public struct DomainService: Sendable {
         try await store.domains(workspaceID: workspaceID)
     }
 
+    /// The domain with this id in the workspace (the API's lookup).
+    public func domainByID(_ id: String, in workspaceID: String) async throws -> SendingDomain {
+        guard let domain = try await store.domain(id: id, workspaceID: workspaceID) else { throw Self.domainNotFound }
+        return domain
+    }
+
     /// The domain with this id, or (for the CLI) this name, in the workspace.
     public func domain(_ idOrName: String, in workspaceID: String) async throws -> SendingDomain {
         if let domain = try await store.domain(id: idOrName, workspaceID: workspaceID) { return domain }
@@ -57,7 +63,7 @@ public struct DomainService: Sendable {
         guard let selector = input.selector?.trimmingCharacters(in: .whitespaces).lowercased(), !selector.isEmpty else {
             throw WorkspaceError.invalid("selector", "Selector is required (for example posthorn1)")
         }
-        guard DKIMSigner.isValidSelector(selector), selector.utf8.count <= 63 * 2 else {
+        guard DKIMSigner.isValidSelector(selector) else {
             throw WorkspaceError.invalid("selector", "Selector must be letters, digits and inner hyphens, in dot-separated labels")
         }
         var algorithm: DKIMKey.Algorithm?

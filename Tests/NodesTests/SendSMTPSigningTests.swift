@@ -1,6 +1,10 @@
 import DKIM
 import Flows
+import Nodes
+import TestSupport
 import Foundation
+import Logging
+import Vault
 import Testing
 import Workspaces
 
@@ -65,4 +69,26 @@ struct SendSMTPSigningTests {
         #expect(try #require(await harness.failure(parameters)).message.hasPrefix("dkimDomain: "))
         #expect(harness.transport.sent.count == 1)
     }
+
+    @Test("a key the vault cannot open fails the step (EDKIM, permanent) and nothing goes out unsigned")
+    func unopenableKey() async throws {
+        let harness = try await NodeHarness.make()
+        _ = try await harness.domains.addKey(DomainKeyInput(domain: "example.com", selector: "s"), in: "ws_1")
+        let otherVault = Vault(keyRing: KeyRing(single: MasterKey.generate()))
+        let node = SendSMTPEmailNode(
+            credentials: harness.credentials, domains: DomainService(store: harness.store, vault: otherVault),
+            transport: harness.transport, fetcher: harness.fetcher, identity: .deterministic())
+        var parameters = Self.message
+        parameters["credential"] = .string(harness.relay.id)
+        do throws(NodeError) {
+            _ = try await node.execute(NodeContext(
+                parameters: .object(parameters), stepOutputs: [:], workspaceID: "ws_1", flowID: "flow_1", runID: "run_1",
+                stepID: "send", attempt: 1, logger: Logger(label: "test.nodes")))
+            Issue.record("the step succeeded")
+        } catch {
+            #expect(error.code == "EDKIM" && error.disposition == .permanent)
+        }
+        #expect(harness.transport.sent.isEmpty)
+    }
+
 }

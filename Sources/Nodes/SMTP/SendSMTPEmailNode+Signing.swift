@@ -26,8 +26,11 @@ extension SendSMTPEmailNode {
         let identities: [DKIMSigner.Identity]
         do {
             identities = try await domains.signingIdentities(for: domain, in: request.workspaceID)
+        } catch let error as WorkspaceError {
+            // A key the vault cannot open stays unopenable: the operator must act.
+            throw NodeError(code: "EDKIM", message: "dkim: \(error.message)", disposition: .permanent)
         } catch {
-            throw NodeError(code: "EDKIM", message: "dkim: \(error)", disposition: .permanent)
+            throw NodeError(code: "EDKIM", message: "dkim: the domain's keys could not be loaded", disposition: .transient)
         }
         guard !identities.isEmpty else {
             guard request.domain.isEmpty else { throw Self.noKey(request.domain) }
