@@ -76,9 +76,11 @@ public struct DKIMSigner: Sendable {
         var value: String
     }
 
-    /// The header fields and the base64 SHA-256 of the relaxed body, in one pass over the renderer.
+    /// The header fields and the base64 SHA-256 of the relaxed body, in one pass over the renderer
+    /// (running beside this thread: ``RenderPipe``).
     static func read(_ message: RenderedMessage) throws -> (fields: [Field], bodyHash: String) {
-        var stream = message.makeStream()
+        let stream = RenderPipe(message)
+        defer { stream.abandon() }
         var head: [UInt8] = []
         var body = RelaxedCanonicalization.Body()
         var hasher = SHA256()

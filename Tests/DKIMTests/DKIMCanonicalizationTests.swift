@@ -86,6 +86,20 @@ struct DKIMCanonicalizationTests {
         }
     }
 
+    @Test("a body that cannot be read while it is hashed fails the signing, without hanging (the renderer runs on its own thread)")
+    func unreadableBody() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("posthorn-dkim-\(UUID().uuidString).bin").path
+        try Data(repeating: 0x41, count: 300_000).write(to: URL(fileURLWithPath: path))
+        var request = EmailRequest(from: "Team <team@example.com>", to: "ada@example.net", subject: "Hello", body: "Hi")
+        request.attachments = [EmailAttachment(filename: "big.bin", content: .file(path: path))]
+        let message = MessageComposer().compose(try request.validated())
+        let signer = DKIMSigner([.init(domain: "example.com", selector: "ed", key: try DKIMKey.generate(.ed25519SHA256))])
+        // Readable: it signs, and the body hash covers the whole attachment.
+        _ = try signer.sign(message, at: Date())
+        try FileManager.default.removeItem(atPath: path)
+        #expect(throws: (any Error).self) { try signer.sign(message, at: Date()) }
+    }
+
     @Test("a signed message starts with one DKIM-Signature per key, over the From signed once more than it occurs")
     func signing() throws {
         let request = EmailRequest(from: "Team <team@example.com>", to: "ada@example.net", subject: "Hello", body: "Hi")
