@@ -84,7 +84,7 @@ public struct WebAppRoutes: Sendable {
     /// The addresses the client-side router knows; `**` matches anything below.
     public static let pages = [
         "/", "signin", "setup", "invite", "settings/credentials", "settings/tokens", "settings/members", "settings/api-reference",
-        "flows", "flows/**", "runs", "runs/**",
+        "flows", "flows/**", "runs", "runs/**", "domains",
     ]
 
     /// The policy every page and asset is served with.

@@ -30,6 +30,7 @@ import * as flows from "./pages/flows.js";
 import * as studio from "./pages/studio.js";
 import * as runs from "./pages/runs.js";
 import * as run from "./pages/run.js";
+import * as domains from "./pages/domains.js";
 import * as notFound from "./pages/not-found.js";
 import { confirmDialog } from "./components/dialog.js";
 
@@ -48,6 +49,7 @@ const ROUTES = [
   { path: /^\/flows\/([^/]+)(?:\/runs\/([^/]+))?$/, page: studio, names: ["flowId", "runId"] },
   { path: "/runs", page: runs },
   { path: /^\/runs\/([^/]+)$/, page: run, names: ["runId"] },
+  { path: "/domains", page: domains },
 ];
 
 const app = document.getElementById("app");

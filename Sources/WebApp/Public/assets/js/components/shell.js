@@ -1,4 +1,4 @@
-// The workspace shell: sidebar (mark, wordmark, Flows/Runs/Credentials, user menu at the bottom)
+// The workspace shell: sidebar (mark, wordmark, Flows/Runs/Credentials/Domains, user menu at the bottom)
 // and the main area (page title, one primary action, content). On a phone the sidebar slides in
 // behind a menu button; the rest of the page is inert while it is open.
 
@@ -10,6 +10,7 @@ const NAV = [
   { href: "/flows", text: "Flows", icon: "flows", match: /^\/flows(\/|$)/ },
   { href: "/runs", text: "Runs", icon: "runs", match: /^\/runs(\/|$)/ },
   { href: "/settings/credentials", text: "Credentials", icon: "key", match: /^\/settings\// },
+  { href: "/domains", text: "Domains", icon: "globe", match: /^\/domains(\/|$)/ },
 ];
 
 const SETTINGS_TABS = [
