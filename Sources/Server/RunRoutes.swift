@@ -13,11 +13,18 @@ struct RunRoutes {
     /// A page holds 1 to ``maximumLimit`` runs, ``defaultLimit`` unless `limit` says otherwise.
     static let defaultLimit = 50
     static let maximumLimit = 200
+    /// The furthest `offset` (the history keeps fewer runs than this).
+    static let maximumOffset = 10_000_000
 
     func register(on group: RouterGroup<PosthornRequestContext>) {
         group.get("runs") { request, context in
             let workspace = try context.requireWorkspace()
             let page = try RunPageQuery(request.uri.queryParameters)
+            if let offset = page.offset {
+                let (runs, total) = try await services.runStore.runs(
+                    workspaceID: workspace.id, flowID: page.flowID, status: page.status, limit: page.limit, offset: offset)
+                return RunListResponse(items: runs.map(RunSummaryResponse.init), next: nil, total: total)
+            }
             // One more than asked says whether another page follows, so `next` is never a cursor
             // to an empty page.
             var runs = try await services.runStore.runs(
@@ -57,12 +64,14 @@ struct RunRoutes {
     }
 }
 
-/// `?flowId=&status=&limit=&cursor=`, each refused with 422 naming the parameter.
+/// `?flowId=&status=&limit=&cursor=` or `&offset=`, each refused with 422 naming the parameter.
 struct RunPageQuery {
     var flowID: String?
     var status: RunStatus?
     var limit = RunRoutes.defaultLimit
     var cursor: RunCursor?
+    /// Position instead of a cursor: the answer then carries `total`.
+    var offset: Int?
 
     init(_ parameters: FlatDictionary<Substring, Substring>) throws {
         if let flowID = parameters["flowId"], !flowID.isEmpty {
@@ -89,6 +98,17 @@ struct RunPageQuery {
                 throw APIError(.unprocessableContent, code: "validation_failed", field: "cursor", "Cursor is not one this API returned")
             }
             self.cursor = cursor
+        }
+        if let text = parameters["offset"] {
+            guard let offset = Int(text), offset >= 0, offset <= RunRoutes.maximumOffset else {
+                throw APIError(
+                    .unprocessableContent, code: "validation_failed", field: "offset",
+                    "Offset must be a whole number from 0 to \(RunRoutes.maximumOffset)")
+            }
+            guard cursor == nil else {
+                throw APIError(.unprocessableContent, code: "validation_failed", field: "offset", "Give either offset or cursor, not both")
+            }
+            self.offset = offset
         }
     }
 }
@@ -268,15 +288,18 @@ struct RunErrorResponse: Encodable {
 struct RunListResponse: ResponseEncodable {
     var items: [RunSummaryResponse]
     var next: String?
+    /// With `offset`: how many runs match the filter.
+    var total: Int?
 
     private enum CodingKeys: String, CodingKey {
-        case items, next
+        case items, next, total
     }
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(items, forKey: .items)
         try container.encode(next, forKey: .next)
+        try container.encodeIfPresent(total, forKey: .total)
     }
 }
 

@@ -243,6 +243,27 @@ extension SQLStore: RunStore {
         return try await allRuns(query)
     }
 
+    /// A page by position in the same order, and how many runs match. Both read in one
+    /// transaction, so the count and the page agree.
+    public func runs(
+        workspaceID: String, flowID: String?, status: RunStatus?, limit: Int, offset: Int
+    ) async throws -> (runs: [Run], total: Int) {
+        var filter: SQLQueryString = "workspace_id = \(bind: workspaceID)"
+        if let flowID { filter += " AND flow_id = \(bind: flowID)" }
+        if let status { filter += " AND status = \(bind: status.rawValue)" }
+        let condition = filter
+        return try await database.inTransaction { session in
+            let count = try await session.raw("SELECT COUNT(*) AS total FROM runs WHERE \(condition)").first()
+            let total = try count.map { row throws(StorageError) in try StoredRow(row, table: "runs").value("total", as: Int64.self) } ?? 0
+            guard limit > 0, offset < total else { return ([], Int(total)) }
+            let rows = try await session.raw("""
+                SELECT \(RunColumns.all) FROM runs WHERE \(condition)
+                ORDER BY created_at DESC, id DESC LIMIT \(bind: limit) OFFSET \(bind: offset)
+                """).all()
+            return (try rows.map(RunColumns.run(from:)), Int(total))
+        }
+    }
+
     /// The newest run of each flow: one indexed look per flow (`runs_flow_history`), reading
     /// only the columns a list shows.
     public func latestRuns(workspaceID: String, flowIDs: [String]) async throws -> [String: RunBrief] {

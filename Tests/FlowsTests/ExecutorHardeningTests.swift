@@ -29,6 +29,9 @@ final class CountingRunStore: RunStore, Sendable {
     func runs(workspaceID: String, flowID: String?, status: RunStatus?, limit: Int, before cursor: RunCursor?) async throws -> [Run] {
         await base.runs(workspaceID: workspaceID, flowID: flowID, status: status, limit: limit, before: cursor)
     }
+    func runs(workspaceID: String, flowID: String?, status: RunStatus?, limit: Int, offset: Int) async throws -> (runs: [Run], total: Int) {
+        await base.runs(workspaceID: workspaceID, flowID: flowID, status: status, limit: limit, offset: offset)
+    }
     func deleteFinishedRuns(before cutoff: Date) async throws -> Int { await base.deleteFinishedRuns(before: cutoff) }
     func latestRuns(workspaceID: String, flowIDs: [String]) async throws -> [String: RunBrief] {
         await base.latestRuns(workspaceID: workspaceID, flowIDs: flowIDs)

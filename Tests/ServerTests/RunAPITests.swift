@@ -147,14 +147,28 @@ struct RunAPITests {
                     #expect(succeeded.object["next"] is NSNull)
                     let all = try await client.call(.get, "/api/v1/runs", token: token)
                     #expect((all["items"] as? [Any])?.count == 5)
+                    #expect(all.object["total"] == nil, "a cursor page counts nothing")
+
+                    // By position: any window at once, with the total.
+                    let window = try await client.call(.get, "/api/v1/runs?offset=3&limit=2", token: token)
+                    #expect((window["items"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == Array(started.reversed()[3..<5]))
+                    #expect(window["total"] as? Int == 5 && window.object["next"] is NSNull)
+                    let ofFirst = try await client.call(.get, "/api/v1/runs?offset=0&flowId=\(first)", token: token)
+                    #expect(ofFirst["total"] as? Int == 3 && (ofFirst["items"] as? [Any])?.count == 3)
+                    let past = try await client.call(.get, "/api/v1/runs?offset=50", token: token)
+                    #expect((past["items"] as? [Any])?.isEmpty == true && past["total"] as? Int == 5)
+                    let token2 = try #require(try await client.call(.get, "/api/v1/runs?limit=1", token: token)["next"] as? String)
+                    let both = try await client.call(.get, "/api/v1/runs?offset=1&cursor=\(token2)", token: token)
+                    #expect(both.status == .unprocessableContent && both.errorField == "offset")
                 }
             }
         }
     }
 
-    @Test("a bad status, limit or cursor is 422 naming the query parameter", arguments: [
+    @Test("a bad status, limit, cursor or offset is 422 naming the query parameter", arguments: [
         ("status=done", "status"), ("limit=0", "limit"), ("limit=201", "limit"), ("limit=ten", "limit"),
         ("limit=", "limit"), ("cursor=not-a-cursor", "cursor"), ("cursor=12_", "cursor"),
+        ("offset=-1", "offset"), ("offset=ten", "offset"), ("offset=", "offset"), ("offset=10000001", "offset"),
     ])
     func badQuery(query: String, field: String) async throws {
         try await APIHarness.run { harness in

@@ -280,6 +280,32 @@ struct RunStoreContractTests {
         }
     }
 
+    @Test("a page by position: the same order as the cursor's, any window at once, with the total of the filter", arguments: StoreKind.allCases)
+    func pagingByOffset(_ kind: StoreKind) async throws {
+        try await kind.withFlowStores { stores in
+            var all: [Run] = []
+            for index in 0..<23 {
+                all.append(FlowFixture.run(
+                    String(format: "run_%02d", index), flowID: index % 3 == 0 ? "fl_a" : "fl_b",
+                    createdAt: 1_700_000_000_000 + Int64(index / 2), status: index % 2 == 0 ? .succeeded : .failed))
+            }
+            try await stores.runs.enqueue(all.shuffled())
+            try await stores.runs.enqueue([FlowFixture.run("run_foreign", workspaceID: "ws_2", createdAt: 1_800_000_000_000)])
+            let expected = all.sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
+
+            let middle = try await stores.runs.runs(workspaceID: "ws_1", flowID: nil, status: nil, limit: 5, offset: 10)
+            #expect(middle.total == 23 && middle.runs == Array(expected[10..<15]))
+            let tail = try await stores.runs.runs(workspaceID: "ws_1", flowID: nil, status: nil, limit: 5, offset: 20)
+            #expect(tail.runs == Array(expected[20...]))
+            let beyond = try await stores.runs.runs(workspaceID: "ws_1", flowID: nil, status: nil, limit: 5, offset: 40)
+            #expect(beyond.runs.isEmpty && beyond.total == 23)
+            let failedOfB = try await stores.runs.runs(workspaceID: "ws_1", flowID: "fl_b", status: .failed, limit: 50, offset: 1)
+            let wanted = expected.filter { $0.flowID == "fl_b" && $0.status == .failed }
+            #expect(failedOfB.total == wanted.count && failedOfB.runs == Array(wanted.dropFirst()))
+            #expect(try await stores.runs.runs(workspaceID: "ws_2", flowID: nil, status: nil, limit: 5, offset: 0).total == 1)
+        }
+    }
+
     @Test("the history filters by flow and by status", arguments: StoreKind.allCases)
     func filters(_ kind: StoreKind) async throws {
         try await kind.withFlowStores { stores in

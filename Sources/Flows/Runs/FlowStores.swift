@@ -48,6 +48,9 @@ public protocol RunStore: Sendable {
     func run(id: String, workspaceID: String) async throws -> Run?
     /// A page of a workspace's runs, newest first, optionally for one flow and one status.
     func runs(workspaceID: String, flowID: String?, status: RunStatus?, limit: Int, before cursor: RunCursor?) async throws -> [Run]
+    /// A page of the same order by position: the `limit` runs after the first `offset`, and how
+    /// many runs match in all (the history's random access: a scroll to anywhere is one request).
+    func runs(workspaceID: String, flowID: String?, status: RunStatus?, limit: Int, offset: Int) async throws -> (runs: [Run], total: Int)
     /// The newest run of each of these flows of the workspace that has one (the flows list's
     /// "last run"), without the runs' trigger and steps.
     func latestRuns(workspaceID: String, flowIDs: [String]) async throws -> [String: RunBrief]

@@ -148,6 +148,14 @@ public actor InMemoryRunStore: RunStore {
         .prefix(limit).map { $0 }
     }
 
+    public func runs(workspaceID: String, flowID: String?, status: RunStatus?, limit: Int, offset: Int) -> (runs: [Run], total: Int) {
+        let matching = runs.values.filter { run in
+            run.workspaceID == workspaceID && (flowID == nil || run.flowID == flowID) && (status == nil || run.status == status)
+        }
+        .sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
+        return (Array(matching.dropFirst(offset).prefix(limit)), matching.count)
+    }
+
     public func latestRuns(workspaceID: String, flowIDs: [String]) -> [String: RunBrief] {
         var latest: [String: RunBrief] = [:]
         for flowID in flowIDs {
