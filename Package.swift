@@ -48,6 +48,9 @@ let package = Package(
             ],
             swiftSettings: sharedSettings
         ),
+        // Bounce messages (RFC 3464 delivery status notifications and the common text notices)
+        // read into reports. Pure: Foundation only.
+        .target(name: "Bounces", swiftSettings: sharedSettings),
         // A value that never prints itself: passwords, tokens, keys.
         .target(name: "Secrets", swiftSettings: sharedSettings),
         // Pure SMTP: replies, commands, capabilities, SASL, dot-stuffing, the client state machine.
@@ -178,7 +181,7 @@ let package = Package(
         .target(
             name: "FuzzTargets",
             dependencies: [
-                "Flows", "MIME", "SMTPCore", "Egress", "DKIM",
+                "Flows", "MIME", "SMTPCore", "Egress", "DKIM", "Bounces",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: sharedSettings
@@ -195,6 +198,12 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
+            swiftSettings: sharedSettings
+        ),
+        .testTarget(
+            name: "BouncesTests",
+            dependencies: ["Bounces"],
+            resources: [.copy("Corpus")],
             swiftSettings: sharedSettings
         ),
         .testTarget(

@@ -1,4 +1,5 @@
 public import Foundation
+import Bounces
 import DKIM
 import Egress
 import Flows
@@ -7,7 +8,7 @@ import NIOCore
 import SMTPCore
 
 /// The parsers that read input from outside (webhook bodies, templates in flows, addresses,
-/// SMTP replies, cron expressions, form bodies, `Content-Disposition` headers, host literals, DNS replies),
+/// SMTP replies, cron expressions, form bodies, `Content-Disposition` headers, host literals, DNS replies, bounce messages),
 /// each as one function of arbitrary bytes that must never crash, hang or break its invariant.
 ///
 /// libFuzzer drives them through `bench/fuzz TARGET MINUTES` (a sanitizer build of the
@@ -24,6 +25,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case contentDisposition
     case ipLiteral
     case dnsResponse
+    case bounceMessage
 
     /// Feeds `data` to the target.
     public func run(_ data: Data) {
@@ -37,6 +39,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .contentDisposition: Self.contentDisposition(data)
         case .ipLiteral: Self.ipLiteral(data)
         case .dnsResponse: Self.dnsResponse(data)
+        case .bounceMessage: Self.bounceMessage(data)
         }
     }
 
@@ -181,6 +184,24 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             }
         }
         return replies
+    }
+
+    /// A bounce message reads the same way twice, to at most 100 recipients, each a plain address
+    /// with a well-formed status (or none) and a bounded diagnostic.
+    static func bounceMessage(_ data: Data) {
+        let bytes = [UInt8](data)
+        let first = Result { () throws(BounceParseError) in try BounceParser.parse(bytes) }
+        let second = Result { () throws(BounceParseError) in try BounceParser.parse(bytes) }
+        check(first == second, "the same bounce reads differently twice")
+        guard case .success(let report) = first else { return }
+        check(!report.recipients.isEmpty && report.recipients.count <= BounceParser.maximumRecipients, "\(report.recipients.count) recipients")
+        for recipient in report.recipients {
+            check(recipient.address.contains("@") && !recipient.address.unicodeScalars.contains { $0.value <= 0x20 },
+                  "recipient \(recipient.address.debugDescription)")
+            check(recipient.status.map { BounceParser.enhancedCode($0) == $0 } ?? true, "status \(String(describing: recipient.status))")
+            check((recipient.diagnostic?.count ?? 0) <= 1_001, "a diagnostic of \(recipient.diagnostic?.count ?? 0) characters")
+        }
+        check(report.messageID.map { $0.hasPrefix("<") && $0.hasSuffix(">") } ?? true, "message id \(String(describing: report.messageID))")
     }
 
     private static func check(_ condition: Bool, _ message: @autoclosure () -> String) {
