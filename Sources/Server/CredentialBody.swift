@@ -130,24 +130,14 @@ struct CredentialResponse: ResponseEncodable {
     private struct LastTestBody: Encodable {
         var ok: Bool
         var at: String
-        var code: String?
-        var tlsVersion: String?
+        @ExplicitNull var code: String?
+        @ExplicitNull var tlsVersion: String?
 
         init(_ record: CredentialTestRecord) {
             ok = record.ok
             at = Timestamp.string(record.testedAt)
             code = record.code
             tlsVersion = record.tlsVersion
-        }
-
-        private enum CodingKeys: String, CodingKey { case ok, at, code, tlsVersion }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(ok, forKey: .ok)
-            try container.encode(at, forKey: .at)
-            try container.encode(code, forKey: .code)
-            try container.encode(tlsVersion, forKey: .tlsVersion)
         }
     }
 }

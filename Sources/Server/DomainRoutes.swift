@@ -135,11 +135,11 @@ struct DomainCheckBody: Decodable {
 struct DomainCheckResponse: ResponseEncodable {
     struct Result: Encodable {
         var record: String
-        var keyId: String?
-        var selector: String?
+        @ExplicitNull var keyId: String?
+        @ExplicitNull var selector: String?
         var name: String
         var status: String
-        var expected: String?
+        @ExplicitNull var expected: String?
         var found: [String]
         var message: String
 
@@ -153,20 +153,6 @@ struct DomainCheckResponse: ResponseEncodable {
             found = check.found
             message = check.message
         }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(record, forKey: .record)
-            try container.encode(keyId, forKey: .keyId)
-            try container.encode(selector, forKey: .selector)
-            try container.encode(name, forKey: .name)
-            try container.encode(status, forKey: .status)
-            try container.encode(expected, forKey: .expected)
-            try container.encode(found, forKey: .found)
-            try container.encode(message, forKey: .message)
-        }
-
-        private enum CodingKeys: String, CodingKey { case record, keyId, selector, name, status, expected, found, message }
     }
 
     var domain: String
@@ -201,28 +187,15 @@ struct DomainResponse: ResponseEncodable {
         var algorithm: String
         var active: Bool
         var createdAt: String
-        var activatedAt: String?
+        @ExplicitNull var activatedAt: String?
         var dnsRecord: Record
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(id, forKey: .id)
-            try container.encode(selector, forKey: .selector)
-            try container.encode(algorithm, forKey: .algorithm)
-            try container.encode(active, forKey: .active)
-            try container.encode(createdAt, forKey: .createdAt)
-            try container.encode(activatedAt, forKey: .activatedAt)
-            try container.encode(dnsRecord, forKey: .dnsRecord)
-        }
-
-        private enum CodingKeys: String, CodingKey { case id, selector, algorithm, active, createdAt, activatedAt, dnsRecord }
     }
 
     struct Recommendation: Encodable {
         var name: String
         var type: String
         var value: String
-        var credentialId: String?
+        @ExplicitNull var credentialId: String?
         var note: String
 
         init(_ recommendation: DomainService.Recommendation) {
@@ -232,17 +205,6 @@ struct DomainResponse: ResponseEncodable {
             credentialId = recommendation.credentialID
             note = recommendation.note
         }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(name, forKey: .name)
-            try container.encode(type, forKey: .type)
-            try container.encode(value, forKey: .value)
-            try container.encode(credentialId, forKey: .credentialId)
-            try container.encode(note, forKey: .note)
-        }
-
-        private enum CodingKeys: String, CodingKey { case name, type, value, credentialId, note }
     }
 
     struct Recommended: Encodable {

@@ -173,23 +173,13 @@ struct LastRunResponse: Encodable {
     var id: String
     var status: String
     var createdAt: String
-    var finishedAt: String?
+    @ExplicitNull var finishedAt: String?
 
     init(_ run: RunBrief) {
         id = run.id
         status = run.status.rawValue
         createdAt = Timestamp.string(run.createdAt)
         finishedAt = run.finishedAt.map(Timestamp.string)
-    }
-
-    private enum CodingKeys: String, CodingKey { case id, status, createdAt, finishedAt }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
-        try container.encode(status, forKey: .status)
-        try container.encode(createdAt, forKey: .createdAt)
-        try container.encode(finishedAt, forKey: .finishedAt)
     }
 }
 

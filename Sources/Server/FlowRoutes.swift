@@ -164,12 +164,12 @@ struct StepPreviewBody: Decodable {
 struct StepPreviewResponse: ResponseEncodable {
     var stepId: String
     var type: String
-    var upstreamRunId: String?
-    var parameters: JSONValue?
-    var result: JSONValue?
-    var error: RunErrorResponse?
+    @ExplicitNull var upstreamRunId: String?
+    @ExplicitNull var parameters: JSONValue?
+    @ExplicitNull var result: JSONValue?
+    @ExplicitNull var error: RunErrorResponse?
     /// Where the studio's sandboxed frame loads the HTML body (ten minutes).
-    var htmlFrameUrl: String?
+    @ExplicitNull var htmlFrameUrl: String?
 
     init(_ preview: StepPreview) {
         stepId = preview.stepID
@@ -178,19 +178,5 @@ struct StepPreviewResponse: ResponseEncodable {
         parameters = preview.parameters
         result = preview.result
         error = preview.error.map(RunErrorResponse.init)
-    }
-
-    private enum CodingKeys: String, CodingKey { case stepId, type, upstreamRunId, parameters, result, error, htmlFrameUrl }
-
-    // Explicit nulls, as runs have them.
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(stepId, forKey: .stepId)
-        try container.encode(type, forKey: .type)
-        try container.encode(upstreamRunId, forKey: .upstreamRunId)
-        try container.encode(parameters, forKey: .parameters)
-        try container.encode(result, forKey: .result)
-        try container.encode(error, forKey: .error)
-        try container.encode(htmlFrameUrl, forKey: .htmlFrameUrl)
     }
 }

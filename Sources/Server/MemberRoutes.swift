@@ -117,17 +117,6 @@ struct CreatedInviteResponse: ResponseEncodable {
     var id: String
     var url: String
     var role: String
-    var email: String?
+    @ExplicitNull var email: String?
     var expiresAt: String
-
-    private enum CodingKeys: String, CodingKey { case id, url, role, email, expiresAt }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
-        try container.encode(url, forKey: .url)
-        try container.encode(role, forKey: .role)
-        try container.encode(email, forKey: .email)
-        try container.encode(expiresAt, forKey: .expiresAt)
-    }
 }

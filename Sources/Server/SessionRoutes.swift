@@ -231,14 +231,5 @@ struct InvitePreviewResponse: ResponseEncodable {
 
     var workspace: WorkspaceName
     var role: String
-    var email: String?
-
-    private enum CodingKeys: String, CodingKey { case workspace, role, email }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(workspace, forKey: .workspace)
-        try container.encode(role, forKey: .role)
-        try container.encode(email, forKey: .email)
-    }
+    @ExplicitNull var email: String?
 }

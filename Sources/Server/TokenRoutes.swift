@@ -44,8 +44,9 @@ struct TokenResponse: ResponseEncodable {
     var id: String
     var name: String
     var createdAt: String
-    var lastUsedAt: String?
-    var createdBy: String?
+    @ExplicitNull var lastUsedAt: String?
+    @ExplicitNull var createdBy: String?
+    /// Only in the answer that creates the token (absent, not null, elsewhere).
     var token: String?
 
     init(_ token: APIToken) {
@@ -54,20 +55,6 @@ struct TokenResponse: ResponseEncodable {
         createdBy = token.createdBy
         createdAt = Timestamp.string(token.createdAt)
         lastUsedAt = token.lastUsedAt.map(Timestamp.string)
-    }
-
-    private enum CodingKeys: String, CodingKey {
-        case id, name, createdAt, lastUsedAt, createdBy, token
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
-        try container.encode(name, forKey: .name)
-        try container.encode(createdAt, forKey: .createdAt)
-        try container.encode(lastUsedAt, forKey: .lastUsedAt)
-        try container.encode(createdBy, forKey: .createdBy)
-        try container.encodeIfPresent(token, forKey: .token)
     }
 }
 
