@@ -55,13 +55,13 @@ struct ParameterResponse: Encodable {
     var label: String
     var kind: String
     var required: Bool
-    var options: [String]?
-    var defaultValue: JSONValue?
-    var help: String?
+    @ExplicitNull var options: [String]?
+    @ExplicitNull var defaultValue: JSONValue?
+    @ExplicitNull var help: String?
     var secret: Bool
-    var visibleWhen: VisibilityResponse?
-    var items: [ParameterResponse]?
-    var maxItems: Int?
+    @ExplicitNull var visibleWhen: VisibilityResponse?
+    @ExplicitNull var items: [ParameterResponse]?
+    @ExplicitNull var maxItems: Int?
 
     struct VisibilityResponse: Encodable {
         var parameter: String
@@ -84,21 +84,5 @@ struct ParameterResponse: Encodable {
 
     private enum CodingKeys: String, CodingKey {
         case name, label, kind, required, options, defaultValue = "default", help, secret, visibleWhen, items, maxItems
-    }
-
-    // Explicit nulls, so a form builder sees every field.
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(name, forKey: .name)
-        try container.encode(label, forKey: .label)
-        try container.encode(kind, forKey: .kind)
-        try container.encode(required, forKey: .required)
-        try container.encode(options, forKey: .options)
-        try container.encode(defaultValue, forKey: .defaultValue)
-        try container.encode(help, forKey: .help)
-        try container.encode(secret, forKey: .secret)
-        try container.encode(visibleWhen, forKey: .visibleWhen)
-        try container.encode(items, forKey: .items)
-        try container.encode(maxItems, forKey: .maxItems)
     }
 }

@@ -124,10 +124,10 @@ struct RunResponse: ResponseEncodable {
     var status: String
     var trigger: TriggerPayload
     var steps: [StepRecordResponse]
-    var error: RunErrorResponse?
+    @ExplicitNull var error: RunErrorResponse?
     var createdAt: String
-    var startedAt: String?
-    var finishedAt: String?
+    @ExplicitNull var startedAt: String?
+    @ExplicitNull var finishedAt: String?
 
     init(_ run: Run) {
         id = run.id
@@ -140,24 +140,6 @@ struct RunResponse: ResponseEncodable {
         startedAt = run.startedAt.map(Timestamp.string)
         finishedAt = run.finishedAt.map(Timestamp.string)
     }
-
-    private enum CodingKeys: String, CodingKey {
-        case id, flowId, status, trigger, steps, error, createdAt, startedAt, finishedAt
-    }
-
-    // Explicit nulls, so clients see every field.
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
-        try container.encode(flowId, forKey: .flowId)
-        try container.encode(status, forKey: .status)
-        try container.encode(trigger, forKey: .trigger)
-        try container.encode(steps, forKey: .steps)
-        try container.encode(error, forKey: .error)
-        try container.encode(createdAt, forKey: .createdAt)
-        try container.encode(startedAt, forKey: .startedAt)
-        try container.encode(finishedAt, forKey: .finishedAt)
-    }
 }
 
 /// A run as a history page lists it: no trigger data and no steps (fetch the run for those), so a
@@ -167,10 +149,10 @@ struct RunSummaryResponse: Encodable {
     var flowId: String
     var status: String
     var triggerKind: String
-    var error: RunErrorResponse?
+    @ExplicitNull var error: RunErrorResponse?
     var createdAt: String
-    var startedAt: String?
-    var finishedAt: String?
+    @ExplicitNull var startedAt: String?
+    @ExplicitNull var finishedAt: String?
 
     init(_ run: Run) {
         self.init(
@@ -198,34 +180,18 @@ struct RunSummaryResponse: Encodable {
         self.startedAt = startedAt.map(Timestamp.string)
         self.finishedAt = finishedAt.map(Timestamp.string)
     }
-
-    private enum CodingKeys: String, CodingKey {
-        case id, flowId, status, triggerKind, error, createdAt, startedAt, finishedAt
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
-        try container.encode(flowId, forKey: .flowId)
-        try container.encode(status, forKey: .status)
-        try container.encode(triggerKind, forKey: .triggerKind)
-        try container.encode(error, forKey: .error)
-        try container.encode(createdAt, forKey: .createdAt)
-        try container.encode(startedAt, forKey: .startedAt)
-        try container.encode(finishedAt, forKey: .finishedAt)
-    }
 }
 
 struct StepRecordResponse: Encodable {
     var id: String
     var type: String
     var status: String
-    var parameters: JSONValue?
-    var output: JSONValue?
-    var error: RunErrorResponse?
+    @ExplicitNull var parameters: JSONValue?
+    @ExplicitNull var output: JSONValue?
+    @ExplicitNull var error: RunErrorResponse?
     var attempts: Int
     var startedAt: String
-    var finishedAt: String?
+    @ExplicitNull var finishedAt: String?
 
     init(_ record: StepRecord) {
         id = record.stepID
@@ -238,49 +204,20 @@ struct StepRecordResponse: Encodable {
         startedAt = Timestamp.string(record.startedAt)
         finishedAt = record.finishedAt.map(Timestamp.string)
     }
-
-    private enum CodingKeys: String, CodingKey {
-        case id, type, status, parameters, output, error, attempts, startedAt, finishedAt
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
-        try container.encode(type, forKey: .type)
-        try container.encode(status, forKey: .status)
-        try container.encode(parameters, forKey: .parameters)
-        try container.encode(output, forKey: .output)
-        try container.encode(error, forKey: .error)
-        try container.encode(attempts, forKey: .attempts)
-        try container.encode(startedAt, forKey: .startedAt)
-        try container.encode(finishedAt, forKey: .finishedAt)
-    }
 }
 
 /// `{"code", "message", "stepId", "details"}`: codes are the node's (`ETEMPLATE`, `EAUTH`).
 struct RunErrorResponse: Encodable {
     var code: String
     var message: String
-    var stepId: String?
-    var details: JSONValue?
+    @ExplicitNull var stepId: String?
+    @ExplicitNull var details: JSONValue?
 
     init(_ error: RunError) {
         code = error.code
         message = error.message
         stepId = error.stepID
         details = error.details
-    }
-
-    private enum CodingKeys: String, CodingKey {
-        case code, message, stepId, details
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(code, forKey: .code)
-        try container.encode(message, forKey: .message)
-        try container.encode(stepId, forKey: .stepId)
-        try container.encode(details, forKey: .details)
     }
 }
 
