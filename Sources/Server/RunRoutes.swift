@@ -224,20 +224,9 @@ struct RunErrorResponse: Encodable {
 /// `{"items": […], "next": cursor or null}`.
 struct RunListResponse: ResponseEncodable {
     var items: [RunSummaryResponse]
-    var next: String?
-    /// With `offset`: how many runs match the filter.
+    @ExplicitNull var next: String?
+    /// With `offset` only (absent otherwise): how many runs match the filter.
     var total: Int?
-
-    private enum CodingKeys: String, CodingKey {
-        case items, next, total
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(items, forKey: .items)
-        try container.encode(next, forKey: .next)
-        try container.encodeIfPresent(total, forKey: .total)
-    }
 }
 
 extension JSONRendering {
