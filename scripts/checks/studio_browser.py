@@ -672,18 +672,10 @@ def main() -> int:
     parser.add_argument("--screenshots", action="store_true", help="also write docs/screenshots/*.png")
     args = parser.parse_args()
 
-    chromium, chromedriver = wb.find_browser()
-    problems = []
-    if wb.webdriver is None:
-        problems.append("selenium is not installed (python3 -m pip install selenium)")
-    if chromium is None:
-        problems.append("no chromium (apt-get install chromium)")
-    if chromedriver is None:
-        problems.append("no chromedriver (apt-get install chromium-driver)")
-    if problems:
-        print(f"FAIL browser available: {'; '.join(problems)}")
-        print("0 passed, 1 failed")
+    found = wb.browser_or_fail()
+    if found is None:
         return 1
+    chromium, chromedriver = found
     with tempfile.TemporaryDirectory(prefix="posthorn-studio-") as tmp:
         return StudioCheck(args.posthorn, Path(tmp), chromium, chromedriver, args.screenshots).run()
 

@@ -109,6 +109,24 @@ def find_browser() -> tuple[str | None, str | None]:
     return chromium, driver
 
 
+def browser_or_fail() -> tuple[str, str] | None:
+    """Chromium and chromedriver, or None after printing the failed check that says what is missing
+    (a browser check without a browser fails; it never skips)."""
+    chromium, chromedriver = find_browser()
+    problems = []
+    if webdriver is None:
+        problems.append("selenium is not installed (python3 -m pip install selenium)")
+    if chromium is None:
+        problems.append("no chromium (apt-get install chromium)")
+    if chromedriver is None:
+        problems.append("no chromedriver (apt-get install chromium-driver)")
+    if problems:
+        print(f"FAIL browser available: {'; '.join(problems)}")
+        print("0 passed, 1 failed")
+        return None
+    return chromium, chromedriver
+
+
 # MARK: - Canaries
 
 def needles(secret: str) -> dict[str, bytes]:
@@ -1451,18 +1469,10 @@ def main() -> int:
     parser.add_argument("--screenshots", action="store_true", help="also write docs/screenshots/*.png")
     args = parser.parse_args()
 
-    chromium, chromedriver = find_browser()
-    problems = []
-    if webdriver is None:
-        problems.append("selenium is not installed (python3 -m pip install selenium)")
-    if chromium is None:
-        problems.append("no chromium (apt-get install chromium)")
-    if chromedriver is None:
-        problems.append("no chromedriver (apt-get install chromium-driver)")
-    if problems:
-        print(f"FAIL browser available: {'; '.join(problems)}")
-        print("0 passed, 1 failed")
+    found = browser_or_fail()
+    if found is None:
         return 1
+    chromium, chromedriver = found
     with tempfile.TemporaryDirectory(prefix="posthorn-webapp-") as tmp:
         return WebAppCheck(args.posthorn, Path(tmp), chromium, chromedriver, args.screenshots).run()
 
