@@ -55,7 +55,7 @@ extension SQLStore: DomainStore {
 
     /// Writes the keys' `active`, `activated_at` and sealed private key in one transaction.
     public func updateDKIMKeys(_ keys: [DKIMKeyRecord]) async throws {
-        try await database.inTransaction { session in
+        try await transaction { session in
             for key in keys {
                 try await session.raw("""
                     UPDATE dkim_keys SET active = \(bind: key.active), activated_at = \(bind: key.activatedAt?.millisecondsSince1970), \

@@ -252,7 +252,7 @@ extension SQLStore: RunStore {
         if let flowID { filter += " AND flow_id = \(bind: flowID)" }
         if let status { filter += " AND status = \(bind: status.rawValue)" }
         let condition = filter
-        return try await database.inTransaction { session in
+        return try await transaction { session in
             let count = try await session.raw("SELECT COUNT(*) AS total FROM runs WHERE \(condition)").first()
             let total = try count.map { row throws(StorageError) in try StoredRow(row, table: "runs").value("total", as: Int64.self) } ?? 0
             guard limit > 0, offset < total else { return ([], Int(total)) }

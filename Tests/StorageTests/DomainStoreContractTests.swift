@@ -188,4 +188,30 @@ struct DomainStoreContractTests {
         }
     }
 
+
+    /// Regression: activation wrote its keys in a transaction that bypassed the store's gate.
+    @Test("activating keys while others read and add keys: nothing fails", arguments: StoreKind.allCases)
+    func activationUnderConcurrency(_ kind: StoreKind) async throws {
+        try await Self.withService(kind) { _, service in
+            let first = try await service.addKey(DomainKeyInput(domain: "example.com", selector: "a", algorithm: "ed25519-sha256"), in: Self.home.id)
+            let second = try await service.addKey(DomainKeyInput(domain: "example.com", selector: "b", algorithm: "ed25519-sha256"), in: Self.home.id)
+            let ids = second.keys.map(\.id)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for turn in 0..<20 { _ = try await service.activate(keyID: ids[turn % 2], domainID: first.id, in: Self.home.id) }
+                }
+                group.addTask {
+                    for turn in 0..<20 { _ = try await service.list(in: Self.home.id); _ = turn }
+                }
+                group.addTask {
+                    for turn in 0..<5 {
+                        _ = try await service.addKey(DomainKeyInput(domain: "example.net", selector: "k\(turn)", algorithm: "ed25519-sha256"), in: Self.home.id)
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await service.domain(first.id, in: Self.home.id).keys.filter(\.active).count == 1)
+        }
+    }
+
 }

@@ -306,6 +306,34 @@ struct RunStoreContractTests {
         }
     }
 
+    /// Regression: the page by position read its count and rows in a transaction that bypassed the
+    /// store's connection gate, so on SQLite two overlapping reads (or a read beside a write) failed
+    /// with "cannot start a transaction within a transaction" — and runs being created failed too.
+    @Test("pages by position read while others read and runs are being created: nothing fails", arguments: StoreKind.allCases)
+    func offsetUnderConcurrency(_ kind: StoreKind) async throws {
+        try await kind.withFlowStores { stores in
+            try await stores.runs.enqueue((0..<50).map { FlowFixture.run(String(format: "run_%03d", $0), createdAt: 1_700_000_000_000 + Int64($0)) })
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for reader in 0..<4 {
+                    group.addTask {
+                        for turn in 0..<25 {
+                            let page = try await stores.runs.runs(
+                                workspaceID: "ws_1", flowID: nil, status: nil, limit: 7, offset: (reader * 11 + turn) % 60)
+                            #expect(page.total >= 50)
+                        }
+                    }
+                }
+                group.addTask {
+                    for index in 50..<80 {
+                        try await stores.runs.enqueue([FlowFixture.run(String(format: "run_%03d", index), createdAt: 1_700_000_000_000 + Int64(index))])
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await stores.runs.runs(workspaceID: "ws_1", flowID: nil, status: nil, limit: 1, offset: 0).total == 80)
+        }
+    }
+
     @Test("the history filters by flow and by status", arguments: StoreKind.allCases)
     func filters(_ kind: StoreKind) async throws {
         try await kind.withFlowStores { stores in
