@@ -24,6 +24,19 @@ struct GatedSQLDatabase: SQLDatabase {
         }
     }
 
+    /// Refused: a transaction must hold the gate from `BEGIN` to `COMMIT`, which only
+    /// ``SQLStore/transaction(_:)`` does. One begun here (`inTransaction`) would let other tasks'
+    /// statements run inside it, and fail only when two requests overlap; refused, it fails at once,
+    /// in every test that reaches it.
+    func withSession<R>(_ closure: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        throw UngatedTransaction()
+    }
+
+    /// The error of ``withSession(_:)``.
+    struct UngatedTransaction: Error, CustomStringConvertible {
+        var description: String { "a transaction on the store's gated database: use SQLStore.transaction" }
+    }
+
     /// SQLKit's builders use the `async` requirement; this one exists for the protocol's older
     /// callers and waits for the gate the same way.
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {

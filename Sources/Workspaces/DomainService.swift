@@ -105,7 +105,9 @@ public struct DomainService: Sendable {
             }
         }
         guard !domain.keys.contains(where: { $0.selector == selector }) else { throw Self.selectorTaken }
-        let timestamp = now()
+        // Keys list in the order they were added: a key made in the same millisecond as the one
+        // before it still comes after it.
+        let timestamp = max(now(), (domain.keys.map(\.createdAt).max() ?? .distantPast).addingTimeInterval(0.001))
         let active = !domain.keys.contains { $0.active && $0.algorithm == key.algorithm }
         let keyID = ids.makeID(prefix: "dkk")
         let context = SealContext(workspaceID: workspaceID, credentialID: keyID, field: "dkimPrivateKey")
