@@ -6,11 +6,15 @@
    to the first free task after that (the page takes a click), in the page's own clock; then a
    click on the 100th card and the time until its panel shows.
 2. `--runs` runs (10,000), made through POST /api/v1/flows/{id}/runs and executed by the server,
-   then /runs gone through to the oldest run two ways (scripts/checks/studio2_browser.py,
-   SCROLL_THROUGH): "end" — scroll to the bottom as soon as more is drawn, each wait at the end of
-   the list timed — and "flick" — one viewport per frame (~50,000 px/s), counting stalls; with the
-   longest frame and the most rows in the document. For reference, the same pages fetched back to
-   back in the same browser with nothing drawn: the floor the API sets.
+   then /runs (scripts/checks/studio2_browser.py, measure_history), each in the page's own clock and
+   each from a fresh page: "end" — End pressed, until the oldest run's row is drawn (`--rounds`
+   times); "middle" — one scroll to the middle run, until the rows there are drawn (`--rounds`
+   times); "flick" — one viewport height a frame from the newest run to the oldest, counting the
+   frames that showed placeholders and the longest stretch of them; with the longest frame and
+   the most rows in the document. For reference, the API alone: the last page by offset fetched
+   in the same browser, nothing drawn.
+3. A made-up history of 1,000,000 runs (the page's fetch answered in the page, 30 ms a page): the
+   list's height (scaled to fit what a browser lays out), End and the middle.
 
 Prints one JSON object and a table. Every server this starts listens on 127.0.0.1 only.
 """
@@ -33,19 +37,20 @@ import webapp_browser as wb  # noqa: E402
 
 from selenium.webdriver.common.by import By  # noqa: E402
 
-FETCH_CHAIN = """
+LAST_PAGE = """
+const [total, rounds] = arguments;
 const done = arguments[arguments.length - 1];
 (async () => {
-  const started = performance.now();
-  let next = null, n = 0, pages = 0;
-  do {
-    const r = await fetch("/api/v1/runs?limit=200" + (next ? "&cursor=" + encodeURIComponent(next) : ""), { credentials: "same-origin", headers: { Accept: "application/json" } });
+  const took = [];
+  for (let i = 0; i < rounds; i += 1) {
+    const started = performance.now();
+    const r = await fetch(`/api/v1/runs?offset=${Math.max(0, total - 200)}&limit=200`, { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } });
     const page = await r.json();
-    n += page.items.length;
-    next = page.next;
-    pages += 1;
-  } while (next);
-  done({ ms: performance.now() - started, runs: n, pages });
+    took.push(performance.now() - started);
+    if (page.items.length !== Math.min(200, total)) return done({ error: page });
+  }
+  took.sort((a, b) => a - b);
+  done({ medianMs: took[Math.floor(took.length / 2)], ms: took });
 })();
 """
 
@@ -76,13 +81,16 @@ class Scale(s2.Studio2Check):
         seeded = s2.seed_runs(self.client, self.session, bulk["id"], self.runs)
         total = s2.count_runs(self.client, self.session)
         oldest = s2.oldest_run(self.client, self.session)
-        out["history"] = {"runs": total, "seededInS": round(seeded, 1)}
-        for mode in ("end", "flick"):
-            out["history"][mode] = s2.measure_history(a, total, oldest, mode)
+        out["history"] = {"runs": total, "seededInS": round(seeded, 1), **s2.measure_history(a, total, oldest, rounds=self.rounds)}
         a.get("/flows")
         a.driver.set_script_timeout(60)
-        floor = a.driver.execute_async_script(FETCH_CHAIN)
-        out["history"]["apiFloor"] = {k: round(v, 1) if isinstance(v, float) else v for k, v in floor.items()}
+        floor = a.driver.execute_async_script(LAST_PAGE, total, self.rounds)
+        out["history"]["apiLastPage"] = {k: [round(x, 1) for x in v] if isinstance(v, list) else round(v, 1) for k, v in floor.items()}
+        out["synthetic"] = s2.measure_synthetic(a, s2.SYNTHETIC_RUNS)
+        # Pages the server failed (each is asked for again after 250 ms, which the waits then include).
+        a.harvest()
+        out["history"]["failedPages"] = sorted({e.get("message", "")[:160] for _, e in a.console
+                                                if "/api/v1/runs?" in e.get("message", "") and "status of 5" in e.get("message", "")})
         return out
 
     def run(self) -> int:
@@ -105,11 +113,16 @@ class Scale(s2.Studio2Check):
         print("|---|---|---|")
         print(f"| open a flow of 100 steps: navigation start → all cards interactive | median {o['readyMedianMs']} ms, max {o['readyMaxMs']} ms ({o['readyMs']}) | < 1000 ms |")
         print(f"| … then a click on the 100th card → its panel | {o['click100thToPanelMs']} ms (as seen by the driver) | |")
-        e, f = hist["end"], hist["flick"]
-        print(f"| history of {hist['runs']} runs, \"end\": wait for the next page at the end of the list | median {e['waitMedianMs']} ms, max {e['waitMaxMs']} ms ({e['waitCount']} pages) | < 1000 ms |")
-        print(f"| … whole history, newest to oldest | {round(e['ms'])} ms; longest frame {e['worstFrameMs']} ms; at most {e['mostRowsDrawn']} rows drawn | < 1000 ms |")
-        print(f"| history, \"flick\" (one viewport a frame) | {round(f['ms'])} ms, {f['stalls']} stalls; longest frame {f['worstFrameMs']} ms; at most {f['mostRowsDrawn']} rows drawn | |")
-        print(f"| the API alone: {hist['apiFloor']['pages']} pages of 200 back to back, nothing drawn | {round(hist['apiFloor']['ms'])} ms | |")
+        e, m, f, syn = hist["end"], hist["middle"], hist["flick"], result["synthetic"]
+        print(f"| history of {hist['runs']} runs: End → the oldest run drawn | median {e['medianMs']} ms, max {e['maxMs']} ms ({e['ms']}) | < 1000 ms |")
+        print(f"| … one scroll to the middle → its rows drawn | median {m['medianMs']} ms, max {m['maxMs']} ms ({m['ms']}) | < 1000 ms |")
+        print(f"| … flick, newest to oldest, one viewport a frame | {round(f['ms'])} ms, {f['frames']} frames; {f['placeholderFrames']} showed placeholders, "
+              f"longest stretch {f['longestPlaceholderMs']} ms; longest frame {f['worstFrameMs']} ms; at most {f['mostRowsDrawn']} rows drawn; {f['requests']} requests | < 1000 ms (the stretch) |")
+        print(f"| the API alone: the last 200 runs by offset | median {hist['apiLastPage']['medianMs']} ms | |")
+        if hist["failedPages"]:
+            print(f"| pages the server failed (5xx), each asked for again | {len(hist['failedPages'])}: {hist['failedPages'][:2]} | |")
+        print(f"| made-up history of {syn['total']:,} runs: list height, End → the last run drawn, the middle | {syn['height']} px"
+              f"{' (scaled)' if syn['scaled'] else ''}; End {syn['endMs']} ms (run {syn['endLast']:,}); middle {syn['middleMs']} ms (run {syn['middleFirst']:,}) | |")
         return 0
 
 

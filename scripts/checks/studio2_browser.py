@@ -28,10 +28,16 @@ Follows the issue's "Must show" literally, one `ok NAME` / `FAIL NAME: detail` l
    reading came from POST /api/v1/cron/preview.
 5. Scale: a flow of 100 steps (the API's maximum) opens with all 100 cards interactive in under
    1 s (navigation start to the first free task after the cards are drawn, measured in the page,
-   median of 3); the canvas zooms; a history of 1,000 runs scrolls to its end page by page with
-   only the rows near the viewport drawn. (10,000 runs: `bench/webapp-scale`, docs/PERFORMANCE.md.)
-6. With --screenshots: the variables popup, the preview panel (and its HTML frame) and the schedule
-   panel, in light and dark, 1280x800 and 390x844, into docs/screenshots/.
+   median of 3); the canvas zooms. A history of 1,001 runs on /runs is sized for all its rows from
+   the first page; End draws the oldest run, and a scroll to the middle draws the rows there, each
+   in under 1 s (every one of 3 fresh pages, in the page's clock), asking for the rows by offset; a
+   flick from the newest run to the oldest (one viewport a frame) shows placeholders for under 1 s
+   at a time with at most 200 rows in the document. A made-up history of 1,000,000 runs (fetch
+   answered in the page) is laid out scaled under the browsers' height limit, and End and the
+   middle land on the right runs. (10,000 runs: `bench/webapp-scale`, docs/PERFORMANCE.md.)
+6. With --screenshots: the variables popup, the preview panel (and its HTML frame), the schedule
+   panel and /runs, in light and dark, 1280x800 and 390x844, into docs/screenshots/; and /runs with
+   rows still loading (placeholders), light desktop and dark phone.
 7. No CSP violation and no console error (the failed loads expected: the sign-in page's 401, the
    cron preview's 422 for a bad expression).
 
@@ -94,52 +100,125 @@ READY_PROBE = """
 })();
 """
 
-# Two ways through a long run history (/runs), in the page's own clock:
-# - "end": like pressing End again as soon as there is more below — scroll to the bottom, wait until
-#   the page has drawn more rows under the viewport, again, until the oldest run is drawn and no page
-#   is left. Each wait is what a person at the end of the list waits for the next page.
-# - "flick": one viewport height further every frame (about 50,000 px/s), as a very fast scroll; a
-#   frame that finds nothing more below while pages are left is a stall.
-# Both report the longest frame seen and the most rows the document held at once.
-SCROLL_THROUGH = """
-const [want, oldest, mode] = arguments;
-const done = arguments[arguments.length - 1];
-const list = document.querySelector(".run-list");
-const more = document.querySelector(".run-history__more button");
-const root = document.documentElement;
-const started = performance.now();
-let last = started, worst = 0, frames = 0, most = 0, stalls = 0, waitFrom = null;
-const waits = [];
-const below = () => root.scrollHeight - (scrollY + innerHeight);
+# A long run history (/runs), in the page's own clock. The list is sized for every run from its
+# first page and asks for the rows wherever the viewport lands (by offset), drawing placeholders
+# until they come. RUNS_VIEW tells what the viewport shows: rows, placeholders, the last position.
+RUNS_VIEW = """
+window.__runsView = () => {
+  const list = document.querySelector(".run-list");
+  let placeholders = 0, rows = 0, last = 0;
+  for (const li of list.querySelectorAll(".run-row")) {
+    const box = li.getBoundingClientRect();
+    if (box.bottom <= 0 || box.top >= innerHeight) continue;
+    if (li.classList.contains("run-row--placeholder")) placeholders += 1;
+    else rows += 1;
+    last = Math.max(last, Number(li.getAttribute("aria-posinset") || 0));
+  }
+  return { placeholders, rows, last, drawn: list.querySelectorAll(".run-row[data-run]").length, inDocument: list.children.length };
+};
+window.__runsRequests = () => performance.getEntriesByType("resource").filter((e) => /\\/api\\/v1\\/runs\\?/.test(e.name)).map((e) => e.name.replace(/^.*\\?/, ""));
+performance.setResourceTimingBufferSize(100000);
+"""
+
+# "end": End pressed (the driver's key, noted at keydown) until the oldest run's row is drawn in the
+# viewport with no placeholder left there (Chrome scrolls there smoothly: the pages asked for on the
+# way are counted too). Installed before the key, collected after it; `requests`: those after the key.
+END_INSTALL = RUNS_VIEW + """
+const oldest = arguments[0];
+const p = window.__endProbe = { keyAt: null, bottomAt: null, doneAt: null, frames: 0, placeholderFrames: 0, worst: 0, before: window.__runsRequests().length };
+addEventListener("keydown", (e) => { if (e.key === "End" && p.keyAt === null) p.keyAt = performance.now(); }, { capture: true });
+let last = null;
 const tick = () => {
   const now = performance.now();
-  worst = Math.max(worst, now - last);
-  last = now;
+  if (p.keyAt !== null) {
+    if (last !== null) p.worst = Math.max(p.worst, now - last);
+    last = now;
+    p.frames += 1;
+    const v = window.__runsView();
+    if (v.placeholders) p.placeholderFrames += 1;
+    if (p.bottomAt === null && scrollY + innerHeight >= document.documentElement.scrollHeight - 1) p.bottomAt = now;
+    const row = document.querySelector(`.run-list [data-run="${oldest}"]`);
+    const box = row && row.getBoundingClientRect();
+    if (box && box.top < innerHeight && box.bottom > 0 && !v.placeholders) { p.doneAt = now; return; }
+  }
+  if (performance.now() > 120000) return;
+  requestAnimationFrame(tick);
+};
+requestAnimationFrame(tick);
+"""
+END_COLLECT = """
+const done = arguments[arguments.length - 1];
+const started = performance.now();
+const wait = () => {
+  const p = window.__endProbe;
+  if (p.doneAt !== null) return done({ ms: p.doneAt - p.keyAt, scrolledMs: p.bottomAt === null ? null : p.bottomAt - p.keyAt, frames: p.frames, placeholderFrames: p.placeholderFrames, worstFrameMs: p.worst, requests: window.__runsRequests().slice(p.before) });
+  if (performance.now() - started > 60000) return done({ timeout: true, keyAt: p.keyAt, view: window.__runsView() });
+  setTimeout(wait, 5);
+};
+wait();
+"""
+
+# "middle": the viewport put on the middle run (one scroll, as a drag of the scroll bar would) until
+# every row it shows is drawn.
+MIDDLE = RUNS_VIEW + """
+const [position] = arguments;
+const done = arguments[arguments.length - 1];
+const list = document.querySelector(".run-list");
+const rowHeight = list.querySelector(".run-row").getBoundingClientRect().height;
+const y = scrollY + list.getBoundingClientRect().top + list.clientTop + (position - 1) * rowHeight;
+let frames = 0, placeholderFrames = 0;
+const before = window.__runsRequests().length;
+const started = performance.now();
+scrollTo(0, y);
+const tick = () => {
+  const now = performance.now();
   frames += 1;
-  most = Math.max(most, list.querySelectorAll(".run-row[data-run]").length);
-  const loaded = Number(list.dataset.loaded);
-  if (loaded >= want && more.hidden && list.querySelector(`[data-run="${oldest}"]`)) {
-    if (waitFrom !== null) waits.push(now - waitFrom);
-    return done({ mode, ms: now - started, loaded, frames, worstFrameMs: worst, mostRowsDrawn: most, stalls, waits });
-  }
-  if (now - started > 90000) return done({ mode, timeout: true, loaded, ms: now - started });
-  if (mode === "end") {
-    if (waitFrom === null) {
-      scrollTo(0, root.scrollHeight);
-      waitFrom = now;
-    } else if (below() > 1) {
-      waits.push(now - waitFrom);
-      waitFrom = null;
-    }
-  } else {
-    if (below() <= 1 && !more.hidden) stalls += 1;
-    scrollBy(0, innerHeight);
-  }
+  const v = window.__runsView();
+  if (v.placeholders) placeholderFrames += 1;
+  const first = [...list.querySelectorAll(".run-row[data-run]")].find((li) => li.getBoundingClientRect().bottom > 0);
+  const at = first ? Number(first.getAttribute("aria-posinset")) : 0;
+  if (!v.placeholders && v.rows && Math.abs(at - position) <= 1) return done({ ms: now - started, frames, placeholderFrames, firstPosition: at, requests: window.__runsRequests().slice(before) });
+  if (now - started > 60000) return done({ timeout: true, view: v });
   requestAnimationFrame(tick);
 };
 requestAnimationFrame(tick);
 """
 
+# "flick": from the top, one viewport height further every frame (about 50,000 px/s at 60 frames a
+# second) to the bottom. A frame that shows a placeholder is counted, and so is the longest stretch
+# of such frames (from the first frame that showed one to the next that showed none).
+FLICK = RUNS_VIEW + """
+const [oldest] = arguments;
+const done = arguments[arguments.length - 1];
+const root = document.documentElement;
+scrollTo(0, 0);
+let frames = 0, placeholderFrames = 0, stretchFrom = null, longest = 0, worst = 0, most = 0, inDocument = 0, started = null, last = null;
+const tick = () => {
+  const now = performance.now();
+  if (started === null) started = now;
+  if (last !== null) worst = Math.max(worst, now - last);
+  last = now;
+  frames += 1;
+  const v = window.__runsView();
+  most = Math.max(most, v.drawn);
+  inDocument = Math.max(inDocument, v.inDocument);
+  if (v.placeholders) {
+    placeholderFrames += 1;
+    if (stretchFrom === null) stretchFrom = now;
+  } else if (stretchFrom !== null) {
+    longest = Math.max(longest, now - stretchFrom);
+    stretchFrom = null;
+  }
+  const atBottom = scrollY + innerHeight >= root.scrollHeight - 1;
+  if (atBottom && !v.placeholders && document.querySelector(`.run-list [data-run="${oldest}"]`)) {
+    return done({ ms: now - started, frames, placeholderFrames, longestPlaceholderMs: longest, worstFrameMs: worst, mostRowsDrawn: most, mostChildren: inDocument, requests: window.__runsRequests().length });
+  }
+  if (now - started > 120000) return done({ timeout: true, frames, view: v });
+  scrollBy(0, innerHeight);
+  requestAnimationFrame(tick);
+};
+requestAnimationFrame(tick);
+"""
 
 def measure_open(browser: sb.StudioBrowser, path: str, cards: int, rounds: int = 3) -> list[dict]:
     """Opens `path` `rounds` times from scratch; for each: ms from navigation start to the cards drawn
@@ -161,24 +240,172 @@ def measure_open(browser: sb.StudioBrowser, path: str, cards: int, rounds: int =
     return found
 
 
-def measure_history(browser: sb.StudioBrowser, want: int, oldest: str, mode: str = "end") -> dict:
-    """Opens /runs and goes through it to its end (SCROLL_THROUGH, `mode` "end" or "flick"), then
-    back to the top. Waits are summarised as median and max."""
+# A history of `total` runs made up in the page: GET /api/v1/runs?offset= is answered by a stand-in
+# for fetch (installed before the page's scripts) after `delay` ms, with runs numbered from the
+# newest (run_synthetic0000000) to the oldest; everything else goes to the server.
+SYNTHETIC = """
+(() => {
+  const total = %d, delay = %d;
+  const real = window.fetch.bind(window);
+  const base = Date.parse("2026-12-01T00:00:00Z");
+  window.fetch = (input, init) => {
+    const url = new URL(typeof input === "string" ? input : input.url, location.href);
+    if (url.pathname !== "/api/v1/runs" || !url.searchParams.has("offset")) return real(input, init);
+    const offset = Number(url.searchParams.get("offset")), limit = Number(url.searchParams.get("limit"));
+    const items = [];
+    for (let i = offset; i < Math.min(total, offset + limit); i += 1) {
+      const at = new Date(base - i * 1000).toISOString();
+      const failed = i %% 7 === 3;
+      items.push({ id: "run_synthetic" + String(i).padStart(7, "0"), flowId: "fl_synthetic", status: failed ? "failed" : "succeeded",
+        triggerKind: "manual", error: failed ? { code: "ETEST", message: "Made up" } : null, createdAt: at, startedAt: at, finishedAt: at });
+    }
+    const body = JSON.stringify({ items, next: null, total });
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => resolve(new Response(body, { status: 200, headers: { "Content-Type": "application/json" } })), delay);
+      init?.signal?.addEventListener("abort", () => { clearTimeout(timer); reject(new DOMException("The request was aborted.", "AbortError")); });
+    });
+  };
+})();
+"""
+SYNTHETIC_RUNS = 1_000_000
+
+# Holds every page of runs asked for by offset after the first for `delay` ms (a screenshot of the
+# placeholders); the first page (offset=0) goes through at once.
+HOLD_PAGES = """
+(() => {
+  const delay = %d;
+  const real = window.fetch.bind(window);
+  window.fetch = (input, init) => {
+    const url = new URL(typeof input === "string" ? input : input.url, location.href);
+    if (url.pathname !== "/api/v1/runs" || !Number(url.searchParams.get("offset"))) return real(input, init);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => resolve(real(input, init)), delay);
+      init?.signal?.addEventListener("abort", () => { clearTimeout(timer); reject(new DOMException("The request was aborted.", "AbortError")); });
+    });
+  };
+})();
+"""
+
+# The scaled list: End, then the middle (half of the list's scroll range), each until no placeholder shows.
+SYNTHETIC_PROBE = RUNS_VIEW + """
+const [what] = arguments;
+const done = arguments[arguments.length - 1];
+const list = document.querySelector(".run-list");
+const started = performance.now();
+let most = 0;
+if (what === "middle") {
+  const top = scrollY + list.getBoundingClientRect().top + list.clientTop;
+  scrollTo(0, top + (list.clientHeight - innerHeight) / 2);
+}
+const tick = () => {
+  const now = performance.now();
+  const v = window.__runsView();
+  most = Math.max(most, v.drawn);
+  const rows = [...list.querySelectorAll(".run-row[data-run]")].filter((li) => { const b = li.getBoundingClientRect(); return b.bottom > 0 && b.top < innerHeight; });
+  if (!v.placeholders && rows.length && (what !== "end" || scrollY + innerHeight >= document.documentElement.scrollHeight - 1)) {
+    const first = rows[0], lastRow = rows[rows.length - 1];
+    return done({ ms: now - started, first: Number(first.getAttribute("aria-posinset")), last: Number(lastRow.getAttribute("aria-posinset")),
+      setSize: Number(lastRow.getAttribute("aria-setsize")), lastId: lastRow.dataset.run, mostRowsDrawn: most, placeholders: v.placeholders,
+      lastBottom: lastRow.getBoundingClientRect().bottom, listBottom: list.getBoundingClientRect().bottom });
+  }
+  if (now - started > 30000) return done({ timeout: true, view: v });
+  requestAnimationFrame(tick);
+};
+requestAnimationFrame(tick);
+"""
+
+
+def measure_synthetic(browser: sb.StudioBrowser, total: int, delay_ms: int = 30) -> dict:
+    """/runs with a made-up history of `total` runs (SYNTHETIC): the list's height and whether it is
+    scaled, End (the last run drawn, at the bottom) and the middle."""
+    probe = browser.driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": SYNTHETIC % (total, delay_ms)})
+    try:
+        browser.get("/flows")
+        browser.wait(lambda: browser.heading() == "Flows", "the Flows page")
+        browser.get("/runs")
+        browser.wait(lambda: browser.driver.find_elements(By.CSS_SELECTOR, ".run-list .run-row[data-run^='run_synthetic']"), "the made-up runs")
+        shape = browser.driver.execute_script(
+            "const list = document.querySelector('.run-list');"
+            "return {height: Math.round(list.getBoundingClientRect().height), scaled: list.classList.contains('run-list--scaled'),"
+            " total: Number(list.dataset.total)}")
+        browser.driver.execute_script("document.activeElement?.blur?.()")
+        browser.driver.execute_script(END_INSTALL, f"run_synthetic{total - 1:07d}")
+        browser.keys(Keys.END)
+        browser.driver.set_script_timeout(40)
+        key = browser.driver.execute_async_script(END_COLLECT)
+        end = browser.driver.execute_async_script(SYNTHETIC_PROBE, "end")
+        middle = browser.driver.execute_async_script(SYNTHETIC_PROBE, "middle")
+        browser.driver.set_script_timeout(30)
+    finally:
+        browser.driver.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": probe["identifier"]})
+    return {**shape, "endMs": round(key.get("ms", -1), 1), "endLast": end.get("last"), "endSetSize": end.get("setSize"), "endId": end.get("lastId"),
+            "endPlaceholders": end.get("placeholders", end.get("timeout")),
+            "endAtListBottom": end.get("lastBottom") is not None and abs(end["lastBottom"] - end["listBottom"]) <= 2,
+            "middleFirst": middle.get("first"), "middleMs": round(middle.get("ms", -1), 1), "middlePlaceholders": middle.get("placeholders", middle.get("timeout")),
+            "mostRowsDrawn": max(end.get("mostRowsDrawn", 0), middle.get("mostRowsDrawn", 0))}
+
+
+def open_runs(browser: sb.StudioBrowser) -> dict:
+    """Opens /runs from scratch until its first rows are drawn; what the list looks like then."""
+    browser.get("/flows")
+    browser.wait(lambda: browser.heading() == "Flows", "the Flows page")
     browser.get("/runs")
     browser.wait(lambda: browser.driver.find_elements(By.CSS_SELECTOR, ".run-list .run-row[data-run]"), "the first page of runs")
-    newest = browser.driver.execute_script("return document.querySelector('.run-list .run-row[data-run]').dataset.run")
-    browser.driver.set_script_timeout(100)  # under selenium's own 120 s read timeout
-    result = browser.driver.execute_async_script(SCROLL_THROUGH, want, oldest, mode)
+    browser.driver.execute_script("document.activeElement?.blur?.()")  # End goes to the page, not to the filter
+    return browser.driver.execute_script(
+        "const list = document.querySelector('.run-list'); const row = list.querySelector('.run-row[data-run]');"
+        "return {total: Number(list.dataset.total), height: list.getBoundingClientRect().height, rowHeight: row.getBoundingClientRect().height,"
+        " newest: row.dataset.run, drawn: list.querySelectorAll('.run-row[data-run]').length}")
+
+
+def measure_end(browser: sb.StudioBrowser, oldest: str) -> dict:
+    """A fresh /runs, then End: ms from the key to the oldest run drawn (END_INSTALL, END_COLLECT)."""
+    opened = open_runs(browser)
+    browser.driver.execute_script(END_INSTALL, oldest)
+    browser.keys(Keys.END)
+    browser.driver.set_script_timeout(100)
+    found = browser.driver.execute_async_script(END_COLLECT)
     browser.driver.set_script_timeout(30)
-    waits = result.pop("waits", None) or [0]
-    result.update(waitMedianMs=round(statistics.median(waits), 1), waitMaxMs=round(max(waits), 1), waitCount=len(waits))
-    result["rowsInDomAtEnd"] = browser.driver.execute_script("return document.querySelectorAll('.run-list .run-row[data-run]').length")
+    return {**found, "opened": opened}
+
+
+def measure_middle(browser: sb.StudioBrowser, position: int) -> dict:
+    """A fresh /runs, then the viewport put on run number `position`: ms until its rows are drawn."""
+    opened = open_runs(browser)
+    browser.driver.set_script_timeout(100)
+    found = browser.driver.execute_async_script(MIDDLE, position)
+    browser.driver.set_script_timeout(30)
+    return {**found, "opened": opened}
+
+
+def measure_flick(browser: sb.StudioBrowser, oldest: str) -> dict:
+    """A fresh /runs flicked from the top to the bottom, one viewport a frame (FLICK); then back to
+    the top, where the newest run must be again."""
+    opened = open_runs(browser)
+    browser.driver.set_script_timeout(150)
+    found = browser.driver.execute_async_script(FLICK, oldest)
+    browser.driver.set_script_timeout(30)
     browser.driver.execute_script("window.scrollTo(0, 0)")
     browser.wait(lambda: browser.driver.execute_script(
-        "const r = document.querySelector('.run-list .run-row[data-run]'); return r && r.getBoundingClientRect().top < innerHeight && r.dataset.run") == newest,
+        "const r = document.querySelector('.run-list .run-row[data-run]'); return r && r.getBoundingClientRect().top < innerHeight && r.dataset.run") == opened["newest"],
         "the newest run again at the top")
-    result["backToTop"] = True
-    return {k: round(v, 1) if isinstance(v, float) else v for k, v in result.items()}
+    return {**found, "backToTop": True}
+
+
+def measure_history(browser: sb.StudioBrowser, total: int, oldest: str, rounds: int = 3) -> dict:
+    """The history of `total` runs: End (`rounds` times), the middle (`rounds` times), a flick.
+    Milliseconds as medians and maxima; the requests each made."""
+    ends = [measure_end(browser, oldest) for _ in range(rounds)]
+    middles = [measure_middle(browser, total // 2) for _ in range(rounds)]
+    flick = measure_flick(browser, oldest)
+    r1 = lambda v: round(v, 1) if isinstance(v, float) else v  # noqa: E731
+    summary = lambda found: {"ms": [r1(f.get("ms")) for f in found], "medianMs": r1(statistics.median(f.get("ms", 10**6) for f in found)),  # noqa: E731
+                             "maxMs": r1(max(f.get("ms", 10**6) for f in found)), "timeouts": sum(1 for f in found if f.get("timeout")),
+                             "placeholderFrames": [f.get("placeholderFrames") for f in found], "requests": [f.get("requests") for f in found],
+                             "scrolledMs": [r1(f.get("scrolledMs")) for f in found if "scrolledMs" in f]}
+    opened = ends[0]["opened"]
+    return {"total": opened["total"], "listHeight": r1(opened["height"]), "rowHeight": r1(opened["rowHeight"]),
+            "end": summary(ends), "middle": summary(middles), "flick": {k: r1(v) for k, v in flick.items()}}
 
 
 def seed_runs(client: wb.Client, session: str, flow_id: str, count: int, threads: int = 8) -> float:
@@ -216,23 +443,13 @@ def seed_runs(client: wb.Client, session: str, flow_id: str, count: int, threads
 
 
 def count_runs(client: wb.Client, session: str) -> int:
-    total, cursor = 0, ""
-    while True:
-        page = client.request("GET", f"/api/v1/runs?limit=200{'&cursor=' + urllib.parse.quote(cursor) if cursor else ''}", session=session).json
-        total += len(page.get("items") or [])
-        cursor = page.get("next") or ""
-        if not cursor:
-            return total
+    """How many runs the workspace has (`total`, from a page by offset)."""
+    return int(client.request("GET", "/api/v1/runs?offset=0&limit=1", session=session).json.get("total", 0))
 
 
 def oldest_run(client: wb.Client, session: str) -> str:
-    cursor, last = "", ""
-    while True:
-        page = client.request("GET", f"/api/v1/runs?limit=200{'&cursor=' + urllib.parse.quote(cursor) if cursor else ''}", session=session).json
-        last = (page.get("items") or [{"id": last}])[-1]["id"]
-        cursor = page.get("next") or ""
-        if not cursor:
-            return last
+    total = count_runs(client, session)
+    return client.request("GET", f"/api/v1/runs?offset={max(0, total - 1)}&limit=1", session=session).json["items"][-1]["id"]
 
 
 def header_block(raw: bytes) -> bytes:
@@ -615,19 +832,74 @@ class Studio2Check(sb.StudioCheck):
         seconds = seed_runs(self.client, self.session, self.bulk_id, SCALE_RUNS)
         total = count_runs(self.client, self.session)
         oldest = oldest_run(self.client, self.session)
-        a.harvest()
-        mark = len(a.requests)
         result = measure_history(a, total, oldest)
-        a.harvest()
-        pages = [r for r in list(a.requests.values())[mark:] if re.search(r"/api/v1/runs\?", r.get("url", "")) and r.get("method") == "GET"]
-        expected_pages = 1 + -(-(total - 50) // 200)
-        self.scale_numbers["history"] = {**result, "runs": total, "pages": len(pages), "seeded in s": round(seconds, 1)}
-        self.check(f"5. the history of {total} runs goes to its end page by page ({len(pages)} pages: 50, then 200 each), only the rows near "
-                   f"the viewport drawn (at most {result.get('mostRowsDrawn')}); at the end of the list the next page shows in "
-                   f"{result.get('waitMedianMs')} ms (median; at most {result.get('waitMaxMs')} ms); back at the top, the newest run",
-                   not result.get("timeout") and result.get("loaded") == total and expected_pages <= len(pages) <= expected_pages + 1
-                   and result.get("mostRowsDrawn", 10**6) <= 200 and result.get("waitMaxMs", 10**6) < OPEN_TARGET_MS and result.get("backToTop"),
-                   self.scale_numbers["history"])
+        self.scale_numbers["history"] = {**result, "runs": total, "seeded in s": round(seconds, 1)}
+        end, middle, flick = result["end"], result["middle"], result["flick"]
+        sized = result["total"] == total and abs(result["listHeight"] - total * result["rowHeight"]) <= 4
+        self.check(f"5. the history of {total} runs is sized for all of them from its first page ({result['listHeight']} px = {total} rows "
+                   f"of {result['rowHeight']} px)", sized, {k: result[k] for k in ("total", "listHeight", "rowHeight")})
+        # End asks for the last rows by their offset at once (no walk through the pages before them).
+        reach = lambda q: int(dict(urllib.parse.parse_qsl(q)).get("offset", -10**6)) + int(dict(urllib.parse.parse_qsl(q)).get("limit", 0))  # noqa: E731
+        by_offset = all(any(reach(q) >= total for q in reqs or []) for reqs in end["requests"])
+        few = all(1 <= len(reqs or []) <= 4 for reqs in end["requests"])
+        self.check(f"5. End on /runs draws the oldest of {total} runs in {end['medianMs']} ms (median of {len(end['ms'])}: {end['ms']} ms; "
+                   f"target {OPEN_TARGET_MS} ms), asking for the last rows by offset (after the key: {end['requests'][0]})",
+                   not end["timeouts"] and end["maxMs"] < OPEN_TARGET_MS and by_offset and few, end)
+        self.check(f"5. the middle of the history (run {total // 2}) is drawn {middle['medianMs']} ms after the scroll that lands there "
+                   f"(median of {len(middle['ms'])}: {middle['ms']} ms; target {OPEN_TARGET_MS} ms), one page asked for by offset ({middle['requests'][0]})",
+                   not middle["timeouts"] and middle["maxMs"] < OPEN_TARGET_MS and all(1 <= len(r or []) <= 2 for r in middle["requests"]), middle)
+        self.check(f"5. a flick from the newest run to the oldest (one viewport a frame, {flick.get('frames')} frames): "
+                   f"{flick.get('placeholderFrames')} frames showed placeholders, for at most {flick.get('longestPlaceholderMs')} ms "
+                   f"(target {OPEN_TARGET_MS} ms); at most {flick.get('mostRowsDrawn')} rows in the document; back at the top, the newest run",
+                   not flick.get("timeout") and flick.get("longestPlaceholderMs", 10**6) < OPEN_TARGET_MS
+                   and flick.get("mostRowsDrawn", 10**6) <= 200 and flick.get("backToTop"), flick)
+
+        a.at("scale: live")
+        self.live_insert(a, total)
+
+        a.at("scale: a million runs")
+        found = measure_synthetic(a, SYNTHETIC_RUNS)
+        self.scale_numbers["synthetic"] = found
+        self.check(f"5. a history of {SYNTHETIC_RUNS:,} runs (answers made up in the page) fits the browser: the list is "
+                   f"{found.get('height')} px, scaled (a browser lays out 33.5 million px at most); End shows run "
+                   f"{found.get('endLast'):,} of {found.get('endSetSize'):,} ({found.get('endId')}) in {found.get('endMs')} ms; the middle "
+                   f"shows run {found.get('middleFirst'):,}; at most {found.get('mostRowsDrawn')} rows drawn",
+                   found.get("scaled") and found.get("height", 10**9) <= 12_000_000 + 1000
+                   and found.get("endLast") == SYNTHETIC_RUNS and found.get("endSetSize") == SYNTHETIC_RUNS
+                   and found.get("endId") == f"run_synthetic{SYNTHETIC_RUNS - 1:07d}" and not found.get("endPlaceholders") and found.get("endAtListBottom")
+                   and abs(found.get("middleFirst", 0) - SYNTHETIC_RUNS // 2) <= 50 and not found.get("middlePlaceholders")
+                   and found.get("mostRowsDrawn", 10**6) <= 200, found)
+
+    def live_insert(self, a: sb.StudioBrowser, total: int) -> None:
+        """Live events in a long history: two runs made while someone reads the middle of /runs are
+        counted (aria-setsize, the list's height) and the rows on screen stay where they are; back at
+        the top, the two are the first rows."""
+        open_runs(a)
+        a.driver.execute_script(MIDDLE.replace("const done = arguments[arguments.length - 1];", "const done = () => {};"), total // 2)
+        a.wait(lambda: a.driver.execute_script("return window.__runsView().placeholders === 0 && window.__runsView().rows > 0"), "the middle drawn")
+        seen = "const rows = [...document.querySelectorAll('.run-list .run-row[data-run]')].filter((li) => li.getBoundingClientRect().top >= 0);" \
+               "const r = rows[0]; return {id: r.dataset.run, top: Math.round(r.getBoundingClientRect().top), at: Number(r.getAttribute('aria-posinset'))," \
+               " size: Number(r.getAttribute('aria-setsize')), total: Number(document.querySelector('.run-list').dataset.total)}"
+        before = a.driver.execute_script(seen)
+        answers = [self.api("POST", f"/api/v1/flows/{self.bulk_id}/runs", {"n": -k}) for k in (1, 2)]
+        made = [r.json.get("runId") for r in answers]
+        try:
+            a.wait(lambda: a.driver.execute_script("return Number(document.querySelector('.run-list').dataset.total)") == before["total"] + 2, "the two runs counted", timeout=10)
+        except Exception:  # noqa: BLE001 - reported below
+            pass
+        time.sleep(0.3)
+        after = a.driver.execute_script(seen)
+        a.driver.execute_script("window.scrollTo(0, 0)")
+        try:
+            a.wait(lambda: a.driver.execute_script("return [...document.querySelectorAll('.run-list .run-row[data-run]')].slice(0, 2).map((r) => r.dataset.run)") == made[::-1], "the new runs at the top", timeout=10)
+        except Exception:  # noqa: BLE001 - reported below
+            pass
+        top = a.driver.execute_script("return [...document.querySelectorAll('.run-list .run-row[data-run]')].slice(0, 3).map((r) => [r.dataset.run, r.getAttribute('aria-posinset')])")
+        self.check(f"5. two runs made while the middle of /runs is read: counted ({before['total']} → {after['total']} runs, aria-setsize {after['size']}), "
+                   f"the row on screen stays put (run {after['id']} at {after['top']} px, now number {after['at']}); at the top, the two new runs first",
+                   after["total"] == after["size"] == before["total"] + 2 and after["id"] == before["id"] and abs(after["top"] - before["top"]) <= 1
+                   and after["at"] == before["at"] + 2 and [r[0] for r in top[:2]] == made[::-1],
+                   {"before": before, "after": after, "made": [(r.status, r.json) for r in answers], "top": top})
 
     def step_offer(self) -> None:
         """A flow without a sample body (the bulk flow: runs, no sampleBody) is offered its last run's trigger body."""
@@ -686,6 +958,31 @@ class Studio2Check(sb.StudioCheck):
             self.shots(a, "studio-cron", [(theme, device)])
             a.choose("Manual", a.panel())
             a.viewport(1280, 800)
+        self.screenshots_runs()
+
+    def screenshots_runs(self) -> None:
+        """/runs with its 1,000-odd runs: the top of the history, and the end of its first page with the
+        rows after it on their way (the page's fetch of runs by offset held for 20 s: placeholders)."""
+        a = self.a
+        for theme, device in [("light", "desktop"), ("dark", "desktop"), ("light", "phone"), ("dark", "phone")]:
+            self.prepare(a, theme, device)
+            a.get("/runs")
+            a.wait(lambda: a.driver.find_elements(By.CSS_SELECTOR, ".run-list .run-row[data-run]"), "the runs")
+            self.shots(a, "runs", [(theme, device)])
+        probe = a.driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": HOLD_PAGES % 20000})
+        try:
+            for theme, device in [("light", "desktop"), ("dark", "phone")]:
+                self.prepare(a, theme, device)
+                a.get("/runs")
+                a.wait(lambda: a.driver.find_elements(By.CSS_SELECTOR, ".run-list .run-row[data-run]"), "the runs")
+                # The first page (50 runs) is in; a little above its end, the rows after it are on their way.
+                a.driver.execute_script("const list = document.querySelector('.run-list'); const row = list.querySelector('.run-row');"
+                                        "scrollTo(0, scrollY + list.getBoundingClientRect().top + 44 * row.getBoundingClientRect().height)")
+                a.wait(lambda: a.driver.find_elements(By.CSS_SELECTOR, ".run-list .run-row--placeholder"), "placeholders")
+                self.shots(a, "runs-loading", [(theme, device)])
+        finally:
+            a.driver.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": probe["identifier"]})
+            a.get("/flows")
 
     # ---- Running it all --------------------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
-// Runs (/runs): the workspace's run history, newest first, filtered by status, loaded page by page
-// with the API's cursor as it is scrolled (or "Load more"), and live: new runs appear at the top
+// Runs (/runs): the workspace's run history, newest first, filtered by status, read by position
+// wherever it is scrolled to (components/run-list.js), and live: new runs appear at the top
 // as their events arrive.
 
 import { api } from "../api.js";
