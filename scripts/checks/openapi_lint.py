@@ -212,6 +212,13 @@ class Lint:
         for media in response.get("content", {}).values():
             schema = deref(self.document, media.get("schema", {}))
             for token in pointer.lstrip("/").split("/"):
+                if token.isdigit() and (schema.get("type") == "array" or "items" in schema):
+                    # An element of an array: there must always be that many.
+                    if schema.get("minItems", 0) <= int(token):
+                        problems.append(f"{where}: {expression} names item {token}, but the array may have fewer (minItems)")
+                        return
+                    schema = deref(self.document, schema.get("items", {}))
+                    continue
                 properties, required = self.collect_properties(schema)
                 if token not in properties:
                     problems.append(f"{where}: {expression} names {token!r}, not a property of the response")
