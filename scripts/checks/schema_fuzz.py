@@ -180,6 +180,9 @@ def set_up(server: Server, token: str) -> dict:
         "name": "schema fuzz seeded", "host": "smtp.example.com", "port": 587,
         "username": "seeded@example.com", "password": KNOWN_PASSWORD}, 201)
     tokens = api(server, "GET", "/api/v1/tokens", token, None, 200)["items"]
+    # A sending domain whose id and key the hooks put in domain paths, as the seeded credential's.
+    domain = api(server, "POST", "/api/v1/domains", token,
+                 {"domain": "seeded.schema-fuzz.example", "selector": "seed", "algorithm": "ed25519-sha256"}, 201)
     accepted = api(server, "POST", f"/hooks/{webhook_id}", "", {"seed": True}, 202)
     deadline = time.monotonic() + 15
     run: dict = {}
@@ -191,7 +194,7 @@ def set_up(server: Server, token: str) -> dict:
     else:
         raise RuntimeError(f"the webhook run does not wait for a retry: {json.dumps(run)[:400]}")
     return {"webhook_id": webhook_id, "flow_id": flow["id"], "token_ids": [item["id"] for item in tokens],
-            "credential_id": credential["id"]}
+            "credential_id": credential["id"], "domain_id": domain["id"], "domain_key_id": domain["keys"][0]["id"]}
 
 
 # MARK: - People: setup, accounts, invites
@@ -332,7 +335,8 @@ def set_up_people(server: Server, token: str, document: dict, checks: Checks, se
             "patch_targets": [accounts["patch-1"], accounts["patch-2"]],
             "removal_pool": [accounts[label] for label in labels if label.startswith("removal")],
             "preview_tokens": previews, "setup_token": secret, "ended_sessions": [ended] if ended else [],
-            "credential_id": seeded["credential_id"]}
+            "credential_id": seeded["credential_id"], "domain_id": seeded["domain_id"],
+            "domain_key_id": seeded["domain_key_id"]}
 
 
 # MARK: - schemathesis
@@ -413,7 +417,8 @@ def run_schemathesis(server: Server, token: str, setup: dict, people: dict, docu
            "POSTHORN_FUZZ_SECRETS": json.dumps([KNOWN_PASSWORD]),
            "POSTHORN_FUZZ_PEOPLE": json.dumps(people),
            "POSTHORN_FUZZ_PROTECTED": json.dumps({"tokens": setup["token_ids"], "flows": [setup["flow_id"]],
-                                                  "credentials": [setup["credential_id"]]}),
+                                                  "credentials": [setup["credential_id"]],
+                                                  "domains": [setup["domain_id"]]}),
            "PYTHONHASHSEED": "0",
            "NO_COLOR": "1",
            "COLUMNS": "120"}

@@ -152,6 +152,7 @@ GUARDED = {
     "DELETE /api/v1/flows/{id}": set(PROTECTED.get("flows", [])),
     "PUT /api/v1/flows/{id}": set(PROTECTED.get("flows", [])),
     "DELETE /api/v1/credentials/{id}": set(PROTECTED.get("credentials", [])),
+    "DELETE /api/v1/domains/{id}": set(PROTECTED.get("domains", [])),
 }
 GUARD_ID = "protected_by_schema_fuzz_0000"
 GUARD_EMAIL = "nobody@guard.schema-fuzz.example"
@@ -176,6 +177,11 @@ REMOVAL_POOL: list[dict[str, Any]] = PEOPLE.get("removal_pool", [])
 PREVIEW_TOKENS: list[str] = PEOPLE.get("preview_tokens", [])
 SETUP_TOKEN: str = PEOPLE.get("setup_token", "")
 CREDENTIAL_ID: str = PEOPLE.get("credential_id", "")
+DOMAIN_ID: str = PEOPLE.get("domain_id", "")
+DOMAIN_KEY_ID: str = PEOPLE.get("domain_key_id", "")
+# Domain operations whose path takes the seeded domain (every other case), so each can answer 2xx.
+DOMAIN_PATHS = {"GET /api/v1/domains/{id}", "POST /api/v1/domains/{id}/check",
+                "POST /api/v1/domains/{id}/keys/{keyId}/activate", "DELETE /api/v1/domains/{id}/keys/{keyId}"}
 ACCOUNTS = {account["email"]: account for account in [OWNER, MEMBER, *PATCH_TARGETS, *REMOVAL_POOL] if account}
 NOT_REMOVABLE = {OWNER.get("id"), MEMBER.get("id"), *(target["id"] for target in PATCH_TARGETS)}
 
@@ -525,6 +531,22 @@ def _substitute(case: Any, label: str, cookie: str | None) -> str | None:
         _rejoin(account)
         case.path_parameters = {**params, "userId": account["id"]}
         return "a member of the removal pool, just (re)joined"
+    if label in DOMAIN_PATHS and params is not None and not stateful and not _negative_at(case, "path") and DOMAIN_ID:
+        turn = _next(label)
+        if turn % 2:
+            return "generated ids"
+        params = {**params, "id": DOMAIN_ID}
+        if label.startswith("DELETE"):
+            # A key of its own to remove, so the seeded key stays for the others.
+            status, made, _ = _http("POST", "/api/v1/domains", {"domain": "seeded.schema-fuzz.example",
+                                    "selector": f"fz{turn}", "algorithm": "ed25519-sha256"},
+                                    purpose="remove a key: a key", bearer=WORKSPACE_TOKEN)
+            if status == 201 and isinstance(made, dict):
+                params["keyId"] = next((k["id"] for k in made.get("keys", []) if k.get("selector") == f"fz{turn}"), GUARD_ID)
+        elif "keyId" in params:
+            params["keyId"] = DOMAIN_KEY_ID
+        case.path_parameters = params
+        return "the seeded domain"
     if label == TEST_DRAFT and valid_body and "credentialId" in body and CREDENTIAL_ID:
         if _next(label) % 2:
             return "generated credentialId"
