@@ -88,7 +88,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         }
     }
 
-    /// The reply decoder gives the same replies whatever the split of its input into reads.
+    /// The reply decoder gives the same replies whatever the split of its input into reads, and
+    /// the throttling reading of each (the rate gate's) takes any reply.
     static func smtpReply(_ data: Data) {
         let bytes = [UInt8](data)
         let whole = decodeReplies(bytes, splits: [])
@@ -177,7 +178,10 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             buffer.writeBytes(bytes[start..<end])
             start = end
             do {
-                while let reply = try decoder.decode(buffer: &buffer) { replies.append("\(reply.code) \(reply.lines)") }
+                while let reply = try decoder.decode(buffer: &buffer) {
+                    // The rate gate reads each reply for throttling: it must take any reply too.
+                    replies.append("\(reply.code) \(reply.lines) throttling=\(reply.isThrottling)")
+                }
             } catch {
                 replies.append("error \(error)")
                 return replies

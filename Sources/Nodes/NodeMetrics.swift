@@ -4,7 +4,8 @@ import Flows
 /// What the built-in nodes count, with bounded labels only (never a host, address or id).
 ///
 /// - `posthorn_smtp_sends_total{outcome}`: `2xx` (every recipient accepted), `2xx_partial` (some
-///   refused), `4xx` / `5xx` (the server's reply class), `ambiguous` (a drop after the final dot),
+///   refused), `4xx` / `5xx` (the server's reply class), `throttled` (a 421/451 saying slow down:
+///   the credential backs off and the run waits), `ambiguous` (a drop after the final dot),
 ///   or the error code in lower case (`econnection`, `etimedout`, `etls`, `eauth`, `epolicy`, …).
 /// - `posthorn_http_fetches_total{outcome}`: attachment and `http.request` fetches: `2xx` or the
 ///   fetch error code (`ehttp`, `etoolarge`, `epolicy`, `etimedout`, …).

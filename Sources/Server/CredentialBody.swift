@@ -16,7 +16,7 @@ struct CredentialBody: Decodable {
 
     private enum Key: String, CodingKey, CaseIterable {
         case type, name, host, port, username, password, security, acceptUnverifiedCertificates, minTLSVersion,
-            clientIdentifier, caCertificate, version, credentialId
+            clientIdentifier, caCertificate, limits, version, credentialId
     }
 
     /// 422 for a `credentialId` where it has no meaning.
@@ -53,8 +53,51 @@ struct CredentialBody: Decodable {
         }
         input.clientIdentifier = try container.decodeNullable(String.self, forKey: .clientIdentifier)
         input.caCertificate = try container.decodeNullable(String.self, forKey: .caCertificate)
+        input.limits = try container.decodeNullable(LimitsBody.self, forKey: .limits).map { $0?.limits }
         input.version = try container.decodeNonNull(Int.self, forKey: .version)
         credentialID = try container.decodeNonNull(String.self, forKey: .credentialId)
+    }
+}
+
+/// `limits` as a client submits them: each window optional, `counts` `messages` by default.
+struct LimitsBody: Decodable {
+    var limits: RateLimits
+
+    private enum Key: String, CodingKey, CaseIterable {
+        case perSecond, perMinute, perHour, perDay, counts
+    }
+
+    init(from decoder: any Decoder) throws {
+        try KeyedDecodingContainer<Key>.refuseUnknownKeys(in: decoder, known: Set(Key.allCases.map(\.rawValue)))
+        let container = try decoder.container(keyedBy: Key.self)
+        limits = RateLimits(
+            perSecond: try container.decodeIfPresent(Int.self, forKey: .perSecond),
+            perMinute: try container.decodeIfPresent(Int.self, forKey: .perMinute),
+            perHour: try container.decodeIfPresent(Int.self, forKey: .perHour),
+            perDay: try container.decodeIfPresent(Int.self, forKey: .perDay))
+        if let counts = try container.decodeNonNull(String.self, forKey: .counts) {
+            guard let unit = RateLimits.Unit(rawValue: counts) else {
+                throw APIError(.unprocessableContent, code: "validation_failed", field: "limits.counts", "Counts must be messages or recipients")
+            }
+            limits.counts = unit
+        }
+    }
+}
+
+/// `limits` as the API shows them: every window, `null` when not set.
+struct LimitsResponse: Encodable {
+    @ExplicitNull var perSecond: Int?
+    @ExplicitNull var perMinute: Int?
+    @ExplicitNull var perHour: Int?
+    @ExplicitNull var perDay: Int?
+    var counts: String
+
+    init(_ limits: RateLimits) {
+        perSecond = limits.perSecond
+        perMinute = limits.perMinute
+        perHour = limits.perHour
+        perDay = limits.perDay
+        counts = limits.counts.rawValue
     }
 }
 
@@ -72,6 +115,8 @@ struct CredentialResponse: ResponseEncodable {
     var minTLSVersion: String
     var clientIdentifier: String?
     var caCertificate: String?
+    /// How fast sends through it may go; `null` for no limits.
+    var limits: LimitsResponse?
     var createdAt: String
     var updatedAt: String
     /// Send it back in a PATCH to refuse the change if someone changed the credential meanwhile.
@@ -94,13 +139,14 @@ struct CredentialResponse: ResponseEncodable {
         minTLSVersion = credential.minimumTLSVersion.rawValue
         clientIdentifier = credential.clientIdentifier
         caCertificate = credential.caCertificate
+        limits = credential.limits.map(LimitsResponse.init)
         createdAt = Timestamp.string(credential.createdAt)
         updatedAt = Timestamp.string(credential.updatedAt)
     }
 
     private enum CodingKeys: String, CodingKey {
         case id, type, name, host, port, username, hasPassword, security, acceptUnverifiedCertificates, minTLSVersion,
-            clientIdentifier, caCertificate, createdAt, updatedAt, version, lastTest, usedBy
+            clientIdentifier, caCertificate, limits, createdAt, updatedAt, version, lastTest, usedBy
     }
 
     // Explicit nulls, so clients see every field.
@@ -118,6 +164,7 @@ struct CredentialResponse: ResponseEncodable {
         try container.encode(minTLSVersion, forKey: .minTLSVersion)
         try container.encode(clientIdentifier, forKey: .clientIdentifier)
         try container.encode(caCertificate, forKey: .caCertificate)
+        try container.encode(limits, forKey: .limits)
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(updatedAt, forKey: .updatedAt)
         try container.encode(version, forKey: .version)

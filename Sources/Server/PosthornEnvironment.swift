@@ -50,11 +50,12 @@ public struct PosthornEnvironment: Sendable {
         let pool = SMTPPool(egress: egress, logger: logger, metricsFactory: metricsFactory)
         var fetcher = GuardedHTTPFetcher(egress: egress, logger: logger)
         fetcher.metrics = NodeMetrics(factory: metricsFactory)
+        let rateGate = RateGate(store: storage.store)
         let registry = NodeRegistry([
             DebugEchoNode(),
             SendSMTPEmailNode(
                 credentials: credentials, domains: domains, transport: pool, fetcher: fetcher, attachmentLimit: configuration.attachmentLimit,
-                emailLimits: configuration.emailLimits, metrics: NodeMetrics(factory: metricsFactory)),
+                emailLimits: configuration.emailLimits, metrics: NodeMetrics(factory: metricsFactory), rateGate: rateGate),
             HTTPRequestNode(fetcher: fetcher),
         ])
         let engine = FlowEngine(
@@ -62,6 +63,7 @@ public struct PosthornEnvironment: Sendable {
             logger: logger)
         do {
             try await checkEverySecretOpens(storage.store, ring: ring)
+            try await rateGate.restore()
         } catch {
             try? await storage.close()
             throw error

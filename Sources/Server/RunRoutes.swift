@@ -128,8 +128,13 @@ struct RunResponse: ResponseEncodable {
     var createdAt: String
     @ExplicitNull var startedAt: String?
     @ExplicitNull var finishedAt: String?
+    /// For a `waiting` run: when it resumes, and why it waits.
+    @ExplicitNull var waitingUntil: String?
+    @ExplicitNull var waitingReason: String?
 
     init(_ run: Run) {
+        waitingUntil = run.waitingUntil.map(Timestamp.string)
+        waitingReason = run.waitingReason
         id = run.id
         flowId = run.flowID
         status = run.status.rawValue
@@ -153,24 +158,30 @@ struct RunSummaryResponse: Encodable {
     var createdAt: String
     @ExplicitNull var startedAt: String?
     @ExplicitNull var finishedAt: String?
+    @ExplicitNull var waitingUntil: String?
+    @ExplicitNull var waitingReason: String?
 
     init(_ run: Run) {
         self.init(
             id: run.id, flowID: run.flowID, status: run.status, triggerKind: run.trigger.kind, error: run.error,
-            createdAt: run.createdAt, startedAt: run.startedAt, finishedAt: run.finishedAt)
+            createdAt: run.createdAt, startedAt: run.startedAt, finishedAt: run.finishedAt, waitingUntil: run.waitingUntil,
+            waitingReason: run.waitingReason)
     }
 
     /// The same summary for a live event (`GET /api/v1/events`).
     init(_ event: RunEventHub.Event) {
         self.init(
             id: event.runID, flowID: event.flowID, status: event.status, triggerKind: event.triggerKind, error: event.error,
-            createdAt: event.createdAt, startedAt: event.startedAt, finishedAt: event.finishedAt)
+            createdAt: event.createdAt, startedAt: event.startedAt, finishedAt: event.finishedAt, waitingUntil: event.waitingUntil,
+            waitingReason: event.waitingReason)
     }
 
     private init(
         id: String, flowID: String, status: RunStatus, triggerKind: String, error: RunError?, createdAt: Date,
-        startedAt: Date?, finishedAt: Date?
+        startedAt: Date?, finishedAt: Date?, waitingUntil: Date?, waitingReason: String?
     ) {
+        self.waitingUntil = waitingUntil.map(Timestamp.string)
+        self.waitingReason = waitingReason
         self.id = id
         flowId = flowID
         self.status = status.rawValue

@@ -17,7 +17,7 @@ struct CredentialColumns {
     static let all: SQLQueryString = """
         id, workspace_id, name, kind, host, port, username, security, accept_unverified_certificates, \
         min_tls_version, client_identifier, ca_certificate, password_sealed, password_fingerprint, \
-        created_at, updated_at, version
+        rate_limits, created_at, updated_at, version
         """
 
     /// The connection settings and the password: the columns an insert writes and an update
@@ -27,7 +27,13 @@ struct CredentialColumns {
     let updatedAt: Int64
 
     /// The column values of `credential`.
-    init(_ credential: SMTPCredential) {
+    init(_ credential: SMTPCredential) throws(StorageError) {
+        let limits: String?
+        do {
+            limits = try credential.limits.map { try StoredJSON.text($0) }
+        } catch {
+            throw StorageError.invalidValue(table: "credentials", column: "rate_limits", rowID: credential.id)
+        }
         settings = [
             ("host", credential.host),
             ("port", credential.port),
@@ -39,6 +45,7 @@ struct CredentialColumns {
             ("ca_certificate", credential.caCertificate),
             ("password_sealed", credential.sealedPassword?.encoded),
             ("password_fingerprint", credential.passwordFingerprint),
+            ("rate_limits", limits),
         ]
         createdAt = credential.createdAt.millisecondsSince1970
         updatedAt = credential.updatedAt.millisecondsSince1970
@@ -88,6 +95,7 @@ struct CredentialColumns {
             caCertificate: try stored.optional("ca_certificate"),
             sealedPassword: sealedPassword,
             passwordFingerprint: try stored.optional("password_fingerprint"),
+            limits: try stored.optionalJSON("rate_limits", as: RateLimits.self),
             createdAt: try stored.date("created_at"),
             updatedAt: try stored.date("updated_at"),
             version: Int(try stored.value("version", as: Int64.self))

@@ -1,6 +1,6 @@
 extension Migrations {
     /// Every migration Posthorn ships, oldest first.
-    public static let all: [Migration] = [version1, version2, version3, version4, version5, version6]
+    public static let all: [Migration] = [version1, version2, version3, version4, version5, version6, version7]
 
     // MARK: - Version 1
 
@@ -307,6 +307,24 @@ extension Migrations {
                 UNIQUE (domain_id, selector)
             )
             """,
+        ]
+    )
+
+    /// Rate limits on credentials, and what the rate gate spent and reserved (#19).
+    static let version7 = Migration(
+        version: 7,
+        name: "credential rate limits, rate spends",
+        statements: [
+            "ALTER TABLE credentials ADD COLUMN rate_limits TEXT",
+            """
+            CREATE TABLE rate_spends (
+                credential_id TEXT NOT NULL,
+                spend_key TEXT NOT NULL,
+                at BIGINT NOT NULL,
+                cost BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX rate_spends_at ON rate_spends (at)",
         ]
     )
 }

@@ -12,7 +12,7 @@ extension SQLStore: CredentialStore {
         guard try await credentialID(named: credential.name, workspaceID: credential.workspaceID) == nil else {
             throw StoreError.duplicate("name")
         }
-        let columns = CredentialColumns(credential)
+        let columns = try CredentialColumns(credential)
         try await mappingUniqueViolation(column: "name", table: "credentials") {
             try await database.raw("""
                 INSERT INTO credentials (id, workspace_id, name, kind, \(columns.settingsColumns), created_at, updated_at, version)
@@ -63,7 +63,7 @@ extension SQLStore: CredentialStore {
            other != credential.id {
             throw StoreError.duplicate("name")
         }
-        let columns = CredentialColumns(credential)
+        let columns = try CredentialColumns(credential)
         let updated = try await mappingUniqueViolation(column: "name", table: "credentials") {
             try await database.raw("""
                 UPDATE credentials SET name = \(bind: credential.name), \(columns.settingsAssignments), \

@@ -49,7 +49,7 @@ extension SQLStore: RunStore {
             var rows = replaced
             if !requested.isEmpty {
                 for (index, row) in rows.enumerated() where requested.contains(row.id) {
-                    guard var run = latest[row.id], run.status == .queued,
+                    guard var run = latest[row.id], run.status.isPending,
                         run.handle(.cancellationObserved, now: Date()) == .save
                     else { continue }
                     rows[index] = try RunColumns(run)
@@ -116,27 +116,27 @@ extension SQLStore: RunStore {
     public func claim(_ request: RunClaim) async throws -> [Run] {
         guard request.limit > 0 else { return [] }
         let nowMs = request.now.millisecondsSince1970
-        let queued = RunStatus.queued.rawValue
-        let waiting = try await database.raw("SELECT DISTINCT workspace_id FROM runs WHERE status = \(bind: queued)").all()
+        let pending: SQLQueryString = "status IN (\(bind: RunStatus.queued.rawValue), \(bind: RunStatus.waiting.rawValue))"
+        let workspaces = try await database.raw("SELECT DISTINCT workspace_id FROM runs WHERE \(pending)").all()
             .map { row throws(StorageError) -> String in try StoredRow(row, table: "runs", idColumn: "workspace_id").value("workspace_id") }
             .filter { request.share(of: $0) > 0 }
         let chosen: [String]
-        switch waiting.count {
+        switch workspaces.count {
         case 0:
             return []
         case 1:
             return try await markRunning(
                 subquery: """
-                    SELECT id FROM runs WHERE status = \(bind: queued) AND workspace_id = \(bind: waiting[0]) \
-                    AND not_before <= \(bind: nowMs) ORDER BY not_before, created_at, id LIMIT \(bind: request.share(of: waiting[0]))
+                    SELECT id FROM runs WHERE \(pending) AND workspace_id = \(bind: workspaces[0]) \
+                    AND not_before <= \(bind: nowMs) ORDER BY not_before, created_at, id LIMIT \(bind: request.share(of: workspaces[0]))
                     """,
                 request: request)
         default:
             var order: [(first: (Int64, Int64, String), workspaceID: String, due: [String])] = []
-            for workspaceID in waiting {
+            for workspaceID in workspaces {
                 let due = try await database.raw("""
                     SELECT id, not_before, created_at FROM runs
-                    WHERE status = \(bind: queued) AND workspace_id = \(bind: workspaceID) AND not_before <= \(bind: nowMs)
+                    WHERE \(pending) AND workspace_id = \(bind: workspaceID) AND not_before <= \(bind: nowMs)
                     ORDER BY not_before, created_at, id LIMIT \(bind: request.share(of: workspaceID))
                     """).all()
                 guard let first = due.first else { continue }
@@ -167,7 +167,7 @@ extension SQLStore: RunStore {
             UPDATE runs SET status = \(bind: RunStatus.running.rawValue), lease_owner = \(bind: request.owner), \
             lease_expires_at = \(bind: request.leaseUntil.millisecondsSince1970), started_at = COALESCE(started_at, \(bind: nowMs)), \
             starts_without_progress = starts_without_progress + 1
-            WHERE id IN (\(ids)) AND status = \(bind: RunStatus.queued.rawValue)
+            WHERE id IN (\(ids)) AND status IN (\(bind: RunStatus.queued.rawValue), \(bind: RunStatus.waiting.rawValue))
             RETURNING \(RunColumns.all)
             """).all()
         return try rows.map(RunColumns.run(from:))

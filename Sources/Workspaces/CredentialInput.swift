@@ -18,6 +18,8 @@ public struct CredentialInput: Sendable {
     public var minimumTLSVersion: SMTPConfiguration.MinimumTLSVersion?
     public var clientIdentifier: String??
     public var caCertificate: String??
+    /// `.some(nil)` removes every limit.
+    public var limits: RateLimits??
     /// The version the change was made from (PATCH): a stored credential of another version is not
     /// changed (``WorkspaceError/Kind/versionConflict``). `nil` applies the change to the latest.
     public var version: Int?
@@ -27,8 +29,9 @@ public struct CredentialInput: Sendable {
         name: String? = nil, host: String? = nil, port: Int? = nil, username: String?? = nil,
         password: Secret?? = nil, security: SMTPSecurity? = nil, acceptUnverifiedCertificates: Bool? = nil,
         minimumTLSVersion: SMTPConfiguration.MinimumTLSVersion? = nil, clientIdentifier: String?? = nil,
-        caCertificate: String?? = nil
+        caCertificate: String?? = nil, limits: RateLimits?? = nil
     ) {
+        self.limits = limits
         self.name = name
         self.host = host
         self.port = port

@@ -27,6 +27,8 @@ public struct SMTPCredential: Sendable, Hashable, Identifiable {
     public var sealedPassword: SealedSecret?
     /// The vault's keyed HMAC of the password: part of the pool key, never the password.
     public var passwordFingerprint: String?
+    /// How fast sends through it may go; `nil` (or empty) sets no limit. Sends over a limit wait.
+    public var limits: RateLimits?
     public var createdAt: Date
     public var updatedAt: Date
     /// Counts the stored changes, from 1: a change made from an older version is refused
@@ -38,8 +40,10 @@ public struct SMTPCredential: Sendable, Hashable, Identifiable {
         id: String, workspaceID: String, name: String, host: String, port: Int, username: String?,
         security: SMTPSecurity, acceptUnverifiedCertificates: Bool,
         minimumTLSVersion: SMTPConfiguration.MinimumTLSVersion, clientIdentifier: String?, caCertificate: String?,
-        sealedPassword: SealedSecret?, passwordFingerprint: String?, createdAt: Date, updatedAt: Date, version: Int = 1
+        sealedPassword: SealedSecret?, passwordFingerprint: String?, limits: RateLimits? = nil, createdAt: Date, updatedAt: Date,
+        version: Int = 1
     ) {
+        self.limits = limits
         self.version = version
         self.id = id
         self.workspaceID = workspaceID

@@ -5,12 +5,12 @@ import Server
 import SMTP
 import Workspaces
 
-/// `posthorn credential add|list|show|test|delete`: the same rules and JSON as the API, working on
+/// `posthorn credential add|list|show|test|limits|delete`: the same rules and JSON as the API, working on
 /// the data directory directly.
 struct CredentialCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "credential", abstract: "Manage a workspace's SMTP credentials.",
-        subcommands: [Add.self, List.self, Show.self, Test.self, Delete.self])
+        subcommands: [Add.self, List.self, Show.self, Test.self, Limits.self, Delete.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -52,15 +52,18 @@ struct CredentialCommand: AsyncParsableCommand {
         @Option(name: .customLong("ca-file"), help: "PEM file of CA certificates trusted in addition to the system's.")
         var caFile: String?
 
+        @OptionGroup var limits: RateLimitOptions
+
         func run() async throws {
             do {
-                let input = CredentialInput(
+                var input = CredentialInput(
                     name: name, host: host, port: try port.map { text throws(SMTPConfigurationError) in try SMTPConfiguration.parsePort(text) },
                     username: .some(username),
                     password: .some(try PasswordSource(environmentVariable: passwordEnvironmentVariable, file: passwordFile).read()),
                     security: securityOption.security, acceptUnverifiedCertificates: acceptUnverifiedCertificates,
                     minimumTLSVersion: minimumTLS.version, clientIdentifier: .some(ehloName),
                     caCertificate: .some(try caFile.map(readCAFile)))
+                input.limits = .some(try limits.limits())
                 let output = try await data.withEnvironment { environment in
                     let workspace = try await workspace.resolve(in: environment)
                     return JSONRendering.credential(try await environment.services.credentials.create(input, in: workspace.id))
@@ -140,6 +143,33 @@ struct CredentialCommand: AsyncParsableCommand {
         }
     }
 
+    struct Limits: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Set how fast a credential's sends may go (replacing its limits; none given removes them).",
+            discussion: "A send over a limit waits (its run shows waiting) rather than fail. Prints the credential.")
+
+        @OptionGroup var data: DataOptions
+        @OptionGroup var workspace: WorkspaceOption
+
+        @Argument(help: "Credential name or id.")
+        var credential: String
+
+        @OptionGroup var limits: RateLimitOptions
+
+        func run() async throws {
+            do {
+                var input = CredentialInput()
+                input.limits = .some(try limits.limits())
+                print(try await data.withEnvironment { environment in
+                    let workspace = try await workspace.resolve(in: environment)
+                    return JSONRendering.credential(try await environment.services.credentials.update(credential, in: workspace.id, with: input))
+                })
+            } catch {
+                CommandFailure.exit(with: error)
+            }
+        }
+    }
+
     struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delete a credential.")
 
@@ -197,4 +227,30 @@ func readCAFile(_ path: String) throws -> String {
         throw CommandFailure(message: "caCertificate: the CA file cannot be read")
     }
     return String(decoding: data, as: UTF8.self)
+}
+
+/// `--per-second`, `--per-minute`, `--per-hour`, `--per-day`, `--count`: a credential's limits.
+struct RateLimitOptions: ParsableArguments {
+    @Option(name: .customLong("per-second"), help: "At most this many messages (or recipients) in any second.")
+    var perSecond: Int?
+    @Option(name: .customLong("per-minute"), help: "At most this many in any minute.")
+    var perMinute: Int?
+    @Option(name: .customLong("per-hour"), help: "At most this many in any hour.")
+    var perHour: Int?
+    @Option(name: .customLong("per-day"), help: "At most this many in any 24 hours (Gmail 500, Google Workspace 2000 recipients).")
+    var perDay: Int?
+    @Option(name: .customLong("count"), help: "What the limits count: messages (default) or recipients (SES, Google Workspace).")
+    var counts: String?
+
+    /// The limits given; `nil` when none is.
+    func limits() throws -> RateLimits? {
+        var limits = RateLimits(perSecond: perSecond, perMinute: perMinute, perHour: perHour, perDay: perDay)
+        if let counts {
+            guard let unit = RateLimits.Unit(rawValue: counts) else {
+                throw CommandFailure(message: "limits.counts: Counts must be messages or recipients")
+            }
+            limits.counts = unit
+        }
+        return limits.isEmpty ? nil : limits
+    }
 }

@@ -23,7 +23,7 @@ struct RunCommand: AsyncParsableCommand {
         @Option(help: "Only runs of this flow (id).")
         var flow: String?
 
-        @Option(help: "Only runs with this status: queued, running, succeeded, failed, ambiguous or cancelled.")
+        @Option(help: "Only runs with this status: queued, waiting, running, succeeded, failed, ambiguous or cancelled.")
         var status: String?
 
         @Option(help: "How many (1–200, default 20).")

@@ -62,6 +62,12 @@ struct RunLifecycleTests {
          ["running/save", "ambiguous/save"]),
         ([.completed, .retryScheduled(notBefore: start), .abandoned(failure)],
          ["queued/ignore", "queued/ignore", "failed/save"]),
+        ([.claimed(owner: "w", leaseUntil: start), .rateLimited(until: start), .claimed(owner: "w", leaseUntil: start), .completed],
+         ["running/save", "waiting/save", "running/save", "succeeded/save"]),
+        ([.claimed(owner: "w", leaseUntil: start), .rateLimited(until: start), .completed, .rateLimited(until: start), .cancelRequested],
+         ["running/save", "waiting/save", "waiting/ignore", "waiting/ignore", "cancelled/save"]),
+        ([.claimed(owner: "w", leaseUntil: start), .rateLimited(until: start), .abandoned(failure)],
+         ["running/save", "waiting/save", "failed/save"]),
     ] as [([RunLifecycle.Event], [String])])
     func transcripts(events: [RunLifecycle.Event], expected: [String]) {
         #expect(transcript(events) == expected)

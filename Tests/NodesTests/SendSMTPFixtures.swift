@@ -36,6 +36,9 @@ final class FakeTransport: MailTransport, Sendable {
 
     var sent: [Sent] { log.withLock { $0 } }
 
+    /// Answers `new` from now on.
+    func setAnswer(_ new: Answer) { answer.withLock { $0 = new } }
+
     func send(_ message: RenderedMessage, key: PoolKey, configuration: SMTPConfiguration) async throws(SMTPError) -> SMTPSendResult {
         var stream = message.makeStream()
         var bytes: [UInt8] = []

@@ -113,6 +113,29 @@ struct RunStoreContractTests {
         }
     }
 
+    @Test("a waiting run (rate limit) is claimed like a queued one once its time comes, in due order, and is cancelled at once", arguments: StoreKind.allCases)
+    func waitingRuns(_ kind: StoreKind) async throws {
+        try await kind.withFlowStores { stores in
+            let now = Fixture.date(1_700_000_100_000)
+            let lease = Fixture.date(1_700_000_130_000)
+            try await stores.runs.enqueue([
+                FlowFixture.run("run_waits_due", createdAt: 1_700_000_000_000, notBefore: 1_700_000_090_000, status: .waiting),
+                FlowFixture.run("run_queued", createdAt: 1_700_000_000_000, notBefore: 1_700_000_095_000),
+                FlowFixture.run("run_waits_later", createdAt: 1_700_000_000_000, notBefore: 1_700_000_200_000, status: .waiting),
+                FlowFixture.run("run_waits_cancel", createdAt: 1_700_000_000_000, notBefore: 1_700_000_300_000, status: .waiting),
+            ])
+            #expect(try await stores.runs.runs(workspaceID: "ws_1", flowID: nil, status: .waiting, limit: 10, before: nil).count == 3)
+            let claimed = try await stores.runs.claim(RunClaim(limit: 10, owner: "worker-1", now: now, leaseUntil: lease))
+            #expect(claimed.map(\.id) == ["run_waits_due", "run_queued"])
+            #expect(claimed.allSatisfy { $0.status == .running })
+            #expect(try await stores.runs.run(id: "run_waits_later", workspaceID: "ws_1")?.waitingUntil == Fixture.date(1_700_000_200_000))
+            guard case .cancelled(let cancelled)? = try await stores.runs.requestCancellation(runID: "run_waits_cancel", workspaceID: "ws_1", now: now)
+            else { Issue.record("a waiting run is cancelled at once"); return }
+            #expect(cancelled.status == .cancelled)
+            #expect(try await stores.runs.countByStatus()[.waiting] == 1)
+        }
+    }
+
     @Test("concurrent claims never return the same run, and together take every run", arguments: StoreKind.allCases)
     func concurrentClaims(_ kind: StoreKind) async throws {
         try await kind.withFlowStores { stores in

@@ -22,6 +22,8 @@ public final class RunEventHub: Sendable {
         public var createdAt: Date
         public var startedAt: Date?
         public var finishedAt: Date?
+        public var waitingUntil: Date?
+        public var waitingReason: String?
         public var steps: [StepStatus]
 
         /// A step's id and status.
@@ -40,6 +42,8 @@ public final class RunEventHub: Sendable {
             createdAt = run.createdAt
             startedAt = run.startedAt
             finishedAt = run.finishedAt
+            waitingUntil = run.waitingUntil
+            waitingReason = run.waitingReason
             steps = run.steps.map { StepStatus(id: $0.stepID, status: $0.status.rawValue) }
         }
     }

@@ -9,12 +9,17 @@ import Foundation
 /// - `posthorn_run_duration_seconds{status}`: from the trigger to the end.
 /// - `posthorn_step_duration_seconds{type,outcome}`: each step attempt that ended in an execution
 ///   (`outcome`: succeeded, failed, retrying, ambiguous).
+/// - `posthorn_runs_waited_total{limit}`: times a run began waiting for a rate limit (`perSecond`,
+///   `perMinute`, `perHour`, `perDay`, or the provider's `backoff`).
 /// - `posthorn_runs_executing`: runs under way in this process.
 public struct RunMetrics: Sendable {
     private let claimed: Counter
     private let finished: [RunStatus: Counter]
     private let durations: [RunStatus: CoreMetrics.Timer]
     private let executing: Gauge
+    private let waited: [String: Counter]
+    /// The limits a waiting run's step names (its error's `details.limit`).
+    public static let waitLimits = ["perSecond", "perMinute", "perHour", "perDay", "backoff"]
     private let factory: any MetricsFactory
     private let nodeTypes: Set<String>
 
@@ -32,6 +37,9 @@ public struct RunMetrics: Sendable {
         self.finished = finished
         self.durations = durations
         executing = Gauge(label: "posthorn_runs_executing", factory: factory)
+        waited = Dictionary(uniqueKeysWithValues: Self.waitLimits.map { limit in
+            (limit, Counter(label: "posthorn_runs_waited_total", dimensions: [("limit", limit)], factory: factory))
+        })
     }
 
     func runsClaimed(_ count: Int) {
@@ -53,11 +61,15 @@ public struct RunMetrics: Sendable {
             case .failed: outcome = "failed"
             case .retrying: outcome = "retrying"
             case .ambiguous: outcome = "ambiguous"
-            case .running: continue
+            case .running, .waiting: continue
             }
             let type = nodeTypes.contains(record.type) ? record.type : "unknown"
             CoreMetrics.Timer(label: "posthorn_step_duration_seconds", dimensions: [("type", type), ("outcome", outcome)], factory: factory)
                 .recordNanoseconds(Self.nanoseconds(from: record.startedAt, to: end))
+        }
+        if run.status == .waiting, case .object(let details)? = run.steps.last(where: { $0.status == .waiting })?.error?.details,
+            case .string(let limit)? = details["limit"] {
+            waited[limit]?.increment()
         }
         guard run.isFinished, let end = run.finishedAt else { return }
         finished[run.status]?.increment()

@@ -84,7 +84,7 @@ public struct RunProcessor: Sendable {
             let attempt: Int
             switch previous?.status {
             case .retrying?: attempt = previous!.attempts + 1
-            case .running?: attempt = previous!.attempts
+            case .running?, .waiting?: attempt = previous!.attempts
             case nil, .succeeded?, .failed?, .ambiguous?: attempt = 1
             }
             var logger = logger
@@ -219,6 +219,14 @@ public struct RunProcessor: Sendable {
     ) -> Conclusion {
         let error = RunError(code: failure.code, message: failure.message, stepID: step.id, details: failure.details)
         switch failure.disposition {
+        case .waiting:
+            // Not started, so not an attempt: the same attempt runs at the reserved time.
+            let until = failure.notBefore ?? now()
+            record(&run, at: index, StepRecord(
+                stepID: step.id, type: step.type, status: .waiting, parameters: parameters, output: nil, error: error,
+                attempts: attempt, startedAt: started, finishedAt: nil))
+            run.handle(.rateLimited(until: until), now: now())
+            return .end(run)
         case .ambiguous:
             record(&run, at: index, StepRecord(
                 stepID: step.id, type: step.type, status: .ambiguous, parameters: parameters, output: nil, error: error,
@@ -287,7 +295,7 @@ public struct RunProcessor: Sendable {
     private static func isFinished(_ record: StepRecord) -> Bool {
         switch record.status {
         case .succeeded, .failed: true
-        case .running, .retrying, .ambiguous: false
+        case .running, .retrying, .waiting, .ambiguous: false
         }
     }
 

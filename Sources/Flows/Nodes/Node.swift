@@ -1,3 +1,4 @@
+public import Foundation
 public import Logging
 
 /// A step type: what a UI needs to draw its form, and what it does when a run reaches it.
@@ -96,6 +97,9 @@ public struct NodeError: Error, Sendable, Hashable, CustomStringConvertible {
         case permanent
         /// The effect may have happened (a drop after the final dot): never retried automatically.
         case ambiguous
+        /// Not started: a rate limit holds it until ``NodeError/notBefore``. The run waits
+        /// (`waiting`) and the same attempt runs then; it does not count as a failure.
+        case waiting
     }
 
     /// A short machine-readable code (`EAUTH`, `ETEMPLATE`, `EPARAM`).
@@ -104,8 +108,11 @@ public struct NodeError: Error, Sendable, Hashable, CustomStringConvertible {
     public var disposition: Disposition
     /// Extra detail for the step record (a server reply, rejected recipients).
     public var details: JSONValue?
+    /// For ``Disposition/waiting``: when the step may start.
+    public var notBefore: Date?
 
-    public init(code: String, message: String, disposition: Disposition, details: JSONValue? = nil) {
+    public init(code: String, message: String, disposition: Disposition, details: JSONValue? = nil, notBefore: Date? = nil) {
+        self.notBefore = notBefore
         self.code = code
         self.message = message
         self.disposition = disposition

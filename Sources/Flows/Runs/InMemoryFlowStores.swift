@@ -79,7 +79,7 @@ public actor InMemoryRunStore: RunStore {
         for run in newRuns { runs[run.id] = run }
         for var run in changed {
             if cancellations.contains(run.id) {
-                if run.status == .queued, run.handle(.cancellationObserved, now: Date()) == .save {
+                if run.status.isPending, run.handle(.cancellationObserved, now: Date()) == .save {
                     outcome.cancelledInstead[run.id] = run
                 }
                 if run.isFinished { cancellations.remove(run.id) } else { outcome.cancellationRequested.insert(run.id) }
@@ -100,7 +100,7 @@ public actor InMemoryRunStore: RunStore {
 
     public func claim(_ request: RunClaim) -> [Run] {
         var due: [String: [Run]] = [:]
-        for run in runs.values where run.status == .queued && run.notBefore <= request.now {
+        for run in runs.values where run.status.isPending && run.notBefore <= request.now {
             due[run.workspaceID, default: []].append(run)
         }
         let candidates = due.map { workspaceID, queued in

@@ -49,8 +49,15 @@ public struct Run: Sendable, Hashable, Identifiable {
     public var error: RunError? { lifecycle.error }
     public var startedAt: Date? { lifecycle.startedAt }
     public var finishedAt: Date? { lifecycle.finishedAt }
-    /// A queued run is not claimed before this (backoff between attempts).
+    /// A queued run is not claimed before this (backoff between attempts); a waiting run resumes
+    /// then.
     public var notBefore: Date { lifecycle.notBefore }
+    /// Until when a `waiting` run waits; `nil` otherwise.
+    public var waitingUntil: Date? { status == .waiting ? notBefore : nil }
+    /// Why a `waiting` run waits (its waiting step's words: the limit, or the provider's back-off).
+    public var waitingReason: String? {
+        status == .waiting ? steps.last { $0.status == .waiting }?.error?.message : nil
+    }
     /// The worker holding it while running, and until when (crash recovery takes over after).
     public var leaseOwner: String? { lifecycle.leaseOwner }
     public var leaseExpiresAt: Date? { lifecycle.leaseExpiresAt }
@@ -62,6 +69,9 @@ public struct Run: Sendable, Hashable, Identifiable {
 /// Where a run is in its life.
 public enum RunStatus: String, Sendable, Hashable, CaseIterable, Codable {
     case queued
+    /// Held by its credential's rate limit (or the provider's back-off): it holds no worker and
+    /// resumes at its reserved time (``Run/notBefore``); the waiting step's record says why.
+    case waiting
     case running
     case succeeded
     case failed
@@ -72,9 +82,12 @@ public enum RunStatus: String, Sendable, Hashable, CaseIterable, Codable {
     /// after the step that was running (whose outcome, an email sent, stays recorded).
     case cancelled
 
+    /// Queued or waiting: a worker may claim it once it is due.
+    public var isPending: Bool { self == .queued || self == .waiting }
+
     public var isTerminal: Bool {
         switch self {
-        case .queued, .running: false
+        case .queued, .waiting, .running: false
         case .succeeded, .failed, .ambiguous, .cancelled: true
         }
     }
@@ -108,6 +121,9 @@ public struct StepRecord: Sendable, Hashable, Codable {
         case failed
         /// Failed transiently; the run waits (queued) for the next attempt.
         case retrying
+        /// Not started: a rate limit holds it; the run waits (`waiting`) and this attempt runs at
+        /// its reserved time. ``error`` says which limit, and until when.
+        case waiting
         case ambiguous
     }
 

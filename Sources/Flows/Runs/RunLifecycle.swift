@@ -16,6 +16,9 @@ public import Foundation
 ///    │  │              queued (notBefore later)
 ///    │  └─ cancelRequested / cancellationObserved ─▶ cancelled
 ///    └──── running ─ cancellationObserved (at a step boundary) ─▶ cancelled
+///
+///  running ─ rateLimited ─▶ waiting (notBefore = the reserved time): claimed, cancelled and
+///  abandoned like queued
 /// ```
 public struct RunLifecycle: Sendable, Hashable {
     public private(set) var status: RunStatus
@@ -71,6 +74,8 @@ public struct RunLifecycle: Sendable, Hashable {
         case ambiguous(RunError)
         /// A step failed transiently: the run waits and resumes at that step at `notBefore`.
         case retryScheduled(notBefore: Date)
+        /// A rate limit holds the step about to start: the run waits, holding no worker, until `until`.
+        case rateLimited(until: Date)
         /// The worker could not start the run now (the store did not answer): try at `notBefore`.
         case postponed(notBefore: Date)
         /// A person asked for the run to stop.
@@ -107,7 +112,7 @@ public struct RunLifecycle: Sendable, Hashable {
     /// Applies `event` at `now`.
     public mutating func handle(_ event: Event, now: Date) -> Action {
         switch (status, event) {
-        case (.queued, .claimed(let owner, let leaseUntil)):
+        case (.queued, .claimed(let owner, let leaseUntil)), (.waiting, .claimed(let owner, let leaseUntil)):
             status = .running
             startedAt = startedAt ?? now
             startsWithoutProgress += 1
@@ -119,7 +124,8 @@ public struct RunLifecycle: Sendable, Hashable {
             startsWithoutProgress = 0
             return .save
 
-        case (.queued, .cancelRequested), (.queued, .cancellationObserved), (.running, .cancellationObserved):
+        case (.queued, .cancelRequested), (.queued, .cancellationObserved), (.running, .cancellationObserved),
+            (.waiting, .cancelRequested), (.waiting, .cancellationObserved):
             end(.cancelled, RunError(code: "ECANCELLED", message: "Cancelled on request"), now: now)
             return .save
 
@@ -129,7 +135,8 @@ public struct RunLifecycle: Sendable, Hashable {
         case (.running, .completed):
             end(.succeeded, nil, now: now)
             return .save
-        case (.running, .failed(let error)), (.running, .abandoned(let error)), (.queued, .abandoned(let error)):
+        case (.running, .failed(let error)), (.running, .abandoned(let error)), (.queued, .abandoned(let error)),
+            (.waiting, .abandoned(let error)):
             end(.failed, error, now: now)
             return .save
         case (.running, .ambiguous(let error)):
@@ -142,6 +149,11 @@ public struct RunLifecycle: Sendable, Hashable {
             return .save
         case (.running, .postponed(let at)):
             requeue(at: at)
+            return .save
+        case (.running, .rateLimited(let until)):
+            startsWithoutProgress = 0
+            requeue(at: until)
+            status = .waiting
             return .save
 
         case (.running, .workerLost(nil)), (.running, .workerLost(.repeatable)):
@@ -170,7 +182,10 @@ public struct RunLifecycle: Sendable, Hashable {
             return .refuseFinished
 
         case (.queued, .completed), (.queued, .failed), (.queued, .ambiguous), (.queued, .retryScheduled),
-            (.queued, .postponed), (.queued, .workerLost), (.queued, .progressSaved), (.running, .claimed),
+            (.queued, .postponed), (.queued, .workerLost), (.queued, .progressSaved), (.queued, .rateLimited),
+            (.waiting, .completed), (.waiting, .failed), (.waiting, .ambiguous), (.waiting, .retryScheduled),
+            (.waiting, .postponed), (.waiting, .workerLost), (.waiting, .progressSaved), (.waiting, .rateLimited),
+            (.running, .claimed),
             (.succeeded, _), (.failed, _), (.ambiguous, _), (.cancelled, _):
             return .ignore
         }

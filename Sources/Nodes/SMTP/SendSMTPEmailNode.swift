@@ -23,6 +23,8 @@ public struct SendSMTPEmailNode: Node {
     /// Recipients and attachments per message (`serve --max-recipients`, `--max-attachments`).
     let emailLimits: EmailLimits
     private let metrics: NodeMetrics
+    /// Holds sends to their credential's limits; `nil` holds nothing (`posthorn send`).
+    let rateGate: RateGate?
     public let descriptor: NodeDescriptor
 
     /// Creates the node. `identity` supplies Message-IDs, dates and boundaries (tests inject a
@@ -30,8 +32,9 @@ public struct SendSMTPEmailNode: Node {
     public init(
         credentials: CredentialService, domains: DomainService? = nil, transport: any MailTransport, fetcher: any ResourceFetcher,
         identity: MessageIdentity = .system, attachmentLimit: Int = SendSMTPEmailNode.defaultAttachmentLimit,
-        emailLimits: EmailLimits = EmailLimits(), metrics: NodeMetrics = NodeMetrics()
+        emailLimits: EmailLimits = EmailLimits(), metrics: NodeMetrics = NodeMetrics(), rateGate: RateGate? = nil
     ) {
+        self.rateGate = rateGate
         self.emailLimits = emailLimits
         self.descriptor = Self.nodeDescriptor(limits: emailLimits)
         self.metrics = metrics
@@ -52,13 +55,13 @@ public struct SendSMTPEmailNode: Node {
         let account = try await loadCredential(parameters.credentialID, workspaceID: context.workspaceID)
         var request = try Self.withDefaultSender(parameters.request, credential: account.credential)
         request.attachments = parameters.attachments.map(\.standIn)
-        _ = try validate(request)
+        try await admit(try validate(request), credential: account.credential, context: context)
 
         request.attachments = try await gatherAttachments(parameters.attachments)
         let validated = try validate(request)
         return try await deliver(
             validated, account: account, signing: SigningRequest(domain: parameters.dkimDomain, workspaceID: context.workspaceID),
-            allowPartialDelivery: parameters.allowPartialDelivery, logger: context.logger)
+            allowPartialDelivery: parameters.allowPartialDelivery, rateKey: Self.rateKey(context), logger: context.logger)
     }
 
     /// Validates, composes and sends `request` with the workspace's credential: the node's whole
@@ -121,17 +124,23 @@ public struct SendSMTPEmailNode: Node {
 
     /// Composes and sends; a partly refused envelope fails unless `allowPartialDelivery`.
     private func deliver(
-        _ validated: ValidatedEmail, account: LoadedCredential, signing: SigningRequest, allowPartialDelivery: Bool, logger: Logger
+        _ validated: ValidatedEmail, account: LoadedCredential, signing: SigningRequest, allowPartialDelivery: Bool,
+        rateKey: String? = nil, logger: Logger
     ) async throws(NodeError) -> JSONValue {
         let (message, signatures) = try await signed(MessageComposer(identity: identity).compose(validated), from: validated, signing)
         let result: SMTPSendResult
         do {
             result = try await transport.send(message, key: account.credential.poolKey, configuration: account.configuration)
         } catch {
+            if let waiting = await settleRate(error, credential: account.credential, rateKey: rateKey) {
+                metrics.smtpSend(outcome: "throttled")
+                throw waiting
+            }
             let failure = Self.nodeError(error)
             metrics.smtpSend(outcome: NodeMetrics.outcome(of: failure))
             throw failure
         }
+        _ = await settleRate(nil, credential: account.credential, rateKey: rateKey)
         metrics.smtpSend(outcome: result.outcome.rejected.isEmpty ? "2xx" : "2xx_partial")
         let output = Self.output(result, signatures: signatures)
         if !result.outcome.rejected.isEmpty && !allowPartialDelivery {

@@ -49,6 +49,9 @@ public struct RateLimits: Sendable, Hashable, Codable {
             .compactMap { name, length, limit in limit.map { (name, length, $0) } }
     }
 
+    /// Every window at the largest limit: what the ledger counts spending in.
+    static let everyWindow = RateLimits(perSecond: maximum, perMinute: maximum, perHour: maximum, perDay: maximum)
+
     /// Whether any limit is set.
     public var isEmpty: Bool { windows.isEmpty }
 }

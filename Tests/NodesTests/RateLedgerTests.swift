@@ -1,4 +1,4 @@
-@testable import Flows
+@testable import Workspaces
 import Foundation
 import Testing
 
@@ -15,7 +15,7 @@ struct RateLedgerTests {
             while true {
                 switch ledger.decide(cost: cost, now: now, limits: limits) {
                 case .go:
-                    ledger.spend(cost: cost, now: now, limits: limits)
+                    ledger.spend(cost: cost, now: now)
                     times.append(now)
                 case .wait(let until, _):
                     #expect(until > now, "a wait ends in the future")
@@ -87,7 +87,7 @@ struct RateLedgerTests {
     func waitNamesLimit() {
         var ledger = RateLedger()
         let limits = RateLimits(perSecond: 5, perDay: 3)
-        for _ in 0..<3 { ledger.spend(cost: 1, now: Self.start, limits: limits) }
+        for _ in 0..<3 { ledger.spend(cost: 1, now: Self.start) }
         guard case .wait(let until, let limit) = ledger.decide(cost: 1, now: Self.start.addingTimeInterval(2), limits: limits) else {
             Issue.record("expected a wait")
             return
@@ -118,13 +118,22 @@ struct RateLedgerTests {
         #expect(ledger.decide(cost: 1, now: now, limits: limits) == .wait(until: now.addingTimeInterval(60), limit: "backoff"))
     }
 
-    @Test("memory stays bounded: 100,000 sends over a day keep at most a few hundred slots per window")
+    @Test("a second throttling reply while the back-off holds (a send already under way) does not double it")
+    func throttledDuringBackoff() {
+        var ledger = RateLedger()
+        ledger.throttled(now: Self.start)
+        ledger.throttled(now: Self.start.addingTimeInterval(0.2))
+        #expect(ledger.backoffUntil == Self.start.addingTimeInterval(60))
+        ledger.throttled(now: Self.start.addingTimeInterval(60))
+        #expect(ledger.backoffUntil == Self.start.addingTimeInterval(180))
+    }
+
+    @Test("memory stays bounded: 100,000 sends over a day keep at most a few hundred slots per window (every window counts, set or not)")
     func bounded() {
         var ledger = RateLedger()
-        let limits = RateLimits(perSecond: 1_000, perMinute: 60_000, perHour: 1_000_000, perDay: 10_000_000)
         var now = Self.start
         for _ in 0..<100_000 {
-            ledger.spend(cost: 1, now: now, limits: limits)
+            ledger.spend(cost: 1, now: now)
             now = now.addingTimeInterval(0.8)
         }
         #expect(ledger.slotCount <= 101 + 101 + 101 + 1_441, "\(ledger.slotCount) slots")
