@@ -53,7 +53,13 @@ export function openConnectDialog({ credential = null, opener, fallbackFocus, on
     minTLSVersion: $("#cd-min-tls"),
     clientIdentifier: $("#cd-ehlo"),
     caCertificate: $("#cd-ca"),
+    "limits.perSecond": $("#cd-limit-second"),
+    "limits.perMinute": $("#cd-limit-minute"),
+    "limits.perHour": $("#cd-limit-hour"),
+    "limits.perDay": $("#cd-limit-day"),
+    "limits.counts": $("#cd-limit-counts"),
   };
+  const LIMIT_WINDOWS = ["perSecond", "perMinute", "perHour", "perDay"];
   const body = $("[data-body]");
   const alertSlot = $("[data-form-alert]");
   const resultSlot = $("[data-test-result]");
@@ -86,7 +92,8 @@ export function openConnectDialog({ credential = null, opener, fallbackFocus, on
     controls.minTLSVersion.value = credential.minTLSVersion;
     controls.clientIdentifier.value = credential.clientIdentifier ?? "";
     controls.caCertificate.value = credential.caCertificate ?? "";
-    if (credential.clientIdentifier || credential.caCertificate) $("[data-advanced]").open = true;
+    setLimits(credential.limits);
+    if (credential.clientIdentifier || credential.caCertificate || credential.limits) $("[data-advanced]").open = true;
     portTyped = !DEFAULT_PORTS.has(credential.port);
     if (credential.hasPassword) {
       const keep = $("#cd-password-keep");
@@ -121,6 +128,7 @@ export function openConnectDialog({ credential = null, opener, fallbackFocus, on
     if (current) {
       $(`#cd-preset-${current.id}`).checked = true;
       showPresetHints(current, { regionFromHost: credential.host });
+      showLimitSuggestions(current);
     }
   }
 
@@ -143,6 +151,42 @@ export function openConnectDialog({ credential = null, opener, fallbackFocus, on
     }
     for (const key of ["host", "port", "security", "username"]) clearFieldError(controls[key]);
     showPlaintextWarning();
+    showLimitSuggestions(preset);
+    // A new credential takes the provider's published limits; an edited one keeps its own.
+    if (!editing && preset.limits?.length && !currentLimits()) setLimits(preset.limits[0].limits);
+  }
+
+  // ---- Sending limits ---------------------------------------------------------------------
+
+  function setLimits(limits) {
+    for (const name of LIMIT_WINDOWS) controls[`limits.${name}`].value = limits?.[name] ?? "";
+    controls["limits.counts"].value = limits?.counts ?? "messages";
+  }
+
+  /** The limits typed, as the API takes them, or null when none is. */
+  function currentLimits() {
+    const limits = {};
+    for (const name of LIMIT_WINDOWS) {
+      const raw = controls[`limits.${name}`].value.trim();
+      if (raw) limits[name] = Number(raw);
+    }
+    if (!Object.keys(limits).length) return null;
+    limits.counts = controls["limits.counts"].value;
+    return limits;
+  }
+
+  function showLimitSuggestions(preset) {
+    const slot = $("[data-limit-suggestions]");
+    const suggestions = preset.limits ?? [];
+    slot.hidden = suggestions.length === 0;
+    replaceChildren(slot, suggestions.map((suggestion) => {
+      const button = h("button", { type: "button", class: "btn", title: suggestion.note }, `Use ${suggestion.name} limits`);
+      button.addEventListener("click", () => {
+        setLimits(suggestion.limits);
+        for (const name of LIMIT_WINDOWS) clearFieldError(controls[`limits.${name}`]);
+      });
+      return button;
+    }));
   }
 
   function showPresetHints(preset, { regionFromHost } = {}) {
@@ -224,6 +268,13 @@ export function openConnectDialog({ credential = null, opener, fallbackFocus, on
     if (ehlo && !EHLO_PATTERN.test(ehlo)) errors.push({ control: controls.clientIdentifier, message: "Enter a domain like mail.example.com, or an address in brackets like [192.0.2.1]." });
     const ca = controls.caCertificate.value.trim();
     if (ca && !ca.includes("-----BEGIN CERTIFICATE-----")) errors.push({ control: controls.caCertificate, message: "Paste the certificate in PEM format: it starts with -----BEGIN CERTIFICATE-----." });
+    for (const name of LIMIT_WINDOWS) {
+      const control = controls[`limits.${name}`];
+      const raw = control.value.trim();
+      if (raw && (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 10000000)) {
+        errors.push({ control, message: "Enter a whole number from 1 to 10,000,000, or leave it blank for no limit." });
+      }
+    }
     return errors;
   }
 
@@ -245,6 +296,8 @@ export function openConnectDialog({ credential = null, opener, fallbackFocus, on
     if (ehlo) out.clientIdentifier = ehlo;
     const ca = controls.caCertificate.value.trim();
     if (ca) out.caCertificate = `${ca}\n`;
+    const limits = currentLimits();
+    if (limits) out.limits = limits;
     return out;
   }
 
@@ -260,8 +313,19 @@ export function openConnectDialog({ credential = null, opener, fallbackFocus, on
       const after = (now[key] ?? "").trim();
       if (before !== after) patch[key] = after ? now[key] : null;
     }
+    const limits = now.limits ?? null;
+    if (JSON.stringify(limits) !== JSON.stringify(comparableLimits(credential.limits))) patch.limits = limits;
     if (now.password) patch.password = now.password;
     return patch;
+  }
+
+  /** Stored limits in the shape currentLimits() gives, for comparing. */
+  function comparableLimits(limits) {
+    if (!limits) return null;
+    const out = {};
+    for (const name of LIMIT_WINDOWS) if (limits[name] != null) out[name] = limits[name];
+    out.counts = limits.counts;
+    return out;
   }
 
   /** Shows a failed request: at its field when it names one, else at the top of the form. */

@@ -25,7 +25,7 @@ import { h, replaceChildren, timeElement, uid } from "../dom.js";
 import { formAlert } from "./form.js";
 import { duration, statusBadge, STATUS_TEXT } from "./run-view.js";
 
-const STATUSES = ["queued", "running", "succeeded", "failed", "ambiguous", "cancelled"];
+const STATUSES = ["queued", "waiting", "running", "succeeded", "failed", "ambiguous", "cancelled"];
 const TRIGGER_WORD = { webhook: "Webhook", cron: "Schedule", manual: "Manual", unknown: "Unknown trigger" };
 const BUFFER = 30; // rows drawn beyond each edge of the viewport
 const SLACK = 10; // … and drawn again only when the viewport comes this close to the window's edge
@@ -323,7 +323,7 @@ export function createRunList({ flowId, flowName, hrefFor, onOpen, onLoad, pageS
       { class: "run-row__link", href: hrefFor(run), "aria-current": run.id === selectedId ? "true" : null },
       badgeFor(run.status),
       h("span", { class: "run-row__main" }, flowName ? h("span", { class: "run-row__flow" }, flowName(run.flowId)) : null, h("span", { class: "run-row__when" }, timeElement(run.createdAt)), h("span", { class: "muted" }, TRIGGER_WORD[run.triggerKind] ?? run.triggerKind)),
-      h("span", { class: "run-row__meta" }, run.error?.code ? h("code", { class: "run-row__code" }, run.error.code) : null, took ? h("span", { class: "muted" }, took) : null, h("code", { class: "run-row__id" }, run.id)),
+      h("span", { class: "run-row__meta" }, run.waitingUntil ? h("span", { class: "muted", title: run.waitingReason ?? "" }, "until ", timeElement(run.waitingUntil)) : null, run.error?.code ? h("code", { class: "run-row__code" }, run.error.code) : null, took ? h("span", { class: "muted" }, took) : null, h("code", { class: "run-row__id" }, run.id)),
     );
     if (onOpen) {
       link.addEventListener("click", (event) => {
@@ -568,7 +568,7 @@ export function createRunList({ flowId, flowName, hrefFor, onOpen, onLoad, pageS
           while (at < total && runs.has(at) && newer(runs.get(at))) at += 1;
           if (at === total || runs.has(at)) {
             insertAt(at, run);
-          } else if (at === 0 ? status || run.status === "queued" : status) {
+          } else if (at === 0 ? status || run.status === "queued" || run.status === "waiting" : status) {
             if (at === 0) insertAt(0, run);
             else {
               // New to the filter somewhere below what is known: counted; what follows moved, so it is asked for again.

@@ -16,6 +16,7 @@ import { hintFor } from "./test-result.js";
 
 export const STATUS_TEXT = {
   queued: "Queued",
+  waiting: "Waiting",
   running: "Running",
   succeeded: "Succeeded",
   failed: "Failed",
@@ -23,14 +24,15 @@ export const STATUS_TEXT = {
   cancelled: "Cancelled",
   retrying: "Retrying",
   pending: "Not reached",
+  upcoming: "Upcoming",
 };
-const BADGE_KIND = { retrying: "waiting", pending: "neutral" };
+const BADGE_KIND = { retrying: "waiting", pending: "neutral", upcoming: "queued" };
 
 export function statusBadge(status) {
   return badge(BADGE_KIND[status] ?? status, STATUS_TEXT[status] ?? status);
 }
 
-export const isActive = (status) => status === "queued" || status === "running";
+export const isActive = (status) => status === "queued" || status === "waiting" || status === "running";
 
 /** "1.2 s", "340 ms": between two ISO times, or until now while running. */
 export function duration(startedAt, finishedAt) {
@@ -61,21 +63,22 @@ export function runView(run, { nodes = new Map(), planned = [], flowName, flowHr
       { class: "item__meta" },
       flowName ? h("span", {}, "Flow ", flowHref ? h("a", { href: flowHref }, flowName) : h("strong", {}, flowName)) : null,
       h("span", {}, `${triggerWord(run.trigger?.kind)} · `, timeElement(run.createdAt)),
-      took ? h("span", {}, `${isActive(run.status) ? "Running for" : "Took"} ${took}`) : null,
+      took && run.status !== "waiting" ? h("span", {}, `${isActive(run.status) ? "Running for" : "Took"} ${took}`) : null,
     ),
   );
 
   const stepById = new Map(run.steps.map((s) => [s.id, s]));
-  // Steps of the flow not reached (yet): waiting while the run is active, "Not reached" after.
-  const rest = planned.filter((p) => !stepById.has(p.id)).map((p) => ({ id: p.id, type: p.type, status: isActive(run.status) ? "waiting" : "pending" }));
+  // Steps of the flow not reached (yet): upcoming while the run is active, "Not reached" after.
+  const rest = planned.filter((p) => !stepById.has(p.id)).map((p) => ({ id: p.id, type: p.type, status: isActive(run.status) ? "upcoming" : "pending" }));
   const stepsList = h("ol", { class: "run__steps", "aria-label": "Steps" }, [...run.steps, ...rest].map((step) => h("li", {}, stepView(step))));
 
   function stepView(step) {
     const node = nodes.get(step.type);
-    const waiting = step.status === "waiting";
+    const waiting = step.status === "upcoming" || step.status === "waiting";
     const took = duration(step.startedAt, step.finishedAt);
     const parts = [];
-    if (step.error && (step.status !== "succeeded" || step.output?.error)) parts.push(errorCallout(step.error));
+    if (step.status === "waiting") parts.push(waitCallout(step.error?.message ?? run.waitingReason, run.waitingUntil));
+    else if (step.error && (step.status !== "succeeded" || step.output?.error)) parts.push(errorCallout(step.error));
     if (step.type === "smtp.send" && step.output && step.output.messageId) parts.push(emailSummary(step.output));
     if (step.parameters) parts.push(disclosure(`${run.id}:${step.id}:parameters`, "Parameters (resolved)", jsonView(step.parameters, { label: `Parameters of ${step.id}` })));
     if (step.output !== null && step.output !== undefined) parts.push(disclosure(`${run.id}:${step.id}:output`, "Output", jsonView(step.output, { label: `Output of ${step.id}` })));
@@ -87,7 +90,7 @@ export function runView(run, { nodes = new Map(), planned = [], flowName, flowHr
         { class: "run-step__head" },
         h("span", { class: "node-card__icon" }, icon(nodeIcon(step.type))),
         h("span", { class: "run-step__name" }, h("span", { class: "node-card__label" }, node?.label ?? step.type), h("code", { class: "node-card__id" }, step.id)),
-        waiting ? badge("queued", "Waiting") : statusBadge(step.status),
+        statusBadge(step.status),
       ),
       waiting || step.status === "pending"
         ? null
@@ -102,6 +105,7 @@ export function runView(run, { nodes = new Map(), planned = [], flowName, flowHr
     { class: "run" },
     header,
     run.error && !run.steps.some((s) => s.error && s.error.code === run.error.code) ? errorCallout(run.error) : null,
+    run.status === "waiting" && !run.steps.some((s) => s.status === "waiting") ? waitCallout(run.waitingReason, run.waitingUntil) : null,
     disclosure(`${run.id}:trigger`, "Trigger body", jsonView(triggerBody, { label: "Trigger body" })),
     stepsList,
   );
@@ -109,6 +113,22 @@ export function runView(run, { nodes = new Map(), planned = [], flowName, flowHr
 
 function triggerWord(kind) {
   return { webhook: "Webhook", cron: "Schedule", manual: "Manual run" }[kind] ?? "Run";
+}
+
+/** A run held by a rate limit or the provider's back-off: why, and when it resumes. */
+export function waitCallout(reason, until) {
+  return h(
+    "div",
+    { class: "callout callout--warning", "data-waiting": "" },
+    icon("clock"),
+    h(
+      "div",
+      { class: "callout__body" },
+      h("p", { class: "callout__title" }, "Waiting for the sending limit"),
+      reason ? h("p", {}, reason) : null,
+      until ? h("p", {}, "Resumes ", timeElement(until), ` (${formatDateTime(until)}). It keeps its place in line and holds no worker meanwhile; nothing fails because of a limit.`) : null,
+    ),
+  );
 }
 
 /** The step's (or run's) error: code, message, the server's reply, refused recipients, the hint. */
