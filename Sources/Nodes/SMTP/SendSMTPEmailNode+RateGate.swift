@@ -61,7 +61,7 @@ extension SendSMTPEmailNode {
         case "perDay": (limits.perDay, "day")
         default: (nil, limit)
         }
-        return value.map { "\($0) \(unit) per \(per)" } ?? limit
+        return value.map { "\($0) \($0 == 1 ? String(unit.dropLast()) : unit) per \(per)" } ?? limit
     }
 
     /// After a send: the gate counts it from the server's answer; a throttling reply backs the
