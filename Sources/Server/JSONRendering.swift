@@ -19,6 +19,11 @@ public enum JSONRendering {
         encode(CreatedWorkspaceResponse(workspace: WorkspaceResponse(workspace), token: token.revealedValue))
     }
 
+    /// A workspace as `GET /api/v1/workspace` shows it.
+    public static func workspace(_ workspace: Workspace) -> String {
+        encode(WorkspaceResponse(workspace))
+    }
+
     /// An API token; with its value only when `value` is given (the one time it is shown).
     public static func token(_ token: APIToken, value: Secret? = nil) -> String {
         var response = TokenResponse(token)

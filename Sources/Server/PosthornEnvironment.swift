@@ -55,7 +55,8 @@ public struct PosthornEnvironment: Sendable {
             DebugEchoNode(),
             SendSMTPEmailNode(
                 credentials: credentials, domains: domains, transport: pool, fetcher: fetcher, attachmentLimit: configuration.attachmentLimit,
-                emailLimits: configuration.emailLimits, metrics: NodeMetrics(factory: metricsFactory), rateGate: rateGate),
+                emailLimits: configuration.emailLimits, metrics: NodeMetrics(factory: metricsFactory), rateGate: rateGate,
+                workspaces: storage.store),
             HTTPRequestNode(fetcher: fetcher),
         ])
         let engine = FlowEngine(

@@ -5,7 +5,8 @@ import Secrets
 import Workspaces
 
 /// `POST /api/v1/workspaces` (the instance owner: the admin token, or the person who set up the
-/// instance, who becomes the new workspace's admin) and `GET /api/v1/workspace` (the caller's own).
+/// instance, who becomes the new workspace's admin), `GET /api/v1/workspace` (the caller's own) and
+/// `PATCH /api/v1/workspace` (its sending cap, by an admin of it).
 struct WorkspaceRoutes {
     let services: PosthornServices
 
@@ -30,7 +31,18 @@ struct WorkspaceRoutes {
             }
         }
         group.get("workspace") { _, context in
-            WorkspaceResponse(try context.requireWorkspace())
+            // The workspace of a token or session does not carry its cap: read it.
+            let workspace = try context.requireWorkspace()
+            return WorkspaceResponse(try await services.workspaces.workspace(id: workspace.id) ?? workspace)
+        }
+        group.patch("workspace") { request, context in
+            let workspace = try context.requireWorkspaceAdmin()
+            let body = try await JSONBody.decode(WorkspacePatchBody.self, from: request, context: context)
+            do {
+                return WorkspaceResponse(try await services.workspaces.setLimits(body.limits, in: workspace.id))
+            } catch let error as WorkspaceError {
+                throw APIError(error)
+            }
         }
     }
 }
@@ -46,15 +58,34 @@ struct CreateWorkspaceBody: Decodable {
     }
 }
 
+/// `{"limits": {…} | null}`: the workspace's sending cap (required: `null` removes it).
+struct WorkspacePatchBody: Decodable {
+    var limits: RateLimits?
+
+    private enum Key: String, CodingKey { case limits }
+
+    init(from decoder: any Decoder) throws {
+        try KeyedDecodingContainer<Key>.refuseUnknownKeys(in: decoder, known: ["limits"])
+        let container = try decoder.container(keyedBy: Key.self)
+        guard let limits = try container.decodeNullable(LimitsBody.self, forKey: .limits) else {
+            throw APIError(.unprocessableContent, code: "validation_failed", field: "limits", "Is required")
+        }
+        self.limits = limits?.limits
+    }
+}
+
 struct WorkspaceResponse: ResponseEncodable {
     var id: String
     var name: String
     var createdAt: String
+    /// A cap on every send of the workspace, whatever the credential; `null` for none.
+    @ExplicitNull var limits: LimitsResponse?
 
     init(_ workspace: Workspace) {
         id = workspace.id
         name = workspace.name
         createdAt = Timestamp.string(workspace.createdAt)
+        limits = workspace.limits.map(LimitsResponse.init)
     }
 }
 

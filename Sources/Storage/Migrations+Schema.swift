@@ -313,9 +313,10 @@ extension Migrations {
     /// Rate limits on credentials, and what the rate gate spent and reserved (#19).
     static let version7 = Migration(
         version: 7,
-        name: "credential rate limits, rate spends",
+        name: "credential and workspace rate limits, rate spends",
         statements: [
             "ALTER TABLE credentials ADD COLUMN rate_limits TEXT",
+            "ALTER TABLE workspaces ADD COLUMN rate_limits TEXT",
             """
             CREATE TABLE rate_spends (
                 credential_id TEXT NOT NULL,

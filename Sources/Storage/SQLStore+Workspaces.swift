@@ -83,17 +83,17 @@ extension SQLStore: WorkspaceStore {
 
     /// The workspace with `id`.
     public func workspace(id: String) async throws -> Workspace? {
-        try await firstWorkspace("SELECT id, name, created_at FROM workspaces WHERE id = \(bind: id)")
+        try await firstWorkspace("SELECT id, name, created_at, rate_limits FROM workspaces WHERE id = \(bind: id)")
     }
 
     /// The workspace named exactly `name`.
     public func workspace(named name: String) async throws -> Workspace? {
-        try await firstWorkspace("SELECT id, name, created_at FROM workspaces WHERE name = \(bind: name)")
+        try await firstWorkspace("SELECT id, name, created_at, rate_limits FROM workspaces WHERE name = \(bind: name)")
     }
 
     /// Every workspace, oldest first; ties broken by id.
     public func workspaces() async throws -> [Workspace] {
-        let rows = try await database.raw("SELECT id, name, created_at FROM workspaces ORDER BY created_at, id").all()
+        let rows = try await database.raw("SELECT id, name, created_at, rate_limits FROM workspaces ORDER BY created_at, id").all()
         return try rows.map(Self.workspace(from:))
     }
 
@@ -113,6 +113,21 @@ extension SQLStore: WorkspaceStore {
 
     private static func workspace(from row: any SQLRow) throws(StorageError) -> Workspace {
         let stored = StoredRow(row, table: "workspaces")
-        return Workspace(id: try stored.value("id"), name: try stored.value("name"), createdAt: try stored.date("created_at"))
+        return Workspace(
+            id: try stored.value("id"), name: try stored.value("name"), createdAt: try stored.date("created_at"),
+            limits: try stored.optionalJSON("rate_limits", as: RateLimits.self))
+    }
+
+    /// Sets or removes the workspace's cap (`workspaces.rate_limits`, JSON).
+    public func setWorkspaceLimits(_ limits: RateLimits?, workspaceID: String) async throws -> Bool {
+        let text: String?
+        do {
+            text = try limits.map { try StoredJSON.text($0) }
+        } catch {
+            throw StorageError.invalidValue(table: "workspaces", column: "rate_limits", rowID: workspaceID)
+        }
+        return !(try await database.raw("""
+            UPDATE workspaces SET rate_limits = \(bind: text) WHERE id = \(bind: workspaceID) RETURNING id
+            """).all()).isEmpty
     }
 }

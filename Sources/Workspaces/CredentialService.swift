@@ -79,7 +79,7 @@ public struct CredentialService: Sendable {
             security: security, acceptUnverifiedCertificates: input.acceptUnverifiedCertificates ?? false,
             minimumTLSVersion: input.minimumTLSVersion ?? .tls12, clientIdentifier: input.clientIdentifier ?? nil,
             caCertificate: input.caCertificate ?? nil, sealedPassword: nil, passwordFingerprint: nil,
-            limits: try Self.validated(input.limits ?? nil), createdAt: timestamp, updatedAt: timestamp)
+            limits: try RateLimits.checked(input.limits ?? nil), createdAt: timestamp, updatedAt: timestamp)
         let password = input.password ?? nil
         try validate(credential, newPassword: password, hasStoredPassword: false)
         return (credential, password)
@@ -141,23 +141,13 @@ public struct CredentialService: Sendable {
         if let version = input.minimumTLSVersion { credential.minimumTLSVersion = version }
         if let identifier = input.clientIdentifier { credential.clientIdentifier = identifier }
         if let certificate = input.caCertificate { credential.caCertificate = certificate }
-        if let limits = input.limits { credential.limits = try Self.validated(limits) }
+        if let limits = input.limits { credential.limits = try RateLimits.checked(limits) }
         let keepsPassword = input.password == nil && credential.hasPassword
         if keepsPassword && Self.requiresPasswordAgain(from: stored, to: credential) {
             throw WorkspaceError.invalid("password", "Enter the password again to change where it is sent")
         }
         try validate(credential, newPassword: input.password ?? nil, hasStoredPassword: keepsPassword)
         return credential
-    }
-
-    /// Limits checked (each a whole number from 1 to 10,000,000); none set is no limits (`nil`).
-    static func validated(_ limits: RateLimits?) throws(WorkspaceError) -> RateLimits? {
-        guard let limits, !limits.isEmpty else { return nil }
-        do {
-            return try limits.validated()
-        } catch {
-            throw WorkspaceError.invalid("limits.\(error.field)", error.message)
-        }
     }
 
     /// Deletes a credential.

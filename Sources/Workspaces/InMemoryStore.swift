@@ -59,6 +59,12 @@ public actor InMemoryStore: WorkspaceStore, CredentialStore, DomainStore {
 
     public func workspace(id: String) -> Workspace? { workspacesByID[id] }
 
+    public func setWorkspaceLimits(_ limits: RateLimits?, workspaceID: String) -> Bool {
+        guard workspacesByID[workspaceID] != nil else { return false }
+        workspacesByID[workspaceID]?.limits = limits
+        return true
+    }
+
     public func workspace(named name: String) -> Workspace? {
         workspacesByID.values.first { $0.name == name }
     }

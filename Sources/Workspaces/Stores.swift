@@ -18,6 +18,8 @@ public protocol WorkspaceStore: Sendable {
     /// Records that the token was used at `date`.
     func recordTokenUse(id: String, at date: Date) async throws
     func workspace(id: String) async throws -> Workspace?
+    /// Sets (or with `nil` removes) the workspace's cap; `false` when there is no such workspace.
+    func setWorkspaceLimits(_ limits: RateLimits?, workspaceID: String) async throws -> Bool
     func workspace(named name: String) async throws -> Workspace?
     /// Every workspace, oldest first.
     func workspaces() async throws -> [Workspace]

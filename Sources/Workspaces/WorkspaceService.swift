@@ -41,6 +41,14 @@ public struct WorkspaceService: Sendable {
         try await store.workspace(id: id)
     }
 
+    /// Sets (or with `nil` removes) the cap on every send of the workspace; returns the workspace.
+    public func setLimits(_ limits: RateLimits?, in workspaceID: String) async throws -> Workspace {
+        let checked = try RateLimits.checked(limits)
+        guard try await store.setWorkspaceLimits(checked, workspaceID: workspaceID), let workspace = try await store.workspace(id: workspaceID)
+        else { throw WorkspaceError(.notFound, "Workspace not found") }
+        return workspace
+    }
+
     /// The workspace `token` belongs to, or `nil`.
     public func workspace(forToken token: Secret) async throws -> Workspace? {
         try await authenticate(token)?.workspace

@@ -58,7 +58,7 @@ struct RateGateTests {
             let gate = RateGate(store: store, now: { clock.now })
             let node = SendSMTPEmailNode(
                 credentials: harness.credentials, domains: harness.domains, transport: harness.transport, fetcher: harness.fetcher,
-                identity: .deterministic(), rateGate: gate)
+                identity: .deterministic(), rateGate: gate, workspaces: harness.store)
             return (node, RunProcessor(registry: NodeRegistry([node]), now: { clock.now }, jitter: { 0 }))
         }
 
@@ -159,6 +159,22 @@ struct RateGateTests {
         #expect(world.runs.allSatisfy { $0.status == .succeeded })
     }
 
+    @Test("a workspace's cap holds across its credentials: two credentials of 10 a minute, a cap of 6, never 7 in a minute; the wait names the cap")
+    func workspaceCap() async throws {
+        var world = try await World(limits: RateLimits(perMinute: 10))
+        let second = try await world.harness.credentials.create(
+            CredentialInput(
+                name: "second", host: "smtp.example.com", username: .some("sender@example.com"), password: .some(Secret("pw")),
+                limits: .some(RateLimits(perMinute: 10))),
+            in: "ws_1")
+        #expect(try await world.harness.store.setWorkspaceLimits(RateLimits(perMinute: 6), workspaceID: "ws_1"))
+        for index in 0..<24 { world.enqueue("w\(index)@example.net", credential: index % 2 == 0 ? world.limited : second) }
+        await world.drain()
+        #expect(world.runs.allSatisfy { $0.status == .succeeded })
+        #expect(world.busiest(window: 60) == 6)
+        #expect(world.waits.contains { $0.reason.contains("workspace's sending cap of 6 messages per minute") })
+    }
+
     @Test("counting recipients: a message of three counts three; one larger than the window fails at once, naming the limit")
     func recipientCounting() async throws {
         var world = try await World(limits: RateLimits(perMinute: 5, counts: .recipients))
@@ -235,7 +251,7 @@ struct RateGateLatencyTests {
         }
         #expect(answers.filter { $0 == .go }.count == 2)
         var untils: [Date] = []
-        for case .wait(let until, _)? in answers { untils.append(until) }
+        for case .wait(let until, _, _)? in answers { untils.append(until) }
         #expect(untils.count == 48)
         // Two to a second, each turn its own: 24 distinct times.
         #expect(Set(untils).count == 24)
@@ -255,13 +271,13 @@ struct RateGateLatencyTests {
             let event = events.removeFirst()
             clock.set(event.at)
             if event.answer {
-                try await gate.sent(credentialID: "c", key: event.key)
+                try await gate.sent(key: event.key)
                 answered.append(clock.now)
                 continue
             }
             switch try await gate.admit(credentialID: "c", limits: limits, cost: 1, key: event.key) {
             case .go: events.append((clock.now.addingTimeInterval(0.05), event.key, true))
-            case .wait(let until, _): events.append((until.addingTimeInterval(pollDelay), event.key, false))
+            case .wait(let until, _, _): events.append((until.addingTimeInterval(pollDelay), event.key, false))
             case .never: Issue.record("never")
             }
         }

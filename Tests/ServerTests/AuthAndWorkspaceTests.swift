@@ -40,6 +40,27 @@ struct AuthAndWorkspaceTests {
         }
     }
 
+    @Test("a workspace's sending cap: set with PATCH, shown by GET, refused naming the field, removed with null")
+    func workspaceCap() async throws {
+        try await APIHarness.run { harness in
+            try await harness.test { client in
+                let token = try #require(try await client.call(.post, "/api/v1/workspaces", token: APIHarness.adminToken, json: #"{"name":"Capped"}"#)["token"] as? String)
+                #expect(try await client.call(.get, "/api/v1/workspace", token: token)["limits"] is NSNull)
+                let set = try await client.call(.patch, "/api/v1/workspace", token: token, json: #"{"limits":{"perDay":2000,"counts":"recipients"}}"#)
+                #expect(set.status == .ok)
+                let limits = try #require(set["limits"] as? [String: Any])
+                #expect(limits["perDay"] as? Int == 2000 && limits["counts"] as? String == "recipients" && limits["perMinute"] is NSNull)
+                #expect((try await client.call(.get, "/api/v1/workspace", token: token)["limits"] as? [String: Any])?["perDay"] as? Int == 2000)
+                let zero = try await client.call(.patch, "/api/v1/workspace", token: token, json: #"{"limits":{"perHour":0}}"#)
+                #expect(zero.status == .unprocessableContent)
+                #expect((zero["error"] as? [String: Any])?["field"] as? String == "limits.perHour")
+                let missing = try await client.call(.patch, "/api/v1/workspace", token: token, json: #"{}"#)
+                #expect((missing["error"] as? [String: Any])?["field"] as? String == "limits")
+                #expect(try await client.call(.patch, "/api/v1/workspace", token: token, json: #"{"limits":null}"#)["limits"] is NSNull)
+            }
+        }
+    }
+
     @Test("the admin creates workspaces; the new token sees only its own workspace")
     func createWorkspace() async throws {
         try await APIHarness.run { harness in

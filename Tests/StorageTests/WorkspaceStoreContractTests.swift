@@ -23,6 +23,21 @@ struct WorkspaceStoreContractTests {
         }
     }
 
+    @Test("a workspace's sending cap is stored, read back by id and name, and removed", arguments: StoreKind.allCases)
+    func sendingCap(_ kind: StoreKind) async throws {
+        try await kind.withStore { store in
+            try await store.insertWorkspace(Fixture.workspace("ws_acme", name: "Acme"), tokenHash: "hash-acme")
+            let cap = RateLimits(perMinute: 30, perDay: 2_000, counts: .recipients)
+            #expect(try await store.setWorkspaceLimits(cap, workspaceID: "ws_acme"))
+            #expect(try await store.workspace(id: "ws_acme")?.limits == cap)
+            #expect(try await store.workspace(named: "Acme")?.limits == cap)
+            #expect(try await store.workspaces().first?.limits == cap)
+            #expect(try await store.setWorkspaceLimits(nil, workspaceID: "ws_acme"))
+            #expect(try await store.workspace(id: "ws_acme")?.limits == nil)
+            #expect(try await store.setWorkspaceLimits(cap, workspaceID: "ws_missing") == false)
+        }
+    }
+
     @Test("workspaces list oldest first, ties broken by id", arguments: StoreKind.allCases)
     func listingOrder(_ kind: StoreKind) async throws {
         try await kind.withStore { store in

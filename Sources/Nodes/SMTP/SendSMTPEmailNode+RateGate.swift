@@ -5,31 +5,44 @@ import SMTPCore
 import Workspaces
 
 extension SendSMTPEmailNode {
-    /// Asks the rate gate whether this send may go now, when the credential has limits or is
-    /// backed off: a send over a limit throws ``NodeError/Disposition/waiting`` with its reserved
-    /// time (`ERATELIMIT`), one larger than a whole window fails for good (`ELIMIT`).
-    func admit(_ email: ValidatedEmail, credential: SMTPCredential, context: NodeContext) async throws(NodeError) {
-        guard let rateGate, credential.limits != nil || rateGate.isBackedOff(credential.id) else { return }
+    /// Asks the rate gate whether this send may go now, when its credential has limits, its
+    /// workspace a cap, or the credential is backed off: a send over a limit throws
+    /// ``NodeError/Disposition/waiting`` with its reserved time (`ERATELIMIT`), one larger than a
+    /// whole window fails for good (`ELIMIT`). Returns whether the gate counts the send (then it
+    /// is told when the server answered).
+    func admit(_ email: ValidatedEmail, credential: SMTPCredential, context: NodeContext) async throws(NodeError) -> Bool {
+        guard let rateGate else { return false }
+        let cap: RateLimits?
+        do {
+            cap = try await workspaces?.workspace(id: context.workspaceID)?.limits
+        } catch {
+            throw NodeError(code: "ESTORE", message: "The workspace's sending cap could not be read", disposition: .transient)
+        }
+        guard credential.limits != nil || cap != nil || rateGate.isBackedOff(credential.id) else { return false }
+        let recipients = email.envelope.recipients.count
+        let cost = { (limits: RateLimits) in limits.counts == .messages ? 1 : recipients }
         let limits = credential.limits ?? RateLimits()
-        let cost = limits.counts == .messages ? 1 : email.envelope.recipients.count
+        var holders = [RateGate.Holder(id: credential.id, limits: limits, cost: cost(limits))]
+        if let cap { holders.append(.workspace(context.workspaceID, limits: cap, cost: cost(cap))) }
         let admission: RateGate.Admission
         do {
-            admission = try await rateGate.admit(credentialID: credential.id, limits: limits, cost: cost, key: Self.rateKey(context))
+            admission = try await rateGate.admit(holders, key: Self.rateKey(context))
         } catch {
-            throw NodeError(code: "ESTORE", message: "The credential's rate limits could not be checked", disposition: .transient)
+            throw NodeError(code: "ESTORE", message: "The rate limits could not be checked", disposition: .transient)
         }
         switch admission {
         case .go:
-            return
-        case .wait(let until, let limit):
-            throw Self.waiting(until: until, limit: limit, limits: limits, credentialID: credential.id)
-        case .never(let limit):
-            let unit = limits.counts == .messages ? "messages" : "recipients"
+            return credential.limits != nil || cap != nil
+        case .wait(let until, let limit, let byWorkspace):
+            throw Self.waiting(until: until, limit: limit, limits: byWorkspace ? cap ?? limits : limits, workspace: byWorkspace, credentialID: credential.id)
+        case .never(let limit, let byWorkspace):
+            let window = byWorkspace ? cap ?? limits : limits
+            let unit = window.counts == .messages ? "messages" : "recipients"
             throw NodeError(
                 code: "ELIMIT",
-                message: "limits.\(limit): This message counts \(cost) \(unit), more than the credential allows in a whole window (\(Self.describe(limit, limits))); it can never be sent within it",
+                message: "\(byWorkspace ? "workspace." : "")limits.\(limit): This message counts \(cost(window)) \(unit), more than the \(byWorkspace ? "workspace" : "credential") allows in a whole window (\(Self.describe(limit, window))); it can never be sent within it",
                 disposition: .permanent,
-                details: .object(["limit": .string(limit), "credentialId": .string(credential.id)]))
+                details: .object(["limit": .string(limit), "credentialId": .string(credential.id), "workspace": .bool(byWorkspace)]))
         }
     }
 
@@ -37,16 +50,17 @@ extension SendSMTPEmailNode {
     static func rateKey(_ context: NodeContext) -> String { "\(context.runID)/\(context.stepID)/\(context.attempt)" }
 
     /// The error that makes the run wait until `until` for `limit`.
-    static func waiting(until: Date, limit: String, limits: RateLimits, credentialID: String) -> NodeError {
+    static func waiting(until: Date, limit: String, limits: RateLimits, workspace: Bool = false, credentialID: String) -> NodeError {
         let reason = limit == "backoff"
             ? "The provider asked to slow down; this credential's sends wait"
-            : "Waiting for the credential's limit of \(describe(limit, limits))"
+            : "Waiting for the \(workspace ? "workspace's sending cap" : "credential's limit") of \(describe(limit, limits))"
         return NodeError(
             code: "ERATELIMIT",
             message: "\(reason) until \(until.formatted(.iso8601))",
             disposition: .waiting,
             details: .object([
                 "limit": .string(limit), "until": .string(until.formatted(.iso8601)), "credentialId": .string(credentialID),
+                "workspace": .bool(workspace),
             ]),
             notBefore: until)
     }
@@ -68,10 +82,10 @@ extension SendSMTPEmailNode {
     /// credential off and the step waits for the back-off (the same attempt: nothing was
     /// delivered); a success ends any back-off.
     func settleRate(_ failure: SMTPError?, credential: SMTPCredential, rateKey: String?) async -> NodeError? {
-        guard let rateGate, credential.limits != nil || rateGate.isBackedOff(credential.id) else { return nil }
-        if let rateKey { try? await rateGate.sent(credentialID: credential.id, key: rateKey) }
+        guard let rateGate else { return nil }
+        if let rateKey { try? await rateGate.sent(key: rateKey) }
         guard let failure else {
-            await rateGate.succeeded(credentialID: credential.id)
+            if rateGate.isBackedOff(credential.id) { await rateGate.succeeded(credentialID: credential.id) }
             return nil
         }
         guard failure.disposition == .transient, let reply = failure.reply, reply.isThrottling,

@@ -25,6 +25,8 @@ public struct SendSMTPEmailNode: Node {
     private let metrics: NodeMetrics
     /// Holds sends to their credential's limits; `nil` holds nothing (`posthorn send`).
     let rateGate: RateGate?
+    /// Where a workspace's sending cap is read, at every send (a change through the CLI holds at once).
+    let workspaces: (any WorkspaceStore)?
     public let descriptor: NodeDescriptor
 
     /// Creates the node. `identity` supplies Message-IDs, dates and boundaries (tests inject a
@@ -32,8 +34,10 @@ public struct SendSMTPEmailNode: Node {
     public init(
         credentials: CredentialService, domains: DomainService? = nil, transport: any MailTransport, fetcher: any ResourceFetcher,
         identity: MessageIdentity = .system, attachmentLimit: Int = SendSMTPEmailNode.defaultAttachmentLimit,
-        emailLimits: EmailLimits = EmailLimits(), metrics: NodeMetrics = NodeMetrics(), rateGate: RateGate? = nil
+        emailLimits: EmailLimits = EmailLimits(), metrics: NodeMetrics = NodeMetrics(), rateGate: RateGate? = nil,
+        workspaces: (any WorkspaceStore)? = nil
     ) {
+        self.workspaces = workspaces
         self.rateGate = rateGate
         self.emailLimits = emailLimits
         self.descriptor = Self.nodeDescriptor(limits: emailLimits)
@@ -55,13 +59,13 @@ public struct SendSMTPEmailNode: Node {
         let account = try await loadCredential(parameters.credentialID, workspaceID: context.workspaceID)
         var request = try Self.withDefaultSender(parameters.request, credential: account.credential)
         request.attachments = parameters.attachments.map(\.standIn)
-        try await admit(try validate(request), credential: account.credential, context: context)
+        let counted = try await admit(try validate(request), credential: account.credential, context: context)
 
         request.attachments = try await gatherAttachments(parameters.attachments)
         let validated = try validate(request)
         return try await deliver(
             validated, account: account, signing: SigningRequest(domain: parameters.dkimDomain, workspaceID: context.workspaceID),
-            allowPartialDelivery: parameters.allowPartialDelivery, rateKey: Self.rateKey(context), logger: context.logger)
+            allowPartialDelivery: parameters.allowPartialDelivery, rateKey: counted ? Self.rateKey(context) : nil, logger: context.logger)
     }
 
     /// Validates, composes and sends `request` with the workspace's credential: the node's whole

@@ -4,6 +4,7 @@ import Synchronization
 /// One send counted against a credential's limits, as the store keeps it: the time it went (or is
 /// reserved to go, for a send that waits its turn), its cost, and the key of the send it was for.
 public struct RateSpend: Sendable, Hashable {
+    /// The credential, or `workspace:<id>` for a workspace's cap.
     public var credentialID: String
     /// `run/step/attempt` of the send; ``RateGate/backoffKey`` for a back-off's end.
     public var key: String
@@ -44,14 +45,44 @@ public protocol RateStore: Sendable {
 /// One gate per process. With several instances on one database each gate counts only its own
 /// sends (the shared count is the PostgreSQL issue's part).
 public actor RateGate {
+    /// What a send counts against: its credential's limits, or its workspace's cap (stored under
+    /// `workspace:<id>`), each with the send's cost in that one's unit.
+    public struct Holder: Sendable, Hashable {
+        public var id: String
+        public var limits: RateLimits
+        public var cost: Int
+        public var isWorkspace: Bool
+
+        public init(id: String, limits: RateLimits, cost: Int, isWorkspace: Bool = false) {
+            self.id = id
+            self.limits = limits
+            self.cost = cost
+            self.isWorkspace = isWorkspace
+        }
+
+        /// The cap of `workspaceID`.
+        public static func workspace(_ workspaceID: String, limits: RateLimits, cost: Int) -> Holder {
+            Holder(id: "workspace:\(workspaceID)", limits: limits, cost: cost, isWorkspace: true)
+        }
+    }
+
     /// The answer for one send.
     public enum Admission: Sendable, Hashable {
         /// Send now.
         case go
-        /// Wait until `until`; `limit` names what holds it (`perMinute`, `backoff`, …).
-        case wait(until: Date, limit: String)
+        /// Wait until `until`; `limit` names what holds it (`perMinute`, `backoff`, …), and whose
+        /// it is (the workspace's cap, or the credential's).
+        case wait(until: Date, limit: String, workspace: Bool)
         /// Larger than a whole window of `limit`: it can never go.
-        case never(limit: String)
+        case never(limit: String, workspace: Bool)
+    }
+
+    /// A send given a time: when, what held it (not known after a restart), its cost per holder.
+    struct Grant {
+        var at: Date
+        var limit: String?
+        var byWorkspace: Bool
+        var costs: [String: Int]
     }
 
     /// The key under which a back-off's end is stored.
@@ -62,10 +93,9 @@ public actor RateGate {
     private let store: any RateStore
     private let now: @Sendable () -> Date
     private var ledgers: [String: RateLedger] = [:]
-    /// The time each send of the last day was given, by key, and the limit it waited for (not
-    /// known after a restart): a send that waited comes back under its key and goes at its
-    /// reserved time without counting again.
-    private var granted: [String: (at: Date, limit: String?, cost: Int)] = [:]
+    /// The time each send of the last day was given, by key: a send that waited comes back under
+    /// its key and goes at its reserved time without counting again.
+    private var granted: [String: Grant] = [:]
     private var loaded = false
     /// Credentials backed off and not yet sent through since: read without waiting for the actor,
     /// so a credential without limits costs nothing on every send.
@@ -85,64 +115,99 @@ public actor RateGate {
         backedOff.withLock { $0.contains(credentialID) }
     }
 
-    /// Whether the send `key` of `credentialID`, costing `cost` under `limits`, may go now. A send
-    /// that must wait has its time reserved (stored) before this returns.
+    /// Whether the send `key` of `credentialID`, costing `cost` under `limits`, may go now.
+    public func admit(credentialID: String, limits: RateLimits, cost: Int, key: String) async throws -> Admission {
+        try await admit([Holder(id: credentialID, limits: limits, cost: cost)], key: key)
+    }
+
+    /// Whether the send `key` may go now under every holder's limits (its credential's, its
+    /// workspace's cap), or a provider's back-off. A send that must wait has its time reserved in
+    /// each (stored) before this returns.
     ///
     /// A send that comes back after waiting is checked again at its reserved time: the sends
-    /// before it are counted when their server answered (``sent(credentialID:key:)``), which can be
-    /// a little later than they went, so its turn may move on by that much.
-    public func admit(credentialID: String, limits: RateLimits, cost: Int, key: String) async throws -> Admission {
+    /// before it are counted when their server answered (``sent(key:)``), which can be a little
+    /// later than they went, so its turn may move on by that much.
+    public func admit(_ holders: [Holder], key: String) async throws -> Admission {
         try await load()
         let now = now()
-        var ledger = ledgers[credentialID] ?? RateLedger()
+        var working = holders.map { ledgers[$0.id] ?? RateLedger() }
         let earlier = granted[key]
         if let earlier {
-            if let backoff = ledger.backoffUntil, backoff > now { return .wait(until: backoff, limit: "backoff") }
-            if earlier.at > now { return .wait(until: earlier.at, limit: earlier.limit ?? limits.windows.last?.name ?? "backoff") }
+            if let backoff = working.compactMap(\.backoffUntil).filter({ $0 > now }).max() {
+                return .wait(until: backoff, limit: "backoff", workspace: false)
+            }
+            if earlier.at > now {
+                return .wait(until: earlier.at, limit: earlier.limit ?? holders.first?.limits.windows.last?.name ?? "backoff", workspace: earlier.byWorkspace)
+            }
             // Its turn came: check again without its own reservation.
-            ledger.unspend(cost: earlier.cost, at: earlier.at)
+            for (index, holder) in holders.enumerated() { working[index].unspend(cost: earlier.costs[holder.id] ?? holder.cost, at: earlier.at) }
         }
-        guard let (scheduled, limit) = ledger.schedule(cost: cost, now: now, limits: limits, onlyUntilNow: earlier != nil) else {
-            return .never(limit: limits.windows.first { cost > $0.limit }?.name ?? "perDay")
+        // The earliest time every holder allows: each may push it later than the others allowed.
+        var scheduled = now
+        var holding: (limit: String, workspace: Bool)?
+        for _ in 0..<32 {
+            var moved = false
+            for (index, holder) in holders.enumerated() {
+                guard let (at, limit) = working[index].schedule(cost: holder.cost, now: scheduled, limits: holder.limits, onlyUntilNow: earlier != nil)
+                else {
+                    return .never(limit: holder.limits.windows.first { holder.cost > $0.limit }?.name ?? "perDay", workspace: holder.isWorkspace)
+                }
+                if at > scheduled {
+                    scheduled = at
+                    holding = (limit ?? "backoff", holder.isWorkspace)
+                    moved = true
+                }
+            }
+            if !moved { break }
         }
         // Whole milliseconds, as the store and the run's due time keep it (rounded up: never early).
         let at = scheduled <= now ? now : Date(timeIntervalSince1970: (scheduled.timeIntervalSince1970 * 1000).rounded(.up) / 1000)
         // Without limits only a back-off holds a send, and a send that goes need not be counted.
-        if limits.isEmpty && at <= now && earlier == nil { return .go }
-        // The ledger changes before the store is awaited: the actor takes other sends meanwhile,
+        if holders.allSatisfy(\.limits.isEmpty) && at <= now && earlier == nil { return .go }
+        // The ledgers change before the store is awaited: the actor takes other sends meanwhile,
         // and each must see this one.
-        ledger.spend(cost: cost, at: at, now: now)
-        ledgers[credentialID] = ledger
-        granted[key] = (at, limit ?? earlier?.limit, cost)
+        for (index, holder) in holders.enumerated() {
+            working[index].spend(cost: holder.cost, at: at, now: now)
+            ledgers[holder.id] = working[index]
+        }
+        granted[key] = Grant(
+            at: at, limit: holding?.limit ?? earlier?.limit, byWorkspace: holding?.workspace ?? earlier?.byWorkspace ?? false,
+            costs: Dictionary(holders.map { ($0.id, $0.cost) }, uniquingKeysWith: { first, _ in first }))
         do {
-            if earlier != nil {
-                try await store.moveSpend(credentialID: credentialID, key: key, to: at)
-            } else {
-                try await store.recordSpend(RateSpend(credentialID: credentialID, key: key, at: at, cost: cost))
+            for holder in holders {
+                if earlier != nil {
+                    try await store.moveSpend(credentialID: holder.id, key: key, to: at)
+                } else {
+                    try await store.recordSpend(RateSpend(credentialID: holder.id, key: key, at: at, cost: holder.cost))
+                }
             }
         } catch {
             // Not stored, so not given: back to what the store holds.
-            ledgers[credentialID]?.unspend(cost: cost, at: at)
-            if let earlier { ledgers[credentialID]?.spend(cost: earlier.cost, at: earlier.at, now: now) }
+            for holder in holders {
+                ledgers[holder.id]?.unspend(cost: holder.cost, at: at)
+                if let earlier { ledgers[holder.id]?.spend(cost: earlier.costs[holder.id] ?? holder.cost, at: earlier.at, now: now) }
+            }
             granted[key] = earlier
             throw error
         }
         try await forgetOld(now: now)
-        return at <= now ? .go : .wait(until: at, limit: limit ?? "backoff")
+        guard at > now else { return .go }
+        return .wait(until: at, limit: holding?.limit ?? earlier?.limit ?? "backoff", workspace: holding?.workspace ?? false)
     }
 
     /// The server answered the send `key` (accepted it or not): it counts from now, the moment a
     /// provider counts it, rather than from when it went.
-    public func sent(credentialID: String, key: String) async throws {
-        guard let earlier = granted[key], var ledger = ledgers[credentialID] else { return }
+    public func sent(key: String) async throws {
+        guard let earlier = granted[key] else { return }
         let now = now()
         guard now > earlier.at else { return }
-        ledger.unspend(cost: earlier.cost, at: earlier.at)
-        ledger.spend(cost: earlier.cost, at: now, now: now)
-        ledgers[credentialID] = ledger
-        granted[key] = (now, earlier.limit, earlier.cost)
+        for (holderID, cost) in earlier.costs {
+            ledgers[holderID]?.unspend(cost: cost, at: earlier.at)
+            ledgers[holderID]?.spend(cost: cost, at: now, now: now)
+        }
+        granted[key]?.at = now
         // Kept in memory if the store fails: the later time only ever holds sends back.
-        try await store.moveSpend(credentialID: credentialID, key: key, to: now)
+        for holderID in earlier.costs.keys { try await store.moveSpend(credentialID: holderID, key: key, to: now) }
     }
 
     /// The provider said to slow down: the credential backs off (60 s, doubling to 15 minutes);
@@ -180,7 +245,9 @@ public actor RateGate {
                 if spend.at > now { backedOff.withLock { _ = $0.insert(spend.credentialID) } }
             } else {
                 ledger.spend(cost: spend.cost, at: spend.at, now: now)
-                granted[spend.key] = (spend.at, nil, spend.cost)
+                var grant = granted[spend.key] ?? Grant(at: spend.at, limit: nil, byWorkspace: false, costs: [:])
+                grant.costs[spend.credentialID] = spend.cost
+                granted[spend.key] = grant
             }
             ledgers[spend.credentialID] = ledger
         }

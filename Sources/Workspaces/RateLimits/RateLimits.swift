@@ -43,6 +43,17 @@ public struct RateLimits: Sendable, Hashable, Codable {
         return self
     }
 
+    /// Limits as a credential or a workspace stores them: each a whole number from 1 to 10,000,000
+    /// (``WorkspaceError`` naming `limits.perMinute` …); none set is no limits (`nil`).
+    public static func checked(_ limits: RateLimits?) throws(WorkspaceError) -> RateLimits? {
+        guard let limits, !limits.isEmpty else { return nil }
+        do {
+            return try limits.validated()
+        } catch {
+            throw WorkspaceError.invalid("limits.\(error.field)", error.message)
+        }
+    }
+
     /// The windows these limits make: (name, length, limit), shortest first.
     var windows: [(name: String, length: TimeInterval, limit: Int)] {
         [("perSecond", 1, perSecond), ("perMinute", 60, perMinute), ("perHour", 3_600, perHour), ("perDay", 86_400, perDay)]
