@@ -32,6 +32,14 @@ public struct RenderedMessage: Sendable {
         self.segments = segments
     }
 
+    /// The same message for only some of its envelope's recipients (the headers unchanged): how
+    /// suppressed addresses are left out of a send.
+    public func sending(onlyTo recipients: [String]) -> RenderedMessage {
+        var envelope = envelope
+        envelope.recipients = recipients
+        return RenderedMessage(messageID: messageID, envelope: envelope, segments: segments)
+    }
+
     /// The same message with `fields` (header fields, each ending in CRLF) in front of its own:
     /// how trace and signature fields are added without rendering the message again.
     public func prepending(_ fields: String) -> RenderedMessage {

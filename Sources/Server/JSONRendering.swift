@@ -19,6 +19,16 @@ public enum JSONRendering {
         encode(CreatedWorkspaceResponse(workspace: WorkspaceResponse(workspace), token: token.revealedValue))
     }
 
+    /// A suppressed address as the API shows it.
+    public static func suppression(_ suppression: Suppression) -> String {
+        encode(SuppressionResponse(suppression))
+    }
+
+    /// `{"items": […]}`: a workspace's suppression list.
+    public static func suppressions(_ suppressions: [Suppression]) -> String {
+        encode(SuppressionListResponse(items: suppressions.map(SuppressionResponse.init)))
+    }
+
     /// A workspace as `GET /api/v1/workspace` shows it.
     public static func workspace(_ workspace: Workspace) -> String {
         encode(WorkspaceResponse(workspace))

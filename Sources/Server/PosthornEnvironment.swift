@@ -51,12 +51,13 @@ public struct PosthornEnvironment: Sendable {
         var fetcher = GuardedHTTPFetcher(egress: egress, logger: logger)
         fetcher.metrics = NodeMetrics(factory: metricsFactory)
         let rateGate = RateGate(store: storage.store)
+        let suppressions = SuppressionService(store: storage.store)
         let registry = NodeRegistry([
             DebugEchoNode(),
             SendSMTPEmailNode(
                 credentials: credentials, domains: domains, transport: pool, fetcher: fetcher, attachmentLimit: configuration.attachmentLimit,
                 emailLimits: configuration.emailLimits, metrics: NodeMetrics(factory: metricsFactory), rateGate: rateGate,
-                workspaces: storage.store),
+                workspaces: storage.store, suppressions: suppressions),
             HTTPRequestNode(fetcher: fetcher),
         ])
         let engine = FlowEngine(
@@ -79,7 +80,8 @@ public struct PosthornEnvironment: Sendable {
                 credentials: credentials, connectionTester: tester, flows: engine.service,
                 flowStore: storage.store, runStore: storage.store, metrics: ServerMetrics(factory: metricsFactory),
                 runEvents: engine.events, domains: domains,
-                dnsResolver: configuration.dnsServers.isEmpty ? SystemTXTResolver() : SystemTXTResolver(servers: configuration.dnsServers)),
+                dnsResolver: configuration.dnsServers.isEmpty ? SystemTXTResolver() : SystemTXTResolver(servers: configuration.dnsServers),
+                suppressions: suppressions),
             engine: engine, lock: lock)
     }
 

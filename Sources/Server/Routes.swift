@@ -32,14 +32,17 @@ public struct PosthornServices: Sendable {
     public let domains: DomainService
     /// Where *Check DNS* looks records up.
     public let dnsResolver: any TXTResolver
+    /// Addresses the workspace no longer sends to.
+    public let suppressions: SuppressionService
 
     /// Bundles the services.
     public init(
         workspaces: WorkspaceService, users: UserService, browser: BrowserPolicy, credentials: CredentialService,
         connectionTester: ConnectionTester, flows: FlowService, flowStore: any FlowStore, runStore: any RunStore,
         metrics: ServerMetrics, runEvents: RunEventHub, domains: DomainService, dnsResolver: any TXTResolver,
-        previewFrames: PreviewFrames = PreviewFrames()
+        suppressions: SuppressionService, previewFrames: PreviewFrames = PreviewFrames()
     ) {
+        self.suppressions = suppressions
         self.domains = domains
         self.dnsResolver = dnsResolver
         self.runEvents = runEvents
@@ -76,6 +79,7 @@ public func buildRouter(services: PosthornServices, webApp: WebAppAssets = .bund
     MemberRoutes(services: services).register(on: api)
     CredentialRoutes(services: services).register(on: api)
     DomainRoutes(services: services).register(on: api)
+    SuppressionRoutes(services: services).register(on: api)
     TokenRoutes(services: services).register(on: api)
     FlowRoutes(services: services, webhooks: webhooks).register(on: api)
     RunRoutes(services: services).register(on: api)

@@ -1,6 +1,6 @@
 extension Migrations {
     /// Every migration Posthorn ships, oldest first.
-    public static let all: [Migration] = [version1, version2, version3, version4, version5, version6, version7]
+    public static let all: [Migration] = [version1, version2, version3, version4, version5, version6, version7, version8]
 
     // MARK: - Version 1
 
@@ -326,6 +326,25 @@ extension Migrations {
             )
             """,
             "CREATE INDEX rate_spends_at ON rate_spends (at)",
+        ]
+    )
+
+    /// The suppression list (#20): addresses a workspace no longer sends to.
+    static let version8 = Migration(
+        version: 8,
+        name: "suppressions",
+        statements: [
+            """
+            CREATE TABLE suppressions (
+                workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+                address_key TEXT NOT NULL,
+                address TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                detail TEXT,
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (workspace_id, address_key)
+            )
+            """,
         ]
     )
 }

@@ -346,7 +346,7 @@ extension SQLStore: RunStore {
 
 extension Array {
     /// Consecutive slices of at most `size` elements.
-    fileprivate func chunked(by size: Int) -> [ArraySlice<Element>] {
+    func chunked(by size: Int) -> [ArraySlice<Element>] {
         stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
     }
 }

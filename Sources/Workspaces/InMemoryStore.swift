@@ -1,7 +1,7 @@
 public import Foundation
 
 /// The stores in memory: tests, and the shape the SQL stores must match.
-public actor InMemoryStore: WorkspaceStore, CredentialStore, DomainStore {
+public actor InMemoryStore: WorkspaceStore, CredentialStore, DomainStore, SuppressionStore {
     private var workspacesByID: [String: Workspace] = [:]
     private var tokensByHash: [String: APIToken] = [:]
     private var settings: [String: String] = [:]
@@ -10,6 +10,8 @@ public actor InMemoryStore: WorkspaceStore, CredentialStore, DomainStore {
     // Sending domains and their keys (InMemoryStore+Domains.swift).
     var domainsByID: [String: SendingDomain] = [:]
     var dkimKeysByID: [String: DKIMKeyRecord] = [:]
+    // Suppressed addresses by workspace and key (InMemoryStore+Suppressions.swift).
+    var suppressionsByKey: [String: Suppression] = [:]
     // Users, memberships, sessions and invites (InMemoryStore+Users.swift).
     var usersByID: [String: (user: User, passwordHash: String)] = [:]
     var membershipsByKey: [String: (role: WorkspaceRole, joinedAt: Date)] = [:]

@@ -85,6 +85,18 @@ public enum StoreError: Error, Sendable, Hashable {
     case versionConflict
 }
 
+/// Where a workspace's suppressed addresses are kept, keyed by ``Suppression/key(of:)``.
+public protocol SuppressionStore: Sendable {
+    /// Adds the address; `false` (and nothing changed) when the workspace has it already.
+    func insertSuppression(_ suppression: Suppression) async throws -> Bool
+    /// The workspace's suppressions, newest first, at most `limit`.
+    func suppressions(workspaceID: String, limit: Int) async throws -> [Suppression]
+    /// Which of `addresses` (any form) the workspace suppresses, as their keys.
+    func suppressedKeys(workspaceID: String, among addresses: [String]) async throws -> Set<String>
+    /// Removes the address; `false` when it was not suppressed.
+    func deleteSuppression(address: String, workspaceID: String) async throws -> Bool
+}
+
 /// Where a workspace's sending domains and their DKIM keys are kept.
 public protocol DomainStore: Sendable {
     /// Stores a new domain (without keys). Throws ``StoreError/duplicate(_:)`` (`"domain"`) when

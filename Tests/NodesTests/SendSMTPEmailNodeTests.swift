@@ -331,7 +331,7 @@ struct SendSMTPEmailNodeTests {
         #expect(descriptor.label == "Send SMTP Email")
         #expect(descriptor.parameters.map(\.name) == [
             "credential", "to", "from", "cc", "bcc", "replyTo", "subject", "bodyFormat", "body", "htmlBody", "priority",
-            "inReplyTo", "references", "listUnsubscribe", "dkimDomain", "headers", "attachments", "allowPartialDelivery",
+            "inReplyTo", "references", "listUnsubscribe", "dkimDomain", "headers", "attachments", "allowPartialDelivery", "ignoreSuppression",
         ])
         let byName = Dictionary(uniqueKeysWithValues: descriptor.parameters.map { ($0.name, $0) })
         #expect(byName["bcc"]?.help == "Same syntax as To. Hidden in delivered headers.")

@@ -37,3 +37,21 @@ struct LimitsCLITests {
         #expect(waiting.status == 0 && waiting.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]", "\(waiting.stderr)")
     }
 }
+
+@Suite("posthorn suppression")
+struct SuppressionCLITests {
+    @Test("add, list and remove an address; a bad one names the field")
+    func lifecycle() throws {
+        let scratch = try CredentialCLITests.Scratch()
+        defer { try? FileManager.default.removeItem(at: scratch.directory) }
+        #expect(try scratch.run(["workspace", "create", "Team"]).status == 0)
+        let added = try scratch.run(["suppression", "add", "ada@example.com", "--workspace", "Team", "--note", "asked"])
+        #expect(added.status == 0 && added.json["reason"] as? String == "manual", "\(added.stderr)")
+        let listed = try scratch.run(["suppression", "list", "--workspace", "Team"])
+        #expect((listed.json["items"] as? [[String: Any]])?.first?["address"] as? String == "ada@example.com")
+        let bad = try scratch.run(["suppression", "add", "not an address", "--workspace", "Team"])
+        #expect(bad.status == 1 && bad.stderr.contains("address"), "\(bad.stderr)")
+        #expect(try scratch.run(["suppression", "remove", "ada@example.com", "--workspace", "Team"]).status == 0)
+        #expect(try scratch.run(["suppression", "remove", "ada@example.com", "--workspace", "Team"]).status == 1)
+    }
+}

@@ -56,7 +56,7 @@ struct WebAppRouteTests {
     }
 
     @Test("every page address answers index.html with the security headers, revalidated", arguments: [
-        "/", "/signin", "/setup", "/invite", "/settings/credentials", "/settings/tokens", "/settings/members",
+        "/", "/signin", "/setup", "/invite", "/settings/credentials", "/settings/tokens", "/settings/members", "/settings/suppressions",
         "/settings/api-reference", "/flows",
         "/flows/flow_123", "/flows/flow_123/runs", "/runs", "/runs/run_1",
     ])

@@ -5,7 +5,7 @@ import Testing
 import Workspaces
 
 /// Both store ports at once: what the contract suites exercise.
-typealias ContractStore = WorkspaceStore & CredentialStore & DomainStore
+typealias ContractStore = WorkspaceStore & CredentialStore & DomainStore & SuppressionStore
 
 /// The implementations the contract suites run against, so both are held to one behaviour.
 enum StoreKind: CaseIterable, Sendable, CustomTestStringConvertible {

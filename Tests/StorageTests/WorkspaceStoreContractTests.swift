@@ -143,3 +143,27 @@ enum InsertOutcome: Equatable, Sendable {
         }
     }
 }
+
+/// What every ``SuppressionStore`` must do, run against each ``StoreKind``.
+@Suite("SuppressionStore contract")
+struct SuppressionStoreContractTests {
+    @Test("an address is listed once per workspace, matched whatever its case, listed newest first, and removed", arguments: StoreKind.allCases)
+    func suppressions(_ kind: StoreKind) async throws {
+        try await kind.withStore { store in
+            for id in ["ws_1", "ws_2"] { try await store.insertWorkspace(Fixture.workspace(id, name: id), tokenHash: "hash-\(id)") }
+            let old = Suppression(workspaceID: "ws_1", address: "Ada@example.com", reason: .bounce, detail: "5.1.1", createdAt: Fixture.date(1_000))
+            let new = Suppression(workspaceID: "ws_1", address: "grace@example.com", reason: .manual, detail: nil, createdAt: Fixture.date(2_000))
+            #expect(try await store.insertSuppression(old))
+            #expect(try await store.insertSuppression(new))
+            #expect(try await store.insertSuppression(Suppression(workspaceID: "ws_1", address: "ADA@example.com", reason: .complaint, detail: nil, createdAt: Fixture.date(3_000))) == false)
+            #expect(try await store.insertSuppression(Suppression(workspaceID: "ws_2", address: "ada@example.com", reason: .manual, detail: nil, createdAt: Fixture.date(3_000))))
+            #expect(try await store.suppressions(workspaceID: "ws_1", limit: 10) == [new, old])
+            #expect(try await store.suppressions(workspaceID: "ws_1", limit: 1) == [new])
+            #expect(try await store.suppressedKeys(workspaceID: "ws_1", among: ["ada@EXAMPLE.com", "linus@example.com", "Grace@example.com"])
+                == ["ada@example.com", "grace@example.com"])
+            #expect(try await store.deleteSuppression(address: "ada@example.com", workspaceID: "ws_1"))
+            #expect(try await store.deleteSuppression(address: "ada@example.com", workspaceID: "ws_1") == false)
+            #expect(try await store.suppressedKeys(workspaceID: "ws_2", among: ["ada@example.com"]) == ["ada@example.com"])
+        }
+    }
+}

@@ -11,6 +11,8 @@ struct SendParameters {
     var request: EmailRequest
     var attachments: [AttachmentSpec]
     var allowPartialDelivery: Bool
+    /// Send to suppressed addresses too (a password reset the person asked for).
+    var ignoreSuppression: Bool
     /// The sending domain whose keys sign; empty: the From address's domain, when it has keys.
     var dkimDomain: String
 
@@ -67,6 +69,7 @@ struct SendParameters {
             throw Self.invalid("priority", "Priority must be low, normal or high")
         }
         allowPartialDelivery = try Self.flag(values["allowPartialDelivery"], field: "allowPartialDelivery")
+        ignoreSuppression = try Self.flag(values["ignoreSuppression"], field: "ignoreSuppression")
         request = EmailRequest(
             from: try string("from"), to: try string("to", required: true), cc: try string("cc"), bcc: try string("bcc"),
             replyTo: try string("replyTo"), subject: try string("subject"), bodyFormat: format, body: try string("body"),

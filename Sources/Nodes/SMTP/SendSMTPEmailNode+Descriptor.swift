@@ -63,6 +63,8 @@ extension SendSMTPEmailNode {
                           itemFields: attachmentFields, maxItems: EmailLimits().maximumAttachments),
             NodeParameter(name: "allowPartialDelivery", label: "Allow partial delivery", kind: .boolean, defaultValue: false,
                           help: "Succeed when some recipients were refused (they are listed in the output). Off: the step fails."),
+            NodeParameter(name: "ignoreSuppression", label: "Send to suppressed addresses", kind: .boolean, defaultValue: false,
+                          help: "Off: addresses on the workspace's suppression list (hard bounces, complaints) are left out of the envelope and listed in the output's rejected as suppressed. On: for mail a person asked for, like a password reset."),
         ],
         // Running the step twice sends the email twice: after a crash mid-send the run is ambiguous.
         isIdempotent: false,

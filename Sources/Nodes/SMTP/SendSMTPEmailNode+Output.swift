@@ -6,12 +6,16 @@ import SMTPCore
 
 extension SendSMTPEmailNode {
     /// The step output: what was sent, to whom, and what the server said.
-    static func output(_ result: SMTPSendResult, signatures: [DKIMSigner.Identity] = []) -> JSONValue {
+    /// Suppressed addresses are listed in `rejected` with the code `suppressed`.
+    static func output(_ result: SMTPSendResult, signatures: [DKIMSigner.Identity] = [], suppressed: [String] = []) -> JSONValue {
         func ms(_ duration: Duration) -> JSONValue { .integer(duration.wholeMilliseconds) }
         return .object([
             "messageId": .string(result.messageID),
             "accepted": .array(result.outcome.accepted.map(JSONValue.string)),
-            "rejected": .array(result.outcome.rejected.map(rejection)),
+            "rejected": .array(result.outcome.rejected.map(rejection) + suppressed.map { address in
+                .object(["address": .string(address), "code": .string("suppressed"), "enhancedCode": .null,
+                         "text": .string("On the workspace's suppression list: not sent")])
+            }),
             "response": .string(result.outcome.response.description),
             "envelope": .object([
                 "from": .string(result.envelope.mailFrom),

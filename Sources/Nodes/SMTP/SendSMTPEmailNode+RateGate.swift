@@ -10,7 +10,7 @@ extension SendSMTPEmailNode {
     /// ``NodeError/Disposition/waiting`` with its reserved time (`ERATELIMIT`), one larger than a
     /// whole window fails for good (`ELIMIT`). Returns whether the gate counts the send (then it
     /// is told when the server answered).
-    func admit(_ email: ValidatedEmail, credential: SMTPCredential, context: NodeContext) async throws(NodeError) -> Bool {
+    func admit(recipients: Int, credential: SMTPCredential, context: NodeContext) async throws(NodeError) -> Bool {
         guard let rateGate else { return false }
         let cap: RateLimits?
         do {
@@ -19,7 +19,6 @@ extension SendSMTPEmailNode {
             throw NodeError(code: "ESTORE", message: "The workspace's sending cap could not be read", disposition: .transient)
         }
         guard credential.limits != nil || cap != nil || rateGate.isBackedOff(credential.id) else { return false }
-        let recipients = email.envelope.recipients.count
         let cost = { (limits: RateLimits) in limits.counts == .messages ? 1 : recipients }
         let limits = credential.limits ?? RateLimits()
         var holders = [RateGate.Holder(id: credential.id, limits: limits, cost: cost(limits))]

@@ -27,6 +27,8 @@ public struct SendSMTPEmailNode: Node {
     let rateGate: RateGate?
     /// Where a workspace's sending cap is read, at every send (a change through the CLI holds at once).
     let workspaces: (any WorkspaceStore)?
+    /// The workspace's suppression list; `nil` suppresses nothing (`posthorn send`).
+    let suppressions: SuppressionService?
     public let descriptor: NodeDescriptor
 
     /// Creates the node. `identity` supplies Message-IDs, dates and boundaries (tests inject a
@@ -35,8 +37,9 @@ public struct SendSMTPEmailNode: Node {
         credentials: CredentialService, domains: DomainService? = nil, transport: any MailTransport, fetcher: any ResourceFetcher,
         identity: MessageIdentity = .system, attachmentLimit: Int = SendSMTPEmailNode.defaultAttachmentLimit,
         emailLimits: EmailLimits = EmailLimits(), metrics: NodeMetrics = NodeMetrics(), rateGate: RateGate? = nil,
-        workspaces: (any WorkspaceStore)? = nil
+        workspaces: (any WorkspaceStore)? = nil, suppressions: SuppressionService? = nil
     ) {
+        self.suppressions = suppressions
         self.workspaces = workspaces
         self.rateGate = rateGate
         self.emailLimits = emailLimits
@@ -59,13 +62,17 @@ public struct SendSMTPEmailNode: Node {
         let account = try await loadCredential(parameters.credentialID, workspaceID: context.workspaceID)
         var request = try Self.withDefaultSender(parameters.request, credential: account.credential)
         request.attachments = parameters.attachments.map(\.standIn)
-        let counted = try await admit(try validate(request), credential: account.credential, context: context)
+        let checked = try validate(request)
+        let suppressed = try await suppressedRecipients(of: checked, in: context.workspaceID, ignoring: parameters.ignoreSuppression)
+        let counted = try await admit(
+            recipients: checked.envelope.recipients.count - suppressed.count, credential: account.credential, context: context)
 
         request.attachments = try await gatherAttachments(parameters.attachments)
         let validated = try validate(request)
         return try await deliver(
             validated, account: account, signing: SigningRequest(domain: parameters.dkimDomain, workspaceID: context.workspaceID),
-            allowPartialDelivery: parameters.allowPartialDelivery, rateKey: counted ? Self.rateKey(context) : nil, logger: context.logger)
+            allowPartialDelivery: parameters.allowPartialDelivery, suppressed: suppressed, rateKey: counted ? Self.rateKey(context) : nil,
+            logger: context.logger)
     }
 
     /// Validates, composes and sends `request` with the workspace's credential: the node's whole
@@ -129,9 +136,13 @@ public struct SendSMTPEmailNode: Node {
     /// Composes and sends; a partly refused envelope fails unless `allowPartialDelivery`.
     private func deliver(
         _ validated: ValidatedEmail, account: LoadedCredential, signing: SigningRequest, allowPartialDelivery: Bool,
-        rateKey: String? = nil, logger: Logger
+        suppressed: [String] = [], rateKey: String? = nil, logger: Logger
     ) async throws(NodeError) -> JSONValue {
-        let (message, signatures) = try await signed(MessageComposer(identity: identity).compose(validated), from: validated, signing)
+        var (message, signatures) = try await signed(MessageComposer(identity: identity).compose(validated), from: validated, signing)
+        if !suppressed.isEmpty {
+            // The headers stay as written; only the envelope leaves the suppressed addresses out.
+            message = message.sending(onlyTo: message.envelope.recipients.filter { !suppressed.contains($0) })
+        }
         let result: SMTPSendResult
         do {
             result = try await transport.send(message, key: account.credential.poolKey, configuration: account.configuration)
@@ -146,7 +157,7 @@ public struct SendSMTPEmailNode: Node {
         }
         _ = await settleRate(nil, credential: account.credential, rateKey: rateKey)
         metrics.smtpSend(outcome: result.outcome.rejected.isEmpty ? "2xx" : "2xx_partial")
-        let output = Self.output(result, signatures: signatures)
+        let output = Self.output(result, signatures: signatures, suppressed: suppressed)
         if !result.outcome.rejected.isEmpty && !allowPartialDelivery {
             throw NodeError(
                 code: "EENVELOPE",
