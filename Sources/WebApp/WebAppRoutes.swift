@@ -83,7 +83,7 @@ public struct WebAppAssets: Sendable {
 public struct WebAppRoutes: Sendable {
     /// The addresses the client-side router knows; `**` matches anything below.
     public static let pages = [
-        "/", "signin", "setup", "invite", "settings/credentials", "settings/tokens", "settings/members", "settings/api-reference",
+        "/", "signin", "setup", "invite", "settings/credentials", "settings/tokens", "settings/members", "settings/suppressions", "settings/api-reference",
         "flows", "flows/**", "runs", "runs/**", "domains",
     ]
 

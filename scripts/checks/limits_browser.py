@@ -6,7 +6,11 @@
 2. Editing the credential shows its limits; clearing them all removes them (`limits: null`).
 3. A run held by the limit: the run view says why it waits and when it resumes, the run list's
    status filter has Waiting and its row says until when.
-4. With --screenshots: docs/screenshots/dialog-limits-* and run-waiting-* (light, dark, desktop, phone).
+4. Suppressions (Settings → Suppressions): the empty list, an address added by hand (a bad one refused
+   at its field), a send through the API that leaves it out of the envelope (the step output lists
+   it as suppressed), removed with confirmation.
+6. With --screenshots: docs/screenshots/dialog-limits-*, run-waiting-* and suppressions-* (light,
+   dark, desktop, phone).
 5. No CSP violation or error in the console.
 
 Usage:
@@ -184,6 +188,55 @@ class LimitsCheck(wb.WebAppCheck):
         self.check("3. the run list filters by Waiting, and the row says until when",
                    "Waiting" in options and "until" in row, {"options": options, "row": row})
 
+    # ---- 4. Suppressions -------------------------------------------------------------------------
+
+    def step_suppressions(self) -> None:
+        a = self.a
+        a.at("suppressions")
+        a.get("/settings/suppressions")
+        a.wait(lambda: a.heading() == "Suppressions", "the Suppressions page")
+        a.wait(lambda: a.driver.find_elements(By.CSS_SELECTOR, ".empty__title, table"), "the list")
+        tabs = a.texts("nav[aria-label] a, .tabs a")
+        self.check("4. Settings has a Suppressions tab, and the empty list says what it is for",
+                   "Suppressions" in tabs and a.text_of(".empty__title") == "No suppressed addresses", tabs)
+        a.button("Suppress an address").click()
+        dialog = a.wait(a.dialog, "the dialog")
+        field = a.field("Email address", dialog)
+        a.fill(field, "Ada <ada@example.com>")
+        a.button("Suppress", dialog).click()
+        message = a.wait(lambda: field.get_attribute("aria-invalid") == "true" and a.text_of(".field__error", dialog), "the error at the field")
+        self.check("4. a display name with the address is refused at the field", "one email address" in message, message)
+        a.fill(field, "Ada@Example.com")
+        a.fill(a.field("Note (optional)", dialog), "Asked for nothing more")
+        a.button("Suppress", dialog).click()
+        a.wait(lambda: a.dialog() is None, "the dialog to close")
+        row = a.wait(lambda: a.quietly(lambda: a.driver.find_element(By.CSS_SELECTOR, "tr[data-address='Ada@example.com']")), "the row")
+        self.check("4. the address is listed (domain lower-cased), by hand, with the note", "Added by hand" in row.text and "Asked for nothing more" in row.text, row.text)
+        if self.screenshots:
+            self.shots(a, "suppressions", [("light", "desktop"), ("dark", "desktop"), ("light", "phone"), ("dark", "phone")])
+
+        flow = json.loads(self.api("POST", "/api/v1/flows", {
+            "name": "Newsletter", "trigger": {"type": "manual"}, "enabled": True, "retry": {"maxAttempts": 1},
+            "steps": [{"id": "send", "type": "smtp.send", "parameters": {
+                "credential": self.credential.get("id", ""), "from": "news@example.com", "to": "ada@example.com", "subject": "News", "body": "Hi"}}]}).text)
+        run_id = json.loads(self.api("POST", f"/api/v1/flows/{flow.get('id')}/runs", {}).text).get("runId")
+        run: dict = {}
+        for _ in range(200):
+            run = json.loads(self.api("GET", f"/api/v1/runs/{run_id}").text)
+            if run.get("status") not in ("queued", "running", "waiting"):
+                break
+            time.sleep(0.1)
+        error = (run.get("error") or {})
+        self.check("4. a send to the suppressed address alone fails for good before connecting, naming the list",
+                   run.get("status") == "failed" and error.get("code") == "EENVELOPE" and "suppression list" in error.get("message", ""), error)
+
+        row.find_element(By.XPATH, ".//button[normalize-space(.)='Remove']").click()
+        confirm = a.wait(a.dialog, "the confirmation")
+        a.button("Remove from the list", confirm).click()
+        a.wait(lambda: a.dialog() is None and a.driver.find_elements(By.CSS_SELECTOR, ".empty__title"), "the empty list again")
+        listed = json.loads(self.api("GET", "/api/v1/suppressions").text).get("items")
+        self.check("4. Remove (confirmed) sends to the address again: the list is empty (API too)", listed == [], listed)
+
     # ---- 5. Console ---------------------------------------------------------------------------------
 
     def step_console(self) -> None:
@@ -195,7 +248,7 @@ class LimitsCheck(wb.WebAppCheck):
             if "Content Security Policy" in message or "Content-Security-Policy" in message:
                 csp.append(f"{step}: {message}")
             elif entry.get("level") == "SEVERE" and not (step == "sign in" and "/api/v1/session" in message and " 401" in message) \
-                    and not ("/api/v1/credentials" in message and " 422" in message):
+                    and not (("/api/v1/credentials" in message or "/api/v1/suppressions" in message) and " 422" in message):
                 errors.append(f"{step}: {message}")
         self.check("5. no CSP violation in the console", not csp, csp)
         self.check("5. no error in the console (besides the sign-in page's signed-out check)", not errors, errors)
@@ -222,6 +275,7 @@ class LimitsCheck(wb.WebAppCheck):
                 ("1. connect with limits", self.step_connect),
                 ("2. edit", self.step_edit),
                 ("3. a waiting run", self.step_waiting_run),
+                ("4. suppressions", self.step_suppressions),
                 ("5. console", self.step_console),
             ]
             for name, body in steps:
@@ -244,7 +298,7 @@ class LimitsCheck(wb.WebAppCheck):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("posthorn", help="path to the posthorn binary (its Posthorn_*.resources beside it)")
-    parser.add_argument("--screenshots", action="store_true", help="also write docs/screenshots/dialog-limits-* and run-waiting-*")
+    parser.add_argument("--screenshots", action="store_true", help="also write docs/screenshots/dialog-limits-*, run-waiting-* and suppressions-*")
     args = parser.parse_args()
     found = wb.browser_or_fail()
     if found is None:

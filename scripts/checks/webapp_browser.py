@@ -85,7 +85,7 @@ SMTP_USER = fixture.USER
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
        "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-PAGES = ["/", "/signin", "/setup", "/invite", "/settings/credentials", "/settings/tokens", "/settings/members",
+PAGES = ["/", "/signin", "/setup", "/invite", "/settings/credentials", "/settings/tokens", "/settings/members", "/settings/suppressions",
          "/flows", "/flows/fl_example", "/runs", "/runs/run_example"]
 
 try:

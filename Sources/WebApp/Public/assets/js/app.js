@@ -31,6 +31,7 @@ import * as studio from "./pages/studio.js";
 import * as runs from "./pages/runs.js";
 import * as run from "./pages/run.js";
 import * as domains from "./pages/domains.js";
+import * as suppressions from "./pages/suppressions.js";
 import * as notFound from "./pages/not-found.js";
 import { confirmDialog } from "./components/dialog.js";
 
@@ -43,6 +44,7 @@ const ROUTES = [
   { path: "/settings/credentials", page: credentials },
   { path: "/settings/tokens", page: tokens },
   { path: "/settings/members", page: members },
+  { path: "/settings/suppressions", page: suppressions },
   { path: "/settings/api-reference", page: apiReference },
   { path: "/flows", page: flows },
   // The studio, optionally with one of its runs open: /flows/{id}, /flows/{id}/runs/{runId}.

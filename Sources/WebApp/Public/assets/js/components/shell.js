@@ -17,6 +17,7 @@ const SETTINGS_TABS = [
   { href: "/settings/credentials", text: "Credentials" },
   { href: "/settings/tokens", text: "API tokens", admin: true },
   { href: "/settings/members", text: "Members", admin: true },
+  { href: "/settings/suppressions", text: "Suppressions" },
   { href: "/settings/api-reference", text: "API reference" },
 ];
 

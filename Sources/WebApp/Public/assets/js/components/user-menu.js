@@ -62,6 +62,7 @@ export function userMenu({ session, workspace, onSwitch, onSignOut, onCreateWork
       link("/settings/credentials", "key", "Credentials"),
       admin ? link("/settings/tokens", "lock", "API tokens") : null,
       admin ? link("/settings/members", "users", "Members") : null,
+      link("/settings/suppressions", "shield-check", "Suppressions"),
       link("/settings/api-reference", "code", "API reference"),
     ),
     h("hr", { class: "menu__sep" }),
