@@ -152,7 +152,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "WebApp", "Workspaces", "Storage", "Vault", "Secrets", "SMTP", "SMTPCore", "Egress", "Flows", "Nodes", "MIME", "DKIM",
+                "WebApp", "Workspaces", "Storage", "Vault", "Secrets", "SMTP", "SMTPCore", "Egress", "Flows", "Nodes", "MIME", "DKIM", "Bounces",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -168,7 +168,7 @@ let package = Package(
         .executableTarget(
             name: "posthorn",
             dependencies: [
-                "MIME", "SMTP", "Egress", "Secrets", "Server", "Workspaces", "Storage", "Vault", "Flows", "Nodes", "DKIM",
+                "MIME", "SMTP", "Egress", "Secrets", "Server", "Workspaces", "Storage", "Vault", "Flows", "Nodes", "DKIM", "Bounces",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

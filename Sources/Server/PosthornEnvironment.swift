@@ -57,7 +57,7 @@ public struct PosthornEnvironment: Sendable {
             SendSMTPEmailNode(
                 credentials: credentials, domains: domains, transport: pool, fetcher: fetcher, attachmentLimit: configuration.attachmentLimit,
                 emailLimits: configuration.emailLimits, metrics: NodeMetrics(factory: metricsFactory), rateGate: rateGate,
-                workspaces: storage.store, suppressions: suppressions),
+                workspaces: storage.store, suppressions: suppressions, sentMessages: storage.store),
             HTTPRequestNode(fetcher: fetcher),
         ])
         let engine = FlowEngine(

@@ -203,8 +203,21 @@ struct StepRecordResponse: Encodable {
     var attempts: Int
     var startedAt: String
     @ExplicitNull var finishedAt: String?
+    /// What bounce reports said of the email the step sent, per recipient.
+    var delivery: [DeliveryResponse]
+
+    struct DeliveryResponse: Encodable {
+        var status: String
+        var recipient: String
+        @ExplicitNull var code: String?
+        @ExplicitNull var diagnostic: String?
+        var at: String
+    }
 
     init(_ record: StepRecord) {
+        delivery = record.delivery.map {
+            DeliveryResponse(status: $0.status, recipient: $0.recipient, code: $0.code, diagnostic: $0.diagnostic, at: Timestamp.string($0.at))
+        }
         id = record.stepID
         type = record.type
         status = record.status.rawValue

@@ -1,6 +1,6 @@
 extension Migrations {
     /// Every migration Posthorn ships, oldest first.
-    public static let all: [Migration] = [version1, version2, version3, version4, version5, version6, version7, version8]
+    public static let all: [Migration] = [version1, version2, version3, version4, version5, version6, version7, version8, version9]
 
     // MARK: - Version 1
 
@@ -345,6 +345,25 @@ extension Migrations {
                 PRIMARY KEY (workspace_id, address_key)
             )
             """,
+        ]
+    )
+
+    /// Messages flows sent, by Message-ID, for matching bounces to their step (#20).
+    static let version9 = Migration(
+        version: 9,
+        name: "sent messages",
+        statements: [
+            """
+            CREATE TABLE sent_messages (
+                message_id TEXT PRIMARY KEY,
+                workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+                run_id TEXT NOT NULL,
+                step_id TEXT NOT NULL,
+                recipients TEXT NOT NULL,
+                sent_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX sent_messages_sent_at ON sent_messages (sent_at)",
         ]
     )
 }

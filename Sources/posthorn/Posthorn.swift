@@ -9,7 +9,7 @@ struct Posthorn: AsyncParsableCommand {
         abstract: "Send email from automated workflows through your own SMTP server.",
         subcommands: [
             ServeCommand.self, SendCommand.self, WorkspaceCommand.self, UserCommand.self, TokenCommand.self, CredentialCommand.self, DomainCommand.self,
-            SuppressionCommand.self,
+            SuppressionCommand.self, BounceCommand.self,
             FlowCommand.self, RunCommand.self, KeyCommand.self, BenchCommand.self,
         ]
     )

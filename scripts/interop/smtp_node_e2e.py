@@ -207,6 +207,50 @@ def main() -> int:
             check_metrics(checks, metrics_port, forbidden=[
                 run_id, hook, credential["id"], made.get("id", ""), token, "ada@example.com", "audit@example.com",
                 "mailer@example.com", "localhost", str(smtp.port), fixture.USER, fixture.PASSWORD, ADMIN])
+            # A bounce for Ada, piped to `posthorn bounce ingest` as a mailbox would: matched to this
+            # step by the Message-ID, recorded on it, and Ada suppressed, so the next send leaves
+            # her out of the envelope (the Bcc still gets it) and says so.
+            message_id = send_output.get("messageId", "")
+            dsn = (
+                "From: MAILER-DAEMON@mx.example.net\r\nSubject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n"
+                "Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n"
+                "--b\r\nContent-Type: text/plain\r\n\r\nUser unknown.\r\n"
+                "--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\n"
+                "Final-Recipient: rfc822; ada@example.com\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+                "Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n\r\n"
+                f"--b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: {message_id}\r\n\r\n--b--\r\n").encode()
+            ingested = subprocess.run([binary, "bounce", "ingest", "--data-dir", str(tmp_path / "data")], input=dsn,
+                                      capture_output=True, env=env, timeout=60)
+            try:
+                outcome = json.loads(ingested.stdout or b"{}")
+            except ValueError:
+                outcome = {}
+            checks.check("posthorn bounce ingest matches the DSN to the send step and suppresses Ada",
+                         ingested.returncode == 0 and outcome.get("matched") and outcome.get("runId") == run_id
+                         and outcome.get("stepId") == "send" and outcome.get("suppressed") == ["ada@example.com"],
+                         (ingested.returncode, outcome, ingested.stderr[-300:]))
+            _, bounced_run, _ = call(base, "GET", f"/api/v1/runs/{run_id}", token)
+            delivery = next((step.get("delivery") for step in bounced_run.get("steps", []) if step.get("id") == "send"), None)
+            checks.check("the original step shows the bounce (delivery: bounced, 5.1.1)",
+                         bool(delivery) and delivery[0].get("status") == "bounced" and delivery[0].get("code") == "5.1.1", delivery)
+            _, listed, _ = call(base, "GET", "/api/v1/suppressions", token)
+            checks.check("GET /api/v1/suppressions lists Ada as a bounce",
+                         [(item.get("address"), item.get("reason")) for item in listed.get("items", [])] == [("ada@example.com", "bounce")], listed)
+            recorder_before = len(recorder.deliveries)
+            status, again, text = call(base, "POST", f"/hooks/{hook}", None,
+                                       {"name": "Ada Lovelace", "email": "ada@example.com", "plan": "Pro", "campaign": "launch-8"})
+            second: dict = {}
+            for _ in range(300):
+                _, second, _ = call(base, "GET", f"/api/v1/runs/{again.get('runId')}", token)
+                if second.get("status") in ("succeeded", "failed", "ambiguous"):
+                    break
+                time.sleep(0.1)
+            second_output = next((step.get("output") or {} for step in second.get("steps", []) if step.get("id") == "send"), {})
+            rejected = [(item.get("address"), item.get("code")) for item in second_output.get("rejected", [])]
+            checks.check("a second send leaves suppressed Ada out of the envelope and reports her as suppressed; the Bcc still gets it",
+                         second.get("status") == "succeeded" and rejected == [("ada@example.com", "suppressed")]
+                         and len(recorder.deliveries) == recorder_before + 1 and recorder.deliveries[-1].rcpt_tos == ["audit@example.com"],
+                         (second.get("status"), rejected, [d.rcpt_tos for d in recorder.deliveries[recorder_before:]]))
         finally:
             server.send_signal(signal.SIGTERM)
             try:
@@ -255,7 +299,8 @@ def main() -> int:
             checks.check("URL attachment byte-identical", parts.get("report.pdf") == report, list(parts))
             checks.check("base64 attachment byte-identical", parts.get("note.txt") == inline_text, list(parts))
             checks.check("buffer attachment (previous step's bytes) byte-identical", parts.get("logo.png") == logo, list(parts))
-        checks.check("the file server saw exactly one request per file", sorted(hits) == ["/files/logo.png", "/files/report.pdf"], hits)
+        checks.check("the file server saw exactly one request per file per run (two runs)",
+                     sorted(hits) == ["/files/logo.png"] * 2 + ["/files/report.pdf"] * 2, hits)
         log_text = log_path.read_bytes()
         needles = {k: v for k, v in fixture.secret_needles(fixture.USER, fixture.PASSWORD).items() if "user)" not in k}
         needles["json"] = json.dumps(fixture.PASSWORD)[1:-1].encode()

@@ -141,6 +141,28 @@ public struct StepRecord: Sendable, Hashable, Codable {
     public var isRepeatable: Bool
     public var startedAt: Date
     public var finishedAt: Date?
+    /// What became of an email the step sent, per recipient, as bounce reports told (latest per
+    /// address); empty until one arrives.
+    public var delivery: [Delivery] = []
+
+    /// One recipient's delivery, from a bounce report or delivery notification.
+    public struct Delivery: Sendable, Hashable, Codable {
+        /// `bounced`, `delayed` or `delivered`.
+        public var status: String
+        public var recipient: String
+        /// The enhanced status code (`5.1.1`).
+        public var code: String?
+        public var diagnostic: String?
+        public var at: Date
+
+        public init(status: String, recipient: String, code: String?, diagnostic: String?, at: Date) {
+            self.status = status
+            self.recipient = recipient
+            self.code = code
+            self.diagnostic = diagnostic
+            self.at = at
+        }
+    }
 
     public init(
         stepID: String, type: String, status: Status, parameters: JSONValue?, output: JSONValue?, error: RunError?,
@@ -159,7 +181,7 @@ public struct StepRecord: Sendable, Hashable, Codable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case stepID, type, status, parameters, output, error, attempts, startedAt, finishedAt
+        case stepID, type, status, parameters, output, error, attempts, startedAt, finishedAt, delivery
         case isRepeatable = "repeatable"
     }
 
@@ -177,6 +199,7 @@ public struct StepRecord: Sendable, Hashable, Codable {
         if isRepeatable { try container.encode(isRepeatable, forKey: .isRepeatable) }
         try container.encode(startedAt, forKey: .startedAt)
         try container.encodeIfPresent(finishedAt, forKey: .finishedAt)
+        if !delivery.isEmpty { try container.encode(delivery, forKey: .delivery) }
     }
 
     /// Decodes a record; `repeatable` is absent from records written before it existed, and when
@@ -193,6 +216,7 @@ public struct StepRecord: Sendable, Hashable, Codable {
         isRepeatable = try container.decodeIfPresent(Bool.self, forKey: .isRepeatable) ?? false
         startedAt = try container.decode(Date.self, forKey: .startedAt)
         finishedAt = try container.decodeIfPresent(Date.self, forKey: .finishedAt)
+        delivery = try container.decodeIfPresent([Delivery].self, forKey: .delivery) ?? []
     }
 }
 

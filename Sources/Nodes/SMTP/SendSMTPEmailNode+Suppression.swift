@@ -1,4 +1,6 @@
 import Flows
+import Foundation
+import Logging
 import MIME
 import Workspaces
 
@@ -24,5 +26,24 @@ extension SendSMTPEmailNode {
                 details: .object(["suppressed": .array(suppressed.map(JSONValue.string))]))
         }
         return suppressed
+    }
+}
+
+extension SendSMTPEmailNode {
+    /// Remembers the sent message by its Message-ID, so a bounce about it finds this step. A
+    /// failure to remember does not undo the send: it is logged, and a bounce then matches nothing.
+    func remember(_ output: JSONValue, context: NodeContext) async {
+        guard let sentMessages, case .object(let fields) = output, case .string(let messageID)? = fields["messageId"] else { return }
+        var recipients: [String] = []
+        if case .array(let accepted)? = fields["accepted"] {
+            for case .string(let address) in accepted { recipients.append(address) }
+        }
+        do {
+            try await sentMessages.recordSentMessage(SentMessage(
+                messageID: messageID, workspaceID: context.workspaceID, runID: context.runID, stepID: context.stepID,
+                recipients: recipients, sentAt: Date()))
+        } catch {
+            context.logger.info("smtp.send.unremembered", metadata: ["error": "\(type(of: error))"])
+        }
     }
 }

@@ -29,6 +29,8 @@ public struct SendSMTPEmailNode: Node {
     let workspaces: (any WorkspaceStore)?
     /// The workspace's suppression list; `nil` suppresses nothing (`posthorn send`).
     let suppressions: SuppressionService?
+    /// Where sent messages are remembered for bounce matching; `nil` remembers none.
+    let sentMessages: (any SentMessageStore)?
     public let descriptor: NodeDescriptor
 
     /// Creates the node. `identity` supplies Message-IDs, dates and boundaries (tests inject a
@@ -37,8 +39,10 @@ public struct SendSMTPEmailNode: Node {
         credentials: CredentialService, domains: DomainService? = nil, transport: any MailTransport, fetcher: any ResourceFetcher,
         identity: MessageIdentity = .system, attachmentLimit: Int = SendSMTPEmailNode.defaultAttachmentLimit,
         emailLimits: EmailLimits = EmailLimits(), metrics: NodeMetrics = NodeMetrics(), rateGate: RateGate? = nil,
-        workspaces: (any WorkspaceStore)? = nil, suppressions: SuppressionService? = nil
+        workspaces: (any WorkspaceStore)? = nil, suppressions: SuppressionService? = nil,
+        sentMessages: (any SentMessageStore)? = nil
     ) {
+        self.sentMessages = sentMessages
         self.suppressions = suppressions
         self.workspaces = workspaces
         self.rateGate = rateGate
@@ -69,10 +73,12 @@ public struct SendSMTPEmailNode: Node {
 
         request.attachments = try await gatherAttachments(parameters.attachments)
         let validated = try validate(request)
-        return try await deliver(
+        let output = try await deliver(
             validated, account: account, signing: SigningRequest(domain: parameters.dkimDomain, workspaceID: context.workspaceID),
             allowPartialDelivery: parameters.allowPartialDelivery, suppressed: suppressed, rateKey: counted ? Self.rateKey(context) : nil,
             logger: context.logger)
+        await remember(output, context: context)
+        return output
     }
 
     /// Validates, composes and sends `request` with the workspace's credential: the node's whole
