@@ -9,9 +9,11 @@
 4. Suppressions (Settings → Suppressions): the empty list, an address added by hand (a bad one refused
    at its field), a send through the API that leaves it out of the envelope (the step output lists
    it as suppressed), removed with confirmation.
-6. With --screenshots: docs/screenshots/dialog-limits-*, run-waiting-* and suppressions-* (light,
-   dark, desktop, phone).
-5. No CSP violation or error in the console.
+5. A bounce on the step: a flow sends through aiosmtpd, its DSN is piped to `posthorn bounce
+   ingest`, and the run view shows the recipient bounced with the status and diagnostic.
+6. With --screenshots: docs/screenshots/dialog-limits-*, run-waiting-*, suppressions-* and
+   run-bounced-* (light, dark, desktop, phone).
+7. No CSP violation or error in the console.
 
 Usage:
     python3 scripts/checks/limits_browser.py PATH_TO_POSTHORN [--screenshots]
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -237,7 +240,55 @@ class LimitsCheck(wb.WebAppCheck):
         listed = json.loads(self.api("GET", "/api/v1/suppressions").text).get("items")
         self.check("4. Remove (confirmed) sends to the address again: the list is empty (API too)", listed == [], listed)
 
-    # ---- 5. Console ---------------------------------------------------------------------------------
+    # ---- 5. A bounce shown on its step ---------------------------------------------------------
+
+    def step_bounce(self) -> None:
+        a = self.a
+        a.at("bounce")
+        recorder = wb.fixture.Recorder()
+        smtp = wb.fixture.start(recorder, LOOPBACK)
+        try:
+            credential = json.loads(self.api("POST", "/api/v1/credentials", {
+                "name": "Loopback relay", "host": LOOPBACK, "port": smtp.port, "security": "plaintext"}).text)
+            flow = json.loads(self.api("POST", "/api/v1/flows", {
+                "name": "Welcome", "trigger": {"type": "manual"}, "enabled": True, "retry": {"maxAttempts": 1},
+                "steps": [{"id": "send", "type": "smtp.send", "parameters": {
+                    "credential": credential.get("id", ""), "from": "team@example.com", "to": "bob@example.net", "subject": "Welcome", "body": "Hi"}}]}).text)
+            run_id = json.loads(self.api("POST", f"/api/v1/flows/{flow.get('id')}/runs", {}).text).get("runId")
+            run: dict = {}
+            for _ in range(200):
+                run = json.loads(self.api("GET", f"/api/v1/runs/{run_id}").text)
+                if run.get("status") not in ("queued", "running", "waiting"):
+                    break
+                time.sleep(0.1)
+        finally:
+            smtp.stop()
+        message_id = ((run.get("steps") or [{}])[0].get("output") or {}).get("messageId", "")
+        self.check("5. the welcome email is sent (aiosmtpd got it)", run.get("status") == "succeeded" and len(recorder.deliveries) == 1, run.get("status"))
+        dsn = ("From: MAILER-DAEMON@mx.example.net\r\nSubject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n"
+               "Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nNo.\r\n"
+               "--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\n"
+               "Final-Recipient: rfc822; bob@example.net\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+               "Diagnostic-Code: smtp; 550 5.1.1 <bob@example.net>: Recipient address rejected: User unknown\r\n\r\n"
+               f"--b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: {message_id}\r\n\r\n--b--\r\n").encode()
+        ingested = subprocess.run([self.binary, "bounce", "ingest", "--data-dir", str(self.server.data_dir)], input=dsn,
+                                  capture_output=True, timeout=60)
+        try:
+            outcome = json.loads(ingested.stdout or b"{}")
+        except ValueError:
+            outcome = {}
+        self.check("5. posthorn bounce ingest matches the DSN to the step", ingested.returncode == 0 and outcome.get("matched") is True,
+                   (ingested.returncode, ingested.stdout[:300], ingested.stderr[-300:]))
+        a.get(f"/runs/{run_id}")
+        reports = a.wait(lambda: a.quietly(lambda: a.driver.find_element(By.CSS_SELECTOR, "[data-delivery]")), "the delivery reports")
+        text = reports.text
+        self.check("5. the run view shows the recipient bounced, with the status and the server's words",
+                   "Bounced" in text and "bob@example.net" in text and "5.1.1" in text and "User unknown" in text, text)
+        if self.screenshots:
+            a.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", reports)
+            self.shots(a, "run-bounced", [("light", "desktop"), ("dark", "desktop"), ("light", "phone"), ("dark", "phone")])
+
+    # ---- 7. Console ---------------------------------------------------------------------------------
 
     def step_console(self) -> None:
         a = self.a
@@ -250,8 +301,8 @@ class LimitsCheck(wb.WebAppCheck):
             elif entry.get("level") == "SEVERE" and not (step == "sign in" and "/api/v1/session" in message and " 401" in message) \
                     and not (("/api/v1/credentials" in message or "/api/v1/suppressions" in message) and " 422" in message):
                 errors.append(f"{step}: {message}")
-        self.check("5. no CSP violation in the console", not csp, csp)
-        self.check("5. no error in the console (besides the sign-in page's signed-out check)", not errors, errors)
+        self.check("7. no CSP violation in the console", not csp, csp)
+        self.check("7. no error in the console (besides the sign-in page's signed-out check)", not errors, errors)
 
     def run(self) -> int:
         started = time.monotonic()
@@ -276,7 +327,8 @@ class LimitsCheck(wb.WebAppCheck):
                 ("2. edit", self.step_edit),
                 ("3. a waiting run", self.step_waiting_run),
                 ("4. suppressions", self.step_suppressions),
-                ("5. console", self.step_console),
+                ("5. a bounce on its step", self.step_bounce),
+                ("7. console", self.step_console),
             ]
             for name, body in steps:
                 self.guarded(name, body)

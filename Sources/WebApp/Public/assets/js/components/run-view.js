@@ -80,6 +80,7 @@ export function runView(run, { nodes = new Map(), planned = [], flowName, flowHr
     if (step.status === "waiting") parts.push(waitCallout(step.error?.message ?? run.waitingReason, run.waitingUntil));
     else if (step.error && (step.status !== "succeeded" || step.output?.error)) parts.push(errorCallout(step.error));
     if (step.type === "smtp.send" && step.output && step.output.messageId) parts.push(emailSummary(step.output));
+    if (step.delivery?.length) parts.push(deliveryList(step.delivery));
     if (step.parameters) parts.push(disclosure(`${run.id}:${step.id}:parameters`, "Parameters (resolved)", jsonView(step.parameters, { label: `Parameters of ${step.id}` })));
     if (step.output !== null && step.output !== undefined) parts.push(disclosure(`${run.id}:${step.id}:output`, "Output", jsonView(step.output, { label: `Output of ${step.id}` })));
     return h(
@@ -113,6 +114,33 @@ export function runView(run, { nodes = new Map(), planned = [], flowName, flowHr
 
 function triggerWord(kind) {
   return { webhook: "Webhook", cron: "Schedule", manual: "Manual run" }[kind] ?? "Run";
+}
+
+const DELIVERY = { bounced: ["failed", "Bounced"], delayed: ["waiting", "Delayed"], delivered: ["succeeded", "Delivered"] };
+
+/** What bounce reports said of the step's email, per recipient. */
+function deliveryList(delivery) {
+  return h(
+    "div",
+    { class: "delivery", "data-delivery": "" },
+    h("p", { class: "delivery__title" }, "Delivery reports"),
+    h(
+      "ul",
+      { class: "delivery__list" },
+      delivery.map((item) => {
+        const [kind, text] = DELIVERY[item.status] ?? ["neutral", item.status];
+        return h(
+          "li",
+          { class: "delivery__item" },
+          badge(kind, text),
+          h("span", { class: "delivery__recipient" }, item.recipient),
+          item.code ? h("code", {}, item.code) : null,
+          item.diagnostic ? h("span", { class: "muted" }, item.diagnostic) : null,
+          h("span", { class: "muted" }, timeElement(item.at)),
+        );
+      }),
+    ),
+  );
 }
 
 /** A run held by a rate limit or the provider's back-off: why, and when it resumes. */
