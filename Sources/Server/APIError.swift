@@ -93,3 +93,14 @@ extension HTTPField.Name {
     /// The request's id, on every answer.
     static let requestID = HTTPField.Name("X-Request-Id")!
 }
+
+/// Runs `body`, answering a ``Workspaces/WorkspaceError`` as the API error it maps to (the field
+/// and words kept): the routes' one way of calling the workspace services.
+func mapped<Value>(_ body: () async throws -> Value) async throws -> Value {
+    do {
+        return try await body()
+    } catch let error as WorkspaceError {
+        throw APIError(error)
+    }
+}
+

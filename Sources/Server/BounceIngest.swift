@@ -35,10 +35,12 @@ public struct BounceIngest: Sendable {
     }
 
     /// Reads and applies one bounce message. Throws ``Bounces/BounceParseError`` for a message
-    /// that is not a bounce; an unknown message changes nothing (`matched` false).
-    public func ingest(_ message: [UInt8]) async throws -> Outcome {
+    /// that is not a bounce; an unknown message — or, with `workspaceID` (an intake URL), another
+    /// workspace's — changes nothing (`matched` false).
+    public func ingest(_ message: [UInt8], workspaceID: String? = nil) async throws -> Outcome {
         let report = try BounceParser.parse(message)
         guard let messageID = report.messageID, let sent = try await sentMessages.sentMessage(messageID: messageID),
+            workspaceID.map({ $0 == sent.workspaceID }) ?? true,
             var run = try await runs.run(id: sent.runID, workspaceID: sent.workspaceID),
             let index = run.steps.firstIndex(where: { $0.stepID == sent.stepID })
         else {

@@ -105,13 +105,6 @@ struct CredentialRoutes {
     }
 
     /// Runs `body`, turning service errors into API errors.
-    private func mapped<Value>(_ body: () async throws -> Value) async throws -> Value {
-        do {
-            return try await body()
-        } catch let error as WorkspaceError {
-            throw APIError(error)
-        }
-    }
 }
 
 /// The list: full credentials for admins, ``CredentialSummaryResponse`` for members.

@@ -91,13 +91,6 @@ struct DomainRoutes {
         }
     }
 
-    private func mapped<Value>(_ body: () async throws -> Value) async throws -> Value {
-        do {
-            return try await body()
-        } catch let error as WorkspaceError {
-            throw APIError(error)
-        }
-    }
 }
 
 /// `POST /api/v1/domains`: `{"domain", "selector", "algorithm"?, "privateKey"?}`.

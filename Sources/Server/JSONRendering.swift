@@ -22,19 +22,7 @@ public enum JSONRendering {
 
     /// What `posthorn bounce ingest` did: the step it matched and each recipient's fate.
     public static func bounceOutcome(_ outcome: BounceIngest.Outcome) -> String {
-        struct Body: Encodable {
-            var matched: Bool
-            @ExplicitNull var runId: String?
-            @ExplicitNull var stepId: String?
-            var delivery: [StepRecordResponse.DeliveryResponse]
-            var suppressed: [String]
-        }
-        return encode(Body(
-            matched: outcome.matched, runId: outcome.runID, stepId: outcome.stepID,
-            delivery: outcome.deliveries.map {
-                StepRecordResponse.DeliveryResponse(status: $0.status, recipient: $0.recipient, code: $0.code, diagnostic: $0.diagnostic, at: Timestamp.string($0.at))
-            },
-            suppressed: outcome.suppressed))
+        encode(BounceOutcomeResponse(outcome))
     }
 
     /// A suppressed address as the API shows it.

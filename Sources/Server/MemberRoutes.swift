@@ -47,13 +47,6 @@ struct MemberRoutes {
         }
     }
 
-    private func mapped<Value>(_ body: () async throws -> Value) async throws -> Value {
-        do {
-            return try await body()
-        } catch let error as WorkspaceError {
-            throw APIError(error)
-        }
-    }
 }
 
 struct RoleBody: Decodable {

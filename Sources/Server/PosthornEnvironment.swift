@@ -81,7 +81,9 @@ public struct PosthornEnvironment: Sendable {
                 flowStore: storage.store, runStore: storage.store, metrics: ServerMetrics(factory: metricsFactory),
                 runEvents: engine.events, domains: domains,
                 dnsResolver: configuration.dnsServers.isEmpty ? SystemTXTResolver() : SystemTXTResolver(servers: configuration.dnsServers),
-                suppressions: suppressions),
+                suppressions: suppressions,
+                bounces: BounceIngest(runs: storage.store, sentMessages: storage.store, suppressions: suppressions),
+                intakes: IntakeService(store: storage.store, credentials: storage.store)),
             engine: engine, lock: lock)
     }
 

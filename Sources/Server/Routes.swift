@@ -34,14 +34,20 @@ public struct PosthornServices: Sendable {
     public let dnsResolver: any TXTResolver
     /// Addresses the workspace no longer sends to.
     public let suppressions: SuppressionService
+    /// Bounces taken in: matched to their step, recorded, suppressing what bounced for good.
+    public let bounces: BounceIngest
+    /// Each credential's bounce intake id.
+    public let intakes: IntakeService
 
     /// Bundles the services.
     public init(
         workspaces: WorkspaceService, users: UserService, browser: BrowserPolicy, credentials: CredentialService,
         connectionTester: ConnectionTester, flows: FlowService, flowStore: any FlowStore, runStore: any RunStore,
         metrics: ServerMetrics, runEvents: RunEventHub, domains: DomainService, dnsResolver: any TXTResolver,
-        suppressions: SuppressionService, previewFrames: PreviewFrames = PreviewFrames()
+        suppressions: SuppressionService, bounces: BounceIngest, intakes: IntakeService, previewFrames: PreviewFrames = PreviewFrames()
     ) {
+        self.bounces = bounces
+        self.intakes = intakes
         self.suppressions = suppressions
         self.domains = domains
         self.dnsResolver = dnsResolver
@@ -80,6 +86,7 @@ public func buildRouter(services: PosthornServices, webApp: WebAppAssets = .bund
     CredentialRoutes(services: services).register(on: api)
     DomainRoutes(services: services).register(on: api)
     SuppressionRoutes(services: services).register(on: api)
+    BounceRoutes(services: services).register(api: api, hooks: router)
     TokenRoutes(services: services).register(on: api)
     FlowRoutes(services: services, webhooks: webhooks).register(on: api)
     RunRoutes(services: services).register(on: api)

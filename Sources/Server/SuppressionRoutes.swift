@@ -29,13 +29,6 @@ struct SuppressionRoutes {
         }
     }
 
-    private func mapped<Value>(_ body: () async throws -> Value) async throws -> Value {
-        do {
-            return try await body()
-        } catch let error as WorkspaceError {
-            throw APIError(error)
-        }
-    }
 }
 
 /// `POST /api/v1/suppressions`: `{"address", "note"?}`.

@@ -1,6 +1,6 @@
 extension Migrations {
     /// Every migration Posthorn ships, oldest first.
-    public static let all: [Migration] = [version1, version2, version3, version4, version5, version6, version7, version8, version9]
+    public static let all: [Migration] = [version1, version2, version3, version4, version5, version6, version7, version8, version9, version10]
 
     // MARK: - Version 1
 
@@ -364,6 +364,22 @@ extension Migrations {
             )
             """,
             "CREATE INDEX sent_messages_sent_at ON sent_messages (sent_at)",
+        ]
+    )
+
+    /// Each credential's bounce intake id (#20): the capability in its intake URL.
+    static let version10 = Migration(
+        version: 10,
+        name: "bounce intakes",
+        statements: [
+            """
+            CREATE TABLE bounce_intakes (
+                intake_id TEXT PRIMARY KEY,
+                workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+                credential_id TEXT NOT NULL UNIQUE REFERENCES credentials(id) ON DELETE CASCADE,
+                created_at BIGINT NOT NULL
+            )
+            """,
         ]
     )
 }

@@ -25,11 +25,8 @@ struct BounceCommand: AsyncParsableCommand {
                 }
                 let input = bytes
                 print(try await data.withEnvironment { environment in
-                    let ingest = BounceIngest(
-                        runs: environment.services.runStore, sentMessages: environment.storage.store,
-                        suppressions: environment.services.suppressions)
                     do {
-                        return JSONRendering.bounceOutcome(try await ingest.ingest(input))
+                        return JSONRendering.bounceOutcome(try await environment.services.bounces.ingest(input))
                     } catch let error as BounceParseError {
                         throw CommandFailure(message: "message: \(error)")
                     }

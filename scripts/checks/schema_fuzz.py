@@ -183,6 +183,8 @@ def set_up(server: Server, token: str) -> dict:
     # A sending domain whose id and key the hooks put in domain paths, as the seeded credential's.
     domain = api(server, "POST", "/api/v1/domains", token,
                  {"domain": "seeded.schema-fuzz.example", "selector": "seed", "algorithm": "ed25519-sha256"}, 201)
+    # The seeded credential's bounce intake, which the hooks deliver a bounce to every other case.
+    intake = api(server, "GET", f"/api/v1/credentials/{credential['id']}/intake", token, None, 200)
     accepted = api(server, "POST", f"/hooks/{webhook_id}", "", {"seed": True}, 202)
     deadline = time.monotonic() + 15
     run: dict = {}
@@ -194,7 +196,8 @@ def set_up(server: Server, token: str) -> dict:
     else:
         raise RuntimeError(f"the webhook run does not wait for a retry: {json.dumps(run)[:400]}")
     return {"webhook_id": webhook_id, "flow_id": flow["id"], "token_ids": [item["id"] for item in tokens],
-            "credential_id": credential["id"], "domain_id": domain["id"], "domain_key_id": domain["keys"][0]["id"]}
+            "credential_id": credential["id"], "domain_id": domain["id"], "domain_key_id": domain["keys"][0]["id"],
+            "intake_id": intake["intakeId"]}
 
 
 # MARK: - People: setup, accounts, invites
@@ -336,7 +339,7 @@ def set_up_people(server: Server, token: str, document: dict, checks: Checks, se
             "removal_pool": [accounts[label] for label in labels if label.startswith("removal")],
             "preview_tokens": previews, "setup_token": secret, "ended_sessions": [ended] if ended else [],
             "credential_id": seeded["credential_id"], "domain_id": seeded["domain_id"],
-            "domain_key_id": seeded["domain_key_id"]}
+            "domain_key_id": seeded["domain_key_id"], "intake_id": seeded["intake_id"]}
 
 
 # MARK: - schemathesis

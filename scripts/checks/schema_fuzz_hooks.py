@@ -152,6 +152,8 @@ GUARDED = {
     "DELETE /api/v1/flows/{id}": set(PROTECTED.get("flows", [])),
     "PUT /api/v1/flows/{id}": set(PROTECTED.get("flows", [])),
     "DELETE /api/v1/credentials/{id}": set(PROTECTED.get("credentials", [])),
+    # Rotating the seeded credential's intake would take the bounce hook's address away mid-run.
+    "POST /api/v1/credentials/{id}/intake": set(PROTECTED.get("credentials", [])),
     "DELETE /api/v1/domains/{id}": set(PROTECTED.get("domains", [])),
 }
 GUARD_ID = "protected_by_schema_fuzz_0000"
@@ -178,6 +180,14 @@ PREVIEW_TOKENS: list[str] = PEOPLE.get("preview_tokens", [])
 SETUP_TOKEN: str = PEOPLE.get("setup_token", "")
 CREDENTIAL_ID: str = PEOPLE.get("credential_id", "")
 DOMAIN_ID: str = PEOPLE.get("domain_id", "")
+INTAKE_ID: str = PEOPLE.get("intake_id", "")
+INGEST_BOUNCE = "POST /hooks/deliverability/{intakeId}/{provider}"
+# A bounce about a message Posthorn never sent: read, matched to nothing, 200.
+BOUNCE = (b"From: MAILER-DAEMON@mx.schema-fuzz.example\r\nSubject: Undelivered Mail\r\nMIME-Version: 1.0\r\n"
+          b"Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n"
+          b"--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.schema-fuzz.example\r\n\r\n"
+          b"Final-Recipient: rfc822; nobody@schema-fuzz.example\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
+          b"--b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <unknown@schema-fuzz.example>\r\n\r\n--b--\r\n")
 DOMAIN_KEY_ID: str = PEOPLE.get("domain_key_id", "")
 # Domain operations whose path takes the seeded domain (every other case), so each can answer 2xx.
 DOMAIN_PATHS = {"GET /api/v1/domains/{id}", "POST /api/v1/domains/{id}/check",
@@ -547,6 +557,12 @@ def _substitute(case: Any, label: str, cookie: str | None) -> str | None:
             params["keyId"] = DOMAIN_KEY_ID
         case.path_parameters = params
         return "the seeded domain"
+    if label == INGEST_BOUNCE and not stateful and not _negative_at(case, "path") and not _negative_at(case, "body") and INTAKE_ID:
+        if _next(label) % 2:
+            return "generated body"
+        case.path_parameters = {"intakeId": INTAKE_ID, "provider": "raw"}
+        case.body = BOUNCE
+        return "a bounce to the seeded intake"
     if label == TEST_DRAFT and valid_body and "credentialId" in body and CREDENTIAL_ID:
         if _next(label) % 2:
             return "generated credentialId"
