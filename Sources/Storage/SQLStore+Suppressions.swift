@@ -15,18 +15,28 @@ extension SQLStore: SuppressionStore {
         return !inserted.isEmpty
     }
 
+    /// The workspace's suppression of `address`, by its key.
+    public func suppression(address: String, workspaceID: String) async throws -> Suppression? {
+        try await database.raw("""
+            SELECT workspace_id, address_key, address, reason, detail, created_at FROM suppressions
+            WHERE workspace_id = \(bind: workspaceID) AND address_key = \(bind: Suppression.key(of: address))
+            """).first().map(Self.suppression(from:))
+    }
+
     /// Newest first, at most `limit`.
     public func suppressions(workspaceID: String, limit: Int) async throws -> [Suppression] {
         try await database.raw("""
             SELECT workspace_id, address_key, address, reason, detail, created_at FROM suppressions
             WHERE workspace_id = \(bind: workspaceID) ORDER BY created_at DESC, address_key DESC LIMIT \(bind: max(0, limit))
-            """).all().map { row throws(StorageError) in
-            let stored = StoredRow(row, table: "suppressions", idColumn: "address_key")
-            return Suppression(
-                workspaceID: try stored.value("workspace_id"), address: try stored.value("address"),
-                reason: try stored.rawValue("reason", as: Suppression.Reason.self), detail: try stored.optional("detail"),
-                createdAt: try stored.date("created_at"))
-        }
+            """).all().map(Self.suppression(from:))
+    }
+
+    private static func suppression(from row: any SQLRow) throws(StorageError) -> Suppression {
+        let stored = StoredRow(row, table: "suppressions", idColumn: "address_key")
+        return Suppression(
+            workspaceID: try stored.value("workspace_id"), address: try stored.value("address"),
+            reason: try stored.rawValue("reason", as: Suppression.Reason.self), detail: try stored.optional("detail"),
+            createdAt: try stored.date("created_at"))
     }
 
     /// Which of `addresses` the workspace suppresses, as keys.

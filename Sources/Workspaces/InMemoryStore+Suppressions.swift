@@ -10,6 +10,10 @@ extension InMemoryStore {
         return true
     }
 
+    public func suppression(address: String, workspaceID: String) -> Suppression? {
+        suppressionsByKey[storeKey(address, workspaceID)]
+    }
+
     public func suppressions(workspaceID: String, limit: Int) -> [Suppression] {
         Array(suppressionsByKey.values.filter { $0.workspaceID == workspaceID }
             .sorted { ($0.createdAt, Suppression.key(of: $0.address)) > ($1.createdAt, Suppression.key(of: $1.address)) }

@@ -89,6 +89,8 @@ public enum StoreError: Error, Sendable, Hashable {
 public protocol SuppressionStore: Sendable {
     /// Adds the address; `false` (and nothing changed) when the workspace has it already.
     func insertSuppression(_ suppression: Suppression) async throws -> Bool
+    /// The workspace's suppression of `address` (any form); `nil` when it has none.
+    func suppression(address: String, workspaceID: String) async throws -> Suppression?
     /// The workspace's suppressions, newest first, at most `limit`.
     func suppressions(workspaceID: String, limit: Int) async throws -> [Suppression]
     /// Which of `addresses` (any form) the workspace suppresses, as their keys.

@@ -28,9 +28,7 @@ public struct SuppressionService: Sendable {
         let suppression = Suppression(
             workspaceID: workspaceID, address: normalized, reason: reason, detail: detail.map { String($0.prefix(500)) }, createdAt: now())
         guard try await store.insertSuppression(suppression) else {
-            let existing = try await store.suppressions(workspaceID: workspaceID, limit: Self.listLimit)
-                .first { Suppression.key(of: $0.address) == Suppression.key(of: normalized) }
-            return (existing ?? suppression, false)
+            return (try await store.suppression(address: normalized, workspaceID: workspaceID) ?? suppression, false)
         }
         return (suppression, true)
     }

@@ -159,6 +159,8 @@ struct SuppressionStoreContractTests {
             #expect(try await store.insertSuppression(Suppression(workspaceID: "ws_2", address: "ada@example.com", reason: .manual, detail: nil, createdAt: Fixture.date(3_000))))
             #expect(try await store.suppressions(workspaceID: "ws_1", limit: 10) == [new, old])
             #expect(try await store.suppressions(workspaceID: "ws_1", limit: 1) == [new])
+            #expect(try await store.suppression(address: "ada@EXAMPLE.com", workspaceID: "ws_1") == old)
+            #expect(try await store.suppression(address: "ada@example.com", workspaceID: "ws_3") == nil)
             #expect(try await store.suppressedKeys(workspaceID: "ws_1", among: ["ada@EXAMPLE.com", "linus@example.com", "Grace@example.com"])
                 == ["ada@example.com", "grace@example.com"])
             #expect(try await store.deleteSuppression(address: "ada@example.com", workspaceID: "ws_1"))
