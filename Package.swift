@@ -48,9 +48,19 @@ let package = Package(
             ],
             swiftSettings: sharedSettings
         ),
-        // Bounce messages (RFC 3464 delivery status notifications and the common text notices)
-        // read into reports. Pure: Foundation only.
-        .target(name: "Bounces", swiftSettings: sharedSettings),
+        // Bounce messages (RFC 3464 delivery status notifications, ARF complaints and the common
+        // text notices) read into reports, and providers' webhook calls (SES over SNS, SendGrid,
+        // Mailgun, Postmark) verified and read into delivery events. Pure: no I/O.
+        .target(
+            name: "Bounces",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            swiftSettings: sharedSettings
+        ),
         // A value that never prints itself: passwords, tokens, keys.
         .target(name: "Secrets", swiftSettings: sharedSettings),
         // Pure SMTP: replies, commands, capabilities, SASL, dot-stuffing, the client state machine.
@@ -92,7 +102,7 @@ let package = Package(
         .target(
             name: "Workspaces",
             dependencies: [
-                "Vault", "Secrets", "SMTP", "SMTPCore", "DKIM",
+                "Vault", "Secrets", "SMTP", "SMTPCore", "DKIM", "Bounces",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             ],
@@ -202,7 +212,13 @@ let package = Package(
         ),
         .testTarget(
             name: "BouncesTests",
-            dependencies: ["Bounces"],
+            dependencies: [
+                "Bounces",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
             resources: [.copy("Corpus")],
             swiftSettings: sharedSettings
         ),
@@ -274,6 +290,7 @@ let package = Package(
             name: "ServerTests",
             dependencies: [
                 "Server", "WebApp", "Workspaces", "Storage", "Vault", "Secrets", "SMTP", "Egress", "TestSupport", "Flows",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

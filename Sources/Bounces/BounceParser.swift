@@ -26,6 +26,9 @@ public enum BounceParser {
             return messageID(MessagePart(leaf.part.decodedBody[...]).field("message-id"))
         }.first
 
+        if let feedback = leaves.first(where: { $0.type == "message/feedback-report" }) {
+            return try feedbackReport(MessagePart(feedback.part.decodedBody.prefix(maximumTextScanned)), leaves: leaves, originalID: originalID)
+        }
         if let status = leaves.first(where: { $0.type == "message/delivery-status" || $0.type == "message/global-delivery-status" }) {
             var report = deliveryStatus(MessagePart.text(status.part.decodedBody.prefix(maximumTextScanned)))
             report.messageID = originalID
@@ -67,6 +70,7 @@ public enum BounceParser {
             else { continue }
             let status = group.field("status").flatMap(enhancedCode)
             let action = group.field("action").flatMap { BounceRecipient.Action(rawValue: $0.split(separator: " ").first.map(String.init)?.lowercased() ?? "") }
+                .flatMap { $0 == .complained ? nil : $0 }
                 ?? status.map(action(for:)) ?? .failed
             report.recipients.append(BounceRecipient(
                 address: address, action: action, status: status,
@@ -80,6 +84,29 @@ public enum BounceParser {
     private static func typed(_ value: String) -> String {
         guard let semicolon = value.firstIndex(of: ";") else { return value }
         return String(value[value.index(after: semicolon)...]).trimmingCharacters(in: .whitespaces)
+    }
+
+    // MARK: - ARF (RFC 5965)
+
+    /// A complaint: the recipient is `Original-Rcpt-To` — or, as providers often redact it, the
+    /// one address of the returned message's `To`. A report naming nobody is not usable.
+    static func feedbackReport(
+        _ fields: MessagePart, leaves: [(part: MessagePart, type: String)], originalID: String?
+    ) throws(BounceParseError) -> BounceReport {
+        let original = leaves.first { $0.type == "message/rfc822" || $0.type == "text/rfc822-headers" }
+            .map { MessagePart($0.part.decodedBody[...]) }
+        var recipients = fields.fields(named: "original-rcpt-to").compactMap { address(typed($0)) }
+        if recipients.isEmpty, let to = original?.field("to") {
+            let named = addresses(in: to)
+            if named.count == 1 { recipients = named }
+        }
+        guard !recipients.isEmpty else { throw .notABounce("the complaint names no recipient") }
+        let kind = fields.field("feedback-type").map { clean($0, limit: 40) } ?? "abuse"
+        return BounceReport(
+            format: .feedbackReport, messageID: originalID, reportingMTA: fields.field("reporting-mta").map { clean(typed($0), limit: 255) },
+            recipients: recipients.prefix(maximumRecipients).map {
+                BounceRecipient(address: $0, action: .complained, status: nil, diagnostic: "Feedback-Type: \(kind)")
+            })
     }
 
     // MARK: - Notices without a status part

@@ -1,7 +1,7 @@
 /// What a bounce message says: which message it is about and what happened to each recipient.
 ///
 /// Read from an RFC 3464 delivery status notification (`multipart/report;
-/// report-type=delivery-status`), or, for the common non-standard formats (old Gmail and qmail
+/// report-type=delivery-status`), an ARF complaint (`report-type=feedback-report`), or, for the common non-standard formats (old Gmail and qmail
 /// texts, Exchange notices without a status part), from the text.
 public struct BounceReport: Sendable, Hashable {
     /// How the report was read.
@@ -10,6 +10,9 @@ public struct BounceReport: Sendable, Hashable {
         case deliveryStatus = "rfc3464"
         /// The human-readable text of a notice without one.
         case text
+        /// A spam complaint: a `message/feedback-report` part (ARF, RFC 5965) as mailbox providers'
+        /// feedback loops send them.
+        case feedbackReport = "arf"
     }
 
     public var format: Format
@@ -35,9 +38,10 @@ public struct BounceReport: Sendable, Hashable {
 
 /// One recipient's fate.
 public struct BounceRecipient: Sendable, Hashable {
-    /// RFC 3464's actions.
+    /// RFC 3464's actions, and `complained` for the recipient of an ARF complaint (never read from
+    /// a delivery status part).
     public enum Action: String, Sendable, Hashable, CaseIterable {
-        case failed, delayed, delivered, relayed, expanded
+        case failed, delayed, delivered, relayed, expanded, complained
     }
 
     /// The address the report names (`Final-Recipient`, else `Original-Recipient`), lowercased domain.

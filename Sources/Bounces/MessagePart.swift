@@ -47,6 +47,11 @@ struct MessagePart {
         fields.first { $0.name == name }?.value
     }
 
+    /// Every field named `name` (lowercase), in order.
+    func fields(named name: String) -> [String] {
+        fields.filter { $0.name == name }.map(\.value)
+    }
+
     /// `type/subtype` lowercased (`text/plain` when absent), and its parameters (names lowercased).
     var contentType: (type: String, parameters: [String: String]) {
         guard let value = field("content-type") else { return ("text/plain", [:]) }

@@ -204,7 +204,7 @@ struct TriggerResponse: Encodable {
         case .cron(let cron):
             expression = cron.expression
             timeZone = cron.timeZone
-        case .manual:
+        case .manual, .email:
             break
         }
     }

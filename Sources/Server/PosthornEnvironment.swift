@@ -82,8 +82,11 @@ public struct PosthornEnvironment: Sendable {
                 runEvents: engine.events, domains: domains,
                 dnsResolver: configuration.dnsServers.isEmpty ? SystemTXTResolver() : SystemTXTResolver(servers: configuration.dnsServers),
                 suppressions: suppressions,
-                bounces: BounceIngest(runs: storage.store, sentMessages: storage.store, suppressions: suppressions),
-                intakes: IntakeService(store: storage.store, credentials: storage.store)),
+                bounces: BounceIngest(
+                    runs: storage.store, flows: storage.store, sentMessages: storage.store, suppressions: suppressions,
+                    wake: { [executor = engine.executor] in executor.wake() }),
+                intakes: IntakeService(store: storage.store, credentials: storage.store, vault: vault),
+                sns: GuardedSNSEndpoint(fetcher: fetcher, pinnedCertificate: configuration.trustedSNSCertificate)),
             engine: engine, lock: lock)
     }
 
@@ -123,6 +126,7 @@ public struct PosthornEnvironment: Sendable {
     private static func checkEverySecretOpens(_ store: SQLStore, ring: KeyRing) async throws {
         let sealedWith = try await store.allCredentials().compactMap(\.sealedPassword?.keyID)
             + store.allDKIMKeys().map(\.sealedPrivateKey.keyID)
+            + store.allSealedIntakes().compactMap(\.sealedProviders?.keyID)
         let missing = Set(sealedWith).filter { ring.key(id: $0) == nil }
         guard missing.isEmpty else {
             throw WorkspaceError.invalid(

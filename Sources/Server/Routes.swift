@@ -36,18 +36,22 @@ public struct PosthornServices: Sendable {
     public let suppressions: SuppressionService
     /// Bounces taken in: matched to their step, recorded, suppressing what bounced for good.
     public let bounces: BounceIngest
-    /// Each credential's bounce intake id.
+    /// Each credential's bounce intake id and provider keys.
     public let intakes: IntakeService
+    /// Providers' signed calls to the intake, verified and applied.
+    public let deliverability: DeliverabilityIntake
 
     /// Bundles the services.
     public init(
         workspaces: WorkspaceService, users: UserService, browser: BrowserPolicy, credentials: CredentialService,
         connectionTester: ConnectionTester, flows: FlowService, flowStore: any FlowStore, runStore: any RunStore,
         metrics: ServerMetrics, runEvents: RunEventHub, domains: DomainService, dnsResolver: any TXTResolver,
-        suppressions: SuppressionService, bounces: BounceIngest, intakes: IntakeService, previewFrames: PreviewFrames = PreviewFrames()
+        suppressions: SuppressionService, bounces: BounceIngest, intakes: IntakeService, sns: any SNSEndpoint,
+        previewFrames: PreviewFrames = PreviewFrames()
     ) {
         self.bounces = bounces
         self.intakes = intakes
+        deliverability = DeliverabilityIntake(intakes: intakes, bounces: bounces, sns: sns)
         self.suppressions = suppressions
         self.domains = domains
         self.dnsResolver = dnsResolver

@@ -49,6 +49,10 @@ public struct ServerConfiguration: Sendable, CustomStringConvertible, CustomRefl
     /// The DNS servers *Check DNS* asks (`--dns-resolver HOST:PORT`); empty: those of
     /// /etc/resolv.conf.
     public var dnsServers: [(host: String, port: UInt16)] = []
+    /// A PEM certificate trusted for every SNS message instead of the one its `SigningCertURL`
+    /// names (`--trust-sns-certificate`): for tests and installations that cannot reach AWS.
+    /// Command line only — nothing a request or a token sends can set it.
+    public var trustedSNSCertificate: String?
     /// Sign-in sessions, invitations and password hashing (`UserService.Configuration`).
     public var users = UserService.Configuration()
     /// Where every component's metrics are kept, and what `/metrics` prints.

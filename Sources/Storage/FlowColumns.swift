@@ -31,7 +31,7 @@ struct FlowColumns {
         case .cron(let cron):
             cronExpression = cron.expression
             cronTimeZone = cron.timeZone
-        case .manual:
+        case .manual, .email:
             break
         }
         contents = [
@@ -86,8 +86,9 @@ struct FlowColumns {
             trigger = .cron(CronTrigger(expression: expression, timeZone: timeZone))
         case "manual":
             trigger = .manual
-        default:
-            throw stored.invalid("trigger_kind")
+        case let kind:
+            guard let event = EmailEvent(rawValue: kind) else { throw stored.invalid("trigger_kind") }
+            trigger = .email(event)
         }
         let definition = try stored.json("definition", as: FlowDefinitionDocument.self)
         return Flow(

@@ -1,6 +1,6 @@
 extension Migrations {
     /// Every migration Posthorn ships, oldest first.
-    public static let all: [Migration] = [version1, version2, version3, version4, version5, version6, version7, version8, version9, version10]
+    public static let all: [Migration] = [version1, version2, version3, version4, version5, version6, version7, version8, version9, version10, version11]
 
     // MARK: - Version 1
 
@@ -380,6 +380,16 @@ extension Migrations {
                 created_at BIGINT NOT NULL
             )
             """,
+        ]
+    )
+
+    /// The providers set up on a bounce intake (#20): SES topic, SendGrid's verification key,
+    /// Mailgun's signing key, Postmark's basic credentials — as one sealed JSON document.
+    static let version11 = Migration(
+        version: 11,
+        name: "bounce intake providers",
+        statements: [
+            "ALTER TABLE bounce_intakes ADD COLUMN providers_sealed TEXT",
         ]
     )
 }

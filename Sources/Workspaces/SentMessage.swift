@@ -47,3 +47,52 @@ extension SentMessage {
         messageID.trimmingCharacters(in: CharacterSet(charactersIn: "<> \t"))
     }
 }
+
+/// The ENVID (RFC 3461) a send asks for: the Message-ID without its angle brackets, in xtext, so a
+/// delivery status notification that lost the returned headers still names the message.
+public enum EnvelopeID {
+    /// The ENVID for `messageID`, xtext-encoded (`+`, `=` and what is not printable ASCII as
+    /// `+XX`); `nil` when longer than RFC 3461's 100 characters.
+    public static func make(messageID: String) -> String? {
+        var text = ""
+        for byte in SentMessage.key(messageID).utf8 {
+            if byte > 0x20 && byte < 0x7F && byte != 0x2B && byte != 0x3D {
+                text.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
+                text += "+" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+            }
+        }
+        return text.utf8.count <= 100 ? text : nil
+    }
+
+    /// The Message-ID an `Original-Envelope-Id` names (`<…>`), decoding xtext; `nil` when it is
+    /// not one Posthorn could have made.
+    public static func messageID(from envelopeID: String) -> String? {
+        var bytes: [UInt8] = []
+        var index = envelopeID.utf8.startIndex
+        let utf8 = envelopeID.utf8
+        while index < utf8.endIndex {
+            let byte = utf8[index]
+            if byte == 0x2B {
+                let first = utf8.index(after: index)
+                guard first < utf8.endIndex, utf8.index(after: first) < utf8.endIndex,
+                    let value = UInt8(String(decoding: utf8[first...utf8.index(after: first)], as: UTF8.self), radix: 16)
+                else { return nil }
+                bytes.append(value)
+                index = utf8.index(first, offsetBy: 2)
+            } else {
+                bytes.append(byte)
+                index = utf8.index(after: index)
+            }
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard text.contains("@"), !text.contains(where: { $0 == "<" || $0 == ">" || $0.isWhitespace }) else { return nil }
+        return "<\(text)>"
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}

@@ -36,6 +36,7 @@ struct KeyCommand: AsyncParsableCommand {
                     let vault = Vault(keyRing: ring)
                     let moved = try await CredentialService(store: environment.storage.store, vault: vault).resealAll()
                         + DomainService(store: environment.storage.store, vault: vault).resealAll()
+                        + IntakeService(store: environment.storage.store, credentials: environment.storage.store, vault: vault).resealAll()
                     try KeyRingFile.write(ring.retainingOnlyActive(), to: url)
                     return RotationReport(
                         activeKeyId: ring.active.id, retiredKeyIds: old.keys.map(\.id), resealedSecrets: moved)

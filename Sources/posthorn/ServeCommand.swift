@@ -79,6 +79,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("dns-resolver"), help: "The DNS server Check DNS asks for a domain's DKIM, SPF and DMARC records, as HOST or HOST:PORT ([::1]:53 for IPv6); repeatable. Default: the servers of /etc/resolv.conf.")
     var dnsResolvers: [String] = []
 
+    @Option(name: .customLong("trust-sns-certificate"), help: ArgumentHelp("Trust this PEM certificate for Amazon SNS signatures (the SES bounce intake) instead of fetching the one a message names — for tests and installations that cannot reach AWS.", valueName: "PEM-FILE"))
+    var trustSNSCertificate: String?
+
     @Flag(name: .customLong("trust-forwarded-for"), help: "A proxy in front sets X-Forwarded-For: count sign-in failures by the address it saw.")
     var trustForwardedFor = false
 
@@ -152,6 +155,12 @@ struct ServeCommand: AsyncParsableCommand {
                 configuration.publicURL = url
             }
             configuration.trustsForwardedFor = trustForwardedFor
+            if let trustSNSCertificate {
+                guard let pem = try? String(contentsOfFile: trustSNSCertificate, encoding: .utf8), pem.contains("-----BEGIN CERTIFICATE-----") else {
+                    throw ValidationError("--trust-sns-certificate: \(trustSNSCertificate) is not a readable PEM certificate")
+                }
+                configuration.trustedSNSCertificate = pem
+            }
             configuration.dnsServers = try dnsResolvers.map(Self.dnsServer)
             configuration.metricsHost = metricsHost
             configuration.metricsPort = metricsPort

@@ -44,6 +44,8 @@ struct BounceParserTests {
                  recipients: [("nobody@example.org", .failed, "5.1.1")]),
         Expected(file: "qmail-text", format: .text, messageID: "<run_09.send@posthorn.example>",
                  recipients: [("lost@example.org", .failed, "5.0.0")], diagnostic: "Remote host said: 550 no such user here"),
+        Expected(file: "arf-complaint", format: .feedbackReport, messageID: "<run_10.send@posthorn.example>",
+                 recipients: [("reader@isp.example", .complained, nil)], diagnostic: "Feedback-Type: abuse"),
         Expected(file: "exchange-text-notice", format: .text, messageID: nil,
                  recipients: [("jane@fabrikam.example", .failed, "5.4.1")],
                  diagnostic: "Remote Server returned '550 5.4.1 Recipient address rejected: Access denied'"),

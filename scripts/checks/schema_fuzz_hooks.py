@@ -188,6 +188,15 @@ BOUNCE = (b"From: MAILER-DAEMON@mx.schema-fuzz.example\r\nSubject: Undelivered M
           b"--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.schema-fuzz.example\r\n\r\n"
           b"Final-Recipient: rfc822; nobody@schema-fuzz.example\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
           b"--b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <unknown@schema-fuzz.example>\r\n\r\n--b--\r\n")
+# Setting up and removing a provider's keys on the seeded credential's intake (every other case),
+# with keys the server accepts for PUT, so both operations can answer 2xx.
+INTAKE_PROVIDER_PATHS = {"PUT /api/v1/credentials/{id}/intake/{provider}", "DELETE /api/v1/credentials/{id}/intake/{provider}"}
+PROVIDER_KEYS = {
+    "ses": {"topicArn": "arn:aws:sns:us-east-1:123456789012:schema-fuzz"},
+    "sendgrid": {"verificationKey": "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEAGUT6cfh2Bn3uinze4OWWuMGzG/3G9lWUILaaAolKEVfoL7SBdfNM444psNgH4m2jqQxBOVsNn6vFutaBEMbTg=="},
+    "mailgun": {"signingKey": "PHfz-mailgun-signing-key"},
+    "postmark": {"username": "schema-fuzz", "password": "PHfz-postmark-password"},
+}
 DOMAIN_KEY_ID: str = PEOPLE.get("domain_key_id", "")
 # Domain operations whose path takes the seeded domain (every other case), so each can answer 2xx.
 DOMAIN_PATHS = {"GET /api/v1/domains/{id}", "POST /api/v1/domains/{id}/check",
@@ -557,6 +566,16 @@ def _substitute(case: Any, label: str, cookie: str | None) -> str | None:
             params["keyId"] = DOMAIN_KEY_ID
         case.path_parameters = params
         return "the seeded domain"
+    if (label in INTAKE_PROVIDER_PATHS and params is not None and not stateful and not _negative_at(case, "path") and CREDENTIAL_ID
+            and not (label.startswith("PUT") and _negative_at(case, "body"))):
+        turn = _next(label)
+        if turn % 2:
+            return "generated ids"
+        provider = sorted(PROVIDER_KEYS)[(turn // 2) % len(PROVIDER_KEYS)]
+        case.path_parameters = {**params, "id": CREDENTIAL_ID, "provider": provider}
+        if label.startswith("PUT"):
+            case.body = dict(PROVIDER_KEYS[provider])
+        return f"the seeded credential's intake, {provider}"
     if label == INGEST_BOUNCE and not stateful and not _negative_at(case, "path") and not _negative_at(case, "body") and INTAKE_ID:
         if _next(label) % 2:
             return "generated body"

@@ -105,6 +105,8 @@ public struct FlowService: Sendable {
             return .cron(cron)
         case .manual:
             return .manual
+        case .email(let event):
+            return .email(event)
         }
     }
 

@@ -52,15 +52,32 @@ public enum FlowTrigger: Sendable, Hashable {
     case cron(CronTrigger)
     /// Only `POST /api/v1/flows/{id}/runs` (or `posthorn flow run`).
     case manual
+    /// A delivery event of the workspace's own mail: a bounce or a complaint recorded on a step.
+    case email(EmailEvent)
 
-    /// `webhook`, `cron` or `manual`.
+    /// `webhook`, `cron`, `manual`, `email.bounced` or `email.complained`.
     public var kind: String {
         switch self {
         case .webhook: "webhook"
         case .cron: "cron"
         case .manual: "manual"
+        case .email(let event): event.rawValue
         }
     }
+}
+
+/// What happened to a message the workspace sent, as a trigger: the run gets the original run,
+/// step, recipient and reason in `trigger.body`. Mail sent by a run these start never starts
+/// another (a bouncing bounce notification cannot loop).
+public enum EmailEvent: String, Sendable, Hashable, CaseIterable {
+    /// A recipient's server gave up on the message (a delivery status notification or a
+    /// provider's bounce event).
+    case bounced = "email.bounced"
+    /// A recipient marked the message as spam (a provider's complaint event or an ARF report).
+    case complained = "email.complained"
+
+    /// Whether a run started by `kind` is one of these (its mail starts no further event runs).
+    public static func isEventKind(_ kind: String) -> Bool { EmailEvent(rawValue: kind) != nil }
 }
 
 /// A webhook trigger: the server-assigned, unguessable id and an optional shared secret.

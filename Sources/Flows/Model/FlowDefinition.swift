@@ -11,7 +11,8 @@ public struct FlowDefinition: Sendable {
     /// A trigger body to try the flow with: a JSON object of at most ``maximumSampleBodyBytes``.
     public var sampleBody: JSONValue?
 
-    /// The trigger as submitted: `type` is `webhook`, `cron` or `manual`.
+    /// The trigger as submitted: `type` is `webhook`, `cron`, `manual`, `email.bounced` or
+    /// `email.complained`.
     public struct Trigger: Sendable {
         public var type: String
         /// Cron: the expression.
@@ -78,6 +79,7 @@ public struct ValidatedFlowDefinition: Sendable {
         case webhook(secret: String?, removeSecret: Bool)
         case cron(CronTrigger)
         case manual
+        case email(EmailEvent)
     }
 }
 
@@ -89,6 +91,7 @@ extension FlowDefinition {
         case .webhook: Trigger(type: "webhook")
         case .cron(let cron): Trigger(type: "cron", expression: cron.expression, timeZone: cron.timeZone)
         case .manual: Trigger(type: "manual")
+        case .email(let event): Trigger(type: event.rawValue)
         }
         self.init(
             name: flow.name, trigger: trigger,
@@ -219,8 +222,15 @@ extension FlowDefinition {
                 throw FlowValidationError(field: "trigger", message: "A manual trigger takes no settings")
             }
             return .manual
-        default:
-            throw FlowValidationError(field: "trigger.type", message: "Trigger type must be webhook, cron or manual")
+        case let type:
+            guard let event = EmailEvent(rawValue: type) else {
+                throw FlowValidationError(
+                    field: "trigger.type", message: "Trigger type must be webhook, cron, manual, email.bounced or email.complained")
+            }
+            guard trigger.expression == nil, trigger.timeZone == nil, trigger.secret == nil else {
+                throw FlowValidationError(field: "trigger", message: "An \(type) trigger takes no settings")
+            }
+            return .email(event)
         }
     }
 
