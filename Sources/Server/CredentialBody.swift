@@ -16,7 +16,7 @@ struct CredentialBody: Decodable {
 
     private enum Key: String, CodingKey, CaseIterable {
         case type, name, host, port, username, password, security, acceptUnverifiedCertificates, minTLSVersion,
-            clientIdentifier, caCertificate, limits, version, credentialId
+            clientIdentifier, caCertificate, limits, deliveryNotifications, version, credentialId
     }
 
     /// 422 for a `credentialId` where it has no meaning.
@@ -54,6 +54,7 @@ struct CredentialBody: Decodable {
         input.clientIdentifier = try container.decodeNullable(String.self, forKey: .clientIdentifier)
         input.caCertificate = try container.decodeNullable(String.self, forKey: .caCertificate)
         input.limits = try container.decodeNullable(LimitsBody.self, forKey: .limits).map { $0?.limits }
+        input.deliveryNotifications = try container.decodeNonNull(Bool.self, forKey: .deliveryNotifications)
         input.version = try container.decodeNonNull(Int.self, forKey: .version)
         credentialID = try container.decodeNonNull(String.self, forKey: .credentialId)
     }
@@ -117,6 +118,8 @@ struct CredentialResponse: ResponseEncodable {
     var caCertificate: String?
     /// How fast sends through it may go; `null` for no limits.
     var limits: LimitsResponse?
+    /// Whether sends ask for delivery status notifications when the server offers DSN.
+    var deliveryNotifications: Bool
     var createdAt: String
     var updatedAt: String
     /// Send it back in a PATCH to refuse the change if someone changed the credential meanwhile.
@@ -140,13 +143,14 @@ struct CredentialResponse: ResponseEncodable {
         clientIdentifier = credential.clientIdentifier
         caCertificate = credential.caCertificate
         limits = credential.limits.map(LimitsResponse.init)
+        deliveryNotifications = credential.deliveryNotifications
         createdAt = Timestamp.string(credential.createdAt)
         updatedAt = Timestamp.string(credential.updatedAt)
     }
 
     private enum CodingKeys: String, CodingKey {
         case id, type, name, host, port, username, hasPassword, security, acceptUnverifiedCertificates, minTLSVersion,
-            clientIdentifier, caCertificate, limits, createdAt, updatedAt, version, lastTest, usedBy
+            clientIdentifier, caCertificate, limits, deliveryNotifications, createdAt, updatedAt, version, lastTest, usedBy
     }
 
     // Explicit nulls, so clients see every field.
@@ -165,6 +169,7 @@ struct CredentialResponse: ResponseEncodable {
         try container.encode(clientIdentifier, forKey: .clientIdentifier)
         try container.encode(caCertificate, forKey: .caCertificate)
         try container.encode(limits, forKey: .limits)
+        try container.encode(deliveryNotifications, forKey: .deliveryNotifications)
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(updatedAt, forKey: .updatedAt)
         try container.encode(version, forKey: .version)

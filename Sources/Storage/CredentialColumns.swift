@@ -17,7 +17,7 @@ struct CredentialColumns {
     static let all: SQLQueryString = """
         id, workspace_id, name, kind, host, port, username, security, accept_unverified_certificates, \
         min_tls_version, client_identifier, ca_certificate, password_sealed, password_fingerprint, \
-        rate_limits, created_at, updated_at, version
+        rate_limits, delivery_notifications, created_at, updated_at, version
         """
 
     /// The connection settings and the password: the columns an insert writes and an update
@@ -46,6 +46,7 @@ struct CredentialColumns {
             ("password_sealed", credential.sealedPassword?.encoded),
             ("password_fingerprint", credential.passwordFingerprint),
             ("rate_limits", limits),
+            ("delivery_notifications", credential.deliveryNotifications),
         ]
         createdAt = credential.createdAt.millisecondsSince1970
         updatedAt = credential.updatedAt.millisecondsSince1970
@@ -96,6 +97,7 @@ struct CredentialColumns {
             sealedPassword: sealedPassword,
             passwordFingerprint: try stored.optional("password_fingerprint"),
             limits: try stored.optionalJSON("rate_limits", as: RateLimits.self),
+            deliveryNotifications: try stored.value("delivery_notifications"),
             createdAt: try stored.date("created_at"),
             updatedAt: try stored.date("updated_at"),
             version: Int(try stored.value("version", as: Int64.self))

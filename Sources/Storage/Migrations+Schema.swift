@@ -384,12 +384,15 @@ extension Migrations {
     )
 
     /// The providers set up on a bounce intake (#20): SES topic, SendGrid's verification key,
-    /// Mailgun's signing key, Postmark's basic credentials — as one sealed JSON document.
+    /// Mailgun's signing key, Postmark's basic credentials — as one sealed JSON document; and
+    /// whether a credential's sends ask for delivery status notifications (on for every existing
+    /// one too).
     static let version11 = Migration(
         version: 11,
-        name: "bounce intake providers",
+        name: "bounce intake providers, delivery notifications",
         statements: [
             "ALTER TABLE bounce_intakes ADD COLUMN providers_sealed TEXT",
+            "ALTER TABLE credentials ADD COLUMN delivery_notifications BOOLEAN NOT NULL DEFAULT TRUE",
         ]
     )
 }

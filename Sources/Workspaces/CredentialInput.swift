@@ -20,6 +20,8 @@ public struct CredentialInput: Sendable {
     public var caCertificate: String??
     /// `.some(nil)` removes every limit.
     public var limits: RateLimits??
+    /// Whether sends ask for delivery status notifications (on when a credential is made).
+    public var deliveryNotifications: Bool?
     /// The version the change was made from (PATCH): a stored credential of another version is not
     /// changed (``WorkspaceError/Kind/versionConflict``). `nil` applies the change to the latest.
     public var version: Int?

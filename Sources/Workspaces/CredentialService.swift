@@ -79,7 +79,8 @@ public struct CredentialService: Sendable {
             security: security, acceptUnverifiedCertificates: input.acceptUnverifiedCertificates ?? false,
             minimumTLSVersion: input.minimumTLSVersion ?? .tls12, clientIdentifier: input.clientIdentifier ?? nil,
             caCertificate: input.caCertificate ?? nil, sealedPassword: nil, passwordFingerprint: nil,
-            limits: try RateLimits.checked(input.limits ?? nil), createdAt: timestamp, updatedAt: timestamp)
+            limits: try RateLimits.checked(input.limits ?? nil), deliveryNotifications: input.deliveryNotifications ?? true,
+            createdAt: timestamp, updatedAt: timestamp)
         let password = input.password ?? nil
         try validate(credential, newPassword: password, hasStoredPassword: false)
         return (credential, password)
@@ -142,6 +143,7 @@ public struct CredentialService: Sendable {
         if let identifier = input.clientIdentifier { credential.clientIdentifier = identifier }
         if let certificate = input.caCertificate { credential.caCertificate = certificate }
         if let limits = input.limits { credential.limits = try RateLimits.checked(limits) }
+        if let notifications = input.deliveryNotifications { credential.deliveryNotifications = notifications }
         let keepsPassword = input.password == nil && credential.hasPassword
         if keepsPassword && Self.requiresPasswordAgain(from: stored, to: credential) {
             throw WorkspaceError.invalid("password", "Enter the password again to change where it is sent")

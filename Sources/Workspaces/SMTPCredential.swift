@@ -29,6 +29,9 @@ public struct SMTPCredential: Sendable, Hashable, Identifiable {
     public var passwordFingerprint: String?
     /// How fast sends through it may go; `nil` (or empty) sets no limit. Sends over a limit wait.
     public var limits: RateLimits?
+    /// Whether sends ask the server for delivery status notifications (RFC 3461: failures and
+    /// delays, headers only, with an ENVID naming the message) when it offers DSN. On by default.
+    public var deliveryNotifications: Bool
     public var createdAt: Date
     public var updatedAt: Date
     /// Counts the stored changes, from 1: a change made from an older version is refused
@@ -40,9 +43,10 @@ public struct SMTPCredential: Sendable, Hashable, Identifiable {
         id: String, workspaceID: String, name: String, host: String, port: Int, username: String?,
         security: SMTPSecurity, acceptUnverifiedCertificates: Bool,
         minimumTLSVersion: SMTPConfiguration.MinimumTLSVersion, clientIdentifier: String?, caCertificate: String?,
-        sealedPassword: SealedSecret?, passwordFingerprint: String?, limits: RateLimits? = nil, createdAt: Date, updatedAt: Date,
-        version: Int = 1
+        sealedPassword: SealedSecret?, passwordFingerprint: String?, limits: RateLimits? = nil, deliveryNotifications: Bool = true, createdAt: Date,
+        updatedAt: Date, version: Int = 1
     ) {
+        self.deliveryNotifications = deliveryNotifications
         self.limits = limits
         self.version = version
         self.id = id

@@ -25,6 +25,7 @@ final class FakeTransport: MailTransport, Sendable {
         var key: PoolKey
         var host: String
         var port: Int
+        var dsn: DSNRequest?
     }
 
     private let answer: Mutex<Answer>
@@ -39,12 +40,12 @@ final class FakeTransport: MailTransport, Sendable {
     /// Answers `new` from now on.
     func setAnswer(_ new: Answer) { answer.withLock { $0 = new } }
 
-    func send(_ message: RenderedMessage, key: PoolKey, configuration: SMTPConfiguration) async throws(SMTPError) -> SMTPSendResult {
+    func send(_ message: RenderedMessage, key: PoolKey, configuration: SMTPConfiguration, dsn: DSNRequest?) async throws(SMTPError) -> SMTPSendResult {
         var stream = message.makeStream()
         var bytes: [UInt8] = []
         while let chunk = try? stream.next() { bytes += chunk }
         log.withLock {
-            $0.append(Sent(bytes: bytes, envelope: message.envelope, key: key, host: configuration.host, port: configuration.port))
+            $0.append(Sent(bytes: bytes, envelope: message.envelope, key: key, host: configuration.host, port: configuration.port, dsn: dsn))
         }
         switch answer.withLock({ $0 }) {
         case .accept:

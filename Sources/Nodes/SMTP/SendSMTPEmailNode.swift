@@ -149,9 +149,18 @@ public struct SendSMTPEmailNode: Node {
             // The headers stay as written; only the envelope leaves the suppressed addresses out.
             message = message.sending(onlyTo: message.envelope.recipients.filter { !suppressed.contains($0) })
         }
+        if account.credential.host.lowercased().hasSuffix(".postmarkapp.com") {
+            // Postmark hands X-PM-Metadata-* back in its webhooks: how its bounces find the step.
+            message = message.prepending("X-PM-Metadata-posthorn-message-id: \(message.messageID)\r\n")
+        }
+        // RFC 3461: failures and delays reported to the envelope sender, with the headers only
+        // and an ENVID that names the message, so even a report that drops them is matched.
+        let dsn = account.credential.deliveryNotifications
+            ? DSNRequest(notify: ["FAILURE", "DELAY"], returnFullMessage: false, envelopeID: EnvelopeID.make(messageID: message.messageID))
+            : nil
         let result: SMTPSendResult
         do {
-            result = try await transport.send(message, key: account.credential.poolKey, configuration: account.configuration)
+            result = try await transport.send(message, key: account.credential.poolKey, configuration: account.configuration, dsn: dsn)
         } catch {
             if let waiting = await settleRate(error, credential: account.credential, rateKey: rateKey) {
                 metrics.smtpSend(outcome: "throttled")
