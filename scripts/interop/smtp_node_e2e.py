@@ -211,6 +211,16 @@ def main() -> int:
             # step by the Message-ID, recorded on it, and Ada suppressed, so the next send leaves
             # her out of the envelope (the Bcc still gets it) and says so.
             message_id = send_output.get("messageId", "")
+            # The author's bounce notifications: an email.bounced flow mailing a second mailbox.
+            status, notifier, text = call(base, "POST", "/api/v1/flows", token, {
+                "name": "tell the author", "trigger": {"type": "email.bounced"},
+                "steps": [{"id": "notify", "type": "smtp.send", "parameters": {
+                    "credential": credential["id"], "from": "Posthorn <mailer@example.com>", "to": "author@example.com",
+                    "subject": "Bounced: {{trigger.body.recipient}}",
+                    "body": "{{trigger.body.recipient}} bounced ({{trigger.body.code}}): {{trigger.body.reason}}. Run {{trigger.body.runId}}, step {{trigger.body.stepId}}: {{trigger.body.subject}}"}}]})
+            checks.check("an email.bounced flow is created", status == 201 and notifier.get("trigger", {}).get("type") == "email.bounced", text)
+            notifier_id = notifier.get("id", "")
+            recorder_before_bounce = len(recorder.deliveries)
             dsn = (
                 "From: MAILER-DAEMON@mx.example.net\r\nSubject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n"
                 "Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n"
@@ -233,6 +243,25 @@ def main() -> int:
             delivery = next((step.get("delivery") for step in bounced_run.get("steps", []) if step.get("id") == "send"), None)
             checks.check("the original step shows the bounce (delivery: bounced, 5.1.1)",
                          bool(delivery) and delivery[0].get("status") == "bounced" and delivery[0].get("code") == "5.1.1", delivery)
+            notified: dict = {}
+            for _ in range(300):
+                _, notified_runs, _ = call(base, "GET", f"/api/v1/runs?flowId={notifier_id}", token)
+                items = notified_runs.get("items", [])
+                if items and items[0].get("status") in ("succeeded", "failed", "ambiguous"):
+                    notified = items[0]
+                    break
+                time.sleep(0.1)
+            checks.check("the bounce started the email.bounced flow once (startedRuns), and its run succeeded",
+                         len(outcome.get("startedRuns", [])) == 1 and notified.get("status") == "succeeded"
+                         and notified.get("id") == outcome["startedRuns"][0] and notified.get("triggerKind") == "email.bounced",
+                         (outcome.get("startedRuns"), notified))
+            author_mail = [d for d in recorder.deliveries[recorder_before_bounce:] if d.rcpt_tos == ["author@example.com"]]
+            author_message = email.message_from_bytes(author_mail[0].raw, policy=email.policy.default) if author_mail else None
+            author_text = author_message.get_body(preferencelist=("plain",)).get_content() if author_message else ""
+            checks.check("the author's mailbox got the notification naming the recipient, the reason, the run, the step and the subject",
+                         author_message is not None and author_message["Subject"] == "Bounced: ada@example.com"
+                         and "550 5.1.1 User unknown" in author_text and run_id in author_text and "step send" in author_text
+                         and "Welcome, Ada Lovelace!" in author_text, author_text)
             _, listed, _ = call(base, "GET", "/api/v1/suppressions", token)
             checks.check("GET /api/v1/suppressions lists Ada as a bounce",
                          [(item.get("address"), item.get("reason")) for item in listed.get("items", [])] == [("ada@example.com", "bounce")], listed)
@@ -251,6 +280,21 @@ def main() -> int:
                          second.get("status") == "succeeded" and rejected == [("ada@example.com", "suppressed")]
                          and len(recorder.deliveries) == recorder_before + 1 and recorder.deliveries[-1].rcpt_tos == ["audit@example.com"],
                          (second.get("status"), rejected, [d.rcpt_tos for d in recorder.deliveries[recorder_before:]]))
+            # The notification bounces too: recorded on its step, and no further run — no loop.
+            _, notified_run, _ = call(base, "GET", f"/api/v1/runs/{notified.get('id')}", token)
+            notify_id = next((step.get("output") or {} for step in notified_run.get("steps", []) if step.get("id") == "notify"), {}).get("messageId", "")
+            author_dsn = dsn.replace(b"ada@example.com", b"author@example.com").replace(message_id.encode(), notify_id.encode())
+            ingested = subprocess.run([binary, "bounce", "ingest", "--data-dir", str(tmp_path / "data")], input=author_dsn,
+                                      capture_output=True, env=env, timeout=60)
+            try:
+                loop = json.loads(ingested.stdout or b"{}")
+            except ValueError:
+                loop = {}
+            time.sleep(1)
+            _, notified_runs, _ = call(base, "GET", f"/api/v1/runs?flowId={notifier_id}", token)
+            checks.check("the author's notification bouncing too is recorded on its step and starts no further run",
+                         bool(notify_id) and loop.get("matched") and loop.get("runId") == notified.get("id") and loop.get("startedRuns") == []
+                         and len(notified_runs.get("items", [])) == 1, (notify_id, loop, len(notified_runs.get("items", []))))
         finally:
             server.send_signal(signal.SIGTERM)
             try:
