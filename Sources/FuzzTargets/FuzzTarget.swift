@@ -8,7 +8,7 @@ import NIOCore
 import SMTPCore
 
 /// The parsers that read input from outside (webhook bodies, templates in flows, addresses,
-/// SMTP replies, cron expressions, form bodies, `Content-Disposition` headers, host literals, DNS replies, bounce messages),
+/// SMTP replies, cron expressions, form bodies, `Content-Disposition` headers, host literals, DNS replies, bounce messages, providers' webhook events),
 /// each as one function of arbitrary bytes that must never crash, hang or break its invariant.
 ///
 /// libFuzzer drives them through `bench/fuzz TARGET MINUTES` (a sanitizer build of the
@@ -26,6 +26,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case ipLiteral
     case dnsResponse
     case bounceMessage
+    case providerEvents
 
     /// Feeds `data` to the target.
     public func run(_ data: Data) {
@@ -40,6 +41,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .ipLiteral: Self.ipLiteral(data)
         case .dnsResponse: Self.dnsResponse(data)
         case .bounceMessage: Self.bounceMessage(data)
+        case .providerEvents: Self.providerEvents(data)
         }
     }
 
@@ -206,6 +208,40 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             check((recipient.diagnostic?.count ?? 0) <= 1_001, "a diagnostic of \(recipient.diagnostic?.count ?? 0) characters")
         }
         check(report.messageID.map { $0.hasPrefix("<") && $0.hasSuffix(">") } ?? true, "message id \(String(describing: report.messageID))")
+    }
+
+    /// The first byte picks the reader (SendGrid's events, Mailgun's, Postmark's, an SES
+    /// notification, an SNS envelope); the rest is the body. Whatever it yields is bounded and
+    /// well formed: a Message-ID `<…@…>`, a recipient address, an enhanced status code or none, a
+    /// diagnostic of at most 1,000 characters.
+    static func providerEvents(_ data: Data) {
+        guard let selector = data.first else { return }
+        let body = [UInt8](data.dropFirst())
+        var events: [DeliveryEvent] = []
+        switch selector % 5 {
+        case 0: events = (try? SendGridEvents.events(body)) ?? []
+        case 1:
+            if let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] {
+                events = (try? MailgunEvents.events(object)) ?? []
+            }
+        case 2:
+            if let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] {
+                events = PostmarkEvents.events(object, record: ["Bounce", "SpamComplaint", "Delivery"][Int(selector / 5) % 3])
+            }
+        case 3: events = (try? SESNotification.events(body)) ?? []
+        default:
+            if let message = try? SNSMessage.parse(body) {
+                check(message.canonicalString.hasSuffix("Type\n\(message.kind.rawValue)\n"), "canonical string of \(message.kind)")
+            }
+        }
+        check(events.count <= 1_000, "\(events.count) events")
+        for event in events {
+            check(event.messageID.hasPrefix("<") && event.messageID.hasSuffix(">") && event.messageID.contains("@"), "message id \(event.messageID.debugDescription)")
+            check(event.recipient.contains("@") && event.recipient.utf8.count <= 320 && !event.recipient.unicodeScalars.contains { $0.value <= 0x20 },
+                  "recipient \(event.recipient.debugDescription)")
+            check(event.code.map { BounceParser.enhancedCode($0) == $0 } ?? true, "code \(String(describing: event.code))")
+            check((event.diagnostic?.count ?? 0) <= 1_000, "a diagnostic of \(event.diagnostic?.count ?? 0) characters")
+        }
     }
 
     private static func check(_ condition: Bool, _ message: @autoclosure () -> String) {

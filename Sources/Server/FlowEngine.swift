@@ -4,6 +4,7 @@ public import SMTP
 public import Logging
 public import ServiceLifecycle
 import Storage
+import Workspaces
 public import CoreMetrics
 
 /// The flow engine's long-running parts, as services for `posthorn serve`'s service group: the
@@ -54,7 +55,7 @@ public struct FlowEngine: Sendable {
             cronSignal.fire()
             executor.flowsChanged()
         })
-        retention = RunRetention(runs: store, keep: configuration.runRetention, logger: logger)
+        retention = RunRetention(runs: store, sentMessages: store, keep: configuration.runRetention, logger: logger)
     }
 
     /// The services in start order.
@@ -102,9 +103,11 @@ struct GracefulService: Service, CustomStringConvertible {
     var description: String { name }
 }
 
-/// Deletes finished runs older than the retention period, once an hour.
+/// Deletes finished runs older than the retention period, and the Message-IDs remembered for
+/// bounce matching with them, once an hour.
 struct RunRetention: Sendable {
     let runs: any RunStore
+    let sentMessages: any SentMessageStore
     let keep: Duration
     let logger: Logger
 
@@ -114,6 +117,8 @@ struct RunRetention: Sendable {
             do {
                 let deleted = try await runs.deleteFinishedRuns(before: cutoff)
                 if deleted > 0 { logger.info("old runs deleted", metadata: ["posthorn.runs.count": "\(deleted)"]) }
+                let forgotten = try await sentMessages.deleteSentMessages(before: cutoff)
+                if forgotten > 0 { logger.info("old sent messages forgotten", metadata: ["posthorn.sent_messages.count": "\(forgotten)"]) }
             } catch {
                 logger.warning("deleting old runs failed", metadata: ["error.type": "\(type(of: error))"])
             }

@@ -20,6 +20,13 @@ extension SQLStore: SentMessageStore {
             """).run()
     }
 
+    /// Deletes messages sent before `cutoff` (by the `sent_at` index).
+    public func deleteSentMessages(before cutoff: Date) async throws -> Int {
+        try await database.raw("""
+            DELETE FROM sent_messages WHERE sent_at < \(bind: cutoff.millisecondsSince1970) RETURNING message_id
+            """).all().count
+    }
+
     /// The sent message with this Message-ID.
     public func sentMessage(messageID: String) async throws -> SentMessage? {
         try await database.raw("""

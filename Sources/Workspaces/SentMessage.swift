@@ -28,6 +28,9 @@ public protocol SentMessageStore: Sendable {
     func recordSentMessage(_ message: SentMessage) async throws
     /// The sent message with this Message-ID (angle brackets optional, case as sent); `nil` when unknown.
     func sentMessage(messageID: String) async throws -> SentMessage?
+    /// Forgets messages sent before `cutoff` (their runs are gone with the same retention); returns
+    /// how many.
+    func deleteSentMessages(before cutoff: Date) async throws -> Int
 }
 
 /// A ``SentMessageStore`` in memory.
@@ -39,6 +42,12 @@ public actor InMemorySentMessages: SentMessageStore {
     public func recordSentMessage(_ message: SentMessage) { byID[SentMessage.key(message.messageID)] = message }
 
     public func sentMessage(messageID: String) -> SentMessage? { byID[SentMessage.key(messageID)] }
+
+    public func deleteSentMessages(before cutoff: Date) -> Int {
+        let old = byID.filter { $0.value.sentAt < cutoff }.keys
+        for key in old { byID[key] = nil }
+        return old.count
+    }
 }
 
 extension SentMessage {

@@ -54,6 +54,9 @@ struct CredentialCommand: AsyncParsableCommand {
 
         @OptionGroup var limits: RateLimitOptions
 
+        @Flag(name: .customLong("no-delivery-notifications"), help: "Do not ask servers for delivery status notifications (DSN); asked by default.")
+        var noDeliveryNotifications = false
+
         func run() async throws {
             do {
                 var input = CredentialInput(
@@ -64,6 +67,7 @@ struct CredentialCommand: AsyncParsableCommand {
                     minimumTLSVersion: minimumTLS.version, clientIdentifier: .some(ehloName),
                     caCertificate: .some(try caFile.map(readCAFile)))
                 input.limits = .some(try limits.limits())
+                input.deliveryNotifications = !noDeliveryNotifications
                 let output = try await data.withEnvironment { environment in
                     let workspace = try await workspace.resolve(in: environment)
                     return JSONRendering.credential(try await environment.services.credentials.create(input, in: workspace.id))

@@ -89,6 +89,13 @@ struct ProviderEventTests {
         }
     }
 
+    @Test("Mailgun's reply code becomes a basic status only for 2xx, 4xx and 5xx (the fuzzer found 1xx read as 1.0.0)", arguments: [
+        (550, "5.0.0"), (421, "4.0.0"), (250, "2.0.0"), (150, nil), (354, nil), (999, nil), (-5, nil),
+    ] as [(Int, String?)])
+    func mailgunReplyCodes(_ reply: Int, _ expected: String?) {
+        #expect(MailgunEvents.basicCode(reply) == expected)
+    }
+
     // MARK: Postmark
 
     @Test("Postmark: basic authentication; a hard bounce by the posthorn-message-id metadata; a soft bounce is a delay")

@@ -53,7 +53,7 @@ struct SQLiteRunStorageTests {
         }
     }
 
-    @Test("a sent message is found by its Message-ID with or without brackets; a second record replaces the first")
+    @Test("a sent message is found by its Message-ID with or without brackets; a second record replaces the first; retention deletes the old")
     func sentMessages() async throws {
         try await withInMemorySQLiteStorage { storage in
             let store = storage.store
@@ -69,6 +69,14 @@ struct SQLiteRunStorageTests {
             again.runID = "run_2"
             try await store.recordSentMessage(again)
             #expect(try await store.sentMessage(messageID: "m1@posthorn.example")?.runID == "run_2")
+            // Retention forgets what was sent before the cutoff, with the runs.
+            var later = sent
+            later.messageID = "<m3@posthorn.example>"
+            later.sentAt = Fixture.date(5_000)
+            try await store.recordSentMessage(later)
+            #expect(try await store.deleteSentMessages(before: Fixture.date(2_000)) == 1)
+            #expect(try await store.sentMessage(messageID: "m1@posthorn.example") == nil)
+            #expect(try await store.sentMessage(messageID: "m3@posthorn.example") == later)
         }
     }
 

@@ -11,9 +11,25 @@
    it as suppressed), removed with confirmation.
 5. A bounce on the step: a flow sends through aiosmtpd, its DSN is piped to `posthorn bounce
    ingest`, and the run view shows the recipient bounced with the status and diagnostic.
-6. With --screenshots: docs/screenshots/dialog-limits-*, run-waiting-*, suppressions-* and
-   run-bounced-* (light, dark, desktop, phone).
-7. No CSP violation or error in the console.
+6. Bounces and complaints (Credentials → a credential's Bounces, opened with the keyboard): the
+   intake id is in no page before the dialog opens; the mailbox address shown is GET …/intake's
+   `raw` path on this origin, and the four providers (with their webhook URLs) start "Not set
+   up". Mailgun's signing key, saved, turns its badge to "Set up" with a toast that shows above
+   the dialog (API: configured) and is in no DOM, no response and not in GET …/intake; a bad
+   SendGrid verification key is refused at its field (aria-invalid, the server's 422 words) and
+   nothing is set up; Remove (confirmed) turns Mailgun back to "Not set up"; New addresses
+   (confirmed) shows another address, and the old one answers 404. After each redraw the focus
+   stays in the dialog (on the provider's summary, or New addresses); Esc gives it back to Bounces.
+7. Delivery reports: "Ask for delivery reports" (Connect dialog, Advanced) is checked for a new
+   credential (the one saved in 1 has `deliveryNotifications: true`); unchecked in Edit, the API
+   stores false, and Edit opens again with Advanced open and the box unchecked.
+8. Flow Studio: a new flow's trigger set to "Email bounced" lists `{{trigger.body.recipient}}`
+   (and the rest of what the run gets) with a callout, the canvas card names it; saved, the API
+   has trigger.type `email.bounced` and the Flows list says "Email bounced".
+9. With --screenshots: docs/screenshots/dialog-limits-*, run-waiting-*, suppressions-*,
+   run-bounced-* and intake-dialog-* (light, dark, desktop, phone), and
+   trigger-email-bounced-* (light, dark, desktop).
+10. No CSP violation or error in the console.
 
 Usage:
     python3 scripts/checks/limits_browser.py PATH_TO_POSTHORN [--screenshots]
@@ -27,6 +43,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -41,6 +58,7 @@ from webapp_browser import LOOPBACK, REPO, SCREENSHOTS  # noqa: E402
 if wb.webdriver is not None:
     from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import Select
 
 OWNER = {"name": "Ada Lovelace", "email": "ada@example.com", "password": "limits-owner-passphrase-0123"}
@@ -288,7 +306,266 @@ class LimitsCheck(wb.WebAppCheck):
             a.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", reports)
             self.shots(a, "run-bounced", [("light", "desktop"), ("dark", "desktop"), ("light", "phone"), ("dark", "phone")])
 
-    # ---- 7. Console ---------------------------------------------------------------------------------
+    # ---- 6. Bounces and complaints --------------------------------------------------------------
+
+    def intake(self) -> wb.Answer:
+        return self.api("GET", f"/api/v1/credentials/{self.credential.get('id', '')}/intake")
+
+    def dialogs(self) -> list:
+        return self.a.driver.find_elements(By.CSS_SELECTOR, "dialog[open]")
+
+    def intake_dialog(self):
+        """The Bounces and complaints dialog (a confirmation may be open above it)."""
+        return self.a.driver.find_element(
+            By.XPATH, "//dialog[@open][.//*[contains(@class, 'dialog__title')][normalize-space(.)='Bounces and complaints']]")
+
+    def intake_state(self) -> dict:
+        """What the dialog shows: the mailbox address and, per provider, its badge, webhook URL and whether it is open."""
+        return self.a.driver.execute_script("""
+            const d = [...document.querySelectorAll('dialog[open]')].find((x) => x.querySelector('.intake'));
+            if (!d) return null;
+            const raw = d.querySelector('.intake__section .copyable__value');
+            return {
+              raw: raw ? raw.textContent : null,
+              providers: [...d.querySelectorAll('details.intake__provider')].map((x) => ({
+                name: x.querySelector('summary .section__title').textContent,
+                badge: (x.querySelector('summary .badge') || {}).textContent || '',
+                url: (x.querySelector('.copyable__value') || {}).textContent || '',
+                open: x.open})),
+            };""")
+
+    def provider(self, name: str):
+        """A provider's disclosure, opened."""
+        a = self.a
+        details = self.intake_dialog().find_element(By.XPATH, f".//details[.//summary//*[normalize-space(.)='{name}']]")
+        if not details.get_attribute("open"):
+            details.find_element(By.TAG_NAME, "summary").click()
+        a.wait(lambda: details.find_element(By.TAG_NAME, "form").is_displayed(), f"{name}'s form")
+        return details
+
+    def toast(self) -> dict | None:
+        """The newest toast: its words, whether it is what shows at its middle (not under the modal
+        dialog and its backdrop) and whether it is in a live region that is not inert."""
+        return self.a.driver.execute_script("""
+            const all = document.querySelectorAll('.toast');
+            const t = all[all.length - 1];
+            if (!t) return null;
+            const r = t.getBoundingClientRect();
+            const at = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+            const region = t.closest('[aria-live]');
+            return {text: t.querySelector('.toast__text').textContent, onTop: !!at && t.contains(at),
+                    live: !!region && !region.closest('[inert]') && !!region.closest('dialog:modal')};""")
+
+    def provider_open(self, name: str) -> bool:
+        state = self.intake_state() or {}
+        return any(p["name"] == name and p["open"] for p in state.get("providers", []))
+
+    def badge_of(self, name: str) -> str:
+        state = self.intake_state() or {}
+        return next((p["badge"] for p in state.get("providers", []) if p["name"] == name), "")
+
+    def focus_in_intake_dialog(self) -> str | None:
+        """The focused element's tag and text when it is in the Bounces and complaints dialog (None when the focus fell out)."""
+        return self.a.driver.execute_script(
+            "const d = [...document.querySelectorAll('dialog[open]')].find((x) => x.querySelector('.intake'));"
+            "const e = document.activeElement;"
+            "const text = (e.matches('summary') ? e.querySelector('.section__title') : e).textContent;"
+            "return d && d.contains(e) && e !== d ? e.tagName.toLowerCase() + ': ' + text.replace(/\\s+/g, ' ').trim() : null")
+
+    def step_intake(self) -> None:
+        a = self.a
+        a.at("bounces and complaints")
+        name = self.credential.get("name", "Team Gmail")
+        a.get("/settings/credentials")
+        a.wait(lambda: a.heading() == "Credentials", "the Credentials page")
+        a.wait_credentials_listed()
+        a.settle()
+        first = self.intake()
+        intake_id = first.json.get("intakeId", "")
+        seen = [body for step, _, body in a.bodies if step == a.step]
+        self.check("6. before the dialog opens, the intake id is in neither the page nor any answer it loaded",
+                   first.status == 200 and intake_id.startswith("bin_") and intake_id not in a.driver.execute_script("return document.documentElement.outerHTML")
+                   and seen and not any(intake_id.encode() in body for body in seen), {"intake": first.text[:200], "answers": len(seen)})
+
+        button = a.button(f"Bounces and complaints of {name}")
+        a.driver.execute_script("arguments[0].focus()", button)
+        a.keys(Keys.ENTER)
+        dialog = a.wait(lambda: self.intake_dialog(), "the Bounces and complaints dialog")
+        a.wait(lambda: (self.intake_state() or {}).get("raw"), "the intake addresses")
+        state = self.intake_state()
+        intake = self.intake().json
+        providers = intake.get("providers") or {}
+        base = self.server.base
+        subtitle = a.text_of(".dialog__subtitle", dialog)
+        self.check("6. Bounces (Enter on the row's button) opens “Bounces and complaints” for the credential; the mailbox address is "
+                   "GET …/intake's raw path on this origin",
+                   subtitle == name and state["raw"] == base + (providers.get("raw") or {}).get("path", "?") and intake.get("intakeId") == intake_id
+                   and f"/hooks/deliverability/{intake_id}/raw" in state["raw"], {"subtitle": subtitle, "shown": state["raw"], "api": providers.get("raw")})
+        want = [("Amazon SES", "ses"), ("SendGrid", "sendgrid"), ("Mailgun", "mailgun"), ("Postmark", "postmark")]
+        shown = [(p["name"], p["badge"], p["url"]) for p in state["providers"]]
+        self.check("6. one disclosure per provider (Amazon SES, SendGrid, Mailgun, Postmark), each with its webhook URL and “Not set up”",
+                   shown == [(label, "Not set up", base + providers.get(key, {}).get("path", "?")) for label, key in want], shown)
+
+        a.at("bounces: mailgun")
+        key = f"mailgun-signing-{secrets.token_hex(12)}"
+        mailgun = self.provider("Mailgun")
+        a.fill(a.field("HTTP webhook signing key", mailgun), key)
+        a.button("Save keys", mailgun).click()
+        a.wait(lambda: self.badge_of("Mailgun") == "Set up", "Mailgun set up")
+        toast = a.wait(lambda: self.toast(), "the toast")
+        stored = self.intake()
+        self.check("6. Mailgun's signing key, saved: its badge says “Set up”, a toast says so (seen: above the dialog's backdrop, in a live region), "
+                   "the API has mailgun configured",
+                   toast == {"text": "Mailgun keys saved", "onTop": True, "live": True} and (stored.json.get("providers") or {}).get("mailgun", {}).get("configured") is True,
+                   {"toast": toast, "api": stored.text[:300]})
+        focus = self.focus_in_intake_dialog()
+        self.check("6. after the save the focus is on Mailgun's summary (the dialog drew again; Mailgun stays open)",
+                   focus == "summary: Mailgun" and self.badge_of("Mailgun") == "Set up" and self.provider_open("Mailgun"), focus or a.active())
+        a.settle()
+        dom = a.driver.execute_script("return document.documentElement.outerHTML")
+        answers = [url for step, url, body in a.bodies if key.encode() in body]
+        self.check("6. the signing key is in no DOM, no answer the page got and not in GET …/intake",
+                   key not in dom and key not in a.driver.page_source and not answers and key not in stored.text, answers)
+        if self.screenshots:
+            self.provider("Mailgun")
+            a.driver.execute_script("document.activeElement.blur(); arguments[0].scrollTop = 0",
+                                    self.intake_dialog().find_element(By.CSS_SELECTOR, ".dialog__body"))
+            self.shots(a, "intake-dialog", [("light", "desktop"), ("dark", "desktop"), ("light", "phone"), ("dark", "phone")])
+
+        a.at("bounces: sendgrid")
+        sendgrid = self.provider("SendGrid")
+        area = a.field("Verification key", sendgrid)
+        a.fill(area, "not a key")
+        a.button("Save keys", sendgrid).click()
+        message = a.wait(lambda: area.get_attribute("aria-invalid") == "true" and a.quietly(lambda: a.driver.find_element(By.ID, f"{area.get_attribute('id')}-error").text),
+                         "the error at Verification key")
+        server = self.api("PUT", f"/api/v1/credentials/{self.credential.get('id', '')}/intake/sendgrid", {"verificationKey": "not a key"})
+        after = self.intake().json.get("providers") or {}
+        self.check("6. a bad SendGrid key is refused at the Verification key field (aria-invalid, the server's words: 422 naming verificationKey); nothing set up",
+                   server.status == 422 and (server.json.get("error") or {}).get("field") == "verificationKey"
+                   and message == server.json["error"].get("message") and f"{area.get_attribute('id')}-error" in (area.get_attribute("aria-describedby") or "").split()
+                   and after.get("sendgrid", {}).get("configured") is False and self.badge_of("SendGrid") == "Not set up",
+                   {"shown": message, "server": server.text[:200], "api": after.get("sendgrid")})
+
+        a.at("bounces: remove mailgun")
+        mailgun = self.provider("Mailgun")
+        a.button("Remove", mailgun).click()
+        a.wait(lambda: len(self.dialogs()) == 2, "the confirmation")
+        confirm = self.dialogs()[-1]
+        title = a.text_of(".dialog__title", confirm)
+        a.button("Remove", confirm).click()
+        a.wait(lambda: len(self.dialogs()) == 1 and self.badge_of("Mailgun") == "Not set up", "Mailgun not set up")
+        after = self.intake().json.get("providers") or {}
+        self.check("6. Remove, confirmed (“Remove the Mailgun keys?”), turns Mailgun back to “Not set up” (API too)",
+                   title == "Remove the Mailgun keys?" and after.get("mailgun", {}).get("configured") is False, {"title": title, "api": after.get("mailgun")})
+        focus = self.focus_in_intake_dialog()
+        self.check("6. after the confirmation the focus is on Mailgun's summary, not on the page", focus == "summary: Mailgun", focus or a.active())
+
+        a.at("bounces: new addresses")
+        old = self.intake_state()["raw"]
+        a.button("New addresses", self.intake_dialog()).click()
+        a.wait(lambda: len(self.dialogs()) == 2, "the confirmation")
+        confirm = self.dialogs()[-1]
+        title = a.text_of(".dialog__title", confirm)
+        a.button("Make new addresses", confirm).click()
+        a.wait(lambda: len(self.dialogs()) == 1 and (self.intake_state() or {}).get("raw") not in (None, old), "the new address")
+        now = self.intake().json
+        shown = self.intake_state()["raw"]
+        bounce = b"From: someone@example.net\r\nSubject: Hello\r\n\r\nNot a bounce.\r\n"
+        to_old = self.client.request("POST", f"/hooks/deliverability/{intake_id}/raw", body=bounce, origin=None, headers={"Content-Type": "message/rfc822"})
+        to_new = self.client.request("POST", f"/hooks/deliverability/{now.get('intakeId', '')}/raw", body=bounce, origin=None, headers={"Content-Type": "message/rfc822"})
+        self.check("6. New addresses, confirmed, shows another address (GET …/intake's new raw path)",
+                   title == "Make new intake addresses?" and now.get("intakeId") not in (None, intake_id) and shown == base + (now.get("providers") or {}).get("raw", {}).get("path", "?"),
+                   {"title": title, "shown": shown, "api": now.get("providers", {}).get("raw")})
+        self.check("6. the old address answers 404 (the new one takes messages: 422 not_a_bounce for this one)",
+                   to_old.status == 404 and to_new.status == 422 and to_new.code == "not_a_bounce", (to_old.status, to_old.text[:160], to_new.status, to_new.text[:160]))
+        focus = self.focus_in_intake_dialog()
+        self.check("6. after New addresses the focus is back on its button", focus == "button: New addresses", focus or a.active())
+        a.keys(Keys.ESCAPE)
+        a.wait(lambda: not self.dialogs(), "the dialog to close")
+        self.check("6. Esc closes it and gives the focus back to Bounces",
+                   a.driver.execute_script("return document.activeElement.getAttribute('aria-label')") == f"Bounces and complaints of {name}", a.active())
+
+    # ---- 7. Delivery reports ---------------------------------------------------------------------
+
+    def edit_dialog(self, name: str):
+        a = self.a
+        row = a.driver.find_element(By.XPATH, f"//li[.//*[normalize-space(.)='{name}']]")
+        row.find_element(By.XPATH, ".//button[contains(@aria-label, 'Edit') or normalize-space(.)='Edit']").click()
+        return a.wait(a.dialog, "the edit dialog")
+
+    def step_delivery_reports(self) -> None:
+        a = self.a
+        a.at("delivery reports")
+        name = self.credential.get("name", "Team Gmail")
+        a.get("/settings/credentials")
+        a.wait(lambda: a.heading() == "Credentials", "the Credentials page")
+        a.wait_credentials_listed()
+        dialog = self.open_dialog_with_plus(a)
+        self.open_advanced(dialog)
+        box = a.field("Ask for delivery reports", dialog)
+        fresh = {"id": box.get_attribute("id"), "checked": box.is_selected(), "shown": box.is_displayed()}
+        a.keys(Keys.ESCAPE)
+        a.wait(lambda: a.dialog() is None, "the dialog to close")
+        stored = self.api("GET", f"/api/v1/credentials/{self.credential.get('id', '')}").json
+        self.check("7. “Ask for delivery reports” (Advanced) is checked for a new credential; the one saved in 1 has deliveryNotifications: true",
+                   fresh == {"id": "cd-dsn", "checked": True, "shown": True} and stored.get("deliveryNotifications") is True,
+                   {"new": fresh, "stored": stored.get("deliveryNotifications")})
+
+        dialog = self.edit_dialog(name)
+        self.open_advanced(dialog)
+        before = a.field("Ask for delivery reports", dialog).is_selected()
+        a.choose("Ask for delivery reports", dialog)
+        a.button("Save credential", dialog).click()
+        a.wait(lambda: a.dialog() is None, "the dialog to close after saving")
+        stored = self.api("GET", f"/api/v1/credentials/{self.credential.get('id', '')}").json
+        self.check("7. unchecked in Edit and saved: the API has deliveryNotifications: false (the password kept)",
+                   before is True and stored.get("deliveryNotifications") is False and stored.get("hasPassword") is True,
+                   {"before": before, "stored": stored.get("deliveryNotifications")})
+
+        a.wait_credentials_listed()
+        dialog = self.edit_dialog(name)
+        opened = a.wait(lambda: dialog.find_element(By.CSS_SELECTOR, "[data-advanced]").get_attribute("open") is not None, "Advanced open")
+        box = a.field("Ask for delivery reports", dialog)
+        self.check("7. Edit again: Advanced is open by itself and the box is unchecked",
+                   opened and box.is_displayed() and not box.is_selected(), {"checked": box.is_selected()})
+        a.keys(Keys.ESCAPE)
+        a.wait(lambda: a.dialog() is None, "the dialog to close")
+
+    # ---- 8. An email.bounced trigger -----------------------------------------------------------
+
+    def step_bounced_trigger(self) -> None:
+        a = self.a
+        a.at("email.bounced trigger")
+        a.get("/flows")
+        a.wait(lambda: a.heading() == "Flows" and a.driver.find_elements(By.XPATH, "//main//button[normalize-space(.)='New flow']"), "the Flows page")
+        a.driver.find_element(By.XPATH, "//main//button[normalize-space(.)='New flow']").click()
+        a.wait(lambda: a.path().startswith("/flows/fl") and a.driver.find_elements(By.CSS_SELECTOR, ".canvas .node-card"), "the new flow's canvas")
+        flow_id = urllib.parse.unquote(a.path().split("/")[2])
+        a.driver.find_element(By.CSS_SELECTOR, "[data-card='trigger']").click()
+        a.wait(lambda: a.quietly(lambda: a.driver.find_element(By.ID, "studio-panel-title").text) == "Trigger", "the trigger panel")
+        panel = a.driver.find_element(By.CSS_SELECTOR, ".studio__panel")
+        a.choose("Email bounced", panel)
+        fields = a.wait(lambda: a.texts(".studio__panel .event-fields dt"), "what the run gets")
+        callout = a.text_of(".studio__panel .trigger-form__section .callout")
+        card = a.text_of("[data-card='trigger'] .node-card__label")
+        self.check("8. “Email bounced” in the trigger panel: a callout, and what the run gets ({{trigger.body.recipient}}, reason, code …); the card names it",
+                   {"{{trigger.body.recipient}}", "{{trigger.body.reason}}", "{{trigger.body.code}}", "{{trigger.body.subject}}"} <= set(fields)
+                   and "bounces" in callout and card == "Email bounced", {"fields": fields, "callout": callout[:120], "card": card})
+        a.button("Save (unsaved changes)").click()
+        a.wait(lambda: "Unsaved changes" not in a.text_of(".studio__status"), "the save")
+        stored = self.api("GET", f"/api/v1/flows/{flow_id}").json
+        self.check("8. saved: GET /api/v1/flows/{id} has trigger.type email.bounced",
+                   (stored.get("trigger") or {}).get("type") == "email.bounced" and "Saved" in a.text_of(".studio__status"),
+                   {"trigger": stored.get("trigger"), "status": a.text_of(".studio__status")})
+        if self.screenshots:
+            a.driver.execute_script("document.activeElement.blur(); document.querySelector('.studio__panel input:checked').closest('.radio').scrollIntoView({block: 'start'})")
+            self.shots(a, "trigger-email-bounced", [("light", "desktop"), ("dark", "desktop")])
+        a.get("/flows")
+        row = a.wait(lambda: a.texts(f"tr[data-flow='{flow_id}'] td[data-label='Trigger']"), "the flow in the list")
+        self.check("8. the Flows list says “Email bounced” for it", row == ["Email bounced"], row)
+
+    # ---- 10. Console ---------------------------------------------------------------------------------
 
     def step_console(self) -> None:
         a = self.a
@@ -301,8 +578,8 @@ class LimitsCheck(wb.WebAppCheck):
             elif entry.get("level") == "SEVERE" and not (step == "sign in" and "/api/v1/session" in message and " 401" in message) \
                     and not (("/api/v1/credentials" in message or "/api/v1/suppressions" in message) and " 422" in message):
                 errors.append(f"{step}: {message}")
-        self.check("7. no CSP violation in the console", not csp, csp)
-        self.check("7. no error in the console (besides the sign-in page's signed-out check)", not errors, errors)
+        self.check("10. no CSP violation in the console", not csp, csp)
+        self.check("10. no error in the console (besides the sign-in page's signed-out check)", not errors, errors)
 
     def run(self) -> int:
         started = time.monotonic()
@@ -328,7 +605,10 @@ class LimitsCheck(wb.WebAppCheck):
                 ("3. a waiting run", self.step_waiting_run),
                 ("4. suppressions", self.step_suppressions),
                 ("5. a bounce on its step", self.step_bounce),
-                ("7. console", self.step_console),
+                ("6. bounces and complaints", self.step_intake),
+                ("7. delivery reports", self.step_delivery_reports),
+                ("8. an email.bounced trigger", self.step_bounced_trigger),
+                ("10. console", self.step_console),
             ]
             for name, body in steps:
                 self.guarded(name, body)
@@ -350,7 +630,7 @@ class LimitsCheck(wb.WebAppCheck):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("posthorn", help="path to the posthorn binary (its Posthorn_*.resources beside it)")
-    parser.add_argument("--screenshots", action="store_true", help="also write docs/screenshots/dialog-limits-*, run-waiting-* and suppressions-*")
+    parser.add_argument("--screenshots", action="store_true", help="also write docs/screenshots/dialog-limits-*, run-waiting-*, suppressions-*, run-bounced-*, intake-dialog-* and trigger-email-bounced-*")
     args = parser.parse_args()
     found = wb.browser_or_fail()
     if found is None:

@@ -71,6 +71,16 @@ enum ProviderJSON {
         }
     }
 
+    /// An address as a provider names a recipient: `local@domain`, at most 320 bytes, no spaces
+    /// or controls; `nil` otherwise.
+    static func recipient(_ value: Any?) -> String? {
+        guard let text = string(value, limit: 321)?.trimmingCharacters(in: .whitespaces), text.utf8.count <= 320,
+            let at = text.lastIndex(of: "@"), at != text.startIndex, text.index(after: at) != text.endIndex,
+            !text.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F || $0 == "<" || $0 == ">" })
+        else { return nil }
+        return text
+    }
+
     /// `<id@host>` from a Message-ID with or without its angle brackets.
     static func messageID(_ value: Any?) -> String? {
         guard var text = string(value, limit: 998)?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }

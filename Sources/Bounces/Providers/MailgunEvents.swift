@@ -27,17 +27,24 @@ public enum MailgunEvents {
         return VerifiedProviderCall(events: try events(object), replayKey: "mailgun:" + token, replayWindow: window * 2)
     }
 
-    /// The delivery event of a call's `event-data` (none for opens, clicks and the like).
-    static func events(_ object: [String: Any]) throws(IntakeVerificationError) -> [DeliveryEvent] {
+    /// `550` → `5.0.0`: a reply code as the class of an enhanced code; `nil` for anything but a
+    /// 2xx, 4xx or 5xx reply (Mailgun's `code` may be anything).
+    static func basicCode(_ reply: Int) -> String? {
+        guard (200...599).contains(reply), reply / 100 != 3 else { return nil }
+        return "\(reply / 100).0.0"
+    }
+
+    /// The delivery event of a (verified) call's `event-data` (none for opens, clicks and the like).
+    public static func events(_ object: [String: Any]) throws(IntakeVerificationError) -> [DeliveryEvent] {
         guard let data = object["event-data"] as? [String: Any] else { throw .malformed("a Mailgun call has event-data") }
         let message = data["message"] as? [String: Any]
         let headers = message?["headers"] as? [String: Any]
-        guard let recipient = ProviderJSON.string(data["recipient"], limit: 320),
+        guard let recipient = ProviderJSON.recipient(data["recipient"]),
             let messageID = ProviderJSON.messageID(headers?["message-id"])
         else { return [] }
         let status = data["delivery-status"] as? [String: Any]
         let code = ProviderJSON.string(status?["enhanced-code"]).flatMap(BounceParser.enhancedCode)
-            ?? ProviderJSON.string(status?["code"]).flatMap { Int($0) }.map { "\($0 / 100).0.0" }
+            ?? ProviderJSON.string(status?["code"]).flatMap { Int($0) }.flatMap(Self.basicCode)
         // Mailgun's message often starts with the reply code already: name it once.
         let replyCode = ProviderJSON.string(status?["code"]) ?? ""
         let text = ProviderJSON.string(status?["message"]) ?? ProviderJSON.string(status?["description"]) ?? ""

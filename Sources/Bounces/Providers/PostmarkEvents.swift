@@ -25,10 +25,11 @@ public enum PostmarkEvents {
         return VerifiedProviderCall(events: events(object, record: record), replayKey: "postmark:\(record):\(id)", replayWindow: window)
     }
 
-    static func events(_ object: [String: Any], record: String) -> [DeliveryEvent] {
+    /// The delivery events of a (verified) call of type `record`.
+    public static func events(_ object: [String: Any], record: String) -> [DeliveryEvent] {
         let metadata = object["Metadata"] as? [String: Any]
         guard let messageID = ProviderJSON.messageID(metadata?["posthorn-message-id"]),
-            let recipient = ProviderJSON.string(object["Email"], limit: 320) ?? ProviderJSON.string(object["Recipient"], limit: 320)
+            let recipient = ProviderJSON.recipient(object["Email"]) ?? ProviderJSON.recipient(object["Recipient"])
         else { return [] }
         let details = ProviderJSON.string(object["Details"]) ?? ProviderJSON.string(object["Description"])
         let code = details.flatMap(firstCode)

@@ -131,7 +131,7 @@ public enum SESNotification {
             return recipients(bounce?["bouncedRecipients"]).map { recipient in
                 let status = ProviderJSON.string(recipient["status"]).flatMap(BounceParser.enhancedCode)
                 return DeliveryEvent(
-                    messageID: messageID, recipient: ProviderJSON.string(recipient["emailAddress"], limit: 320) ?? "",
+                    messageID: messageID, recipient: ProviderJSON.recipient(recipient["emailAddress"]) ?? "",
                     kind: permanent ? .bounced : .delayed, code: status,
                     diagnostic: ProviderJSON.string(recipient["diagnosticCode"]), permanent: permanent)
             }.filter { !$0.recipient.isEmpty }
@@ -139,21 +139,21 @@ public enum SESNotification {
             let complaint = object["complaint"] as? [String: Any]
             let feedback = ProviderJSON.string(complaint?["complaintFeedbackType"], limit: 40)
             return recipients(complaint?["complainedRecipients"]).compactMap { recipient in
-                ProviderJSON.string(recipient["emailAddress"], limit: 320).map {
+                ProviderJSON.recipient(recipient["emailAddress"]).map {
                     DeliveryEvent(messageID: messageID, recipient: $0, kind: .complained, diagnostic: feedback.map { "Feedback-Type: \($0)" })
                 }
             }
         case "Delivery":
             let delivery = object["delivery"] as? [String: Any]
             return ((delivery?["recipients"] as? [Any]) ?? []).prefix(ProviderJSON.maximumEvents).compactMap { value in
-                ProviderJSON.string(value, limit: 320).map {
+                ProviderJSON.recipient(value).map {
                     DeliveryEvent(messageID: messageID, recipient: $0, kind: .delivered, diagnostic: ProviderJSON.string(delivery?["smtpResponse"]))
                 }
             }
         case "DeliveryDelay":
             let delay = object["deliveryDelay"] as? [String: Any]
             return recipients(delay?["delayedRecipients"]).compactMap { recipient in
-                ProviderJSON.string(recipient["emailAddress"], limit: 320).map {
+                ProviderJSON.recipient(recipient["emailAddress"]).map {
                     DeliveryEvent(
                         messageID: messageID, recipient: $0, kind: .delayed, code: ProviderJSON.string(recipient["status"]).flatMap(BounceParser.enhancedCode),
                         diagnostic: ProviderJSON.string(recipient["diagnosticCode"]), permanent: false)

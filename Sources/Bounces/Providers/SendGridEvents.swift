@@ -42,7 +42,7 @@ public enum SendGridEvents {
         }
         var events: [DeliveryEvent] = []
         for case let event as [String: Any] in array.prefix(ProviderJSON.maximumEvents) {
-            guard let recipient = ProviderJSON.string(event["email"], limit: 320),
+            guard let recipient = ProviderJSON.recipient(event["email"]),
                 let messageID = ProviderJSON.messageID(event["smtp-id"])
             else { continue }
             let status = ProviderJSON.string(event["status"]).flatMap(BounceParser.enhancedCode)

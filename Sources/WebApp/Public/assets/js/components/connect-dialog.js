@@ -50,6 +50,7 @@ export function openConnectDialog({ credential = null, opener, fallbackFocus, on
     password: $("#cd-password"),
     security: $("#cd-sec-starttls"), // where a `security` error is shown (the group)
     acceptUnverifiedCertificates: $("#cd-insecure"),
+    deliveryNotifications: $("#cd-dsn"),
     minTLSVersion: $("#cd-min-tls"),
     clientIdentifier: $("#cd-ehlo"),
     caCertificate: $("#cd-ca"),
@@ -89,11 +90,12 @@ export function openConnectDialog({ credential = null, opener, fallbackFocus, on
     controls.username.value = credential.username ?? "";
     setSecurity(credential.security);
     controls.acceptUnverifiedCertificates.checked = credential.acceptUnverifiedCertificates;
+    controls.deliveryNotifications.checked = credential.deliveryNotifications !== false;
     controls.minTLSVersion.value = credential.minTLSVersion;
     controls.clientIdentifier.value = credential.clientIdentifier ?? "";
     controls.caCertificate.value = credential.caCertificate ?? "";
     setLimits(credential.limits);
-    if (credential.clientIdentifier || credential.caCertificate || credential.limits) $("[data-advanced]").open = true;
+    if (credential.clientIdentifier || credential.caCertificate || credential.limits || credential.deliveryNotifications === false) $("[data-advanced]").open = true;
     portTyped = !DEFAULT_PORTS.has(credential.port);
     if (credential.hasPassword) {
       const keep = $("#cd-password-keep");
@@ -287,6 +289,7 @@ export function openConnectDialog({ credential = null, opener, fallbackFocus, on
       security: security(),
       acceptUnverifiedCertificates: controls.acceptUnverifiedCertificates.checked,
       minTLSVersion: controls.minTLSVersion.value,
+      deliveryNotifications: controls.deliveryNotifications.checked,
     };
     if (controls.port.value.trim()) out.port = Number(controls.port.value.trim());
     const username = controls.username.value.trim();
@@ -305,7 +308,7 @@ export function openConnectDialog({ credential = null, opener, fallbackFocus, on
   function changes() {
     const now = values();
     const patch = { version: credential.version };
-    for (const key of ["name", "host", "port", "security", "acceptUnverifiedCertificates", "minTLSVersion"]) {
+    for (const key of ["name", "host", "port", "security", "acceptUnverifiedCertificates", "minTLSVersion", "deliveryNotifications"]) {
       if (key in now && now[key] !== credential[key]) patch[key] = now[key];
     }
     for (const key of ["username", "clientIdentifier", "caCertificate"]) {

@@ -23,6 +23,8 @@ const TRIGGER_TEXT = {
   webhook: { title: "Webhook", icon: "webhook" },
   cron: { title: "Schedule", icon: "clock" },
   manual: { title: "Manual", icon: "hand" },
+  "email.bounced": { title: "Email bounced", icon: "mail" },
+  "email.complained": { title: "Spam complaint", icon: "alert" },
 };
 
 export function createCanvas({ onSelect, onMove, onDelete, onInsert }) {

@@ -26,7 +26,7 @@ import { formAlert } from "./form.js";
 import { duration, statusBadge, STATUS_TEXT } from "./run-view.js";
 
 const STATUSES = ["queued", "waiting", "running", "succeeded", "failed", "ambiguous", "cancelled"];
-const TRIGGER_WORD = { webhook: "Webhook", cron: "Schedule", manual: "Manual", unknown: "Unknown trigger" };
+const TRIGGER_WORD = { webhook: "Webhook", cron: "Schedule", manual: "Manual", "email.bounced": "Email bounced", "email.complained": "Spam complaint", unknown: "Unknown trigger" };
 const BUFFER = 30; // rows drawn beyond each edge of the viewport
 const SLACK = 10; // … and drawn again only when the viewport comes this close to the window's edge
 const ROW_BLOCKS = 20; // spacer blocks of 1 … 2^19 rows (app.css: .run-list__spacer--N)

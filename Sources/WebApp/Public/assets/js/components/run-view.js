@@ -113,7 +113,7 @@ export function runView(run, { nodes = new Map(), planned = [], flowName, flowHr
 }
 
 function triggerWord(kind) {
-  return { webhook: "Webhook", cron: "Schedule", manual: "Manual run" }[kind] ?? "Run";
+  return { webhook: "Webhook", cron: "Schedule", manual: "Manual run", "email.bounced": "Email bounced", "email.complained": "Spam complaint" }[kind] ?? "Run";
 }
 
 const DELIVERY = { bounced: ["failed", "Bounced"], delayed: ["waiting", "Delayed"], delivered: ["succeeded", "Delivered"] };

@@ -6,8 +6,9 @@ import { icon } from "../icons.js";
 
 const SUCCESS_MS = 5000;
 
-export function toast(message, { kind = "success", timeout } = {}) {
-  const region = document.getElementById("toasts");
+// `region`: another live region for it, e.g. one inside a modal dialog that stays open (the page's
+// #toasts is behind the dialog then: covered by it, and inert).
+export function toast(message, { kind = "success", timeout, region = document.getElementById("toasts") } = {}) {
   const close = h("button", { type: "button", class: "btn btn--ghost btn--icon btn--sm", "aria-label": "Dismiss" }, icon("x"));
   const item = h(
     "div",

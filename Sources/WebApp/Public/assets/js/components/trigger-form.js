@@ -1,4 +1,5 @@
-// The right panel for the trigger card: webhook, schedule (cron) or manual.
+// The right panel for the trigger card: webhook, schedule (cron), manual, or an email event (a
+// message of this workspace bounced, or its recipient complained).
 //
 // Webhook: the full address (this page's origin + the flow's relative `url`) with a copy button,
 // a ready-to-paste curl example, and the shared secret. The server stores only a hash, so "Set a
@@ -19,6 +20,20 @@ const TYPES = [
   { value: "webhook", label: "Webhook", help: "Starts when an HTTP POST arrives at the flow's address, e.g. from a form or a CRM." },
   { value: "cron", label: "Schedule", help: "Starts on a cron schedule, e.g. a daily digest at 8:00." },
   { value: "manual", label: "Manual", help: "Starts only when you press Run, or through the API." },
+  { value: "email.bounced", label: "Email bounced", help: "Starts when a message this workspace sent bounces, e.g. to tell its author." },
+  { value: "email.complained", label: "Spam complaint", help: "Starts when a recipient marks a message of this workspace as spam." },
+];
+
+// What an email event's run finds in {{trigger.body.…}}.
+const EVENT_FIELDS = [
+  ["recipient", "the address that bounced or complained"],
+  ["reason", "the receiving server's words"],
+  ["code", "the status code, e.g. 5.1.1"],
+  ["permanent", "true when the mailbox is gone for good"],
+  ["suppressed", "true when the address was added to the suppression list"],
+  ["subject", "the subject of the message that bounced"],
+  ["runId", "the run that sent it (also flowId, stepId, messageId)"],
+  ["source", "raw, ses, sendgrid, mailgun or postmark"],
 ];
 
 export function triggerForm({ draft, saved, flowId, revealedSecret, sampleBody, onChange }) {
@@ -53,7 +68,25 @@ export function triggerForm({ draft, saved, flowId, revealedSecret, sampleBody, 
     const type = draft.trigger.type;
     if (type === "webhook") sectionSlot.replaceChildren(webhookSection());
     else if (type === "cron") sectionSlot.replaceChildren(cronSection());
+    else if (type.startsWith("email.")) sectionSlot.replaceChildren(emailSection(type));
     else sectionSlot.replaceChildren(manualSection());
+  }
+
+  // ---- Email events -------------------------------------------------------------------------
+
+  function emailSection(type) {
+    const what = type === "email.bounced" ? "a message sent by one of this workspace's flows bounces" : "a recipient marks a message of this workspace as spam";
+    return h(
+      "div",
+      {},
+      h("p", { class: "callout" }, icon("info"), h("span", {}, `This flow starts once for each recipient when ${what} — reported by a delivery status notification or a provider's webhook (Credentials → the credential's bounce intake). Mail this flow sends never starts it again, so a notification that bounces cannot loop.`)),
+      h(
+        "div",
+        { class: "field" },
+        h("span", { class: "field__label" }, "What the run gets"),
+        h("dl", { class: "event-fields" }, EVENT_FIELDS.flatMap(([name, text]) => [h("dt", {}, h("code", {}, `{{trigger.body.${name}}}`)), h("dd", {}, text)])),
+      ),
+    );
   }
 
   // ---- Webhook --------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import { copyable } from "../components/copy.js";
 import { openConnectDialog } from "../components/connect-dialog.js";
 import { confirmDialog } from "../components/dialog.js";
 import { formAlert } from "../components/form.js";
+import { openIntakeDialog } from "../components/intake-dialog.js";
 import { testProgress, testResult } from "../components/test-result.js";
 import { toast } from "../components/toast.js";
 import { h, replaceChildren, timeElement } from "../dom.js";
@@ -104,6 +105,8 @@ export async function render({ shell, content, signal, workspace }) {
     const detail = h("div", { class: "item__detail", hidden: true });
     const testButton = h("button", { type: "button", class: "btn btn--sm", "aria-label": `Test ${credential.name}` }, "Test");
     const editButton = h("button", { type: "button", class: "btn btn--sm", "aria-label": `Edit ${credential.name}` }, "Edit");
+    const bouncesButton = h("button", { type: "button", class: "btn btn--sm", "aria-label": `Bounces and complaints of ${credential.name}`, title: "Where bounces and complaints come back" }, "Bounces");
+    bouncesButton.addEventListener("click", () => openIntakeDialog({ credential, opener: bouncesButton }));
     const deleteButton = h("button", { type: "button", class: "btn btn--sm btn--ghost btn--icon btn--danger-text", "aria-label": `Delete ${credential.name}`, title: "Delete" }, icon("trash"));
     const row = h(
       "li",
@@ -121,7 +124,7 @@ export async function render({ shell, content, signal, workspace }) {
           lastTest,
         ),
       ),
-      h("div", { class: "item__actions" }, testButton, editButton, deleteButton),
+      h("div", { class: "item__actions" }, testButton, bouncesButton, editButton, deleteButton),
       detail,
     );
 

@@ -40,6 +40,8 @@ export async function createFlow(input, taken) {
 export function triggerSummary(trigger) {
   if (trigger.type === "webhook") return [icon("webhook"), h("span", {}, "Webhook"), trigger.hasSecret ? h("span", { class: "muted", title: "Callers must send X-Webhook-Secret" }, icon("lock", { label: "with a secret" })) : null];
   if (trigger.type === "cron") return [icon("clock"), h("span", {}, "Schedule "), h("code", {}, trigger.expression)];
+  if (trigger.type === "email.bounced") return [icon("mail"), h("span", {}, "Email bounced")];
+  if (trigger.type === "email.complained") return [icon("alert"), h("span", {}, "Spam complaint")];
   return [icon("hand"), h("span", {}, "Manual")];
 }
 

@@ -189,6 +189,8 @@ export async function render({ shell, content, signal, params, workspace, setLea
     const t = draft.trigger;
     if (t.type === "cron") return `${t.expression || "No schedule yet"} · ${(t.timeZone || "UTC").replaceAll("_", " ")}`;
     if (t.type === "webhook") return flow.trigger.type === "webhook" && flow.trigger.url ? `POST ${flow.trigger.url}` : "Address assigned on save";
+    if (t.type === "email.bounced") return "When a message of this workspace bounces";
+    if (t.type === "email.complained") return "When a recipient reports spam";
     return "Run here or through the API";
   }
 
