@@ -115,7 +115,8 @@ public struct BounceIngest: Sendable {
         }
         guard !outcome.deliveries.isEmpty else { return outcome }
         let started = try await eventRuns(for: news, after: run, stepIndex: index, source: source, at: at)
-        try await runs.write(inserting: started, updating: [run])
+        // Beside the run, not by rewriting it: the run may still be executing a later step.
+        try await runs.recordDeliveries(outcome.deliveries, runID: run.id, stepID: sent.stepID, inserting: started)
         outcome.startedRuns = started.map(\.id)
         if !started.isEmpty { wake() }
         return outcome

@@ -386,13 +386,28 @@ extension Migrations {
     /// The providers set up on a bounce intake (#20): SES topic, SendGrid's verification key,
     /// Mailgun's signing key, Postmark's basic credentials — as one sealed JSON document; and
     /// whether a credential's sends ask for delivery status notifications (on for every existing
-    /// one too).
+    /// one too); each step's deliveries, beside its run.
     static let version11 = Migration(
         version: 11,
-        name: "bounce intake providers, delivery notifications",
+        name: "bounce intake providers, delivery notifications, step deliveries",
         statements: [
             "ALTER TABLE bounce_intakes ADD COLUMN providers_sealed TEXT",
             "ALTER TABLE credentials ADD COLUMN delivery_notifications BOOLEAN NOT NULL DEFAULT TRUE",
+            // Beside the run, not in it: a bounce must not rewrite a run that is still executing.
+            // No foreign key (a run is rewritten as delete + insert); retention deletes both.
+            """
+            CREATE TABLE step_deliveries (
+                run_id TEXT NOT NULL,
+                step_id TEXT NOT NULL,
+                recipient_key TEXT NOT NULL,
+                recipient TEXT NOT NULL,
+                status TEXT NOT NULL,
+                code TEXT,
+                diagnostic TEXT,
+                at BIGINT NOT NULL,
+                PRIMARY KEY (run_id, step_id, recipient_key)
+            )
+            """,
         ]
     )
 }

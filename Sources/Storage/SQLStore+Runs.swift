@@ -217,9 +217,45 @@ extension SQLStore: RunStore {
 
     /// The run `id` of `workspaceID`; `nil` if it belongs to another workspace.
     public func run(id: String, workspaceID: String) async throws -> Run? {
-        try await database.raw("""
+        guard var run = try await database.raw("""
             SELECT \(RunColumns.all) FROM runs WHERE id = \(bind: id) AND workspace_id = \(bind: workspaceID)
             """).first().map(RunColumns.run(from:))
+        else { return nil }
+        let rows = try await database.raw("""
+            SELECT step_id, recipient, status, code, diagnostic, at FROM step_deliveries WHERE run_id = \(bind: id)
+            """).all()
+        var byStep: [String: [StepRecord.Delivery]] = [:]
+        for row in rows {
+            let stored = StoredRow(row, table: "step_deliveries", idColumn: "step_id")
+            byStep[try stored.value("step_id"), default: []].append(StepRecord.Delivery(
+                status: try stored.value("status"), recipient: try stored.value("recipient"), code: try stored.optional("code"),
+                diagnostic: try stored.optional("diagnostic"), at: try stored.date("at")))
+        }
+        for (stepID, recorded) in byStep {
+            guard let index = run.steps.firstIndex(where: { $0.stepID == stepID }) else { continue }
+            run.steps[index].delivery = StepRecord.Delivery.merged(run.steps[index].delivery, with: recorded)
+        }
+        return run
+    }
+
+    /// Upserts the deliveries (`step_deliveries`) and inserts the runs they start, in one
+    /// transaction; the run's own row is not touched.
+    public func recordDeliveries(_ deliveries: [StepRecord.Delivery], runID: String, stepID: String, inserting starting: [Run]) async throws {
+        let inserted = try starting.map(RunColumns.init)
+        try await transaction { session in
+            for delivery in deliveries {
+                try await session.raw("""
+                    INSERT INTO step_deliveries (run_id, step_id, recipient_key, recipient, status, code, diagnostic, at)
+                    VALUES (\(bind: runID), \(bind: stepID), \(bind: delivery.recipient.lowercased()), \(bind: delivery.recipient),
+                            \(bind: delivery.status), \(bind: delivery.code), \(bind: delivery.diagnostic), \(bind: delivery.at.millisecondsSince1970))
+                    ON CONFLICT (run_id, step_id, recipient_key) DO UPDATE SET recipient = excluded.recipient, status = excluded.status,
+                        code = excluded.code, diagnostic = excluded.diagnostic, at = excluded.at
+                    """).run()
+            }
+            for chunk in inserted.chunked(by: RunColumns.rowsPerInsert) {
+                try await session.raw(RunColumns.insert(chunk)).run()
+            }
+        }
     }
 
     /// A page of a workspace's runs, newest first by `(created_at, id)`, optionally of one flow and
@@ -307,6 +343,10 @@ extension SQLStore: RunStore {
                 // Requests whose run is gone (deleted here, or never written finished).
                 try await database.raw("""
                     DELETE FROM run_cancellations WHERE run_id NOT IN (SELECT id FROM runs WHERE status = \(bind: RunStatus.running.rawValue))
+                    """).run()
+                // Deliveries of runs that are gone.
+                try await database.raw("""
+                    DELETE FROM step_deliveries WHERE run_id NOT IN (SELECT id FROM runs)
                     """).run()
                 return total
             }

@@ -17,6 +17,9 @@ final class CountingRunStore: RunStore, Sendable {
     func enqueueCronFire(_ run: Run, flowID: String, dueAt: Date) async throws -> Bool {
         await base.enqueueCronFire(run, flowID: flowID, dueAt: dueAt)
     }
+    func recordDeliveries(_ deliveries: [StepRecord.Delivery], runID: String, stepID: String, inserting starting: [Run]) async throws {
+        await base.recordDeliveries(deliveries, runID: runID, stepID: stepID, inserting: starting)
+    }
     func claim(_ request: RunClaim) async throws -> [Run] {
         claimCount.withLock { $0 += 1 }
         return await base.claim(request)

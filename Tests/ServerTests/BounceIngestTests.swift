@@ -188,4 +188,25 @@ struct BounceIngestTests {
         let outcome = try await world.ingest.ingest(report)
         #expect(outcome.runID == "run_13" && outcome.suppressed == ["gone@example.net"])
     }
+
+    @Test("a bounce for a run still executing a later step is kept when the executor writes the run again (regression: the ingest rewrote the whole run)")
+    func runStillExecuting() async throws {
+        let world = World()
+        var run = Run(id: "run_20", workspaceID: "ws_1", flowID: "flow_1", trigger: TriggerPayload(kind: "manual"), createdAt: Date())
+        run.handle(.claimed(owner: "w", leaseUntil: Date().addingTimeInterval(60)), now: Date())
+        run.steps = [StepRecord(
+            stepID: "send", type: "smtp.send", status: .succeeded, parameters: nil, output: nil, error: nil, attempts: 1,
+            startedAt: Date(), finishedAt: Date())]
+        try await world.runs.enqueue([run])
+        try await world.sent.recordSentMessage(SentMessage(
+            messageID: "<m20@posthorn.example>", workspaceID: "ws_1", runID: "run_20", stepID: "send", recipients: ["gone@example.net"], sentAt: Date()))
+        _ = try await world.ingest.ingest(Self.report(status: "5.1.1", recipient: "gone@example.net", messageID: "<m20@posthorn.example>"))
+        // The executor, holding its own copy, runs the next step and finishes.
+        run.steps.append(StepRecord(stepID: "wait", type: "debug.echo", status: .succeeded, parameters: nil, output: nil, error: nil, attempts: 1, startedAt: Date(), finishedAt: Date()))
+        run.handle(.completed, now: Date())
+        try await world.runs.save(run)
+        let stored = try #require(try await world.runs.run(id: "run_20", workspaceID: "ws_1"))
+        #expect(stored.status == .succeeded && stored.steps.count == 2)
+        #expect(stored.steps[0].delivery.map(\.status) == ["bounced"])
+    }
 }

@@ -22,7 +22,7 @@ struct SQLiteRunStorageTests {
                 try await storage.store.insertCredential(credential)
                 // Back to what a version 1 build left: its tables and data, no version 2.
                 for statement: SQLQueryString in [
-                    "DROP TABLE bounce_intakes", "DROP TABLE sent_messages", "DROP TABLE suppressions", "DROP TABLE rate_spends", "DROP TABLE dkim_keys", "DROP TABLE sending_domains", "DROP TABLE credential_tests", "DROP TABLE invites", "DROP TABLE sessions", "DROP TABLE memberships",
+                    "DROP TABLE step_deliveries", "DROP TABLE bounce_intakes", "DROP TABLE sent_messages", "DROP TABLE suppressions", "DROP TABLE rate_spends", "DROP TABLE dkim_keys", "DROP TABLE sending_domains", "DROP TABLE credential_tests", "DROP TABLE invites", "DROP TABLE sessions", "DROP TABLE memberships",
                     "DROP TABLE users", "DROP TABLE runs", "DROP TABLE cron_fires", "DROP TABLE flows", "DROP TABLE run_cancellations",
                     "UPDATE workspaces SET token_hash = (SELECT token_hash FROM api_tokens WHERE api_tokens.workspace_id = workspaces.id)",
                     "DROP TABLE api_tokens", "ALTER TABLE credentials DROP COLUMN version", "ALTER TABLE credentials DROP COLUMN rate_limits", "ALTER TABLE credentials DROP COLUMN delivery_notifications", "ALTER TABLE workspaces DROP COLUMN rate_limits",
@@ -77,6 +77,34 @@ struct SQLiteRunStorageTests {
             #expect(try await store.deleteSentMessages(before: Fixture.date(2_000)) == 1)
             #expect(try await store.sentMessage(messageID: "m1@posthorn.example") == nil)
             #expect(try await store.sentMessage(messageID: "m3@posthorn.example") == later)
+        }
+    }
+
+    @Test("deliveries are kept beside the run: a later write of the run (the executor's, without them) keeps them; retention deletes them with the run")
+    func deliveriesBesideTheRun() async throws {
+        try await withInMemorySQLiteStorage { storage in
+            let store = storage.store
+            try await store.insertWorkspace(Fixture.workspace("ws_1"), tokenHash: "hash-1")
+            var run = FlowFixture.detailedRun("run_d")
+            run.restore(status: .running)
+            try await store.enqueue([run])
+            let bounce = StepRecord.Delivery(status: "bounced", recipient: "Gone@Example.com", code: "5.1.1", diagnostic: "550 5.1.1 unknown", at: Fixture.date(1_700_000_001_000))
+            let started = FlowFixture.run("run_started")
+            try await store.recordDeliveries([bounce], runID: "run_d", stepID: "second", inserting: [started])
+            #expect(try await store.run(id: "run_started", workspaceID: "ws_1") != nil)
+            // The executor, which never saw the bounce, finishes the run.
+            run.restore(status: .failed)
+            try await store.save(run)
+            let stored = try #require(try await store.run(id: "run_d", workspaceID: "ws_1"))
+            #expect(stored.status == .failed)
+            #expect(stored.steps.first { $0.stepID == "second" }?.delivery == [bounce])
+            // A later report for the same address, in another case, replaces it.
+            let delivered = StepRecord.Delivery(status: "delivered", recipient: "gone@example.com", code: "2.0.0", diagnostic: nil, at: Fixture.date(1_700_000_002_000))
+            try await store.recordDeliveries([delivered], runID: "run_d", stepID: "second", inserting: [])
+            #expect(try await store.run(id: "run_d", workspaceID: "ws_1")?.steps.first { $0.stepID == "second" }?.delivery == [delivered])
+            try await store.database.raw("UPDATE runs SET finished_at = 1 WHERE id = 'run_d'").run()
+            #expect(try await store.deleteFinishedRuns(before: Fixture.date(1_000)) == 1)
+            #expect(try await store.database.raw("SELECT run_id FROM step_deliveries").all().isEmpty)
         }
     }
 

@@ -36,6 +36,12 @@ public protocol RunStore: Sendable {
     /// Stores the run of a cron fire and the fire itself atomically, only if `dueAt` is later than
     /// the flow's last fire: `false` means another instance fired it already.
     func enqueueCronFire(_ run: Run, flowID: String, dueAt: Date) async throws -> Bool
+    /// Records what became of a step's email, per recipient (replacing an earlier record for the
+    /// same address, compared without case), and inserts `starting` runs, in one transaction.
+    /// Kept beside the run rather than in it: the run is not rewritten, so a run still executing
+    /// keeps its progress and its later writes keep the deliveries. ``run(id:workspaceID:)``
+    /// returns them on the step's ``StepRecord/delivery``.
+    func recordDeliveries(_ deliveries: [StepRecord.Delivery], runID: String, stepID: String, inserting starting: [Run]) async throws
     /// Takes due queued runs for a worker (see ``RunClaim``), marking them running under its
     /// owner until the lease ends. Two workers never get the same run.
     func claim(_ request: RunClaim) async throws -> [Run]

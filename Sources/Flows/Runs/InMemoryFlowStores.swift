@@ -63,6 +63,8 @@ public actor InMemoryFlowStore: FlowStore {
 /// Runs in memory.
 public actor InMemoryRunStore: RunStore {
     private var runs: [String: Run] = [:]
+    /// run id → step id → lower-cased recipient → delivery.
+    private var deliveries: [String: [String: [String: StepRecord.Delivery]]] = [:]
     private let flows: InMemoryFlowStore
     /// Every write's size (inserts + updates), for group-commit tests.
     public private(set) var writeBatches: [Int] = []
@@ -135,7 +137,17 @@ public actor InMemoryRunStore: RunStore {
     }
 
     public func run(id: String, workspaceID: String) -> Run? {
-        runs[id].flatMap { $0.workspaceID == workspaceID ? $0 : nil }
+        guard var run = runs[id], run.workspaceID == workspaceID else { return nil }
+        for (stepID, byRecipient) in deliveries[id] ?? [:] {
+            guard let index = run.steps.firstIndex(where: { $0.stepID == stepID }) else { continue }
+            run.steps[index].delivery = StepRecord.Delivery.merged(run.steps[index].delivery, with: Array(byRecipient.values))
+        }
+        return run
+    }
+
+    public func recordDeliveries(_ new: [StepRecord.Delivery], runID: String, stepID: String, inserting starting: [Run]) {
+        for delivery in new { deliveries[runID, default: [:]][stepID, default: [:]][delivery.recipient.lowercased()] = delivery }
+        for run in starting { runs[run.id] = run }
     }
 
     public func runs(workspaceID: String, flowID: String?, status: RunStatus?, limit: Int, before cursor: RunCursor?) -> [Run] {
@@ -168,7 +180,10 @@ public actor InMemoryRunStore: RunStore {
 
     public func deleteFinishedRuns(before cutoff: Date) -> Int {
         let doomed = runs.values.filter { $0.isFinished && ($0.finishedAt ?? $0.createdAt) < cutoff }.map(\.id)
-        for id in doomed { runs[id] = nil }
+        for id in doomed {
+            runs[id] = nil
+            deliveries[id] = nil
+        }
         return doomed.count
     }
 

@@ -147,13 +147,21 @@ public struct StepRecord: Sendable, Hashable, Codable {
 
     /// One recipient's delivery, from a bounce report or delivery notification.
     public struct Delivery: Sendable, Hashable, Codable {
-        /// `bounced`, `delayed` or `delivered`.
+        /// `bounced`, `delayed`, `delivered` or `complained`.
         public var status: String
         public var recipient: String
         /// The enhanced status code (`5.1.1`).
         public var code: String?
         public var diagnostic: String?
         public var at: Date
+
+        /// `stored` with `recorded` over it: one entry per address (compared without case), the
+        /// recorded one winning, ordered by time then address.
+        public static func merged(_ stored: [Delivery], with recorded: [Delivery]) -> [Delivery] {
+            var byKey: [String: Delivery] = [:]
+            for delivery in stored + recorded { byKey[delivery.recipient.lowercased()] = delivery }
+            return byKey.values.sorted { ($0.at, $0.recipient.lowercased()) < ($1.at, $1.recipient.lowercased()) }
+        }
 
         public init(status: String, recipient: String, code: String?, diagnostic: String?, at: Date) {
             self.status = status
