@@ -280,7 +280,7 @@ let package = Package(
         .testTarget(
             name: "StorageTests",
             dependencies: [
-                "Storage", "Workspaces", "Vault", "Secrets", "SMTP", "SMTPCore", "Flows", "TestSupport",
+                "Storage", "Workspaces", "Vault", "Secrets", "SMTP", "SMTPCore", "Flows", "TestSupport", "Bounces",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -116,7 +116,7 @@ function triggerWord(kind) {
   return { webhook: "Webhook", cron: "Schedule", manual: "Manual run", "email.bounced": "Email bounced", "email.complained": "Spam complaint" }[kind] ?? "Run";
 }
 
-const DELIVERY = { bounced: ["failed", "Bounced"], delayed: ["waiting", "Delayed"], delivered: ["succeeded", "Delivered"] };
+const DELIVERY = { bounced: ["failed", "Bounced"], delayed: ["waiting", "Delayed"], delivered: ["succeeded", "Delivered"], complained: ["warning", "Spam complaint"] };
 
 /** What bounce reports said of the step's email, per recipient. */
 function deliveryList(delivery) {
