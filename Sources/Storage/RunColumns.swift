@@ -80,6 +80,17 @@ struct RunColumns: Sendable {
         return query
     }
 
+    /// ``insert(_:)`` that replaces a stored run of the same id in place (an upsert): one row the
+    /// whole time, so a concurrent reader waiting on its lock (PostgreSQL) finds it, never a
+    /// deleted one.
+    static func upsert(_ rows: some Collection<RunColumns>) -> SQLQueryString {
+        var query = insert(rows)
+        query.appendLiteral(" ON CONFLICT (id) DO UPDATE SET " + updateList)
+        return query
+    }
+
+    private static let updateList = names.dropFirst().map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
+
     // MARK: - Reading
 
     /// The run a `SELECT` (or `RETURNING`) of ``all`` returned.

@@ -28,15 +28,23 @@ extension SQLStore: RunStore {
         for run in changed { lastOfEach[run.id] = run }
         let written = lastOfEach
         let replaced = Self.lastOfEachID(try changed.map(RunColumns.init))
+        let dialect = self.dialect
         return try await transaction { session in
             var latest = written
             for chunk in inserted.chunked(by: RunColumns.rowsPerInsert) {
                 try await session.raw(RunColumns.insert(chunk)).run()
             }
             guard !replaced.isEmpty else { return .none }
-            if inserted.isEmpty {
+            switch dialect {
+            case .sqlite:
                 // Take the write lock before reading, so the read and the writes see one state.
-                try await session.raw("UPDATE runs SET status = status WHERE id = ''").run()
+                if inserted.isEmpty { try await session.raw("UPDATE runs SET status = status WHERE id = ''").run() }
+            case .postgresql:
+                // Lock the rows instead: a cancellation request waits on them, so it is either read
+                // below or sees this write.
+                for chunk in replaced.chunked(by: RunColumns.idsPerStatement) {
+                    try await session.raw("SELECT id FROM runs WHERE id IN (\(binds: chunk.map(\.id))) ORDER BY id\(dialect.forUpdate)").run()
+                }
             }
             var requested: Set<String> = []
             for chunk in replaced.chunked(by: RunColumns.idsPerStatement) {
@@ -57,11 +65,8 @@ extension SQLStore: RunStore {
                     outcome.cancelledInstead[row.id] = run
                 }
             }
-            for chunk in rows.chunked(by: RunColumns.idsPerStatement) {
-                try await session.raw("DELETE FROM runs WHERE id IN (\(binds: chunk.map(\.id)))").run()
-            }
             for chunk in rows.chunked(by: RunColumns.rowsPerInsert) {
-                try await session.raw(RunColumns.insert(chunk)).run()
+                try await session.raw(RunColumns.upsert(chunk)).run()
             }
             let answered = requested.filter { latest[$0]?.isFinished == true }
             if !answered.isEmpty {
@@ -86,16 +91,15 @@ extension SQLStore: RunStore {
         let columns = try RunColumns(run)
         let due = dueAt.millisecondsSince1970
         return try await transaction { session in
+            // One statement: the first fire inserts, a later one advances, an earlier or equal one
+            // (another instance fired it) returns no row — never a unique violation in a race.
             let advanced = try await session.raw("""
-                UPDATE cron_fires SET last_due_at = \(bind: due)
-                WHERE flow_id = \(bind: flowID) AND last_due_at < \(bind: due)
+                INSERT INTO cron_fires (flow_id, last_due_at) VALUES (\(bind: flowID), \(bind: due))
+                ON CONFLICT (flow_id) DO UPDATE SET last_due_at = excluded.last_due_at
+                WHERE cron_fires.last_due_at < excluded.last_due_at
                 RETURNING flow_id
                 """).all()
-            if advanced.isEmpty {
-                let stored = try await session.raw("SELECT flow_id FROM cron_fires WHERE flow_id = \(bind: flowID)").first()
-                guard stored == nil else { return false }
-                try await session.raw("INSERT INTO cron_fires (flow_id, last_due_at) VALUES (\(bind: flowID), \(bind: due))").run()
-            }
+            guard !advanced.isEmpty else { return false }
             try await session.raw(RunColumns.insert(CollectionOfOne(columns))).run()
             return true
         }
@@ -128,7 +132,7 @@ extension SQLStore: RunStore {
             return try await markRunning(
                 subquery: """
                     SELECT id FROM runs WHERE \(pending) AND workspace_id = \(bind: workspaces[0]) \
-                    AND not_before <= \(bind: nowMs) ORDER BY not_before, created_at, id LIMIT \(bind: request.share(of: workspaces[0]))
+                    AND not_before <= \(bind: nowMs) ORDER BY not_before, created_at, id LIMIT \(bind: request.share(of: workspaces[0]))\(dialect.skipLocked)
                     """,
                 request: request)
         default:
@@ -181,17 +185,17 @@ extension SQLStore: RunStore {
     /// status the decision was made from, in one transaction that writes first, so a claim or an
     /// end that happens at the same moment is either seen or wins, never lost.
     public func requestCancellation(runID: String, workspaceID: String, now: Date) async throws -> RunCancellation? {
-        try await transaction { session in
+        let dialect = self.dialect
+        return try await transaction { session in
             try await session.raw("UPDATE runs SET status = status WHERE id = ''").run()
             guard var run = try await session.raw("""
-                SELECT \(RunColumns.all) FROM runs WHERE id = \(bind: runID) AND workspace_id = \(bind: workspaceID)
+                SELECT \(RunColumns.all) FROM runs WHERE id = \(bind: runID) AND workspace_id = \(bind: workspaceID)\(dialect.forUpdate)
                 """).first().map(RunColumns.run(from:))
             else { return nil }
             switch run.handle(.cancelRequested, now: now) {
             case .save:
                 let columns = try RunColumns(run)
-                try await session.raw("DELETE FROM runs WHERE id = \(bind: runID)").run()
-                try await session.raw(RunColumns.insert(CollectionOfOne(columns))).run()
+                try await session.raw(RunColumns.upsert(CollectionOfOne(columns))).run()
                 return .cancelled(run)
             case .requestCancellation:
                 try await session.raw("""
@@ -342,11 +346,12 @@ extension SQLStore: RunStore {
             if deleted < Self.retentionChunk {
                 // Requests whose run is gone (deleted here, or never written finished).
                 try await database.raw("""
-                    DELETE FROM run_cancellations WHERE run_id NOT IN (SELECT id FROM runs WHERE status = \(bind: RunStatus.running.rawValue))
+                    DELETE FROM run_cancellations WHERE NOT EXISTS (
+                        SELECT 1 FROM runs WHERE runs.id = run_cancellations.run_id AND runs.status = \(bind: RunStatus.running.rawValue))
                     """).run()
                 // Deliveries of runs that are gone.
                 try await database.raw("""
-                    DELETE FROM step_deliveries WHERE run_id NOT IN (SELECT id FROM runs)
+                    DELETE FROM step_deliveries WHERE NOT EXISTS (SELECT 1 FROM runs WHERE runs.id = step_deliveries.run_id)
                     """).run()
                 return total
             }

@@ -72,10 +72,14 @@ extension SQLStore: UserStore {
     }
 
     /// Changes or removes a membership in one transaction with the last-admin check. (SQLite's
-    /// transaction has the connection to itself; the PostgreSQL port locks the workspace's
-    /// admin rows `FOR UPDATE` first.)
+    /// transaction has the connection to itself; on PostgreSQL the workspace's row is locked
+    /// first, so two demotions of its last two admins run one after the other.)
     public func changeMembership(userID: String, workspaceID: String, to role: WorkspaceRole?) async throws -> MembershipChange {
-        try await transaction { session in
+        let dialect = self.dialect
+        return try await transaction { session in
+            if dialect == .postgresql {
+                try await session.raw("SELECT id FROM workspaces WHERE id = \(bind: workspaceID)\(dialect.forUpdate)").run()
+            }
             guard let row = try await session.raw("""
                 SELECT role FROM memberships WHERE user_id = \(bind: userID) AND workspace_id = \(bind: workspaceID)
                 """).first()

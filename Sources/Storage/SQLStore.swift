@@ -8,10 +8,12 @@ import Workspaces
 /// scoping, the same duplicate rules.
 ///
 /// The SQL is the subset SQLite and PostgreSQL share, always with bound parameters: portable
-/// types, no `INSERT OR REPLACE` or `ON CONFLICT`, and `RETURNING` (SQLite 3.35+, PostgreSQL) where
-/// a write must report whether it touched a row. Upserts and unique checks are written as
-/// check-then-write; the check alone would race with another writer, so the engine's unique
-/// constraint backs it and its error is mapped to ``Workspaces/StoreError/duplicate(_:)`` too.
+/// types, `INSERT … ON CONFLICT (…) DO UPDATE/NOTHING` (SQLite 3.24+, PostgreSQL) instead of
+/// `INSERT OR REPLACE`, and `RETURNING` (SQLite 3.35+, PostgreSQL) where a write must report whether
+/// it touched a row. Unique checks are written as check-then-write; the check alone would race
+/// with another writer, so the engine's unique constraint backs it and its error is mapped to
+/// ``Workspaces/StoreError/duplicate(_:)`` too. The few statements that must differ (row locks,
+/// `SKIP LOCKED`) come from ``StorageDialect``.
 ///
 /// The store is safe to share across tasks even over the single SQLite connection
 /// ``SQLiteStorage`` uses. The flow and run stores need transactions (a group commit, a cron fire
@@ -31,16 +33,25 @@ public final class SQLStore: Sendable {
     private let connection: any SQLDatabase
     private let gate: ConnectionGate
 
+    /// Whether the database is one shared connection (SQLite), whose transactions must run alone.
+    private let sharesOneConnection: Bool
+
     /// A store over `database`, which must already be migrated (``Migrations/migrate()``).
     ///
-    /// The store must be the connection's only user, so that its gate sees every statement.
-    public init(database: any SQLDatabase, logger: Logger) {
+    /// `sharesOneConnection` (SQLite): the store must be the connection's only user, so that its
+    /// gate sees every statement. A pool (PostgreSQL) gives each transaction its own connection, so
+    /// nothing waits for it.
+    public init(database: any SQLDatabase, logger: Logger, sharesOneConnection: Bool = true) {
         let gate = ConnectionGate()
         self.connection = database
         self.gate = gate
-        self.database = GatedSQLDatabase(base: database, gate: gate)
+        self.database = sharesOneConnection ? GatedSQLDatabase(base: database, gate: gate) : database
+        self.sharesOneConnection = sharesOneConnection
         self.logger = logger
     }
+
+    /// Which SQL the database speaks, for the few statements that must differ (``StorageDialect``).
+    var dialect: StorageDialect { StorageDialect(connection) }
 
     /// Runs `body` in one transaction that has the connection to itself: statements from other
     /// tasks wait until it commits or rolls back.
@@ -51,7 +62,8 @@ public final class SQLStore: Sendable {
     func transaction<Result: Sendable>(
         _ body: @escaping @Sendable (any SQLDatabase) async throws -> Result
     ) async throws -> Result {
-        try await gate.withAccess(.transaction) {
+        guard sharesOneConnection else { return try await connection.inTransaction(body) }
+        return try await gate.withAccess(.transaction) {
             try await connection.inTransaction(body)
         }
     }

@@ -28,6 +28,13 @@ extension StoreKind {
                     try await body(FlowStores(flows: storage.store, runs: storage.store))
                 }
             }
+        case .postgres:
+            try await withPostgresStorage { storage in
+                for id in Self.flowWorkspaceIDs {
+                    try await storage.store.insertWorkspace(Fixture.workspace(id), tokenHash: "hash-\(id)")
+                }
+                try await body(FlowStores(flows: storage.store, runs: storage.store))
+            }
         }
     }
 }

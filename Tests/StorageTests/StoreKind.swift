@@ -1,6 +1,8 @@
 import Foundation
 import Logging
+import SQLKit
 import Storage
+import TestSupport
 import Testing
 import Workspaces
 
@@ -13,11 +15,14 @@ enum StoreKind: CaseIterable, Sendable, CustomTestStringConvertible {
     case inMemory
     /// ``Storage/SQLStore`` on a SQLite file in a fresh temporary directory.
     case sqliteFile
+    /// ``Storage/SQLStore`` on PostgreSQL (the tests' throwaway cluster), in a fresh schema.
+    case postgres
 
     var testDescription: String {
         switch self {
         case .inMemory: "in memory"
         case .sqliteFile: "SQLite file"
+        case .postgres: "PostgreSQL"
         }
     }
 
@@ -30,6 +35,8 @@ enum StoreKind: CaseIterable, Sendable, CustomTestStringConvertible {
             try await withTemporaryDirectory { directory in
                 try await withSQLiteStorage(dataDirectory: directory) { try await body($0.store) }
             }
+        case .postgres:
+            try await withPostgresStorage { try await body($0.store) }
         }
     }
 }
@@ -52,6 +59,62 @@ func withTemporaryDirectory(_ body: (URL) async throws -> Void) async throws {
 func withSQLiteStorage(dataDirectory: URL, _ body: (SQLiteStorage) async throws -> Void) async throws {
     let storage = try await SQLiteStorage.open(dataDirectory: dataDirectory, logger: testLogger)
     try await closing(storage, body)
+}
+
+/// PostgreSQL storage in a schema of its own on the tests' throwaway cluster, dropped and closed
+/// afterwards (also when `body` throws).
+func withPostgresStorage(_ body: (PostgresStorage) async throws -> Void) async throws {
+    // A few at a time: each migrates a schema of its own, and a hundred at once would load the
+    // machine enough to upset the timing tests that run beside them.
+    await postgresPermits.acquire()
+    defer { Task { await postgresPermits.release() } }
+    let schema = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
+    let storage: PostgresStorage
+    do {
+        storage = try await PostgresStorage.open(url: try PostgresTestServer.url(), logger: testLogger, searchPath: [schema], connectionsPerEventLoop: 1)
+    } catch {
+        // The throwaway server's errors hold nothing secret: show the server's words.
+        throw PostgresTestFailure(String(reflecting: error))
+    }
+    do {
+        try await body(storage)
+    } catch {
+        if String(describing: type(of: error)) == "PSQLError" { Issue.record("\(String(reflecting: error))") }
+        try? await storage.store.database.raw("DROP SCHEMA \(ident: schema) CASCADE").run()
+        try? await storage.close()
+        throw error
+    }
+    try await storage.store.database.raw("DROP SCHEMA \(ident: schema) CASCADE").run()
+    try await storage.close()
+}
+
+/// How many tests use PostgreSQL at once.
+let postgresPermits = Permits(3)
+
+/// A counting semaphore for tasks.
+actor Permits {
+    private var available: Int
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(_ count: Int) { available = count }
+
+    func acquire() async {
+        if available > 0 {
+            available -= 1
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    func release() {
+        if waiting.isEmpty { available += 1 } else { waiting.removeFirst().resume() }
+    }
+}
+
+/// A PostgreSQL error with the server's message, for a test's report.
+struct PostgresTestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// An in-memory SQLite storage for `body`, closed afterwards.

@@ -439,6 +439,8 @@ extension StoreKind {
             try await withTemporaryDirectory { directory in
                 try await withSQLiteStorage(dataDirectory: directory) { try await body($0.store) }
             }
+        case .postgres:
+            try await withPostgresStorage { try await body($0.store) }
         }
     }
 }
