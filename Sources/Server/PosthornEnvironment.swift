@@ -16,7 +16,7 @@ import Secrets
 /// both start here, so they read and write the same data.
 public struct PosthornEnvironment: Sendable {
     public let configuration: ServerConfiguration
-    public let storage: SQLiteStorage
+    public let storage: DatabaseStorage
     public let vault: Vault
     /// Where the key ring came from (rotation rewrites a key file, and refuses an environment key).
     public let keySource: KeySource
@@ -38,7 +38,8 @@ public struct PosthornEnvironment: Sendable {
         if case .file(let url, created: true) = keySource {
             logger.info("master key created", metadata: ["posthorn.key.file": "\(url.path)", "posthorn.key.id": "\(ring.active.id)"])
         }
-        let storage = try await SQLiteStorage.open(dataDirectory: configuration.dataDirectory, logger: logger)
+        let storage = try await DatabaseStorage.open(
+            dataDirectory: configuration.dataDirectory, postgresURL: configuration.postgresURL, logger: logger)
         let vault = Vault(keyRing: ring)
         let workspaces = WorkspaceService(store: storage.store)
         let users = UserService(users: storage.store, workspaces: storage.store, configuration: configuration.users)
@@ -86,7 +87,8 @@ public struct PosthornEnvironment: Sendable {
                     runs: storage.store, flows: storage.store, sentMessages: storage.store, suppressions: suppressions,
                     wake: { [executor = engine.executor] in executor.wake() }),
                 intakes: IntakeService(store: storage.store, credentials: storage.store, vault: vault),
-                sns: GuardedSNSEndpoint(fetcher: fetcher, pinnedCertificate: configuration.trustedSNSCertificate)),
+                sns: GuardedSNSEndpoint(fetcher: fetcher, pinnedCertificate: configuration.trustedSNSCertificate),
+                readiness: { await storage.isReachable() }),
             engine: engine, lock: lock)
     }
 
@@ -113,7 +115,7 @@ public struct PosthornEnvironment: Sendable {
         let environment = configuration.environment
         let keyFromEnvironment = environment[KeyRingFile.keyVariable] != nil || environment[KeyRingFile.keyFileVariable] != nil
         let files = FileManager.default
-        guard !keyFromEnvironment, files.fileExists(atPath: configuration.databaseURL.path),
+        guard !keyFromEnvironment, configuration.postgresURL == nil, files.fileExists(atPath: configuration.databaseURL.path),
             !files.fileExists(atPath: configuration.keyFileURL.path)
         else { return }
         throw WorkspaceError.invalid(

@@ -40,6 +40,8 @@ public struct PosthornServices: Sendable {
     public let intakes: IntakeService
     /// Providers' signed calls to the intake, verified and applied.
     public let deliverability: DeliverabilityIntake
+    /// Whether the database answers (`/readyz`).
+    public let readiness: @Sendable () async -> Bool
 
     /// Bundles the services.
     public init(
@@ -47,8 +49,9 @@ public struct PosthornServices: Sendable {
         connectionTester: ConnectionTester, flows: FlowService, flowStore: any FlowStore, runStore: any RunStore,
         metrics: ServerMetrics, runEvents: RunEventHub, domains: DomainService, dnsResolver: any TXTResolver,
         suppressions: SuppressionService, bounces: BounceIngest, intakes: IntakeService, sns: any SNSEndpoint,
-        previewFrames: PreviewFrames = PreviewFrames()
+        readiness: @escaping @Sendable () async -> Bool = { true }, previewFrames: PreviewFrames = PreviewFrames()
     ) {
+        self.readiness = readiness
         self.bounces = bounces
         self.intakes = intakes
         deliverability = DeliverabilityIntake(intakes: intakes, bounces: bounces, sns: sns)
@@ -77,6 +80,14 @@ public func buildRouter(services: PosthornServices, webApp: WebAppAssets = .bund
     let pages = WebAppRoutes(assets: webApp)
     router.add(middleware: RequestLogMiddleware(metrics: services.metrics, webApp: pages))
     router.get("healthz") { _, _ in HealthResponse(status: "ok") }
+    // Ready: the database answers (migrations ran before the server started listening). A load
+    // balancer stops sending to an instance that says 503.
+    router.get("readyz") { request, context in
+        let ready = await services.readiness()
+        var response = try HealthResponse(status: ready ? "ready" : "unavailable").response(from: request, context: context)
+        response.status = ready ? .ok : .serviceUnavailable
+        return response
+    }
     OpenAPIDocument.register(on: router)
     pages.register(on: router)
     services.previewFrames.register(on: router)

@@ -49,6 +49,9 @@ public struct ServerConfiguration: Sendable, CustomStringConvertible, CustomRefl
     /// The DNS servers *Check DNS* asks (`--dns-resolver HOST:PORT`); empty: those of
     /// /etc/resolv.conf.
     public var dnsServers: [(host: String, port: UInt16)] = []
+    /// A PostgreSQL database instead of the data directory's SQLite file (`--database
+    /// postgres://…` or `POSTHORN_DATABASE_URL`). The data directory still holds the key file.
+    public var postgresURL: String?
     /// A PEM certificate trusted for every SNS message instead of the one its `SigningCertURL`
     /// names (`--trust-sns-certificate`): for tests and installations that cannot reach AWS.
     /// Command line only — nothing a request or a token sends can set it.

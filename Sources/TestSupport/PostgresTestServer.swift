@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// A throwaway PostgreSQL cluster for the tests, started once per test process from Debian's
 /// `postgresql` package: `initdb` into a temporary directory (as the `postgres` user when the
@@ -14,19 +13,23 @@ public enum PostgresTestServer {
         public let description: String
     }
 
-    private static let started = Mutex<Result<String, Unavailable>?>(nil)
     nonisolated(unsafe) private static var stopCommand: [String] = []
     nonisolated(unsafe) private static var directory = ""
 
-    /// `postgres://posthorn@127.0.0.1:PORT/postgres?sslmode=disable`, the server started on first use.
-    public static func url() throws -> String {
-        let result = started.withLock { current -> Result<String, Unavailable> in
-            if let current { return current }
-            let made = Result { () throws(Unavailable) -> String in try start() }
-            current = made
-            return made
+    /// Started once, on first use, on a Dispatch thread: `initdb` and `pg_ctl` take seconds, and
+    /// waiting for them on the tests' cooperative threads (two on a two-core machine) would stall
+    /// every other test meanwhile.
+    private static let started = Task<String, any Error> {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { () throws(Unavailable) -> String in try start() })
+            }
         }
-        return try result.get()
+    }
+
+    /// `postgres://posthorn@127.0.0.1:PORT/postgres?sslmode=disable`, the server started on first use.
+    public static func url() async throws -> String {
+        try await started.value
     }
 
     private static func start() throws(Unavailable) -> String {

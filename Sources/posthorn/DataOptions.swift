@@ -7,12 +7,23 @@ import Logging
 import Server
 import Workspaces
 
-/// `--data-dir`, shared by `serve` and every command that works on stored data.
+/// `--data-dir` and `--database`, shared by `serve` and every command that works on stored data.
 struct DataOptions: ParsableArguments {
     @Option(name: .customLong("data-dir"), help: "Data directory (database and master key). Default: ./posthorn-data")
     var dataDirectory: String = "posthorn-data"
 
+    @Option(name: .customLong("database"), help: ArgumentHelp(
+        "A PostgreSQL database instead of the data directory's SQLite file: postgres://user:password@host:5432/db?sslmode=require (also POSTHORN_DATABASE_URL). The master key still comes from the data directory or POSTHORN_MASTER_KEY(_FILE).",
+        valueName: "URL"))
+    var database: String?
+
     var url: URL { URL(fileURLWithPath: dataDirectory) }
+
+    /// `--database`, else `POSTHORN_DATABASE_URL`; `nil` for SQLite.
+    var postgresURL: String? {
+        let value = database ?? ProcessInfo.processInfo.environment["POSTHORN_DATABASE_URL"]
+        return value?.isEmpty == false ? value : nil
+    }
 
     /// Opens the data directory quietly (warnings only) for a one-shot command.
     func openEnvironment(
@@ -20,7 +31,8 @@ struct DataOptions: ParsableArguments {
     ) async throws -> PosthornEnvironment {
         var logger = Logger(label: "posthorn")
         logger.logLevel = logLevel
-        let configuration = ServerConfiguration(dataDirectory: url, egressPolicy: egress, logLevel: logLevel)
+        var configuration = ServerConfiguration(dataDirectory: url, egressPolicy: egress, logLevel: logLevel)
+        configuration.postgresURL = postgresURL
         return try await PosthornEnvironment.open(configuration: configuration, logger: logger, exclusive: exclusive)
     }
 

@@ -155,6 +155,7 @@ struct ServeCommand: AsyncParsableCommand {
                 configuration.publicURL = url
             }
             configuration.trustsForwardedFor = trustForwardedFor
+            configuration.postgresURL = data.postgresURL
             if let trustSNSCertificate {
                 guard let pem = try? String(contentsOfFile: trustSNSCertificate, encoding: .utf8), pem.contains("-----BEGIN CERTIFICATE-----") else {
                     throw ValidationError("--trust-sns-certificate: \(trustSNSCertificate) is not a readable PEM certificate")

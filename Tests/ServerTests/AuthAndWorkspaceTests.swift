@@ -18,6 +18,8 @@ struct AuthAndWorkspaceTests {
                 let response = try await client.call(.get, "/healthz", token: nil)
                 #expect(response.status == .ok)
                 #expect(response["status"] as? String == "ok")
+                let ready = try await client.call(.get, "/readyz", token: nil)
+                #expect(ready.status == .ok && ready["status"] as? String == "ready", "the database answers")
             }
         }
     }

@@ -85,7 +85,7 @@ struct OpenAPIDocumentTests {
             // The web app's pages and assets are not the API.
             let api = router.routes.filter { route in
                 let path = "/" + route.path.description.drop { $0 == "/" }
-                return ["/api/", "/hooks/", "/healthz"].contains { path.hasPrefix($0) }
+                return ["/api/", "/hooks/", "/healthz", "/readyz"].contains { path.hasPrefix($0) }
             }
             let registered = Set(api.map { route in
                 "\(route.method.rawValue) " + route.path.description

@@ -71,7 +71,7 @@ func withPostgresStorage(_ body: (PostgresStorage) async throws -> Void) async t
     let schema = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
     let storage: PostgresStorage
     do {
-        storage = try await PostgresStorage.open(url: try PostgresTestServer.url(), logger: testLogger, searchPath: [schema], connectionsPerEventLoop: 1)
+        storage = try await PostgresStorage.open(url: try await PostgresTestServer.url(), logger: testLogger, searchPath: [schema], connectionsPerEventLoop: 1)
     } catch {
         // The throwaway server's errors hold nothing secret: show the server's words.
         throw PostgresTestFailure(String(reflecting: error))
