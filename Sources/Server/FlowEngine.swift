@@ -117,6 +117,8 @@ struct RunRetention: Sendable {
             do {
                 let deleted = try await runs.deleteFinishedRuns(before: cutoff)
                 if deleted > 0 { logger.info("old runs deleted", metadata: ["posthorn.runs.count": "\(deleted)"]) }
+                let keys = try await runs.deleteIdempotencyKeys(before: Date().addingTimeInterval(-Double(IdempotencyKey.retention.components.seconds)))
+                if keys > 0 { logger.info("old idempotency keys forgotten", metadata: ["posthorn.idempotency_keys.count": "\(keys)"]) }
                 let forgotten = try await sentMessages.deleteSentMessages(before: cutoff)
                 if forgotten > 0 { logger.info("old sent messages forgotten", metadata: ["posthorn.sent_messages.count": "\(forgotten)"]) }
             } catch {

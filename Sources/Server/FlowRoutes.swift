@@ -61,9 +61,11 @@ struct FlowRoutes {
             let flow = try await flow(try context.parameters.require("id"), in: workspace.id)
             let problems = services.flows.problems(of: flow)
             guard problems.isEmpty else { throw Self.hasProblems(problems, "This flow cannot run yet") }
-            let body = try await Self.manualBody(request)
-            let run = try await WebhookRoutes.start(flow, payload: TriggerPayload(kind: "manual", body: body), services: services)
-            return WebhookRoutes.accepted(runID: run.id)
+            let key = try WebhookRoutes.idempotencyKey(request)
+            let bytes = try await WebhookBody.collect(request)
+            let body = bytes.isEmpty ? JSONValue.object([:]) : try WebhookBody.object(bytes)
+            return try await WebhookRoutes.start(
+                flow, payload: TriggerPayload(kind: "manual", body: body), idempotencyKey: key, bytes: bytes, services: services)
         }
         // What one step would do with a trigger body, composed and checked as a run would, and
         // never done: no run is stored, no email sent.
@@ -134,12 +136,6 @@ struct FlowRoutes {
         } catch let error as FlowProblems {
             throw Self.hasProblems(error.problems, "Fix these problems before enabling the flow")
         }
-    }
-
-    /// A manual run's body stands in for the trigger's: a JSON object, or `{}` when empty.
-    private static func manualBody(_ request: Request) async throws -> JSONValue {
-        let bytes = try await WebhookBody.collect(request)
-        return bytes.isEmpty ? .object([:]) : try WebhookBody.object(bytes)
     }
 }
 

@@ -51,11 +51,11 @@ struct WebhookRoutes {
         guard FlowService.webhookSecretMatches(request.headers[.webhookSecret], webhook) else {
             throw APIError(.unauthorized, code: "invalid_webhook_secret", "Missing or wrong X-Webhook-Secret")
         }
-        let body = try await WebhookBody.read(request)
+        let key = try Self.idempotencyKey(request)
+        let (body, bytes) = try await WebhookBody.read(request)
         let payload = TriggerPayload(
             kind: "webhook", body: body, headers: Self.recordedHeaders(request.headers), query: Self.query(request.uri.query))
-        let run = try await Self.start(flow, payload: payload, services: services)
-        return Self.accepted(runID: run.id)
+        return try await Self.start(flow, payload: payload, idempotencyKey: key, bytes: bytes, services: services)
     }
 
     // MARK: Recording the request
@@ -105,19 +105,57 @@ struct WebhookRoutes {
         }
     }
 
-    /// `202 {"runId", "status": "queued"}`, written by hand: run ids are `run_` and base32, so
-    /// need no escaping, and the hot path skips an encoder.
-    static func accepted(runID: String) -> Response {
+    /// Starts a run, or — with an `Idempotency-Key` the flow already has a run for, made from the
+    /// same raw body — answers that run with `Idempotent-Replayed: true`. The same key with another
+    /// body is 422 `idempotency_key_reused`, and starts nothing.
+    static func start(
+        _ flow: Flow, payload: TriggerPayload, idempotencyKey key: String?, bytes: Data, services: PosthornServices
+    ) async throws -> Response {
+        guard let key else { return accepted(runID: try await start(flow, payload: payload, services: services).id) }
+        do {
+            let (runID, replayed) = try await services.flows.start(flow, payload: payload, idempotencyKey: key, rawBody: bytes)
+            guard replayed else { return accepted(runID: runID) }
+            let status = try await services.runStore.run(id: runID, workspaceID: flow.workspaceID)?.status ?? .queued
+            var response = accepted(runID: runID, status: status.rawValue)
+            response.headers[.idempotentReplayed] = "true"
+            return response
+        } catch RunWriterError.stopped {
+            throw APIError(.serviceUnavailable, code: "shutting_down", "The server is shutting down; try again")
+        } catch is IdempotencyKeyReused {
+            throw APIError(
+                .unprocessableContent, code: "idempotency_key_reused", field: "Idempotency-Key",
+                "This Idempotency-Key was used with another body; use a new key for a new request")
+        }
+    }
+
+    /// The request's `Idempotency-Key`, checked (1–255 visible ASCII characters); `nil` without one.
+    static func idempotencyKey(_ request: Request) throws -> String? {
+        guard let key = request.headers[.idempotencyKey] else { return nil }
+        guard IdempotencyKey.isValid(key) else {
+            throw APIError(
+                .badRequest, code: "invalid_idempotency_key", field: "Idempotency-Key",
+                "An Idempotency-Key is 1 to 255 visible ASCII characters")
+        }
+        return key
+    }
+
+    /// `202 {"runId", "status"}`, written by hand: run ids are `run_` and base32 and statuses are
+    /// plain words, so need no escaping, and the hot path skips an encoder.
+    static func accepted(runID: String, status: String = "queued") -> Response {
         Response(
             status: .accepted,
             headers: [.contentType: "application/json; charset=utf-8", .location: "/api/v1/runs/\(runID)"],
-            body: ResponseBody(byteBuffer: ByteBuffer(string: #"{"runId":"\#(runID)","status":"queued"}"#)))
+            body: ResponseBody(byteBuffer: ByteBuffer(string: #"{"runId":"\#(runID)","status":"\#(status)"}"#)))
     }
 }
 
 extension HTTPField.Name {
     /// The webhook's shared secret.
     static let webhookSecret = HTTPField.Name("X-Webhook-Secret")!
+    /// A caller's key that makes retrying a start safe.
+    static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
+    /// Set on the answer to a start that found the run of its key.
+    static let idempotentReplayed = HTTPField.Name("Idempotent-Replayed")!
 }
 
 // MARK: - Body
@@ -125,8 +163,9 @@ extension HTTPField.Name {
 /// A trigger's body: a JSON object, or a form whose fields become strings (a repeated field an
 /// array of strings). No body at all is `{}` (a ping with no payload).
 enum WebhookBody {
-    /// Reads and parses a webhook request's body.
-    static func read(_ request: Request) async throws -> JSONValue {
+    /// Reads and parses a webhook request's body; also the raw bytes (an idempotency key is bound
+    /// to their digest).
+    static func read(_ request: Request) async throws -> (body: JSONValue, bytes: Data) {
         let mediaType = request.headers[.contentType].map(Self.mediaType)
         let isForm: Bool
         switch mediaType {
@@ -141,11 +180,11 @@ enum WebhookBody {
             throw APIError(.unsupportedMediaType, code: "unsupported_media_type", "Send application/json or application/x-www-form-urlencoded")
         }
         let bytes = try await collect(request)
-        guard !bytes.isEmpty else { return .object([:]) }
+        guard !bytes.isEmpty else { return (.object([:]), bytes) }
         guard mediaType != nil else {
             throw APIError(.unsupportedMediaType, code: "unsupported_media_type", "Send application/json or application/x-www-form-urlencoded")
         }
-        return isForm ? try form(bytes) : try object(bytes)
+        return (isForm ? try form(bytes) : try object(bytes), bytes)
     }
 
     /// The body, at most ``WebhookRoutes/maximumBodySize`` bytes; a declared length over it is

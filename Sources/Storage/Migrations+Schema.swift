@@ -1,6 +1,6 @@
 extension Migrations {
     /// Every migration Posthorn ships, oldest first.
-    public static let all: [Migration] = [version1, version2, version3, version4, version5, version6, version7, version8, version9, version10, version11]
+    public static let all: [Migration] = [version1, version2, version3, version4, version5, version6, version7, version8, version9, version10, version11, version12]
 
     // MARK: - Version 1
 
@@ -408,6 +408,26 @@ extension Migrations {
                 PRIMARY KEY (run_id, step_id, recipient_key)
             )
             """,
+        ]
+    )
+
+    /// Idempotency keys of webhook and manual run starts (#17): one run per flow and key, the key
+    /// bound to the SHA-256 of the body it came with.
+    static let version12 = Migration(
+        version: 12,
+        name: "idempotency keys",
+        statements: [
+            """
+            CREATE TABLE idempotency_keys (
+                flow_id TEXT NOT NULL,
+                idempotency_key TEXT NOT NULL,
+                body_sha256 TEXT NOT NULL,
+                run_id TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (flow_id, idempotency_key)
+            )
+            """,
+            "CREATE INDEX idempotency_keys_created_at ON idempotency_keys (created_at)",
         ]
     )
 }

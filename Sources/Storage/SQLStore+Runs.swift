@@ -242,6 +242,39 @@ extension SQLStore: RunStore {
         return run
     }
 
+    /// Stores the key and the run in one transaction; a key already stored (by a request that
+    /// committed first — PostgreSQL makes a racing insert wait for it) stores nothing.
+    public func insertRun(_ run: Run, idempotencyKey key: IdempotencyKey) async throws -> IdempotentInsert {
+        let columns = try RunColumns(run)
+        return try await transaction { session in
+            let claimed = try await session.raw("""
+                INSERT INTO idempotency_keys (flow_id, idempotency_key, body_sha256, run_id, created_at)
+                VALUES (\(bind: run.flowID), \(bind: key.key), \(bind: key.bodyDigest), \(bind: run.id), \(bind: key.createdAt.millisecondsSince1970))
+                ON CONFLICT (flow_id, idempotency_key) DO NOTHING
+                RETURNING run_id
+                """).all()
+            if !claimed.isEmpty {
+                try await session.raw(RunColumns.insert(CollectionOfOne(columns))).run()
+                return .inserted
+            }
+            guard let row = try await session.raw("""
+                SELECT body_sha256, run_id FROM idempotency_keys
+                WHERE flow_id = \(bind: run.flowID) AND idempotency_key = \(bind: key.key)
+                """).first()
+            else { return .conflict }
+            let stored = StoredRow(row, table: "idempotency_keys", idColumn: "run_id")
+            let digest: String = try stored.value("body_sha256")
+            return digest == key.bodyDigest ? .replayed(runID: try stored.value("run_id")) : .conflict
+        }
+    }
+
+    /// Deletes idempotency keys made before `cutoff` (by the `created_at` index).
+    public func deleteIdempotencyKeys(before cutoff: Date) async throws -> Int {
+        try await database.raw("""
+            DELETE FROM idempotency_keys WHERE created_at < \(bind: cutoff.millisecondsSince1970) RETURNING flow_id
+            """).all().count
+    }
+
     /// Upserts the deliveries (`step_deliveries`) and inserts the runs they start, in one
     /// transaction; the run's own row is not touched.
     public func recordDeliveries(_ deliveries: [StepRecord.Delivery], runID: String, stepID: String, inserting starting: [Run]) async throws {

@@ -17,6 +17,12 @@ final class CountingRunStore: RunStore, Sendable {
     func enqueueCronFire(_ run: Run, flowID: String, dueAt: Date) async throws -> Bool {
         await base.enqueueCronFire(run, flowID: flowID, dueAt: dueAt)
     }
+    func insertRun(_ run: Run, idempotencyKey key: IdempotencyKey) async throws -> IdempotentInsert {
+        await base.insertRun(run, idempotencyKey: key)
+    }
+    func deleteIdempotencyKeys(before cutoff: Date) async throws -> Int {
+        await base.deleteIdempotencyKeys(before: cutoff)
+    }
     func recordDeliveries(_ deliveries: [StepRecord.Delivery], runID: String, stepID: String, inserting starting: [Run]) async throws {
         await base.recordDeliveries(deliveries, runID: runID, stepID: stepID, inserting: starting)
     }

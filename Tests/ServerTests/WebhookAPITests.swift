@@ -116,6 +116,38 @@ struct WebhookAPITests {
         }
     }
 
+    @Test("an Idempotency-Key makes a retried webhook answer the same run (Idempotent-Replayed), another body 422, a bad key 400; manual runs too")
+    func idempotencyKey() async throws {
+        try await APIHarness.run { harness in
+            let token = try await harness.workspace("Team")
+            try await harness.withEngine {
+                try await harness.test { client in
+                    let flow = try await Self.makeFlow(client, token: token, json: FlowJSON.webhook(name: "Orders"))
+                    let keyed = Self.json.merging(["Idempotency-Key": "order-1042"]) { $1 }
+                    let first = try await client.send(flow.hook, headers: keyed, body: #"{"order":1042}"#)
+                    #expect(first.status == .accepted && first.headers[.init("Idempotent-Replayed")!] == nil)
+                    let runID = try #require(first["runId"] as? String)
+                    let retry = try await client.send(flow.hook, headers: keyed, body: #"{"order":1042}"#)
+                    #expect(retry.status == .accepted && retry["runId"] as? String == runID)
+                    #expect(retry.headers[.init("Idempotent-Replayed")!] == "true")
+                    let other = try await client.send(flow.hook, headers: keyed, body: #"{"order": 1042}"#)
+                    #expect(other.status == .unprocessableContent && other.errorCode == "idempotency_key_reused", "the raw body differs")
+                    let bad = try await client.send(flow.hook, headers: Self.json.merging(["Idempotency-Key": "has space"]) { $1 }, body: "{}")
+                    #expect(bad.status == .badRequest && bad.errorCode == "invalid_idempotency_key")
+                    let runs = try await client.call(.get, "/api/v1/runs?flowId=\(flow.id)", token: token)
+                    #expect((runs["items"] as? [Any])?.count == 1, "one run for the key, none for the refused calls")
+
+                    let manualPath = "/api/v1/flows/\(flow.id)/runs"
+                    let auth = ["Authorization": "Bearer \(token)", "Content-Type": "application/json", "Idempotency-Key": "manual-7"]
+                    let manual = try await client.send(manualPath, headers: auth, body: #"{"n":7}"#)
+                    let again = try await client.send(manualPath, headers: auth, body: #"{"n":7}"#)
+                    #expect(manual.status == .accepted && again["runId"] as? String == manual["runId"] as? String)
+                    #expect(again.headers[.init("Idempotent-Replayed")!] == "true")
+                }
+            }
+        }
+    }
+
     @Test("a form body becomes an object of strings; a repeated field an array")
     func formBody() async throws {
         try await APIHarness.run { harness in

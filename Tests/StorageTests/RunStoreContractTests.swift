@@ -23,6 +23,36 @@ struct RunStoreContractTests {
         }
     }
 
+    @Test("an idempotency key makes one run per flow: the same body replays it, another body conflicts, racing requests make one", arguments: StoreKind.allCases)
+    func idempotencyKeys(_ kind: StoreKind) async throws {
+        try await kind.withFlowStores { stores in
+            let key = IdempotencyKey(key: "order-1042", bodyDigest: "aa", createdAt: Fixture.date(1_000))
+            #expect(try await stores.runs.insertRun(FlowFixture.run("run_1", flowID: "fl_1"), idempotencyKey: key) == .inserted)
+            #expect(try await stores.runs.insertRun(FlowFixture.run("run_2", flowID: "fl_1"), idempotencyKey: key) == .replayed(runID: "run_1"))
+            var other = key
+            other.bodyDigest = "bb"
+            #expect(try await stores.runs.insertRun(FlowFixture.run("run_3", flowID: "fl_1"), idempotencyKey: other) == .conflict)
+            #expect(try await stores.runs.run(id: "run_2", workspaceID: "ws_1") == nil)
+            #expect(try await stores.runs.run(id: "run_3", workspaceID: "ws_1") == nil)
+            #expect(try await stores.runs.insertRun(FlowFixture.run("run_4", flowID: "fl_2"), idempotencyKey: key) == .inserted, "keys are per flow")
+
+            let racing = IdempotencyKey(key: "retry-storm", bodyDigest: "cc", createdAt: Fixture.date(5_000))
+            let outcomes = try await withThrowingTaskGroup(of: IdempotentInsert.self) { group in
+                for index in 0..<12 {
+                    group.addTask { try await stores.runs.insertRun(FlowFixture.run("run_race\(index)", flowID: "fl_1"), idempotencyKey: racing) }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(outcomes.filter { $0 == .inserted }.count == 1)
+            let replayedIDs = Set(outcomes.compactMap { if case .replayed(let id) = $0 { id } else { nil } })
+            #expect(replayedIDs.count == 1 && outcomes.count == 12)
+            #expect(try await stores.runs.runs(workspaceID: "ws_1", flowID: "fl_1", status: nil, limit: 100, before: nil).count == 2)
+
+            #expect(try await stores.runs.deleteIdempotencyKeys(before: Fixture.date(2_000)) == 2)
+            #expect(try await stores.runs.insertRun(FlowFixture.run("run_5", flowID: "fl_1"), idempotencyKey: key) == .inserted, "a forgotten key is new")
+        }
+    }
+
     @Test("an update replaces the whole run; within one write the later version wins", arguments: StoreKind.allCases)
     func updates(_ kind: StoreKind) async throws {
         try await kind.withFlowStores { stores in

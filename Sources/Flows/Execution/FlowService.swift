@@ -121,6 +121,19 @@ public struct FlowService: Sendable {
         return run
     }
 
+    /// Starts a run of `flow` unless it already has one for `key` made from the same raw body
+    /// (compared by SHA-256): the run and whether it is that earlier one. Throws
+    /// ``IdempotencyKeyReused`` when the key came with another body.
+    public func start(_ flow: Flow, payload: TriggerPayload, idempotencyKey key: String, rawBody: Data) async throws -> (runID: String, replayed: Bool) {
+        let run = Run(id: Self.makeRunID(), workspaceID: flow.workspaceID, flowID: flow.id, trigger: payload, createdAt: now())
+        let digest = SHA256.hash(data: rawBody).map { String(format: "%02x", $0) }.joined()
+        switch try await writer.insert(run, idempotencyKey: IdempotencyKey(key: key, bodyDigest: digest, createdAt: now())) {
+        case .inserted: return (run.id, false)
+        case .replayed(let runID): return (runID, true)
+        case .conflict: throw IdempotencyKeyReused()
+        }
+    }
+
     /// A new run id.
     public static func makeRunID() -> String { RandomID.make(prefix: "run") }
 
@@ -151,4 +164,9 @@ enum RandomID {
         for _ in 0..<length { characters.append(alphabet[Int(generator.next() & 31)]) }
         return String(decoding: characters, as: UTF8.self)
     }
+}
+
+/// An `Idempotency-Key` sent again with another body.
+public struct IdempotencyKeyReused: Error, Sendable, Hashable {
+    public init() {}
 }

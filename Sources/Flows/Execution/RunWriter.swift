@@ -34,6 +34,18 @@ public actor RunWriter {
     /// Stores a new run; returns once it is committed.
     public func insert(_ run: Run) async throws { _ = try await submit(run, isInsert: true) }
 
+    /// Stores a new run under an idempotency key, in a transaction of its own (whether it is
+    /// stored depends on what is): see ``RunStore/insertRun(_:idempotencyKey:)``.
+    public func insert(_ run: Run, idempotencyKey key: IdempotencyKey) async throws -> IdempotentInsert {
+        guard !isStopped else { throw RunWriterError.stopped }
+        let outcome = try await store.insertRun(run, idempotencyKey: key)
+        if outcome == .inserted {
+            onCommitted([run])
+            onInserted()
+        }
+        return outcome
+    }
+
     /// Stores a run's progress or end; returns once it is committed, with what a cancellation
     /// request for it did (see ``RunStore/write(inserting:updating:)``).
     @discardableResult

@@ -42,6 +42,12 @@ public protocol RunStore: Sendable {
     /// keeps its progress and its later writes keep the deliveries. ``run(id:workspaceID:)``
     /// returns them on the step's ``StepRecord/delivery``.
     func recordDeliveries(_ deliveries: [StepRecord.Delivery], runID: String, stepID: String, inserting starting: [Run]) async throws
+    /// Stores `run` as the one run of `key` for its flow, in one transaction with the key — or,
+    /// when the flow already has a run for the key, stores nothing and says which (or that the
+    /// key came with another body). Two requests racing with one key make one run.
+    func insertRun(_ run: Run, idempotencyKey key: IdempotencyKey) async throws -> IdempotentInsert
+    /// Forgets idempotency keys made before `cutoff`; returns how many.
+    func deleteIdempotencyKeys(before cutoff: Date) async throws -> Int
     /// Takes due queued runs for a worker (see ``RunClaim``), marking them running under its
     /// owner until the lease ends. Two workers never get the same run.
     func claim(_ request: RunClaim) async throws -> [Run]
@@ -210,4 +216,37 @@ public struct RunBrief: Sendable, Hashable {
 public enum RunStoreError: Error, Sendable, Hashable {
     /// Part of the run cannot be stored (a value the encoder refuses); `reason` is safe to show.
     case unstorable(String)
+}
+
+/// A caller's `Idempotency-Key` for starting a run, bound to the SHA-256 of the body it came with.
+public struct IdempotencyKey: Sendable, Hashable {
+    /// As the caller sent it: 1–255 visible ASCII characters.
+    public var key: String
+    /// Lower-case hex SHA-256 of the raw request body.
+    public var bodyDigest: String
+    public var createdAt: Date
+
+    public init(key: String, bodyDigest: String, createdAt: Date) {
+        self.key = key
+        self.bodyDigest = bodyDigest
+        self.createdAt = createdAt
+    }
+
+    /// How long a key is kept at least (a retry within it never makes a second run).
+    public static let retention: Duration = .seconds(48 * 3600)
+
+    /// Whether `key` is acceptable: 1–255 characters, visible ASCII only.
+    public static func isValid(_ key: String) -> Bool {
+        !key.isEmpty && key.utf8.count <= 255 && key.utf8.allSatisfy { (0x21...0x7E).contains($0) }
+    }
+}
+
+/// What ``RunStore/insertRun(_:idempotencyKey:)`` did.
+public enum IdempotentInsert: Sendable, Hashable {
+    /// The run was stored, with the key.
+    case inserted
+    /// The flow already has a run for the key, made from the same body: that run's id.
+    case replayed(runID: String)
+    /// The key was used with another body: nothing stored.
+    case conflict
 }

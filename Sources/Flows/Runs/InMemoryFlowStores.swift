@@ -63,6 +63,8 @@ public actor InMemoryFlowStore: FlowStore {
 /// Runs in memory.
 public actor InMemoryRunStore: RunStore {
     private var runs: [String: Run] = [:]
+    /// flow id + key → (body digest, run id, made at).
+    private var idempotencyKeys: [String: (digest: String, runID: String, at: Date)] = [:]
     /// run id → step id → lower-cased recipient → delivery.
     private var deliveries: [String: [String: [String: StepRecord.Delivery]]] = [:]
     private let flows: InMemoryFlowStore
@@ -143,6 +145,22 @@ public actor InMemoryRunStore: RunStore {
             run.steps[index].delivery = StepRecord.Delivery.merged(run.steps[index].delivery, with: Array(byRecipient.values))
         }
         return run
+    }
+
+    public func insertRun(_ run: Run, idempotencyKey key: IdempotencyKey) -> IdempotentInsert {
+        let slot = run.flowID + "\u{0}" + key.key
+        if let existing = idempotencyKeys[slot] {
+            return existing.digest == key.bodyDigest ? .replayed(runID: existing.runID) : .conflict
+        }
+        idempotencyKeys[slot] = (key.bodyDigest, run.id, key.createdAt)
+        runs[run.id] = run
+        return .inserted
+    }
+
+    public func deleteIdempotencyKeys(before cutoff: Date) -> Int {
+        let old = idempotencyKeys.filter { $0.value.at < cutoff }.keys
+        for slot in old { idempotencyKeys[slot] = nil }
+        return old.count
     }
 
     public func recordDeliveries(_ new: [StepRecord.Delivery], runID: String, stepID: String, inserting starting: [Run]) {
