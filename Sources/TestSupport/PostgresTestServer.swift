@@ -79,6 +79,12 @@ public enum PostgresTestServer {
         posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         var pid: pid_t = 0
+        // Nothing else this process has open goes to the child: the server `pg_ctl` starts lives
+        // on, and would hold, say, the write end of another test's pipe, so that test would never
+        // read to its end. (glibc's posix_spawn_file_actions_addclosefrom_np is not visible to
+        // Swift, so bash closes them before it becomes the command.)
+        let closeInherited = #"for fd in /proc/$$/fd/*; do fd=${fd##*/}; if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null; fi; done; exec "$@""#
+        let command = ["/bin/bash", "-c", closeInherited, "bash"] + command
         let arguments = command.map { strdup($0) } + [nil]
         defer { for argument in arguments { free(argument) } }
         let spawned = posix_spawn(&pid, command[0], &actions, nil, arguments, environ)
