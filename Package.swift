@@ -277,7 +277,10 @@ let package = Package(
         ),
         .testTarget(
             name: "FlowsTests",
-            dependencies: ["Flows", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Flows", "TestSupport", .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ],
             swiftSettings: sharedSettings
         ),
         .testTarget(

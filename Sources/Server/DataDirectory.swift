@@ -64,16 +64,18 @@ final class DataDirectoryLock: Sendable {
     }
 }
 
-/// Held by the one process that executes runs on a data directory (an exclusive lock on
-/// `executor.lock`): `posthorn serve`, or `posthorn flow run` when no server is running. Two
-/// executors on one embedded database would each take the other's `running` runs for orphans.
+/// Held by the one process that executes runs on an embedded (SQLite) data directory (an
+/// exclusive lock on `executor.lock`): `posthorn serve`, or `posthorn flow run` when no server is
+/// running. Two executors on one embedded database would each take the other's `running` runs for
+/// orphans at start. On PostgreSQL any number of instances execute: leases keep them apart, and
+/// the role holds no lock.
 public final class ExecutionLease: Sendable {
-    private let lock: DataDirectoryLock
+    private let lock: DataDirectoryLock?
 
-    init(lock: DataDirectoryLock) {
+    init(lock: DataDirectoryLock?) {
         self.lock = lock
     }
 
     /// Gives the role up.
-    public func release() { lock.release() }
+    public func release() { lock?.release() }
 }

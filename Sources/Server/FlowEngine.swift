@@ -24,11 +24,16 @@ public struct FlowEngine: Sendable {
     private let cronSignal: WakeSignal
     /// Every stored change of a run, for live listeners (`GET /api/v1/events`).
     public let events: RunEventHub
+    private let storage: DatabaseStorage
+    private let webhooks: WebhookFlowCache
 
     init(
-        store: SQLStore, registry: NodeRegistry, pool: SMTPPool, configuration: ServerConfiguration,
-        metricsFactory: any MetricsFactory, logger: Logger
+        storage: DatabaseStorage, registry: NodeRegistry, pool: SMTPPool, webhooks: WebhookFlowCache,
+        configuration: ServerConfiguration, metricsFactory: any MetricsFactory, logger: Logger
     ) {
+        let store = storage.store
+        self.storage = storage
+        self.webhooks = webhooks
         self.pool = pool
         let signal = WakeSignal()
         let cronSignal = WakeSignal()
@@ -41,6 +46,10 @@ public struct FlowEngine: Sendable {
         executorConfiguration.concurrency = configuration.runConcurrency
         executorConfiguration.workspaceConcurrency = configuration.workspaceConcurrency
         executorConfiguration.shutdownGrace = configuration.shutdownGrace
+        executorConfiguration.lease = configuration.lease
+        executorConfiguration.leaseRenewal = configuration.leaseRenewal
+        // Several instances share PostgreSQL: a running run may be another's, live.
+        executorConfiguration.recoverAllRunningAtStart = !storage.isShared
         executor = FlowExecutor(
             flows: store, runs: store, writer: writer, processor: processor, configuration: executorConfiguration,
             signal: signal, logger: logger, metricsFactory: metricsFactory)
@@ -54,6 +63,7 @@ public struct FlowEngine: Sendable {
         service = FlowService(flows: store, runs: store, writer: writer, registry: registry, onFlowsChanged: {
             cronSignal.fire()
             executor.flowsChanged()
+            webhooks.invalidate()
         })
         retention = RunRetention(runs: store, sentMessages: store, keep: configuration.runRetention, logger: logger)
     }
@@ -67,7 +77,39 @@ public struct FlowEngine: Sendable {
             GracefulService(name: "executor", body: { await executor.run() }, stop: { executor.stop() }),
             TaskService(name: "cron") { [cronSignal] in await scheduler.run(wake: cronSignal) },
             TaskService(name: "retention") { await retention.run() },
+            TaskService(name: "cluster-notices") { await storage.listen { notice in await handle(notice) } },
         ]
+    }
+
+    /// Acts on what an instance sharing the database did (PostgreSQL): claims the runs it queued,
+    /// forgets cached flows when it changed one, and tells live listeners here about the runs it
+    /// stored.
+    func handle(_ notice: ClusterNotice) async {
+        switch notice {
+        case .runsQueued:
+            executor.wake()
+        case .flowsChanged:
+            flowsChangedElsewhere()
+        case .runsStored(let origin, let references):
+            // This instance's own writes were published when they committed.
+            guard origin != storage.store.origin else { return }
+            let listened = events.listenedTo(Set(references.map(\.workspaceID)))
+            guard !listened.isEmpty else { return }
+            var runs: [Run] = []
+            for reference in references where listened.contains(reference.workspaceID) {
+                if let run = try? await storage.store.run(id: reference.runID, workspaceID: reference.workspaceID) { runs.append(run) }
+            }
+            events.publish(runs)
+        case .everythingMayHaveChanged:
+            executor.wake()
+            flowsChangedElsewhere()
+        }
+    }
+
+    private func flowsChangedElsewhere() {
+        cronSignal.fire()
+        executor.flowsChanged()
+        webhooks.invalidate()
     }
 }
 

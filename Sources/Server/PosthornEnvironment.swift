@@ -61,9 +61,10 @@ public struct PosthornEnvironment: Sendable {
                 workspaces: storage.store, suppressions: suppressions, sentMessages: storage.store),
             HTTPRequestNode(fetcher: fetcher),
         ])
+        let webhooks = WebhookFlowCache()
         let engine = FlowEngine(
-            store: storage.store, registry: registry, pool: pool, configuration: configuration, metricsFactory: metricsFactory,
-            logger: logger)
+            storage: storage, registry: registry, pool: pool, webhooks: webhooks, configuration: configuration,
+            metricsFactory: metricsFactory, logger: logger)
         do {
             try await checkEverySecretOpens(storage.store, ring: ring)
             try await rateGate.restore()
@@ -88,13 +89,16 @@ public struct PosthornEnvironment: Sendable {
                     wake: { [executor = engine.executor] in executor.wake() }),
                 intakes: IntakeService(store: storage.store, credentials: storage.store, vault: vault),
                 sns: GuardedSNSEndpoint(fetcher: fetcher, pinnedCertificate: configuration.trustedSNSCertificate),
-                readiness: { await storage.isReachable() }),
+                readiness: { [executor = engine.executor] in await storage.isReachable() && executor.isHealthy },
+                webhooks: webhooks),
             engine: engine, lock: lock)
     }
 
-    /// Takes the executor role for this data directory, or `nil` when another process has it.
+    /// Takes the executor role for this data directory, or `nil` when another process has it
+    /// (SQLite); always granted on PostgreSQL, where instances share the work under leases.
     public func claimExecution() -> ExecutionLease? {
-        (try? DataDirectoryLock(directory: configuration.dataDirectory, exclusive: true, fileName: "executor.lock"))
+        guard !storage.isShared else { return ExecutionLease(lock: nil) }
+        return (try? DataDirectoryLock(directory: configuration.dataDirectory, exclusive: true, fileName: "executor.lock"))
             .map(ExecutionLease.init)
     }
 

@@ -42,6 +42,9 @@ public struct PosthornServices: Sendable {
     public let deliverability: DeliverabilityIntake
     /// Whether the database answers (`/readyz`).
     public let readiness: @Sendable () async -> Bool
+    /// Webhook id → flow, forgotten when a flow changes here or, through a ``Storage/ClusterNotice``,
+    /// on another instance.
+    public let webhooks: WebhookFlowCache
 
     /// Bundles the services.
     public init(
@@ -49,9 +52,11 @@ public struct PosthornServices: Sendable {
         connectionTester: ConnectionTester, flows: FlowService, flowStore: any FlowStore, runStore: any RunStore,
         metrics: ServerMetrics, runEvents: RunEventHub, domains: DomainService, dnsResolver: any TXTResolver,
         suppressions: SuppressionService, bounces: BounceIngest, intakes: IntakeService, sns: any SNSEndpoint,
-        readiness: @escaping @Sendable () async -> Bool = { true }, previewFrames: PreviewFrames = PreviewFrames()
+        readiness: @escaping @Sendable () async -> Bool = { true }, webhooks: WebhookFlowCache = WebhookFlowCache(),
+        previewFrames: PreviewFrames = PreviewFrames()
     ) {
         self.readiness = readiness
+        self.webhooks = webhooks
         self.bounces = bounces
         self.intakes = intakes
         deliverability = DeliverabilityIntake(intakes: intakes, bounces: bounces, sns: sns)
@@ -91,7 +96,7 @@ public func buildRouter(services: PosthornServices, webApp: WebAppAssets = .bund
     OpenAPIDocument.register(on: router)
     pages.register(on: router)
     services.previewFrames.register(on: router)
-    let webhooks = WebhookFlowCache()
+    let webhooks = services.webhooks
     WebhookRoutes(services: services, cache: webhooks).register(on: router)
     SessionRoutes(services: services).register(on: router.group("api/v1"))
     let api = router.group("api/v1").add(

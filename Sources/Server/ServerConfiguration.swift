@@ -35,6 +35,11 @@ public struct ServerConfiguration: Sendable, CustomStringConvertible, CustomRefl
     public var connectionLimits = HTTPConnectionLimits()
     /// How long SIGTERM waits for runs under way before cancelling them (10 s).
     public var shutdownGrace: Duration = .seconds(10)
+    /// How long a run claimed by this instance stays its own without renewal, and how often the
+    /// instance renews (`--lease-seconds`, `--lease-renewal-seconds`): after an instance dies or
+    /// loses the database for a lease, the others take its runs over.
+    public var lease: Duration = .seconds(30)
+    public var leaseRenewal: Duration = .seconds(10)
     /// Where `/metrics` listens (its own listener, loopback by default); port 0 turns it off.
     public var metricsHost = "127.0.0.1"
     public var metricsPort = 9464

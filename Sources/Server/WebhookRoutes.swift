@@ -240,9 +240,11 @@ enum WebhookBody {
 ///
 /// Correct because every change to a flow in this process goes through ``FlowRoutes``, which calls
 /// ``invalidate()`` after the change is committed (see ``Flows/InvalidatingCache`` for why a lookup
-/// in flight cannot store the old flow afterwards). Misses are not cached, so a flow created by
-/// another process (`posthorn flow create`) is found on its first call.
-final class WebhookFlowCache: Sendable {
+/// in flight cannot store the old flow afterwards), and a change made through another instance on
+/// the same PostgreSQL database arrives as a ``Storage/ClusterNotice`` that does the same. Misses
+/// are not cached, so a flow created by another process (`posthorn flow create`) is found on its
+/// first call.
+public final class WebhookFlowCache: Sendable {
     private let cache = InvalidatingCache<String, Flow>()
 
     /// The flow with this webhook id, enabled or not, from the cache or else from `store`.
@@ -250,8 +252,11 @@ final class WebhookFlowCache: Sendable {
         try await cache.value(for: webhookID) { try await store.flow(webhookID: webhookID) }
     }
 
+    /// An empty cache.
+    public init() {}
+
     /// Forgets every flow; call after a flow was changed or deleted (and the change committed).
-    func invalidate() {
+    public func invalidate() {
         cache.invalidate()
     }
 }

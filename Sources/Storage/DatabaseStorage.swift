@@ -31,6 +31,15 @@ public enum DatabaseStorage: Sendable {
         }
     }
 
+    /// Reports the ``ClusterNotice``s of the instances sharing the database until cancelled;
+    /// returns at once on SQLite, where one process does the work.
+    public func listen(onNotice: @escaping @Sendable (ClusterNotice) async -> Void) async {
+        switch self {
+        case .sqlite: return
+        case .postgres(let storage): await storage.listen(onNotice: onNotice)
+        }
+    }
+
     /// Whether the database answers now (for `/readyz`).
     public func isReachable() async -> Bool {
         (try? await store.database.raw("SELECT 1").run()) != nil

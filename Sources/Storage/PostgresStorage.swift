@@ -21,6 +21,9 @@ public final class PostgresStorage: Sendable {
     /// AsyncKit's pool is safe to share (its state is behind locks and event loops) but not marked
     /// `Sendable`.
     nonisolated(unsafe) private let pools: EventLoopGroupConnectionPool<PostgresConnectionSource>
+    /// For the listening connection, which is not the pool's.
+    private let configuration: SQLPostgresConfiguration
+    private let logger: Logger
 
     /// Connects, checks the collation, and applies pending migrations (one instance at a time,
     /// under an advisory lock).
@@ -75,7 +78,44 @@ public final class PostgresStorage: Sendable {
             try? await pools.shutdownAsync()
             throw error
         }
-        return PostgresStorage(pools: pools, store: SQLStore(database: database, logger: logger, sharesOneConnection: false))
+        let channel = "posthorn" + (searchPath?.first.map { "_" + $0 } ?? "")
+        return PostgresStorage(
+            pools: pools, configuration: configuration, logger: logger,
+            store: SQLStore(database: database, logger: logger, sharesOneConnection: false, notificationChannel: channel))
+    }
+
+    /// Listens for the ``ClusterNotice``s the instances sharing the database send (this one's
+    /// included), on a connection of its own, until cancelled. When that connection drops it
+    /// reconnects a second later and reports ``ClusterNotice/everythingMayHaveChanged``: notices
+    /// sent meanwhile are lost, and whoever acts on them must look again.
+    public func listen(onNotice: @escaping @Sendable (ClusterNotice) async -> Void) async {
+        var lostTouch = false
+        while !Task.isCancelled {
+            do {
+                let connection = try await PostgresConnection.connect(
+                    on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration.coreConfiguration, id: 0,
+                    logger: logger)
+                do {
+                    try await connection.listen(on: store.notificationChannel) { notifications in
+                        if lostTouch { await onNotice(.everythingMayHaveChanged) }
+                        logger.debug("listening for cluster notices", metadata: ["db.channel": "\(store.notificationChannel)"])
+                        for try await notification in notifications {
+                            if let notice = ClusterNotice(payload: notification.payload) { await onNotice(notice) }
+                        }
+                    }
+                } catch {
+                    try? await connection.close()
+                    throw error
+                }
+                try? await connection.close()
+            } catch {
+                if !Task.isCancelled {
+                    logger.warning("listening for cluster notices failed; retrying", metadata: ["error.type": "\(type(of: error))"])
+                }
+            }
+            lostTouch = true
+            try? await Task.sleep(for: .seconds(1))
+        }
     }
 
     /// Closes every connection. The store must not be used afterwards.
@@ -95,8 +135,13 @@ public final class PostgresStorage: Sendable {
         return Int64(bitPattern: key)
     }
 
-    private init(pools: EventLoopGroupConnectionPool<PostgresConnectionSource>, store: SQLStore) {
+    private init(
+        pools: EventLoopGroupConnectionPool<PostgresConnectionSource>, configuration: SQLPostgresConfiguration, logger: Logger,
+        store: SQLStore
+    ) {
         self.pools = pools
+        self.configuration = configuration
+        self.logger = logger
         self.store = store
     }
 }

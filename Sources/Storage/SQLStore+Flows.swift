@@ -22,6 +22,7 @@ extension SQLStore: FlowStore {
                 VALUES (\(bind: flow.id), \(bind: flow.workspaceID), \(columns.valueList))
                 """).run()
         }
+        try await notify(.flowsChanged, in: database)
     }
 
     /// The flow `id` of `workspaceID`; `nil` if it belongs to another workspace.
@@ -72,7 +73,10 @@ extension SQLStore: FlowStore {
                 RETURNING id
                 """).all()
         }
-        guard updated.isEmpty else { return true }
+        guard updated.isEmpty else {
+            try await notify(.flowsChanged, in: database)
+            return true
+        }
         // Nothing matched: deleted since the check, or saved since the version it was made from.
         let stillThere = try await database.raw("""
             SELECT id FROM flows WHERE id = \(bind: flow.id) AND workspace_id = \(bind: flow.workspaceID)
@@ -87,6 +91,7 @@ extension SQLStore: FlowStore {
         let deleted = try await database.raw("""
             DELETE FROM flows WHERE id = \(bind: id) AND workspace_id = \(bind: workspaceID) RETURNING id
             """).all()
+        if !deleted.isEmpty { try await notify(.flowsChanged, in: database) }
         return !deleted.isEmpty
     }
 

@@ -21,29 +21,47 @@ extension SQLStore: RunStore {
     /// JSON is encoded before the transaction takes the connection (a cancelled-instead run's again
     /// inside it: rare).
     @discardableResult
-    public func write(inserting newRuns: [Run], updating changed: [Run]) async throws -> RunWriteOutcome {
+    public func write(inserting newRuns: [Run], updating changed: [Run], owner: String?) async throws -> RunWriteOutcome {
         guard !newRuns.isEmpty || !changed.isEmpty else { return .none }
         let inserted = try newRuns.map(RunColumns.init)
         var lastOfEach: [String: Run] = [:]
         for run in changed { lastOfEach[run.id] = run }
         let written = lastOfEach
-        let replaced = Self.lastOfEachID(try changed.map(RunColumns.init))
+        let allReplaced = Self.lastOfEachID(try changed.map(RunColumns.init))
         let dialect = self.dialect
         return try await transaction { session in
             var latest = written
+            var replaced = allReplaced
             for chunk in inserted.chunked(by: RunColumns.rowsPerInsert) {
                 try await session.raw(RunColumns.insert(chunk)).run()
             }
-            guard !replaced.isEmpty else { return .none }
-            switch dialect {
-            case .sqlite:
-                // Take the write lock before reading, so the read and the writes see one state.
-                if inserted.isEmpty { try await session.raw("UPDATE runs SET status = status WHERE id = ''").run() }
-            case .postgresql:
-                // Lock the rows instead: a cancellation request waits on them, so it is either read
-                // below or sees this write.
+            if !inserted.isEmpty { try await self.notify(.runsQueued, in: session) }
+            guard !replaced.isEmpty else {
+                try await self.notifyStored(newRuns, in: session)
+                return .none
+            }
+            var outcome = RunWriteOutcome()
+            // SQLite: take the write lock before reading, so the reads and the writes see one state.
+            // PostgreSQL: lock the rows instead (below); a cancellation request, a takeover or a
+            // lease renewal waits on them, so each is either read here or sees this write.
+            if dialect == .sqlite, inserted.isEmpty { try await session.raw("UPDATE runs SET status = status WHERE id = ''").run() }
+            if owner != nil || dialect == .postgresql {
+                var held: Set<String> = []
                 for chunk in replaced.chunked(by: RunColumns.idsPerStatement) {
-                    try await session.raw("SELECT id FROM runs WHERE id IN (\(binds: chunk.map(\.id))) ORDER BY id\(dialect.forUpdate)").run()
+                    let rows = try await session.raw("""
+                        SELECT id, status, lease_owner FROM runs WHERE id IN (\(binds: chunk.map(\.id))) ORDER BY id\(dialect.forUpdate)
+                        """).all()
+                    for row in rows {
+                        let stored = StoredRow(row, table: "runs")
+                        let status: String = try stored.value("status")
+                        let leaseOwner: String? = try stored.optional("lease_owner")
+                        if status == RunStatus.running.rawValue, leaseOwner == owner { held.insert(try stored.value("id")) }
+                    }
+                }
+                if owner != nil {
+                    // A worker that lost its lease writes nothing: the run is another's now.
+                    outcome.refusedStale = Set(replaced.map(\.id)).subtracting(held)
+                    replaced.removeAll { outcome.refusedStale.contains($0.id) }
                 }
             }
             var requested: Set<String> = []
@@ -53,7 +71,6 @@ extension SQLStore: RunStore {
                     """).all()
                 for row in rows { requested.insert(try StoredRow(row, table: "run_cancellations", idColumn: "run_id").value("run_id")) }
             }
-            var outcome = RunWriteOutcome()
             var rows = replaced
             if !requested.isEmpty {
                 for (index, row) in rows.enumerated() where requested.contains(row.id) {
@@ -73,6 +90,7 @@ extension SQLStore: RunStore {
                 try await session.raw("DELETE FROM run_cancellations WHERE run_id IN (\(binds: Array(answered)))").run()
             }
             outcome.cancellationRequested = requested.subtracting(answered)
+            try await self.notifyStored(newRuns + rows.compactMap { latest[$0.id] }, in: session)
             return outcome
         }
     }
@@ -101,6 +119,8 @@ extension SQLStore: RunStore {
                 """).all()
             guard !advanced.isEmpty else { return false }
             try await session.raw(RunColumns.insert(CollectionOfOne(columns))).run()
+            try await self.notify(.runsQueued, in: session)
+            try await self.notifyStored(CollectionOfOne(run), in: session)
             return true
         }
     }
@@ -130,7 +150,7 @@ extension SQLStore: RunStore {
             return []
         case 1:
             return try await markRunning(
-                subquery: """
+                picking: """
                     SELECT id FROM runs WHERE \(pending) AND workspace_id = \(bind: workspaces[0]) \
                     AND not_before <= \(bind: nowMs) ORDER BY not_before, created_at, id LIMIT \(bind: request.share(of: workspaces[0]))\(dialect.skipLocked)
                     """,
@@ -156,19 +176,20 @@ extension SQLStore: RunStore {
         guard !chosen.isEmpty else { return [] }
         var claimed: [Run] = []
         for chunk in chosen.chunked(by: RunColumns.idsPerStatement) {
-            claimed += try await markRunning(subquery: "\(binds: Array(chunk))", request: request)
+            claimed += try await markRunning(ids: "\(binds: Array(chunk))", request: request)
         }
         // RETURNING gives no order: keep the round-robin order.
         let position = Dictionary(uniqueKeysWithValues: chosen.enumerated().map { ($1, $0) })
         return claimed.sorted { position[$0.id]! < position[$1.id]! }
     }
 
-    /// Marks the queued runs `ids` (a subquery or a list of binds) running for the claim; the runs,
-    /// oldest first by `(not_before, created_at, id)`.
-    private func markRunning(subquery ids: SQLQueryString, request: RunClaim) async throws -> [Run] {
+    /// Marks running for the claim the queued runs that `picking` selects (a `SELECT id …`, run
+    /// once: see ``picked(by:)``) or the `ids` (a list of binds); the runs, oldest first by
+    /// `(not_before, created_at, id)`.
+    private func markRunning(picking: SQLQueryString? = nil, ids: SQLQueryString = "SELECT id FROM picked", request: RunClaim) async throws -> [Run] {
         let nowMs = request.now.millisecondsSince1970
         let rows = try await database.raw("""
-            UPDATE runs SET status = \(bind: RunStatus.running.rawValue), lease_owner = \(bind: request.owner), \
+            \(picking.map(Self.picked(by:)) ?? "")UPDATE runs SET status = \(bind: RunStatus.running.rawValue), lease_owner = \(bind: request.owner), \
             lease_expires_at = \(bind: request.leaseUntil.millisecondsSince1970), started_at = COALESCE(started_at, \(bind: nowMs)), \
             starts_without_progress = starts_without_progress + 1
             WHERE id IN (\(ids)) AND status IN (\(bind: RunStatus.queued.rawValue), \(bind: RunStatus.waiting.rawValue))
@@ -196,6 +217,7 @@ extension SQLStore: RunStore {
             case .save:
                 let columns = try RunColumns(run)
                 try await session.raw(RunColumns.upsert(CollectionOfOne(columns))).run()
+                try await self.notifyStored(CollectionOfOne(run), in: session)
                 return .cancelled(run)
             case .requestCancellation:
                 try await session.raw("""
@@ -209,14 +231,43 @@ extension SQLStore: RunStore {
         }
     }
 
-    /// Running runs whose lease expired by `now` (or that have none), by id.
-    public func abandoned(now: Date) async throws -> [Run] {
-        try await allRuns("""
-            SELECT \(RunColumns.all) FROM runs
-            WHERE status = \(bind: RunStatus.running.rawValue)
-            AND (lease_expires_at IS NULL OR lease_expires_at <= \(bind: now.millisecondsSince1970))
-            ORDER BY id
-            """)
+    /// Extends the leases of `owner`'s running runs in one `UPDATE` (never shortening one; on
+    /// PostgreSQL it waits for a row a takeover has locked, then finds it no longer the owner's).
+    public func renewLeases(owner: String, until: Date) async throws -> Set<String> {
+        let untilMs = until.millisecondsSince1970
+        let rows = try await database.raw("""
+            UPDATE runs SET lease_expires_at = CASE WHEN lease_expires_at > \(bind: untilMs) THEN lease_expires_at ELSE \(bind: untilMs) END
+            WHERE status = \(bind: RunStatus.running.rawValue) AND lease_owner = \(bind: owner)
+            RETURNING id
+            """).all()
+        return Set(try rows.map { row throws(StorageError) -> String in try StoredRow(row, table: "runs").value("id") })
+    }
+
+    /// Takes over running runs whose lease expired by `expiredBy` (or that have none), by id, in
+    /// one `UPDATE` whose subquery skips rows another instance is taking over (PostgreSQL); the
+    /// condition is checked again by the `UPDATE` itself, so a run renewed meanwhile stays its
+    /// owner's.
+    public func takeOver(owner: String, expiredBy: Date, leaseUntil: Date, limit: Int) async throws -> [Run] {
+        guard limit > 0 else { return [] }
+        let expired: SQLQueryString = """
+            status = \(bind: RunStatus.running.rawValue) \
+            AND (lease_expires_at IS NULL OR lease_expires_at <= \(bind: expiredBy.millisecondsSince1970))
+            """
+        let rows = try await database.raw("""
+            \(Self.picked(by: "SELECT id FROM runs WHERE \(expired) ORDER BY id LIMIT \(bind: limit)\(dialect.skipLocked)"))\
+            UPDATE runs SET lease_owner = \(bind: owner), lease_expires_at = \(bind: leaseUntil.millisecondsSince1970)
+            WHERE id IN (SELECT id FROM picked) AND \(expired)
+            RETURNING \(RunColumns.all)
+            """).all()
+        return try rows.map(RunColumns.run(from:)).sorted { $0.id < $1.id }
+    }
+
+    /// `WITH picked AS MATERIALIZED (select) `: the rows an `UPDATE` is to change, chosen once.
+    /// Written inline as `WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`, PostgreSQL may
+    /// evaluate the subquery again for the outer rows, and the `UPDATE` then changes more than `n`
+    /// (seen: a takeover of limit 2 took 3).
+    private static func picked(by select: SQLQueryString) -> SQLQueryString {
+        "WITH picked AS MATERIALIZED (\(select)) "
     }
 
     /// The run `id` of `workspaceID`; `nil` if it belongs to another workspace.
@@ -255,6 +306,8 @@ extension SQLStore: RunStore {
                 """).all()
             if !claimed.isEmpty {
                 try await session.raw(RunColumns.insert(CollectionOfOne(columns))).run()
+                try await self.notify(.runsQueued, in: session)
+                try await self.notifyStored(CollectionOfOne(run), in: session)
                 return .inserted
             }
             guard let row = try await session.raw("""
@@ -291,6 +344,10 @@ extension SQLStore: RunStore {
             }
             for chunk in inserted.chunked(by: RunColumns.rowsPerInsert) {
                 try await session.raw(RunColumns.insert(chunk)).run()
+            }
+            if !inserted.isEmpty {
+                try await self.notify(.runsQueued, in: session)
+                try await self.notifyStored(starting, in: session)
             }
         }
     }

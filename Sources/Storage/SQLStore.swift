@@ -35,13 +35,20 @@ public final class SQLStore: Sendable {
 
     /// Whether the database is one shared connection (SQLite), whose transactions must run alone.
     private let sharesOneConnection: Bool
+    /// This process among the instances sharing the database (its own ``ClusterNotice``s come
+    /// back to it too, and are told apart by it).
+    public let origin: String
+    /// The channel of ``ClusterNotice``s (PostgreSQL): one per schema.
+    public let notificationChannel: String
 
     /// A store over `database`, which must already be migrated (``Migrations/migrate()``).
     ///
     /// `sharesOneConnection` (SQLite): the store must be the connection's only user, so that its
     /// gate sees every statement. A pool (PostgreSQL) gives each transaction its own connection, so
     /// nothing waits for it.
-    public init(database: any SQLDatabase, logger: Logger, sharesOneConnection: Bool = true) {
+    public init(database: any SQLDatabase, logger: Logger, sharesOneConnection: Bool = true, notificationChannel: String = "posthorn") {
+        origin = "i" + String(UInt64.random(in: 0 ... .max), radix: 36)
+        self.notificationChannel = notificationChannel
         let gate = ConnectionGate()
         self.connection = database
         self.gate = gate

@@ -73,6 +73,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("shutdown-grace-seconds"), help: "Time SIGTERM waits for runs under way before cancelling them (default 10).")
     var shutdownGraceSeconds = 10
 
+    @Option(name: .customLong("lease-seconds"), help: "How long a run this instance executes stays its own without renewal; after it, another instance on the same PostgreSQL database takes it over (default 30).")
+    var leaseSeconds = 30
+
+    @Option(name: .customLong("lease-renewal-seconds"), help: "How often this instance renews its runs' leases and takes over runs whose lease expired; less than lease-seconds (default 10).")
+    var leaseRenewalSeconds = 10
+
     @Option(name: .customLong("public-url"), help: "The address people reach Posthorn at behind a proxy, e.g. https://posthorn.example.com (the web app's origin; https marks the session cookie Secure).")
     var publicURL: String?
 
@@ -130,6 +136,9 @@ struct ServeCommand: AsyncParsableCommand {
             else {
                 throw CommandFailure(message: "header-timeout-seconds and body-timeout-seconds must be 1 to 3600, idle-timeout-seconds 1 to 86400, max-connections 1 to 1000000, shutdown-grace-seconds 0 to 3600")
             }
+            guard (2...3_600).contains(leaseSeconds), (1...3_600).contains(leaseRenewalSeconds), leaseRenewalSeconds < leaseSeconds else {
+                throw CommandFailure(message: "lease-seconds must be 2 to 3600, lease-renewal-seconds 1 to 3600 and less than lease-seconds")
+            }
             var configuration = ServerConfiguration(
                 dataDirectory: data.url, host: host, port: port, egressPolicy: try egressPolicy(flags: allowPrivateEgress),
                 logLevel: level)
@@ -143,6 +152,8 @@ struct ServeCommand: AsyncParsableCommand {
                 idleTimeout: .seconds(idleTimeoutSeconds),
                 maximumConnections: maxConnections)
             configuration.shutdownGrace = .seconds(shutdownGraceSeconds)
+            configuration.lease = .seconds(leaseSeconds)
+            configuration.leaseRenewal = .seconds(leaseRenewalSeconds)
             guard (0...65535).contains(metricsPort), metricsPort == 0 || metricsPort != port || metricsHost != host else {
                 throw CommandFailure(message: "metrics-port must be 0 to 65535 and not the API's port")
             }

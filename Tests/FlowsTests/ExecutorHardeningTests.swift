@@ -11,8 +11,8 @@ final class CountingRunStore: RunStore, Sendable {
     init(_ base: InMemoryRunStore) { self.base = base }
     var claims: Int { claimCount.withLock { $0 } }
 
-    func write(inserting: [Run], updating: [Run]) async throws -> RunWriteOutcome {
-        await base.write(inserting: inserting, updating: updating)
+    func write(inserting: [Run], updating: [Run], owner: String?) async throws -> RunWriteOutcome {
+        await base.write(inserting: inserting, updating: updating, owner: owner)
     }
     func enqueueCronFire(_ run: Run, flowID: String, dueAt: Date) async throws -> Bool {
         await base.enqueueCronFire(run, flowID: flowID, dueAt: dueAt)
@@ -33,7 +33,10 @@ final class CountingRunStore: RunStore, Sendable {
     func requestCancellation(runID: String, workspaceID: String, now: Date) async throws -> RunCancellation? {
         await base.requestCancellation(runID: runID, workspaceID: workspaceID, now: now)
     }
-    func abandoned(now: Date) async throws -> [Run] { await base.abandoned(now: now) }
+    func renewLeases(owner: String, until: Date) async throws -> Set<String> { await base.renewLeases(owner: owner, until: until) }
+    func takeOver(owner: String, expiredBy: Date, leaseUntil: Date, limit: Int) async throws -> [Run] {
+        await base.takeOver(owner: owner, expiredBy: expiredBy, leaseUntil: leaseUntil, limit: limit)
+    }
     func run(id: String, workspaceID: String) async throws -> Run? { await base.run(id: id, workspaceID: workspaceID) }
     func runs(workspaceID: String, flowID: String?, status: RunStatus?, limit: Int, before cursor: RunCursor?) async throws -> [Run] {
         await base.runs(workspaceID: workspaceID, flowID: flowID, status: status, limit: limit, before: cursor)

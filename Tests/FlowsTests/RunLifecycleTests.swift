@@ -102,7 +102,8 @@ struct RunLifecycleTests {
             .ambiguous(Self.failure), .retryScheduled(notBefore: Self.start.addingTimeInterval(30)),
             .postponed(notBefore: Self.start.addingTimeInterval(1)), .cancelRequested, .cancellationObserved, .workerLost(nil),
             .workerLost(.repeatable(stepID: "s")), .workerLost(.notRepeatable(stepID: "s")), .abandoned(Self.failure),
-            .progressSaved,
+            .progressSaved, .leaseRenewed(until: Self.start.addingTimeInterval(900)),
+            .takenOver(owner: "heir", leaseUntil: Self.start.addingTimeInterval(1200)),
         ]
         for _ in 0..<40 {
             now = now.addingTimeInterval(1)

@@ -278,29 +278,112 @@ struct RunStoreContractTests {
 
     // MARK: - Recovery
 
-    @Test("abandoned runs are the running ones whose lease expired by now, by id", arguments: StoreKind.allCases)
-    func abandoned(_ kind: StoreKind) async throws {
+    /// A run `running` under `owner`'s lease until `leaseExpiresAt` (ms).
+    private static func running(_ id: String, owner: String? = "worker", leaseExpiresAt: Int64?) -> Run {
+        var run = FlowFixture.run(id, status: .running)
+        run.restore(leaseOwner: leaseExpiresAt == nil ? nil : owner)
+        run.restore(leaseExpiresAt: leaseExpiresAt.map(Fixture.date))
+        return run
+    }
+
+    @Test("a takeover takes the running runs whose lease expired (or that have none) for the new owner, by id, up to its limit", arguments: StoreKind.allCases)
+    func takeOver(_ kind: StoreKind) async throws {
         try await kind.withFlowStores { stores in
             let now = Fixture.date(1_700_000_100_000)
-            func running(_ id: String, leaseExpiresAt: Int64?) -> Run {
-                var run = FlowFixture.run(id, status: .running)
-                run.restore(leaseOwner: leaseExpiresAt == nil ? nil : "worker")
-                run.restore(leaseExpiresAt: leaseExpiresAt.map(Fixture.date))
-                return run
-            }
-            var expiredButDone = running("run_done", leaseExpiresAt: 1_700_000_000_000)
+            var expiredButDone = Self.running("run_done", leaseExpiresAt: 1_700_000_000_000)
             expiredButDone.restore(status: .succeeded)
             try await stores.runs.enqueue([
-                running("run_c", leaseExpiresAt: 1_700_000_099_999),
-                running("run_a", leaseExpiresAt: 1_700_000_100_000),
-                running("run_live", leaseExpiresAt: 1_700_000_100_001),
-                running("run_b", leaseExpiresAt: nil),
+                Self.running("run_c", leaseExpiresAt: 1_700_000_099_999),
+                Self.running("run_a", leaseExpiresAt: 1_700_000_100_000),
+                Self.running("run_live", leaseExpiresAt: 1_700_000_100_001),
+                Self.running("run_b", leaseExpiresAt: nil),
                 expiredButDone,
                 FlowFixture.run("run_queued"),
             ])
+            let until = Fixture.date(1_700_000_130_000)
 
-            #expect(try await stores.runs.abandoned(now: now).map(\.id) == ["run_a", "run_b", "run_c"])
-            #expect(try await stores.runs.abandoned(now: .distantFuture).map(\.id) == ["run_a", "run_b", "run_c", "run_live"])
+            let first = try await stores.runs.takeOver(owner: "heir", expiredBy: now, leaseUntil: until, limit: 2)
+            #expect(first.map(\.id) == ["run_a", "run_b"])
+            #expect(first.allSatisfy { $0.leaseOwner == "heir" && $0.leaseExpiresAt == until && $0.status == .running })
+            let rest = try await stores.runs.takeOver(owner: "heir", expiredBy: now, leaseUntil: until, limit: 10)
+            #expect(rest.map(\.id) == ["run_c"], "taken runs now hold a live lease")
+            #expect(try await stores.runs.run(id: "run_c", workspaceID: "ws_1")?.leaseOwner == "heir")
+            #expect(try await stores.runs.takeOver(owner: "other", expiredBy: now, leaseUntil: until, limit: 10).isEmpty)
+
+            let everything = try await stores.runs.takeOver(owner: "restart", expiredBy: .distantFuture, leaseUntil: until, limit: 10)
+            #expect(everything.map(\.id) == ["run_a", "run_b", "run_c", "run_live"], "an embedded start takes every running run")
+        }
+    }
+
+    @Test("two workers taking over at once never get the same run, and together take every expired one", arguments: StoreKind.allCases)
+    func concurrentTakeOver(_ kind: StoreKind) async throws {
+        try await kind.withFlowStores { stores in
+            try await stores.runs.enqueue((0..<60).map { Self.running("run_\($0)", leaseExpiresAt: 1_000) })
+            let taken = try await withThrowingTaskGroup(of: [String].self) { group in
+                for worker in 0..<4 {
+                    group.addTask {
+                        var mine: [String] = []
+                        while true {
+                            let batch = try await stores.runs.takeOver(
+                                owner: "w\(worker)", expiredBy: Fixture.date(2_000), leaseUntil: Fixture.date(9_000), limit: 5)
+                            if batch.isEmpty { return mine }
+                            mine += batch.map(\.id)
+                        }
+                    }
+                }
+                return try await group.reduce(into: []) { $0 += $1 }
+            }
+            #expect(taken.count == 60 && Set(taken).count == 60)
+        }
+    }
+
+    @Test("renewing extends the owner's running leases only, never shortens one, and names what the owner still holds", arguments: StoreKind.allCases)
+    func renewLeases(_ kind: StoreKind) async throws {
+        try await kind.withFlowStores { stores in
+            var finished = Self.running("run_done", owner: "me", leaseExpiresAt: 1_000)
+            finished.restore(status: .succeeded)
+            try await stores.runs.enqueue([
+                Self.running("run_mine", owner: "me", leaseExpiresAt: 1_000),
+                Self.running("run_far", owner: "me", leaseExpiresAt: 50_000),
+                Self.running("run_theirs", owner: "them", leaseExpiresAt: 1_000),
+                finished,
+            ])
+            #expect(try await stores.runs.renewLeases(owner: "me", until: Fixture.date(10_000)) == ["run_mine", "run_far"])
+            #expect(try await stores.runs.run(id: "run_mine", workspaceID: "ws_1")?.leaseExpiresAt == Fixture.date(10_000))
+            #expect(try await stores.runs.run(id: "run_far", workspaceID: "ws_1")?.leaseExpiresAt == Fixture.date(50_000))
+            #expect(try await stores.runs.run(id: "run_theirs", workspaceID: "ws_1")?.leaseExpiresAt == Fixture.date(1_000))
+            #expect(try await stores.runs.takeOver(owner: "them", expiredBy: Fixture.date(5_000), leaseUntil: Fixture.date(60_000), limit: 10)
+                .map(\.id) == ["run_theirs"], "a renewed lease is not taken over")
+        }
+    }
+
+    @Test("an owner's write lands only while it holds the run: after a takeover it is refused and changes nothing", arguments: StoreKind.allCases)
+    func ownerCheckedWrites(_ kind: StoreKind) async throws {
+        try await kind.withFlowStores { stores in
+            try await stores.runs.enqueue([Self.running("run_1", owner: "old", leaseExpiresAt: 1_000), FlowFixture.run("run_2")])
+            var progress = Self.running("run_1", owner: "old", leaseExpiresAt: 1_000)
+            progress.handle(.progressSaved, now: Fixture.date(900))
+            #expect(try await stores.runs.write(inserting: [], updating: [progress], owner: "old").refusedStale.isEmpty)
+
+            let taken = try await stores.runs.takeOver(owner: "new", expiredBy: Fixture.date(2_000), leaseUntil: Fixture.date(9_000), limit: 10)
+            #expect(taken.map(\.id) == ["run_1"])
+            var late = progress
+            late.handle(.completed, now: Fixture.date(2_500))
+            var queued = FlowFixture.run("run_2")
+            queued.handle(.claimed(owner: "old", leaseUntil: Fixture.date(3_000)), now: Fixture.date(2_500))
+            let outcome = try await stores.runs.write(inserting: [FlowFixture.run("run_3")], updating: [late, queued], owner: "old")
+            #expect(outcome.refusedStale == ["run_1", "run_2"], "a run another holds, and one this owner never held")
+            let stored = try await stores.runs.run(id: "run_1", workspaceID: "ws_1")
+            #expect(stored?.status == .running && stored?.leaseOwner == "new", "the new owner's run is untouched")
+            #expect(try await stores.runs.run(id: "run_2", workspaceID: "ws_1")?.status == .queued)
+            #expect(try await stores.runs.run(id: "run_3", workspaceID: "ws_1") != nil, "inserts in the same write land")
+
+            var ended = taken[0]
+            ended.handle(.completed, now: Fixture.date(3_000))
+            #expect(try await stores.runs.write(inserting: [], updating: [ended], owner: "new").refusedStale.isEmpty)
+            #expect(try await stores.runs.run(id: "run_1", workspaceID: "ws_1")?.status == .succeeded)
+            #expect(try await stores.runs.write(inserting: [], updating: [ended], owner: "new").refusedStale == ["run_1"],
+                    "a finished run is no one's")
         }
     }
 

@@ -15,8 +15,14 @@ public final class FlowExecutor: Sendable {
         /// The most of them one workspace may hold; `nil` keeps ``reservedForOtherWorkspaces``
         /// slots free for the others (see ``effectiveWorkspaceLimit``).
         public var workspaceConcurrency: Int?
-        /// How long a claimed run belongs to this worker before another may take it over.
-        public var lease: Duration = .seconds(300)
+        /// How long a claimed run belongs to this worker, unless renewed, before another worker
+        /// may take it over (an instance that died or lost touch with the database).
+        public var lease: Duration = .seconds(30)
+        /// How often the worker renews the leases of its runs and takes over runs whose leases
+        /// expired. A few renewals fit in one lease, so a slow database does not cost a live run.
+        public var leaseRenewal: Duration = .seconds(10)
+        /// The most runs one takeover takes.
+        public var takeOverBatch = 100
         /// How often to look for due retries when nothing woke the worker.
         public var pollInterval: Duration = .milliseconds(250)
         /// How long a graceful stop waits for the runs under way; then they are cancelled, which
@@ -27,8 +33,9 @@ public final class FlowExecutor: Sendable {
         /// running belonged to this server's previous life). Off when several instances share work:
         /// then only runs whose lease expired are taken over.
         public var recoverAllRunningAtStart = true
-        /// Identifies this worker in leases.
-        public var workerID = "worker-\(UInt32.random(in: 0 ... .max))"
+        /// Identifies this worker in leases: the process id (for an operator reading the table)
+        /// and 64 random bits (unique among instances on any number of machines).
+        public var workerID = "worker-\(ProcessInfo.processInfo.processIdentifier)-\(String(UInt64.random(in: 0 ... .max), radix: 36))"
 
         public init() {}
 
@@ -52,6 +59,7 @@ public final class FlowExecutor: Sendable {
     private let logger: Logger
     private let signal: WakeSignal
     private let metrics: RunMetrics
+    private let leases: LeaseState
 
     /// `signal` wakes the executor; give the same one to the ``RunWriter``'s `onInserted`. Metrics
     /// go to `metricsFactory` (the process's `MetricsSystem` by default).
@@ -68,6 +76,7 @@ public final class FlowExecutor: Sendable {
         self.processor = processor
         self.configuration = configuration
         self.logger = logger
+        self.leases = LeaseState(until: .distantPast)
     }
 
     /// New runs are waiting: claim now rather than at the next poll.
@@ -102,7 +111,43 @@ public final class FlowExecutor: Sendable {
     /// After ``stop()``, runs under way get ``Configuration/shutdownGrace`` to finish and are
     /// cancelled after it; after cancellation, they are cancelled at once.
     public func run() async {
-        await recover(all: configuration.recoverAllRunningAtStart)
+        await takeOver(all: configuration.recoverAllRunningAtStart)
+        await withTaskGroup(of: Void.self) { maintenance in
+            maintenance.addTask { await self.maintainLeases() }
+            await executeRuns()
+            maintenance.cancelAll()
+        }
+    }
+
+    /// Whether the worker keeps its leases: a renewal (or a look for expired leases) succeeded
+    /// within the last lease. A worker that cannot has its runs taken over by others; `/readyz`
+    /// says so, so a load balancer stops sending it webhooks.
+    public var isHealthy: Bool {
+        leases.lastSuccess.withLock { ContinuousClock.now - $0 < configuration.lease }
+    }
+
+    /// Every ``Configuration/leaseRenewal``: extends the leases of the runs under way, then takes
+    /// over runs whose lease expired, until cancelled.
+    private func maintainLeases() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: configuration.leaseRenewal)
+            guard !Task.isCancelled else { return }
+            let now = processor.now()
+            let until = now.addingTimeInterval(configuration.lease.timeInterval)
+            do {
+                _ = try await runs.renewLeases(owner: configuration.workerID, until: until)
+                leases.until.withLock { $0 = until }
+                leases.lastSuccess.withLock { $0 = .now }
+            } catch {
+                metrics.renewalFailed()
+                logger.warning("renewing run leases failed", metadata: ["error.type": "\(type(of: error))"])
+                continue
+            }
+            await takeOver(all: false)
+        }
+    }
+
+    private func executeRuns() async {
         await withDiscardingTaskGroup { group in
             let active = ActiveCount()
             while !Task.isCancelled && !stopping.withLock({ $0 }) {
@@ -169,10 +214,34 @@ public final class FlowExecutor: Sendable {
         }
         let writer = self.writer
         let began = processor.now()
+        let owner = configuration.workerID
+        let leases = self.leases
+        let lost = Mutex(false)
         let finished = await processor.process(claimed, flow: flow, logger: logger) { progress in
-            try await writer.update(progress) == .cancellationRequested
+            var progress = progress
+            // The lease as last renewed: a checkpoint must not shorten it.
+            progress.handle(.leaseRenewed(until: leases.until.withLock { $0 }), now: progress.startedAt ?? began)
+            switch try await writer.update(progress, owner: owner) {
+            case .saved, .cancelledInstead: return false
+            case .cancellationRequested: return true
+            case .refused:
+                lost.withLock { $0 = true }
+                throw LeaseLost()
+            }
+        }
+        guard !lost.withLock({ $0 }) else {
+            // Another worker took the run over while this one was cut off: its next step did not
+            // start here, and the run is the other's to finish.
+            staleWriteRefused(logger: logger)
+            return
         }
         metrics.executed(await save(finished, logger: logger), began: began)
+    }
+
+    /// Counts and logs a write refused because another worker holds the run now.
+    private func staleWriteRefused(logger: Logger) {
+        metrics.writeRefused()
+        logger.warning("run taken over by another worker; this worker's outcome is dropped")
     }
 
     /// Saves a run's outcome, retrying a failed commit with backoff (0.1 s doubling, 6 tries); if
@@ -190,9 +259,12 @@ public final class FlowExecutor: Sendable {
         var stripped = false
         while attempt <= 6 {
             do {
-                switch try await writer.update(run) {
+                switch try await writer.update(run, owner: configuration.workerID) {
                 case .saved:
                     break
+                case .refused:
+                    staleWriteRefused(logger: logger)
+                    return run
                 case .cancelledInstead(let cancelled):
                     run = cancelled
                 case .cancellationRequested:
@@ -218,28 +290,49 @@ public final class FlowExecutor: Sendable {
         return run
     }
 
-    /// Runs a dead worker left `running`: all of them at an embedded start, else those whose lease
-    /// expired.
+    /// Takes over and recovers the runs a dead worker left `running`: all of them at an embedded
+    /// start, else those whose lease expired — in batches until none is left.
     ///
     /// Each run is saved on its own, as any outcome is (a failed write retries, a pending
     /// cancellation is honoured), so one failure does not leave the others `running`.
-    func recover(all: Bool) async {
-        let orphans: [Run]
-        do {
-            orphans = try await runs.abandoned(now: all ? .distantFuture : processor.now())
-        } catch {
-            logger.error("recovering runs failed", metadata: ["error.type": "\(type(of: error))"])
-            return
+    func takeOver(all: Bool) async {
+        var total = 0
+        while !Task.isCancelled {
+            let now = processor.now()
+            let orphans: [Run]
+            do {
+                orphans = try await runs.takeOver(
+                    owner: configuration.workerID, expiredBy: all ? .distantFuture : now,
+                    leaseUntil: now.addingTimeInterval(configuration.lease.timeInterval), limit: configuration.takeOverBatch)
+            } catch {
+                logger.error("taking over runs failed", metadata: ["error.type": "\(type(of: error))"])
+                return
+            }
+            leases.lastSuccess.withLock { $0 = .now }
+            metrics.runsTakenOver(orphans.count)
+            for run in orphans {
+                var logger = self.logger
+                logger[metadataKey: "posthorn.run.id"] = "\(run.id)"
+                logger[metadataKey: "posthorn.run.lease_owner"] = "\(run.leaseOwner ?? "")"
+                await save(processor.recover(run), logger: logger)
+            }
+            total += orphans.count
+            if orphans.count < configuration.takeOverBatch { break }
         }
-        for run in orphans {
-            var logger = self.logger
-            logger[metadataKey: "posthorn.run.id"] = "\(run.id)"
-            await save(processor.recover(run), logger: logger)
-        }
-        if !orphans.isEmpty { logger.info("runs recovered", metadata: ["posthorn.runs.count": "\(orphans.count)"]) }
+        if total > 0 { logger.info("runs taken over", metadata: ["posthorn.runs.count": "\(total)"]) }
     }
 
+    /// The leases this worker holds: until when they were last renewed, and when it last managed
+    /// to talk to the store about them.
+    final class LeaseState: Sendable {
+        let until: Mutex<Date>
+        let lastSuccess = Mutex(ContinuousClock.now)
+        init(until: Date) { self.until = Mutex(until) }
+    }
 }
+
+/// A checkpoint was refused: another worker holds the run now.
+struct LeaseLost: Error {}
 
 /// How many runs are executing, in all and per workspace.
 final class ActiveCount: Sendable {

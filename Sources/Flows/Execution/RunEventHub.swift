@@ -119,6 +119,11 @@ public final class RunEventHub: Sendable {
         for listener in listeners { listener.continuation.finish() }
     }
 
+    /// The workspaces among `workspaceIDs` that have a listener now.
+    public func listenedTo(_ workspaceIDs: Set<String>) -> Set<String> {
+        state.withLock { state in Set(state.listeners.values.map(\.workspaceID)).intersection(workspaceIDs) }
+    }
+
     /// Listeners open now, for tests and metrics.
     public var listenerCount: Int { state.withLock { $0.listeners.count } }
 }

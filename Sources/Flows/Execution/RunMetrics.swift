@@ -12,8 +12,17 @@ import Foundation
 /// - `posthorn_runs_waited_total{limit}`: times a run began waiting for a rate limit (`perSecond`,
 ///   `perMinute`, `perHour`, `perDay`, or the provider's `backoff`).
 /// - `posthorn_runs_executing`: runs under way in this process.
+/// - `posthorn_runs_taken_over_total`: running runs this worker took over from one whose lease
+///   expired (another instance died or lost touch; at an embedded start, the previous life's).
+/// - `posthorn_run_writes_refused_total`: writes of this worker refused because it no longer held
+///   the run's lease (another took it over); the outcome here was dropped.
+/// - `posthorn_lease_renewal_failures_total`: lease renewals that failed (the database did not
+///   answer); past a lease's length without one, `/readyz` says unavailable.
 public struct RunMetrics: Sendable {
     private let claimed: Counter
+    private let takenOver: Counter
+    private let refused: Counter
+    private let renewalFailures: Counter
     private let finished: [RunStatus: Counter]
     private let durations: [RunStatus: CoreMetrics.Timer]
     private let executing: Gauge
@@ -28,6 +37,9 @@ public struct RunMetrics: Sendable {
         self.factory = factory
         self.nodeTypes = Set(nodeTypes)
         claimed = Counter(label: "posthorn_runs_claimed_total", factory: factory)
+        takenOver = Counter(label: "posthorn_runs_taken_over_total", factory: factory)
+        refused = Counter(label: "posthorn_run_writes_refused_total", factory: factory)
+        renewalFailures = Counter(label: "posthorn_lease_renewal_failures_total", factory: factory)
         var finished: [RunStatus: Counter] = [:]
         var durations: [RunStatus: CoreMetrics.Timer] = [:]
         for status in RunStatus.allCases where status.isTerminal {
@@ -44,6 +56,18 @@ public struct RunMetrics: Sendable {
 
     func runsClaimed(_ count: Int) {
         if count > 0 { claimed.increment(by: Int64(count)) }
+    }
+
+    func runsTakenOver(_ count: Int) {
+        if count > 0 { takenOver.increment(by: Int64(count)) }
+    }
+
+    func writeRefused() {
+        refused.increment()
+    }
+
+    func renewalFailed() {
+        renewalFailures.increment()
     }
 
     func executing(_ count: Int) {

@@ -8,6 +8,8 @@ public actor RunWriter {
     private struct Pending {
         var run: Run
         var isInsert: Bool
+        /// The worker whose lease an update is checked against (see ``update(_:owner:)``).
+        var owner: String?
         var done: CheckedContinuation<RunWriteResult, any Error>
     }
 
@@ -32,7 +34,7 @@ public actor RunWriter {
     }
 
     /// Stores a new run; returns once it is committed.
-    public func insert(_ run: Run) async throws { _ = try await submit(run, isInsert: true) }
+    public func insert(_ run: Run) async throws { _ = try await submit(run, isInsert: true, owner: nil) }
 
     /// Stores a new run under an idempotency key, in a transaction of its own (whether it is
     /// stored depends on what is): see ``RunStore/insertRun(_:idempotencyKey:)``.
@@ -47,14 +49,17 @@ public actor RunWriter {
     }
 
     /// Stores a run's progress or end; returns once it is committed, with what a cancellation
-    /// request for it did (see ``RunStore/write(inserting:updating:)``).
+    /// request for it did (see ``RunStore/write(inserting:updating:owner:)``). With an `owner`,
+    /// only while the store holds the run under that worker's lease (else ``RunWriteResult/refused``).
     @discardableResult
-    public func update(_ run: Run) async throws -> RunWriteResult { try await submit(run, isInsert: false) }
+    public func update(_ run: Run, owner: String? = nil) async throws -> RunWriteResult {
+        try await submit(run, isInsert: false, owner: owner)
+    }
 
-    private func submit(_ run: Run, isInsert: Bool) async throws -> RunWriteResult {
+    private func submit(_ run: Run, isInsert: Bool, owner: String?) async throws -> RunWriteResult {
         guard !isStopped else { throw RunWriterError.stopped }
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<RunWriteResult, any Error>) in
-            pending.append(Pending(run: run, isInsert: isInsert, done: continuation))
+            pending.append(Pending(run: run, isInsert: isInsert, owner: owner, done: continuation))
             loopWaiter?.resume()
             loopWaiter = nil
         }
@@ -76,30 +81,48 @@ public actor RunWriter {
             }
             let batch = Array(pending.prefix(maximumBatch))
             pending.removeFirst(batch.count)
-            let inserts = batch.filter(\.isInsert).map(\.run)
-            do {
-                let outcome = try await store.write(inserting: inserts, updating: batch.filter { !$0.isInsert }.map(\.run))
-                for item in batch { item.done.resume(returning: RunWriteResult(outcome, for: item.run.id)) }
-                if !inserts.isEmpty { onInserted() }
-                onCommitted(batch.map { outcome.cancelledInstead[$0.run.id] ?? $0.run })
-            } catch {
-                // One bad row must not fail the others it shared the commit with: try each alone.
-                var inserted = false
-                for item in batch {
-                    do {
-                        let outcome = try await store.write(
-                            inserting: item.isInsert ? [item.run] : [], updating: item.isInsert ? [] : [item.run])
-                        item.done.resume(returning: RunWriteResult(outcome, for: item.run.id))
-                        onCommitted([outcome.cancelledInstead[item.run.id] ?? item.run])
-                        inserted = inserted || item.isInsert
-                    } catch {
-                        item.done.resume(throwing: error)
-                    }
+            // One transaction per owner of updates (in practice one: this process's executor);
+            // the inserts go with the first.
+            var groups: [(owner: String?, items: [Pending])] = []
+            for item in batch where !item.isInsert {
+                if let index = groups.firstIndex(where: { $0.owner == item.owner }) {
+                    groups[index].items.append(item)
+                } else {
+                    groups.append((item.owner, [item]))
                 }
-                if inserted { onInserted() }
             }
+            let inserts = batch.filter(\.isInsert)
+            if groups.isEmpty { groups = [(nil, inserts)] } else { groups[0].items += inserts }
+            for group in groups { await commit(group.items, owner: group.owner) }
         }
         isStopped = true
+    }
+
+    /// Commits `group` (whose updates share an owner) in one transaction; when that fails, each
+    /// write alone, so that one bad row does not fail the others it shared the commit with.
+    private func commit(_ group: [Pending], owner: String?) async {
+        let inserts = group.filter(\.isInsert).map(\.run)
+        do {
+            let outcome = try await store.write(
+                inserting: inserts, updating: group.filter { !$0.isInsert }.map(\.run), owner: owner)
+            for item in group { item.done.resume(returning: RunWriteResult(outcome, for: item.run.id)) }
+            if !inserts.isEmpty { onInserted() }
+            onCommitted(group.filter { !outcome.refusedStale.contains($0.run.id) }.map { outcome.cancelledInstead[$0.run.id] ?? $0.run })
+        } catch {
+            var inserted = false
+            for item in group {
+                do {
+                    let outcome = try await store.write(
+                        inserting: item.isInsert ? [item.run] : [], updating: item.isInsert ? [] : [item.run], owner: item.owner)
+                    item.done.resume(returning: RunWriteResult(outcome, for: item.run.id))
+                    if !outcome.refusedStale.contains(item.run.id) { onCommitted([outcome.cancelledInstead[item.run.id] ?? item.run]) }
+                    inserted = inserted || item.isInsert
+                } catch {
+                    item.done.resume(throwing: error)
+                }
+            }
+            if inserted { onInserted() }
+        }
     }
 
     private func stop() {
@@ -117,9 +140,13 @@ public enum RunWriteResult: Sendable, Hashable {
     case cancellationRequested
     /// Written `queued` with a cancellation requested: stored `cancelled` instead.
     case cancelledInstead(Run)
+    /// Not written: the writing worker no longer holds the run's lease (another took it over).
+    case refused
 
     init(_ outcome: RunWriteOutcome, for id: String) {
-        if let run = outcome.cancelledInstead[id] {
+        if outcome.refusedStale.contains(id) {
+            self = .refused
+        } else if let run = outcome.cancelledInstead[id] {
             self = .cancelledInstead(run)
         } else if outcome.cancellationRequested.contains(id) {
             self = .cancellationRequested

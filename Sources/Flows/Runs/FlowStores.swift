@@ -30,9 +30,15 @@ public protocol RunStore: Sendable {
     /// instead, in the same transaction: no claim can take it in between. A request for a run
     /// written finished is discarded.
     ///
-    /// - Returns: which runs had a request, and what became of them.
+    /// With an `owner` (a worker writing the runs it claimed), each run of `updating` is written
+    /// only while the store holds it `running` under that owner's lease: a worker that lost its
+    /// lease (paused or cut off past it, and another took the run over) cannot overwrite the new
+    /// owner's progress. Such runs are left as they are and listed in
+    /// ``RunWriteOutcome/refusedStale``. Without an owner the write is unconditional.
+    ///
+    /// - Returns: which runs had a request, and what became of them; which were refused.
     @discardableResult
-    func write(inserting: [Run], updating: [Run]) async throws -> RunWriteOutcome
+    func write(inserting: [Run], updating: [Run], owner: String?) async throws -> RunWriteOutcome
     /// Stores the run of a cron fire and the fire itself atomically, only if `dueAt` is later than
     /// the flow's last fire: `false` means another instance fired it already.
     func enqueueCronFire(_ run: Run, flowID: String, dueAt: Date) async throws -> Bool
@@ -55,8 +61,14 @@ public protocol RunStore: Sendable {
     /// at once; for a running one a request is stored that its worker sees at its next step
     /// boundary. `nil` when the workspace has no such run.
     func requestCancellation(runID: String, workspaceID: String, now: Date) async throws -> RunCancellation?
-    /// Runs whose lease expired while running: their worker died.
-    func abandoned(now: Date) async throws -> [Run]
+    /// Extends to `until` the lease of every run `owner` holds `running`; returns their ids (a
+    /// run of the worker's missing from them was taken over: its lease had expired).
+    func renewLeases(owner: String, until: Date) async throws -> Set<String>
+    /// Takes over, for `owner` until `leaseUntil`, up to `limit` runs left `running` under a lease
+    /// that expired by `expiredBy` (or under none): their worker died or lost touch. Two workers
+    /// taking over at once never get the same run. `expiredBy: .distantFuture` takes every running
+    /// run (an embedded instance's start: whatever ran belonged to its previous life). By id.
+    func takeOver(owner: String, expiredBy: Date, leaseUntil: Date, limit: Int) async throws -> [Run]
     func run(id: String, workspaceID: String) async throws -> Run?
     /// A page of a workspace's runs, newest first, optionally for one flow and one status.
     func runs(workspaceID: String, flowID: String?, status: RunStatus?, limit: Int, before cursor: RunCursor?) async throws -> [Run]
@@ -73,6 +85,12 @@ public protocol RunStore: Sendable {
 }
 
 extension RunStore {
+    /// Inserts new runs and replaces existing ones unconditionally.
+    @discardableResult
+    public func write(inserting: [Run], updating: [Run]) async throws -> RunWriteOutcome {
+        try await write(inserting: inserting, updating: updating, owner: nil)
+    }
+
     /// Inserts new queued runs in one transaction.
     public func enqueue(_ runs: [Run]) async throws { try await write(inserting: runs, updating: []) }
 
@@ -86,10 +104,13 @@ public struct RunWriteOutcome: Sendable, Hashable {
     public var cancellationRequested: Set<String>
     /// Runs written `queued` with a request: stored `cancelled` instead, as returned here.
     public var cancelledInstead: [String: Run]
+    /// Runs of an owner-checked write that the owner no longer holds: not written.
+    public var refusedStale: Set<String>
 
-    public init(cancellationRequested: Set<String> = [], cancelledInstead: [String: Run] = [:]) {
+    public init(cancellationRequested: Set<String> = [], cancelledInstead: [String: Run] = [:], refusedStale: Set<String> = []) {
         self.cancellationRequested = cancellationRequested
         self.cancelledInstead = cancelledInstead
+        self.refusedStale = refusedStale
     }
 
     /// The outcome for runs that have no request.

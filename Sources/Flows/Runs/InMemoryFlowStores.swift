@@ -77,11 +77,15 @@ public actor InMemoryRunStore: RunStore {
     }
 
     @discardableResult
-    public func write(inserting newRuns: [Run], updating changed: [Run]) -> RunWriteOutcome {
+    public func write(inserting newRuns: [Run], updating changed: [Run], owner: String?) -> RunWriteOutcome {
         writeBatches.append(newRuns.count + changed.count)
         var outcome = RunWriteOutcome()
         for run in newRuns { runs[run.id] = run }
         for var run in changed {
+            if let owner, runs[run.id].map({ $0.status != .running || $0.leaseOwner != owner }) ?? true {
+                outcome.refusedStale.insert(run.id)
+                continue
+            }
             if cancellations.contains(run.id) {
                 if run.status.isPending, run.handle(.cancellationObserved, now: Date()) == .save {
                     outcome.cancelledInstead[run.id] = run
@@ -134,8 +138,25 @@ public actor InMemoryRunStore: RunStore {
         }
     }
 
-    public func abandoned(now: Date) -> [Run] {
-        runs.values.filter { $0.status == .running && ($0.leaseExpiresAt ?? .distantPast) <= now }.sorted { $0.id < $1.id }
+    public func renewLeases(owner: String, until: Date) -> Set<String> {
+        var held: Set<String> = []
+        for (id, var run) in runs where run.status == .running && run.leaseOwner == owner {
+            run.handle(.leaseRenewed(until: until), now: until)
+            runs[id] = run
+            held.insert(id)
+        }
+        return held
+    }
+
+    public func takeOver(owner: String, expiredBy: Date, leaseUntil: Date, limit: Int) -> [Run] {
+        let expired = runs.values.filter { $0.status == .running && ($0.leaseExpiresAt ?? .distantPast) <= expiredBy }
+            .sorted { $0.id < $1.id }.prefix(limit)
+        return expired.map { run in
+            var run = run
+            run.handle(.takenOver(owner: owner, leaseUntil: leaseUntil), now: expiredBy)
+            runs[run.id] = run
+            return run
+        }
     }
 
     public func run(id: String, workspaceID: String) -> Run? {

@@ -66,6 +66,12 @@ public struct RunLifecycle: Sendable, Hashable {
         case claimed(owner: String, leaseUntil: Date)
         /// The worker saved the run's progress (a checkpoint between steps).
         case progressSaved
+        /// The worker renewed its leases: a write of the running run must not shorten the lease
+        /// the store already extended (another worker would take over a live run).
+        case leaseRenewed(until: Date)
+        /// Another worker took the running run over, its holder's lease having expired; it
+        /// recovers the run next (``workerLost(_:)``).
+        case takenOver(owner: String, leaseUntil: Date)
         /// Every step ran (or failed with `onError: continue`).
         case completed
         /// A step failed for good (or used up its attempts) and the run stops.
@@ -122,6 +128,14 @@ public struct RunLifecycle: Sendable, Hashable {
         case (.running, .progressSaved):
             guard startsWithoutProgress != 0 else { return .ignore }
             startsWithoutProgress = 0
+            return .save
+        case (.running, .leaseRenewed(let until)):
+            guard let owner = leaseOwner, until > (leaseExpiresAt ?? .distantPast) else { return .ignore }
+            hold(owner: owner, until: until)
+            return .save
+        case (.running, .takenOver(let owner, let until)):
+            guard owner != leaseOwner || until != leaseExpiresAt else { return .ignore }
+            hold(owner: owner, until: until)
             return .save
 
         case (.queued, .cancelRequested), (.queued, .cancellationObserved), (.running, .cancellationObserved),
@@ -183,7 +197,7 @@ public struct RunLifecycle: Sendable, Hashable {
 
         case (.queued, .completed), (.queued, .failed), (.queued, .ambiguous), (.queued, .retryScheduled),
             (.queued, .postponed), (.queued, .workerLost), (.queued, .progressSaved), (.queued, .rateLimited),
-            (.waiting, .completed), (.waiting, .failed), (.waiting, .ambiguous), (.waiting, .retryScheduled),
+            (.queued, .leaseRenewed), (.waiting, .leaseRenewed), (.queued, .takenOver), (.waiting, .takenOver), (.waiting, .completed), (.waiting, .failed), (.waiting, .ambiguous), (.waiting, .retryScheduled),
             (.waiting, .postponed), (.waiting, .workerLost), (.waiting, .progressSaved), (.waiting, .rateLimited),
             (.running, .claimed),
             (.succeeded, _), (.failed, _), (.ambiguous, _), (.cancelled, _):
