@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Foundation
+public import Foundation
 import Synchronization
 import Workspaces
 
@@ -13,11 +13,11 @@ import Workspaces
 /// Every process that opens the directory holds a shared `flock` on `posthorn.lock` for as long as
 /// it runs; `posthorn key rotate` needs it exclusively. A rotation therefore cannot race a server
 /// that would keep sealing new passwords with the key being retired.
-final class DataDirectoryLock: Sendable {
+public final class DataDirectoryLock: Sendable {
     private let descriptor: Mutex<Int32>
 
     /// Prepares `directory` (created 0700, or tightened to 0700) and takes the lock on `fileName`.
-    init(directory: URL, exclusive: Bool, fileName: String = "posthorn.lock") throws {
+    public init(directory: URL, exclusive: Bool, fileName: String = "posthorn.lock") throws {
         // Everything this process creates from here on (database, WAL, key file, temp files) is
         // owner-only, whatever the caller's umask was.
         umask(0o077)
@@ -52,7 +52,7 @@ final class DataDirectoryLock: Sendable {
     }
 
     /// Lets go of the lock (closing the descriptor releases the `flock`). Idempotent.
-    func release() {
+    public func release() {
         descriptor.withLock { fd in
             if fd >= 0 { close(fd) }
             fd = -1

@@ -10,7 +10,7 @@ struct Posthorn: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, SendCommand.self, WorkspaceCommand.self, UserCommand.self, TokenCommand.self, CredentialCommand.self, DomainCommand.self,
             SuppressionCommand.self, BounceCommand.self,
-            FlowCommand.self, RunCommand.self, KeyCommand.self, BenchCommand.self,
+            FlowCommand.self, RunCommand.self, KeyCommand.self, DatabaseCommand.self, BenchCommand.self,
         ]
     )
 }
