@@ -70,15 +70,20 @@ public struct FlowEngine: Sendable {
 
     /// The services in start order.
     public var services: [any Service] {
-        [
+        var services: [any Service] = [
             // Stops last: QUIT on every pooled session once the executor no longer sends.
             GracefulService(name: "smtp-pool", body: { await pool.run() }, stop: { pool.beginShutdown() }),
             TaskService(name: "run-writer") { await writer.run() },
             GracefulService(name: "executor", body: { await executor.run() }, stop: { executor.stop() }),
             TaskService(name: "cron") { [cronSignal] in await scheduler.run(wake: cronSignal) },
             TaskService(name: "retention") { await retention.run() },
-            TaskService(name: "cluster-notices") { await storage.listen { notice in await handle(notice) } },
         ]
+        // A service that returns ends the group: this one runs only where there is something to
+        // listen to (PostgreSQL).
+        if storage.isShared {
+            services.append(TaskService(name: "cluster-notices") { await storage.listen { notice in await handle(notice) } })
+        }
+        return services
     }
 
     /// Acts on what an instance sharing the database did (PostgreSQL): claims the runs it queued,
