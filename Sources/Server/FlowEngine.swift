@@ -48,8 +48,10 @@ public struct FlowEngine: Sendable {
         executorConfiguration.shutdownGrace = configuration.shutdownGrace
         executorConfiguration.lease = configuration.lease
         executorConfiguration.leaseRenewal = configuration.leaseRenewal
-        // Several instances share PostgreSQL: a running run may be another's, live.
+        // Several instances share PostgreSQL: a running run may be another's, live. Runs queued
+        // through another instance arrive as notices, so the poll is only a safety net there.
         executorConfiguration.recoverAllRunningAtStart = !storage.isShared
+        if storage.isShared { executorConfiguration.pollInterval = .seconds(1) }
         executor = FlowExecutor(
             flows: store, runs: store, writer: writer, processor: processor, configuration: executorConfiguration,
             signal: signal, logger: logger, metricsFactory: metricsFactory)

@@ -21,7 +21,7 @@ extension SQLStore: RunStore {
     /// JSON is encoded before the transaction takes the connection (a cancelled-instead run's again
     /// inside it: rare).
     @discardableResult
-    public func write(inserting newRuns: [Run], updating changed: [Run], owner: String?) async throws -> RunWriteOutcome {
+    public func write(inserting newRuns: [Run], updating changed: [Run], owners: [String: String]) async throws -> RunWriteOutcome {
         guard !newRuns.isEmpty || !changed.isEmpty else { return .none }
         let inserted = try newRuns.map(RunColumns.init)
         var lastOfEach: [String: Run] = [:]
@@ -45,8 +45,9 @@ extension SQLStore: RunStore {
             // PostgreSQL: lock the rows instead (below); a cancellation request, a takeover or a
             // lease renewal waits on them, so each is either read here or sees this write.
             if dialect == .sqlite, inserted.isEmpty { try await session.raw("UPDATE runs SET status = status WHERE id = ''").run() }
-            if owner != nil || dialect == .postgresql {
-                var held: Set<String> = []
+            if !owners.isEmpty || dialect == .postgresql {
+                // Every checked run is stale until its row shows it held by the writer's claim.
+                var stale = Set(owners.keys).intersection(replaced.map(\.id))
                 for chunk in replaced.chunked(by: RunColumns.idsPerStatement) {
                     let rows = try await session.raw("""
                         SELECT id, status, lease_owner FROM runs WHERE id IN (\(binds: chunk.map(\.id))) ORDER BY id\(dialect.forUpdate)
@@ -55,14 +56,14 @@ extension SQLStore: RunStore {
                         let stored = StoredRow(row, table: "runs")
                         let status: String = try stored.value("status")
                         let leaseOwner: String? = try stored.optional("lease_owner")
-                        if status == RunStatus.running.rawValue, leaseOwner == owner { held.insert(try stored.value("id")) }
+                        let id: String = try stored.value("id")
+                        if let owner = owners[id], status == RunStatus.running.rawValue, leaseOwner == owner { stale.remove(id) }
                     }
                 }
-                if owner != nil {
-                    // A worker that lost its lease writes nothing: the run is another's now.
-                    outcome.refusedStale = Set(replaced.map(\.id)).subtracting(held)
-                    replaced.removeAll { outcome.refusedStale.contains($0.id) }
-                }
+                // An execution that lost its lease writes nothing: the run is another's now. (A
+                // checked run the store does not have stays in `stale`: no one holds it.)
+                outcome.refusedStale = stale
+                replaced.removeAll { stale.contains($0.id) }
             }
             var requested: Set<String> = []
             for chunk in replaced.chunked(by: RunColumns.idsPerStatement) {
@@ -231,13 +232,14 @@ extension SQLStore: RunStore {
         }
     }
 
-    /// Extends the leases of `owner`'s running runs in one `UPDATE` (never shortening one; on
-    /// PostgreSQL it waits for a row a takeover has locked, then finds it no longer the owner's).
-    public func renewLeases(owner: String, until: Date) async throws -> Set<String> {
+    /// Extends the leases of the worker's running runs in one `UPDATE` (never shortening one; on
+    /// PostgreSQL it waits for a row a takeover has locked, then finds it no longer the worker's).
+    public func renewLeases(workerID: String, until: Date) async throws -> Set<String> {
         let untilMs = until.millisecondsSince1970
+        let prefix = LeaseToken.prefix(of: workerID)
         let rows = try await database.raw("""
             UPDATE runs SET lease_expires_at = CASE WHEN lease_expires_at > \(bind: untilMs) THEN lease_expires_at ELSE \(bind: untilMs) END
-            WHERE status = \(bind: RunStatus.running.rawValue) AND lease_owner = \(bind: owner)
+            WHERE status = \(bind: RunStatus.running.rawValue) AND substr(lease_owner, 1, CAST(\(bind: prefix.utf8.count) AS INTEGER)) = \(bind: prefix)
             RETURNING id
             """).all()
         return Set(try rows.map { row throws(StorageError) -> String in try StoredRow(row, table: "runs").value("id") })

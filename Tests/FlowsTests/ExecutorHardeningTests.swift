@@ -11,8 +11,8 @@ final class CountingRunStore: RunStore, Sendable {
     init(_ base: InMemoryRunStore) { self.base = base }
     var claims: Int { claimCount.withLock { $0 } }
 
-    func write(inserting: [Run], updating: [Run], owner: String?) async throws -> RunWriteOutcome {
-        await base.write(inserting: inserting, updating: updating, owner: owner)
+    func write(inserting: [Run], updating: [Run], owners: [String: String]) async throws -> RunWriteOutcome {
+        await base.write(inserting: inserting, updating: updating, owners: owners)
     }
     func enqueueCronFire(_ run: Run, flowID: String, dueAt: Date) async throws -> Bool {
         await base.enqueueCronFire(run, flowID: flowID, dueAt: dueAt)
@@ -33,7 +33,7 @@ final class CountingRunStore: RunStore, Sendable {
     func requestCancellation(runID: String, workspaceID: String, now: Date) async throws -> RunCancellation? {
         await base.requestCancellation(runID: runID, workspaceID: workspaceID, now: now)
     }
-    func renewLeases(owner: String, until: Date) async throws -> Set<String> { await base.renewLeases(owner: owner, until: until) }
+    func renewLeases(workerID: String, until: Date) async throws -> Set<String> { await base.renewLeases(workerID: workerID, until: until) }
     func takeOver(owner: String, expiredBy: Date, leaseUntil: Date, limit: Int) async throws -> [Run] {
         await base.takeOver(owner: owner, expiredBy: expiredBy, leaseUntil: leaseUntil, limit: limit)
     }

@@ -6,22 +6,47 @@ import TestSupport
 import Testing
 
 /// A run store whose calls wait while it is paused: an instance frozen (SIGSTOP) or cut off from
-/// its database, while another instance goes on over the same runs.
+/// its database, while another instance goes on over the same runs. It can also hold back one
+/// owner-checked write of a run (a checkpoint stuck behind a busy database) and refuse to claim.
 final class PausableRunStore: RunStore, Sendable {
     let base: InMemoryRunStore
-    private let paused = Mutex(false)
-    init(_ base: InMemoryRunStore) { self.base = base }
-
-    func pause() { paused.withLock { $0 = true } }
-    func resume() { paused.withLock { $0 = false } }
-
-    private func gate() async {
-        while paused.withLock({ $0 }) { try? await Task.sleep(for: .milliseconds(5)) }
+    private struct State {
+        var paused = false
+        var claims = true
+        /// The run whose first owner-checked write waits (and lease renewals with it: a database
+        /// too busy to answer), and whether it is released.
+        var held: (runID: String, released: Bool, holding: Bool)?
+        /// How often each run was claimed through this store.
+        var claimed: [String: Int] = [:]
+    }
+    private let state = Mutex(State())
+    init(_ base: InMemoryRunStore, claims: Bool = true) {
+        self.base = base
+        state.withLock { $0.claims = claims }
     }
 
-    func write(inserting: [Run], updating: [Run], owner: String?) async throws -> RunWriteOutcome {
+    func pause() { state.withLock { $0.paused = true } }
+    func resume() { state.withLock { $0.paused = false } }
+    func holdFirstCheckedWrite(of runID: String) { state.withLock { $0.held = (runID, false, false) } }
+    func releaseHeldWrite() { state.withLock { $0.held?.released = true } }
+    var isHoldingWrite: Bool { state.withLock { $0.held?.holding == true } }
+    func claims(of runID: String) -> Int { state.withLock { $0.claimed[runID] ?? 0 } }
+
+    private func gate() async {
+        while state.withLock({ $0.paused }) { try? await Task.sleep(for: .milliseconds(5)) }
+    }
+
+    func write(inserting: [Run], updating: [Run], owners: [String: String]) async throws -> RunWriteOutcome {
         await gate()
-        return await base.write(inserting: inserting, updating: updating, owner: owner)
+        let holds = state.withLock { state -> Bool in
+            guard let held = state.held, !held.released, !held.holding, owners[held.runID] != nil else { return false }
+            state.held?.holding = true
+            return true
+        }
+        if holds {
+            while !state.withLock({ $0.held?.released == true }) { try? await Task.sleep(for: .milliseconds(5)) }
+        }
+        return await base.write(inserting: inserting, updating: updating, owners: owners)
     }
     func enqueueCronFire(_ run: Run, flowID: String, dueAt: Date) async throws -> Bool {
         await gate()
@@ -38,14 +63,18 @@ final class PausableRunStore: RunStore, Sendable {
     }
     func claim(_ request: RunClaim) async throws -> [Run] {
         await gate()
-        return await base.claim(request)
+        guard state.withLock({ $0.claims }) else { return [] }
+        let claimed = await base.claim(request)
+        state.withLock { state in for run in claimed { state.claimed[run.id, default: 0] += 1 } }
+        return claimed
     }
     func requestCancellation(runID: String, workspaceID: String, now: Date) async throws -> RunCancellation? {
         await base.requestCancellation(runID: runID, workspaceID: workspaceID, now: now)
     }
-    func renewLeases(owner: String, until: Date) async throws -> Set<String> {
+    func renewLeases(workerID: String, until: Date) async throws -> Set<String> {
         await gate()
-        return await base.renewLeases(owner: owner, until: until)
+        while state.withLock({ $0.held.map { $0.holding && !$0.released } ?? false }) { try? await Task.sleep(for: .milliseconds(5)) }
+        return await base.renewLeases(workerID: workerID, until: until)
     }
     func takeOver(owner: String, expiredBy: Date, leaseUntil: Date, limit: Int) async throws -> [Run] {
         await gate()
@@ -99,14 +128,15 @@ final class GatedNode: Node, Sendable {
 struct ExecutorLeaseTests {
     /// One worker (an instance) over `runs`, with a short lease.
     func worker(
-        _ id: String, flows: InMemoryFlowStore, runs: any RunStore, registry: NodeRegistry, metrics: TestMetrics
+        _ id: String, flows: InMemoryFlowStore, runs: any RunStore, registry: NodeRegistry, metrics: TestMetrics,
+        renewal: Duration = .milliseconds(60)
     ) -> (RunWriter, FlowExecutor) {
         let signal = WakeSignal()
         let writer = RunWriter(store: runs, onInserted: { signal.fire() })
         var configuration = FlowExecutor.Configuration()
         configuration.pollInterval = .milliseconds(20)
         configuration.lease = .milliseconds(300)
-        configuration.leaseRenewal = .milliseconds(60)
+        configuration.leaseRenewal = renewal
         configuration.recoverAllRunningAtStart = false
         configuration.shutdownGrace = .milliseconds(200)
         configuration.workerID = id
@@ -192,6 +222,46 @@ struct ExecutorLeaseTests {
             try await Task.sleep(for: .milliseconds(200))
             #expect(email.starts == 1)
             #expect(await base.run(id: "run_1", workspaceID: "ws_1") == finished, "b's outcome stands")
+            a.stop()
+            b.stop()
+            group.cancelAll()
+            try await group.waitForAll()
+        }
+    }
+
+    @Test("regression: a worker that lost a run and claimed it again cannot let its stale execution write or send: one email, not two")
+    func sameWorkerStaleExecution() async throws {
+        let flows = InMemoryFlowStore()
+        let base = InMemoryRunStore(flows: flows)
+        let storeA = PausableRunStore(base)
+        let email = GatedNode(type: "test.email", idempotent: false)
+        let flow = Fixtures.flow([FlowStep(id: "email", type: email.type, parameters: [:])])
+        try await flows.insertFlow(flow)
+        let registry = NodeRegistry([email])
+        let (metricsA, metricsB) = (TestMetrics(), TestMetrics())
+        // While a's checkpoint is stuck so are its renewals; b only takes over (it claims nothing).
+        let (writerA, a) = worker("a", flows: flows, runs: storeA, registry: registry, metrics: metricsA)
+        let (writerB, b) = worker("b", flows: flows, runs: PausableRunStore(base, claims: false), registry: registry, metrics: metricsB)
+        storeA.holdFirstCheckedWrite(of: "run_1")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await writerA.run() }
+            group.addTask { await a.run() }
+            group.addTask { await writerB.run() }
+            group.addTask { await b.run() }
+            try await writerA.insert(Run(id: "run_1", workspaceID: "ws_1", flowID: flow.id, trigger: TriggerPayload(kind: "manual"), createdAt: Date()))
+            // a's checkpoint before the email is stuck; its lease ends; b puts the run back in the
+            // queue; a claims it again, and that execution's checkpoint queues behind the stuck one.
+            try await waitUntil { storeA.isHoldingWrite }
+            try await waitUntil { storeA.claims(of: "run_1") == 2 }
+            #expect(metricsB.counterTotal(label: "posthorn_runs_taken_over_total") == 1)
+            // The database answers again: the first execution's checkpoint is refused (it never
+            // sends), the second's lands and it sends.
+            storeA.releaseHeldWrite()
+            try await waitUntil { await base.run(id: "run_1", workspaceID: "ws_1")?.status == .succeeded }
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(metricsA.counterTotal(label: "posthorn_run_writes_refused_total") == 1)
+            #expect(email.starts == 1)
+            #expect(await base.run(id: "run_1", workspaceID: "ws_1")?.status == .succeeded)
             a.stop()
             b.stop()
             group.cancelAll()

@@ -337,52 +337,64 @@ struct RunStoreContractTests {
         }
     }
 
-    @Test("renewing extends the owner's running leases only, never shortens one, and names what the owner still holds", arguments: StoreKind.allCases)
+    @Test("renewing extends the worker's running leases under all its claims only, never shortens one, and names what it still holds", arguments: StoreKind.allCases)
     func renewLeases(_ kind: StoreKind) async throws {
         try await kind.withFlowStores { stores in
-            var finished = Self.running("run_done", owner: "me", leaseExpiresAt: 1_000)
+            var finished = Self.running("run_done", owner: "me#1", leaseExpiresAt: 1_000)
             finished.restore(status: .succeeded)
             try await stores.runs.enqueue([
-                Self.running("run_mine", owner: "me", leaseExpiresAt: 1_000),
-                Self.running("run_far", owner: "me", leaseExpiresAt: 50_000),
-                Self.running("run_theirs", owner: "them", leaseExpiresAt: 1_000),
+                Self.running("run_mine", owner: "me#1", leaseExpiresAt: 1_000),
+                Self.running("run_later", owner: "me#2", leaseExpiresAt: 1_000),
+                Self.running("run_far", owner: "me#1", leaseExpiresAt: 50_000),
+                Self.running("run_theirs", owner: "them#1", leaseExpiresAt: 1_000),
+                Self.running("run_similar", owner: "me2#1", leaseExpiresAt: 1_000),
                 finished,
             ])
-            #expect(try await stores.runs.renewLeases(owner: "me", until: Fixture.date(10_000)) == ["run_mine", "run_far"])
+            #expect(try await stores.runs.renewLeases(workerID: "me", until: Fixture.date(10_000)) == ["run_mine", "run_later", "run_far"])
             #expect(try await stores.runs.run(id: "run_mine", workspaceID: "ws_1")?.leaseExpiresAt == Fixture.date(10_000))
             #expect(try await stores.runs.run(id: "run_far", workspaceID: "ws_1")?.leaseExpiresAt == Fixture.date(50_000))
             #expect(try await stores.runs.run(id: "run_theirs", workspaceID: "ws_1")?.leaseExpiresAt == Fixture.date(1_000))
-            #expect(try await stores.runs.takeOver(owner: "them", expiredBy: Fixture.date(5_000), leaseUntil: Fixture.date(60_000), limit: 10)
-                .map(\.id) == ["run_theirs"], "a renewed lease is not taken over")
+            #expect(try await stores.runs.takeOver(owner: "them#2", expiredBy: Fixture.date(5_000), leaseUntil: Fixture.date(60_000), limit: 10)
+                .map(\.id) == ["run_similar", "run_theirs"], "a renewed lease is not taken over")
         }
     }
 
-    @Test("an owner's write lands only while it holds the run: after a takeover it is refused and changes nothing", arguments: StoreKind.allCases)
+    @Test("a claim's write lands only while that claim holds the run: after a takeover, or once the same worker claimed it again, it is refused and changes nothing", arguments: StoreKind.allCases)
     func ownerCheckedWrites(_ kind: StoreKind) async throws {
         try await kind.withFlowStores { stores in
-            try await stores.runs.enqueue([Self.running("run_1", owner: "old", leaseExpiresAt: 1_000), FlowFixture.run("run_2")])
-            var progress = Self.running("run_1", owner: "old", leaseExpiresAt: 1_000)
+            try await stores.runs.enqueue([Self.running("run_1", owner: "old#1", leaseExpiresAt: 1_000), FlowFixture.run("run_2")])
+            var progress = Self.running("run_1", owner: "old#1", leaseExpiresAt: 1_000)
             progress.handle(.progressSaved, now: Fixture.date(900))
-            #expect(try await stores.runs.write(inserting: [], updating: [progress], owner: "old").refusedStale.isEmpty)
+            #expect(try await stores.runs.write(inserting: [], updating: [progress], owners: ["run_1": "old#1"]).refusedStale.isEmpty)
 
-            let taken = try await stores.runs.takeOver(owner: "new", expiredBy: Fixture.date(2_000), leaseUntil: Fixture.date(9_000), limit: 10)
+            let taken = try await stores.runs.takeOver(owner: "new#1", expiredBy: Fixture.date(2_000), leaseUntil: Fixture.date(9_000), limit: 10)
             #expect(taken.map(\.id) == ["run_1"])
             var late = progress
             late.handle(.completed, now: Fixture.date(2_500))
             var queued = FlowFixture.run("run_2")
-            queued.handle(.claimed(owner: "old", leaseUntil: Fixture.date(3_000)), now: Fixture.date(2_500))
-            let outcome = try await stores.runs.write(inserting: [FlowFixture.run("run_3")], updating: [late, queued], owner: "old")
-            #expect(outcome.refusedStale == ["run_1", "run_2"], "a run another holds, and one this owner never held")
+            queued.handle(.claimed(owner: "old#1", leaseUntil: Fixture.date(3_000)), now: Fixture.date(2_500))
+            let outcome = try await stores.runs.write(
+                inserting: [FlowFixture.run("run_3")], updating: [late, queued], owners: ["run_1": "old#1", "run_2": "old#1"])
+            #expect(outcome.refusedStale == ["run_1", "run_2"], "a run another holds, and one this claim never held")
             let stored = try await stores.runs.run(id: "run_1", workspaceID: "ws_1")
-            #expect(stored?.status == .running && stored?.leaseOwner == "new", "the new owner's run is untouched")
+            #expect(stored?.status == .running && stored?.leaseOwner == "new#1", "the new owner's run is untouched")
             #expect(try await stores.runs.run(id: "run_2", workspaceID: "ws_1")?.status == .queued)
             #expect(try await stores.runs.run(id: "run_3", workspaceID: "ws_1") != nil, "inserts in the same write land")
 
-            var ended = taken[0]
-            ended.handle(.completed, now: Fixture.date(3_000))
-            #expect(try await stores.runs.write(inserting: [], updating: [ended], owner: "new").refusedStale.isEmpty)
+            // The new owner puts the run back in the queue; the old worker claims it again under a
+            // new token. Its first execution's late write is still refused; the new one's lands.
+            var requeued = taken[0]
+            requeued.handle(.workerLost(nil), now: Fixture.date(3_000))
+            #expect(try await stores.runs.write(inserting: [], updating: [requeued], owners: ["run_1": "new#1"]).refusedStale.isEmpty)
+            let again = try await stores.runs.claim(RunClaim(limit: 5, owner: "old#2", now: Fixture.date(3_100), leaseUntil: Fixture.date(9_000)))
+            #expect(again.map(\.id).contains("run_1"))
+            #expect(try await stores.runs.write(inserting: [], updating: [late], owners: ["run_1": "old#1"]).refusedStale == ["run_1"],
+                    "the same worker's stale execution cannot write over its new one")
+            var ended = try #require(again.first { $0.id == "run_1" })
+            ended.handle(.completed, now: Fixture.date(3_500))
+            #expect(try await stores.runs.write(inserting: [], updating: [ended], owners: ["run_1": "old#2"]).refusedStale.isEmpty)
             #expect(try await stores.runs.run(id: "run_1", workspaceID: "ws_1")?.status == .succeeded)
-            #expect(try await stores.runs.write(inserting: [], updating: [ended], owner: "new").refusedStale == ["run_1"],
+            #expect(try await stores.runs.write(inserting: [], updating: [ended], owners: ["run_1": "old#2"]).refusedStale == ["run_1"],
                     "a finished run is no one's")
         }
     }

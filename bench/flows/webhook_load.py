@@ -9,6 +9,10 @@ flow with one `debug.echo` step whose parameters are templated from the webhook 
 POST /hooks/<id> with wrk (keep-alive, fixed JSON body) for the given time after a short warm-up.
 When wrk stops, it waits for the queue to drain and counts runs in the database by status: every
 accepted request must have become exactly one succeeded run. Prints one markdown table.
+
+With `--compare`, measures side by side in one run: SQLite (the embedded default), PostgreSQL with
+one instance, and PostgreSQL with three instances sharing the database (a throwaway cluster on
+127.0.0.1; the connections split evenly over the instances, one wrk per instance at once).
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts" / "interop"))
 
 ADMIN = "bench-admin-token-0123456789abcdef0123"
 TARGET_RATE = 2000
@@ -53,9 +59,11 @@ def call(base: str, method: str, path: str, token: str | None = None, body: dict
         return error.code, json.loads(error.read() or b"{}")
 
 
-def start_server(binary: str, data_dir: Path, port: int, log: Path, extra: list[str] | None = None) -> subprocess.Popen:
+def start_server(binary: str, data_dir: Path, port: int, log: Path, extra: list[str] | None = None,
+                 env_extra: dict[str, str] | None = None) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("POSTHORN_")}
     env["POSTHORN_ADMIN_TOKEN"] = ADMIN
+    env.update(env_extra or {})
     process = subprocess.Popen([binary, "serve", "--data-dir", str(data_dir), "--port", str(port), "--metrics-port", "0",
                                 *(extra or [])],
                                stdout=subprocess.DEVNULL, stderr=open(log, "ab"), env=env)
@@ -116,58 +124,123 @@ def drain(database: Path, timeout: float = 120) -> dict:
         time.sleep(0.2)
 
 
+def drain_postgres(cluster, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        done = cluster.run(str(cluster.bin / "psql"), "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "posthorn", "-d", "posthorn",
+                           "-At", "-F", "\t", "-c",
+                           "SELECT status, COUNT(*), MIN(created_at), MAX(finished_at) FROM runs GROUP BY status")
+        rows = [line.split("\t") for line in done.stdout.splitlines() if line]
+        counts = {row[0]: int(row[1]) for row in rows}
+        first = min((int(row[2]) for row in rows), default=0)
+        last = max((int(row[3]) for row in rows if row[3]), default=0)
+        if counts.get("queued", 0) + counts.get("running", 0) == 0 or time.monotonic() > deadline:
+            return {"counts": counts, "span_ms": last - first}
+        time.sleep(0.2)
+
+
+def wrk_all(urls: list[str], seconds: float, connections: int, work: Path) -> dict:
+    """One wrk per URL at once, the connections split evenly; requests summed, the worst p99."""
+    if len(urls) == 1:
+        return wrk(urls[0], seconds, connections, work)
+    import concurrent.futures
+    with concurrent.futures.ThreadPoolExecutor(len(urls)) as pool:
+        parts = list(pool.map(lambda pair: wrk(pair[1], seconds, max(1, connections // len(urls)), work / f"w{pair[0]}"),
+                              enumerate(urls)))
+    return {"requests": sum(p["requests"] for p in parts), "non2xx": sum(p["non2xx"] for p in parts),
+            "errors": sum(p["errors"] for p in parts), "p50": max(p["p50"] for p in parts),
+            "p99": max(p["p99"] for p in parts), "raw": "\n".join(p["raw"] for p in parts)}
+
+
+def measure(binary: str, seconds: int, connections: int, serve_args: list[str], backend: str, instances: int) -> dict:
+    """One configuration: its servers started, warmed up, measured, drained and stopped."""
+    with tempfile.TemporaryDirectory(prefix="posthorn-flows-bench-") as tmp:
+        work = Path(tmp)
+        os.chmod(work, 0o711)
+        for n in range(instances):
+            (work / f"w{n}").mkdir()
+        cluster = None
+        servers: list[subprocess.Popen] = []
+        try:
+            extra = list(serve_args)
+            if backend == "postgres":
+                from postgres_serve import Cluster
+                (work / "pg").mkdir()
+                cluster = Cluster(work / "pg")
+                cluster.init()
+                cluster.start()
+                made = cluster.sql("CREATE DATABASE posthorn TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'")
+                if made.returncode != 0:
+                    raise SystemExit(made.stderr)
+                extra += ["--database", cluster.url("posthorn")]
+            ports = [free_port() for _ in range(instances)]
+            for n in range(instances):
+                key = {"POSTHORN_MASTER_KEY_FILE": str(work / "data0" / "master.key")} if n > 0 else {}
+                servers.append(start_server(binary, work / f"data{n}", ports[n], work / f"server{n}.log", extra, key))
+            base = f"http://127.0.0.1:{ports[0]}"
+            _, hook = webhook_flow(base)
+            urls = [f"http://127.0.0.1:{port}/hooks/{hook}" for port in ports]
+
+            def settle() -> dict:
+                return drain_postgres(cluster) if cluster is not None else drain(work / "data0" / "posthorn.sqlite")
+
+            warm = wrk_all(urls, 2, connections, work)
+            settle()
+            measured = wrk_all(urls, seconds, connections, work)
+            settled = settle()
+        finally:
+            for server in servers:
+                server.send_signal(signal.SIGTERM)
+            for server in servers:
+                try:
+                    server.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    server.kill()
+            if cluster is not None:
+                cluster.stop()
+        accepted = measured["requests"] - measured["non2xx"]
+        total_accepted = accepted + warm["requests"] - warm["non2xx"]
+        counts = settled["counts"]
+        all_runs = sum(counts.values())
+        # wrk stops counting with requests still in flight: the server may have stored up to one run
+        # per connection more than wrk saw acknowledged, per wrk run.
+        in_flight = 2 * connections
+        return {
+            "name": "SQLite" if backend == "sqlite" else f"PostgreSQL, {instances} instance{'s' if instances > 1 else ''}",
+            "rate": accepted / seconds,
+            "completed_rate": all_runs / (settled["span_ms"] / 1000) if settled["span_ms"] else 0,
+            "p50": measured["p50"], "p99": measured["p99"], "accepted": total_accepted, "stored": all_runs,
+            "succeeded": counts.get("succeeded", 0), "non2xx": measured["non2xx"], "errors": measured["errors"],
+            "ok": total_accepted <= all_runs <= total_accepted + in_flight and counts.get("succeeded", 0) == all_runs
+            and measured["errors"] == 0,
+            "counts": counts,
+        }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("posthorn")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--serve-arg", action="append", default=[], help="an extra `posthorn serve` argument (repeatable)")
+    parser.add_argument("--compare", action="store_true", help="SQLite, PostgreSQL × 1 and PostgreSQL × 3, side by side")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="posthorn-flows-bench-") as tmp:
-        work = Path(tmp)
-        port = free_port()
-        server = start_server(args.posthorn, work / "data", port, work / "server.log", args.serve_arg)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            _, hook = webhook_flow(base)
-            url = f"{base}/hooks/{hook}"
-            warm = wrk(url, 2, args.connections, work)
-            drain(work / "data" / "posthorn.sqlite")
-            measured = wrk(url, args.seconds, args.connections, work)
-            settled = drain(work / "data" / "posthorn.sqlite")
-        finally:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-        accepted = measured["requests"] - measured["non2xx"]
-        total_accepted = accepted + warm["requests"] - warm["non2xx"]
-        counts = settled["counts"]
-        succeeded = counts.get("succeeded", 0)
-        all_runs = sum(counts.values())
-        rate = accepted / args.seconds
-        completed_rate = all_runs / (settled["span_ms"] / 1000) if settled["span_ms"] else 0
-        # wrk stops counting with requests still in flight: the server may have stored up to one run
-        # per connection more than wrk saw acknowledged, per wrk run.
-        in_flight = 2 * args.connections
-        ok = (total_accepted <= all_runs <= total_accepted + in_flight and succeeded == all_runs
-              and measured["errors"] == 0)
-        print(f"machine: nproc={os.cpu_count()}; posthorn {args.posthorn}; wrk -t1 -c{args.connections} "
-              f"-d{args.seconds:g}s after a 2 s warm-up; flow: webhook → debug.echo (templated)")
-        print()
-        print("| measure | result | target | vs n8n (220/s) |")
-        print("|---|---|---|---|")
-        print(f"| webhook runs accepted (202) per second | {rate:,.0f} | ≥ {TARGET_RATE:,} | {rate / N8N_RATE:.1f}× |")
-        print(f"| runs completed per second (first accepted → last finished) | {completed_rate:,.0f} | ≥ {TARGET_RATE:,} | "
-              f"{completed_rate / N8N_RATE:.1f}× |")
-        print(f"| acknowledgement latency p50 / p99 | {measured['p50']:.2f} / {measured['p99']:.2f} ms | p99 < {TARGET_P99_MS:g} ms | |")
-        print(f"| acknowledged by wrk / stored / succeeded | {total_accepted:,} / {all_runs:,} / {succeeded:,} | "
-              f"stored = succeeded, ≥ acknowledged (+ ≤ {in_flight} in flight when wrk stopped) | |")
-        print(f"| non-2xx / socket errors | {measured['non2xx']} / {measured['errors']} | 0 / 0 | |")
-        print()
-        print("every accepted run completed" if ok else f"MISMATCH: {counts}")
-        return 0 if ok else 1
+    configurations = [("sqlite", 1), ("postgres", 1), ("postgres", 3)] if args.compare else [("sqlite", 1)]
+    results = [measure(args.posthorn, args.seconds, args.connections, args.serve_arg, backend, instances)
+               for backend, instances in configurations]
+    print(f"machine: nproc={os.cpu_count()}; posthorn {args.posthorn}; wrk -t1 -c{args.connections} (split over the instances) "
+          f"-d{args.seconds:g}s after a 2 s warm-up; flow: webhook → debug.echo (templated)")
+    print()
+    print("| database | accepted (202)/s | completed/s | ack p50 / p99 | vs n8n (220/s) | acknowledged / stored / succeeded | non-2xx / errors |")
+    print("|---|---|---|---|---|---|---|")
+    for r in results:
+        print(f"| {r['name']} | {r['rate']:,.0f} | {r['completed_rate']:,.0f} | {r['p50']:.2f} / {r['p99']:.2f} ms | "
+              f"{r['rate'] / N8N_RATE:.1f}× | {r['accepted']:,} / {r['stored']:,} / {r['succeeded']:,} | {r['non2xx']} / {r['errors']} |")
+    print()
+    print(f"targets (SQLite, one instance): ≥ {TARGET_RATE:,} accepted/s, ack p99 < {TARGET_P99_MS:g} ms")
+    bad = [r for r in results if not r["ok"]]
+    print("every accepted run completed" if not bad else f"MISMATCH: {[(r['name'], r['counts']) for r in bad]}")
+    return 0 if not bad else 1
 
 
 if __name__ == "__main__":

@@ -64,7 +64,7 @@ def start_instance(binary: str, data_dir: Path, url: str | None, port: int, metr
         env["POSTHORN_MASTER_KEY_FILE"] = str(key_file)
     command = [binary, "serve", "--data-dir", str(data_dir), "--port", str(port), "--metrics-port", str(metrics_port),
                "--allow-private-egress", "127.0.0.1", "--lease-seconds", str(LEASE), "--lease-renewal-seconds", "1",
-               "--shutdown-grace-seconds", "5"]
+               "--shutdown-grace-seconds", "5", "--log-level", os.environ.get("MULTI_LOG_LEVEL", "info")]
     if url is not None:
         command += ["--database", url]
     with open(log, "ab") as out:
@@ -306,6 +306,12 @@ def main() -> int:
                 if status != "ambiguous" and len(got) > 1:
                     twice.append((run_id, recipient, got))
             checks.check("each succeeded run's Message-ID reached aiosmtpd exactly once", not missing, missing[:3])
+            for run_id, *_ in (missing + twice)[:2]:
+                print(f"--- {run_id}:", next(row[2] for row in rows if row[0] == run_id))
+                for n, log in enumerate(logs):
+                    for line in log.read_text(errors="replace").splitlines():
+                        if run_id in line:
+                            print(f"instance {n}: {line[:300]}")
             checks.check("no recipient got two emails unless its run is ambiguous", not twice, twice[:3])
             checks.check("one email for the key retried through two instances", len(delivered.get("twice@example.com", [])) == 1,
                          delivered.get("twice@example.com"))
@@ -334,11 +340,11 @@ def main() -> int:
             deadline = time.monotonic() + 70
             fires: list[list[str]] = []
             while time.monotonic() < deadline:
-                fires = psql(cluster, f"SELECT trigger_body FROM runs WHERE flow_id = '{cron_id}'")
-                if any("scheduledFor" in f[0] for f in fires) and time.monotonic() - began > 5:
+                fires = psql(cluster, f"SELECT trigger FROM runs WHERE flow_id = '{cron_id}'")
+                if fires:
                     break
                 time.sleep(1)
-            due_times = [json.loads(f[0]).get("scheduledFor") for f in fires]
+            due_times = [json.loads(f[0]).get("body", {}).get("scheduledFor") for f in fires]
             checks.check("the cron flow fired, once per due time", bool(due_times) and len(due_times) == len(set(due_times)), due_times)
 
             for n in (0, 2):

@@ -135,7 +135,7 @@ public final class FlowExecutor: Sendable {
             let now = processor.now()
             let until = now.addingTimeInterval(configuration.lease.timeInterval)
             do {
-                _ = try await runs.renewLeases(owner: configuration.workerID, until: until)
+                _ = try await runs.renewLeases(workerID: configuration.workerID, until: until)
                 leases.until.withLock { $0 = until }
                 leases.lastSuccess.withLock { $0 = .now }
             } catch {
@@ -153,11 +153,12 @@ public final class FlowExecutor: Sendable {
             while !Task.isCancelled && !stopping.withLock({ $0 }) {
                 let capacity = configuration.concurrency - active.value
                 var claimed: [Run] = []
+                let token = nextLeaseToken()
                 if capacity > 0 {
                     let now = processor.now()
                     do {
                         claimed = try await runs.claim(RunClaim(
-                            limit: capacity, owner: configuration.workerID, now: now,
+                            limit: capacity, owner: token, now: now,
                             leaseUntil: now.addingTimeInterval(configuration.lease.timeInterval),
                             perWorkspaceLimit: configuration.effectiveWorkspaceLimit, running: active.byWorkspace))
                     } catch is CancellationError {
@@ -170,7 +171,7 @@ public final class FlowExecutor: Sendable {
                 for run in claimed {
                     active.add(run.workspaceID)
                     group.addTask {
-                        await self.execute(run)
+                        await self.execute(run, owner: token)
                         active.remove(run.workspaceID)
                         self.metrics.executing(active.value)
                         self.signal.fire()
@@ -194,12 +195,13 @@ public final class FlowExecutor: Sendable {
         }
     }
 
-    private func execute(_ claimed: Run) async {
+    /// Executes a run claimed under the lease token `owner`.
+    private func execute(_ claimed: Run, owner: String) async {
         var logger = self.logger
         logger[metadataKey: "posthorn.run.id"] = "\(claimed.id)"
         // The store may hand over a run it could not read back whole, already ended: store that.
         guard !claimed.isFinished else {
-            await save(claimed, logger: logger)
+            await save(claimed, owner: owner, logger: logger)
             return
         }
         let flow: Flow?
@@ -209,12 +211,13 @@ public final class FlowExecutor: Sendable {
             // The store could not say; a deleted flow is only `nil`. Try again shortly.
             var later = claimed
             later.handle(.postponed(notBefore: processor.now().addingTimeInterval(1)), now: processor.now())
-            await save(later, logger: logger)
+            await save(later, owner: owner, logger: logger)
             return
         }
         let writer = self.writer
         let began = processor.now()
-        let owner = configuration.workerID
+        // Every write names the claim's token: an execution that lost the run is refused even when
+        // this worker has claimed the run again since.
         let leases = self.leases
         let lost = Mutex(false)
         let finished = await processor.process(claimed, flow: flow, logger: logger) { progress in
@@ -235,7 +238,7 @@ public final class FlowExecutor: Sendable {
             staleWriteRefused(logger: logger)
             return
         }
-        metrics.executed(await save(finished, logger: logger), began: began)
+        metrics.executed(await save(finished, owner: owner, logger: logger), began: began)
     }
 
     /// Counts and logs a write refused because another worker holds the run now.
@@ -252,14 +255,14 @@ public final class FlowExecutor: Sendable {
     /// is saved `failed` with `ESAVE` and without its step data, rather than left running to be
     /// re-run at every start.
     @discardableResult
-    private func save(_ run: Run, logger: Logger) async -> Run {
+    private func save(_ run: Run, owner: String?, logger: Logger) async -> Run {
         var run = run
         var delay = Duration.milliseconds(100)
         var attempt = 1
         var stripped = false
         while attempt <= 6 {
             do {
-                switch try await writer.update(run, owner: configuration.workerID) {
+                switch try await writer.update(run, owner: owner) {
                 case .saved:
                     break
                 case .refused:
@@ -299,10 +302,11 @@ public final class FlowExecutor: Sendable {
         var total = 0
         while !Task.isCancelled {
             let now = processor.now()
+            let token = nextLeaseToken()
             let orphans: [Run]
             do {
                 orphans = try await runs.takeOver(
-                    owner: configuration.workerID, expiredBy: all ? .distantFuture : now,
+                    owner: token, expiredBy: all ? .distantFuture : now,
                     leaseUntil: now.addingTimeInterval(configuration.lease.timeInterval), limit: configuration.takeOverBatch)
             } catch {
                 logger.error("taking over runs failed", metadata: ["error.type": "\(type(of: error))"])
@@ -313,8 +317,7 @@ public final class FlowExecutor: Sendable {
             for run in orphans {
                 var logger = self.logger
                 logger[metadataKey: "posthorn.run.id"] = "\(run.id)"
-                logger[metadataKey: "posthorn.run.lease_owner"] = "\(run.leaseOwner ?? "")"
-                await save(processor.recover(run), logger: logger)
+                await save(processor.recover(run), owner: token, logger: logger)
             }
             total += orphans.count
             if orphans.count < configuration.takeOverBatch { break }
@@ -322,11 +325,20 @@ public final class FlowExecutor: Sendable {
         if total > 0 { logger.info("runs taken over", metadata: ["posthorn.runs.count": "\(total)"]) }
     }
 
-    /// The leases this worker holds: until when they were last renewed, and when it last managed
-    /// to talk to the store about them.
+    /// A new ``LeaseToken`` of this worker, for one claim or takeover.
+    private func nextLeaseToken() -> String {
+        LeaseToken.make(workerID: configuration.workerID, claim: leases.claims.withLock { count in
+            count += 1
+            return count
+        })
+    }
+
+    /// The leases this worker holds: until when they were last renewed, when it last managed to
+    /// talk to the store about them, and how many claims it made.
     final class LeaseState: Sendable {
         let until: Mutex<Date>
         let lastSuccess = Mutex(ContinuousClock.now)
+        let claims = Mutex<UInt64>(0)
         init(until: Date) { self.until = Mutex(until) }
     }
 }

@@ -8,7 +8,7 @@ public actor RunWriter {
     private struct Pending {
         var run: Run
         var isInsert: Bool
-        /// The worker whose lease an update is checked against (see ``update(_:owner:)``).
+        /// The lease token an update is checked against (see ``update(_:owner:)``).
         var owner: String?
         var done: CheckedContinuation<RunWriteResult, any Error>
     }
@@ -49,8 +49,9 @@ public actor RunWriter {
     }
 
     /// Stores a run's progress or end; returns once it is committed, with what a cancellation
-    /// request for it did (see ``RunStore/write(inserting:updating:owner:)``). With an `owner`,
-    /// only while the store holds the run under that worker's lease (else ``RunWriteResult/refused``).
+    /// request for it did (see ``RunStore/write(inserting:updating:owners:)``). With an `owner`
+    /// (a ``LeaseToken``), only while the store holds the run under that claim (else
+    /// ``RunWriteResult/refused``).
     @discardableResult
     public func update(_ run: Run, owner: String? = nil) async throws -> RunWriteResult {
         try await submit(run, isInsert: false, owner: owner)
@@ -81,39 +82,30 @@ public actor RunWriter {
             }
             let batch = Array(pending.prefix(maximumBatch))
             pending.removeFirst(batch.count)
-            // One transaction per owner of updates (in practice one: this process's executor);
-            // the inserts go with the first.
-            var groups: [(owner: String?, items: [Pending])] = []
-            for item in batch where !item.isInsert {
-                if let index = groups.firstIndex(where: { $0.owner == item.owner }) {
-                    groups[index].items.append(item)
-                } else {
-                    groups.append((item.owner, [item]))
-                }
-            }
-            let inserts = batch.filter(\.isInsert)
-            if groups.isEmpty { groups = [(nil, inserts)] } else { groups[0].items += inserts }
-            for group in groups { await commit(group.items, owner: group.owner) }
+            await commit(batch)
         }
         isStopped = true
     }
 
-    /// Commits `group` (whose updates share an owner) in one transaction; when that fails, each
-    /// write alone, so that one bad row does not fail the others it shared the commit with.
-    private func commit(_ group: [Pending], owner: String?) async {
-        let inserts = group.filter(\.isInsert).map(\.run)
+    /// Commits `batch` in one transaction; when that fails, each write alone, so that one bad row
+    /// does not fail the others it shared the commit with.
+    private func commit(_ batch: [Pending]) async {
+        let inserts = batch.filter(\.isInsert).map(\.run)
+        var owners: [String: String] = [:]
+        for item in batch where !item.isInsert { owners[item.run.id] = item.owner }
         do {
             let outcome = try await store.write(
-                inserting: inserts, updating: group.filter { !$0.isInsert }.map(\.run), owner: owner)
-            for item in group { item.done.resume(returning: RunWriteResult(outcome, for: item.run.id)) }
+                inserting: inserts, updating: batch.filter { !$0.isInsert }.map(\.run), owners: owners)
+            for item in batch { item.done.resume(returning: RunWriteResult(outcome, for: item.run.id)) }
             if !inserts.isEmpty { onInserted() }
-            onCommitted(group.filter { !outcome.refusedStale.contains($0.run.id) }.map { outcome.cancelledInstead[$0.run.id] ?? $0.run })
+            onCommitted(batch.filter { !outcome.refusedStale.contains($0.run.id) }.map { outcome.cancelledInstead[$0.run.id] ?? $0.run })
         } catch {
             var inserted = false
-            for item in group {
+            for item in batch {
                 do {
                     let outcome = try await store.write(
-                        inserting: item.isInsert ? [item.run] : [], updating: item.isInsert ? [] : [item.run], owner: item.owner)
+                        inserting: item.isInsert ? [item.run] : [], updating: item.isInsert ? [] : [item.run],
+                        owners: item.owner.map { [item.run.id: $0] } ?? [:])
                     item.done.resume(returning: RunWriteResult(outcome, for: item.run.id))
                     if !outcome.refusedStale.contains(item.run.id) { onCommitted([outcome.cancelledInstead[item.run.id] ?? item.run]) }
                     inserted = inserted || item.isInsert

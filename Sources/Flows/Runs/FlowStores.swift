@@ -30,15 +30,16 @@ public protocol RunStore: Sendable {
     /// instead, in the same transaction: no claim can take it in between. A request for a run
     /// written finished is discarded.
     ///
-    /// With an `owner` (a worker writing the runs it claimed), each run of `updating` is written
-    /// only while the store holds it `running` under that owner's lease: a worker that lost its
-    /// lease (paused or cut off past it, and another took the run over) cannot overwrite the new
-    /// owner's progress. Such runs are left as they are and listed in
-    /// ``RunWriteOutcome/refusedStale``. Without an owner the write is unconditional.
+    /// A run of `updating` named in `owners` (run id → the ``LeaseToken`` of the claim its writer
+    /// executes it under) is written only while the store holds it `running` under that very
+    /// token: a worker that lost its lease (paused or cut off past it, and another took the run
+    /// over — or it took the run again itself, under a new claim) cannot overwrite the new
+    /// execution's progress. Such runs are left as they are and listed in
+    /// ``RunWriteOutcome/refusedStale``. A run not named is written unconditionally.
     ///
     /// - Returns: which runs had a request, and what became of them; which were refused.
     @discardableResult
-    func write(inserting: [Run], updating: [Run], owner: String?) async throws -> RunWriteOutcome
+    func write(inserting: [Run], updating: [Run], owners: [String: String]) async throws -> RunWriteOutcome
     /// Stores the run of a cron fire and the fire itself atomically, only if `dueAt` is later than
     /// the flow's last fire: `false` means another instance fired it already.
     func enqueueCronFire(_ run: Run, flowID: String, dueAt: Date) async throws -> Bool
@@ -61,13 +62,15 @@ public protocol RunStore: Sendable {
     /// at once; for a running one a request is stored that its worker sees at its next step
     /// boundary. `nil` when the workspace has no such run.
     func requestCancellation(runID: String, workspaceID: String, now: Date) async throws -> RunCancellation?
-    /// Extends to `until` the lease of every run `owner` holds `running`; returns their ids (a
-    /// run of the worker's missing from them was taken over: its lease had expired).
-    func renewLeases(owner: String, until: Date) async throws -> Set<String>
-    /// Takes over, for `owner` until `leaseUntil`, up to `limit` runs left `running` under a lease
-    /// that expired by `expiredBy` (or under none): their worker died or lost touch. Two workers
-    /// taking over at once never get the same run. `expiredBy: .distantFuture` takes every running
-    /// run (an embedded instance's start: whatever ran belonged to its previous life). By id.
+    /// Extends to `until` the lease of every run the worker `workerID` holds `running` (under any
+    /// of its claims' ``LeaseToken``s); returns their ids (a run of the worker's missing from them
+    /// was taken over: its lease had expired).
+    func renewLeases(workerID: String, until: Date) async throws -> Set<String>
+    /// Takes over, for the claim `owner` (a ``LeaseToken``) until `leaseUntil`, up to `limit` runs
+    /// left `running` under a lease that expired by `expiredBy` (or under none): their worker died
+    /// or lost touch. Two workers taking over at once never get the same run.
+    /// `expiredBy: .distantFuture` takes every running run (an embedded instance's start: whatever
+    /// ran belonged to its previous life). By id.
     func takeOver(owner: String, expiredBy: Date, leaseUntil: Date, limit: Int) async throws -> [Run]
     func run(id: String, workspaceID: String) async throws -> Run?
     /// A page of a workspace's runs, newest first, optionally for one flow and one status.
@@ -88,7 +91,7 @@ extension RunStore {
     /// Inserts new runs and replaces existing ones unconditionally.
     @discardableResult
     public func write(inserting: [Run], updating: [Run]) async throws -> RunWriteOutcome {
-        try await write(inserting: inserting, updating: updating, owner: nil)
+        try await write(inserting: inserting, updating: updating, owners: [:])
     }
 
     /// Inserts new queued runs in one transaction.
@@ -104,7 +107,7 @@ public struct RunWriteOutcome: Sendable, Hashable {
     public var cancellationRequested: Set<String>
     /// Runs written `queued` with a request: stored `cancelled` instead, as returned here.
     public var cancelledInstead: [String: Run]
-    /// Runs of an owner-checked write that the owner no longer holds: not written.
+    /// Runs of an owner-checked write that the writer's claim no longer holds: not written.
     public var refusedStale: Set<String>
 
     public init(cancellationRequested: Set<String> = [], cancelledInstead: [String: Run] = [:], refusedStale: Set<String> = []) {
@@ -117,6 +120,18 @@ public struct RunWriteOutcome: Sendable, Hashable {
     public static let none = RunWriteOutcome()
 }
 
+/// Who holds a running run: a worker's id, `#`, and a number unique to one claim (or takeover) of
+/// that worker. Writes are checked against the whole token, so an execution that lost its run
+/// cannot write even when the same worker has claimed the run again since (two executions of one
+/// run in one process, the older one stale); renewal goes by the worker's id, for all its claims.
+public enum LeaseToken {
+    /// The token of claim number `claim` of `workerID`.
+    public static func make(workerID: String, claim: UInt64) -> String { "\(workerID)#\(claim)" }
+
+    /// What every token of `workerID` begins with.
+    public static func prefix(of workerID: String) -> String { workerID + "#" }
+}
+
 /// What a worker asks the store for.
 ///
 /// Fair across workspaces: the runs are taken round robin over the workspaces that have due runs
@@ -127,7 +142,7 @@ public struct RunWriteOutcome: Sendable, Hashable {
 public struct RunClaim: Sendable, Hashable {
     /// The most runs to take.
     public var limit: Int
-    /// The worker's id, stored as the lease owner.
+    /// The claim's ``LeaseToken``, stored as the lease owner.
     public var owner: String
     public var now: Date
     public var leaseUntil: Date

@@ -77,12 +77,12 @@ public actor InMemoryRunStore: RunStore {
     }
 
     @discardableResult
-    public func write(inserting newRuns: [Run], updating changed: [Run], owner: String?) -> RunWriteOutcome {
+    public func write(inserting newRuns: [Run], updating changed: [Run], owners: [String: String]) -> RunWriteOutcome {
         writeBatches.append(newRuns.count + changed.count)
         var outcome = RunWriteOutcome()
         for run in newRuns { runs[run.id] = run }
         for var run in changed {
-            if let owner, runs[run.id].map({ $0.status != .running || $0.leaseOwner != owner }) ?? true {
+            if let owner = owners[run.id], runs[run.id].map({ $0.status != .running || $0.leaseOwner != owner }) ?? true {
                 outcome.refusedStale.insert(run.id)
                 continue
             }
@@ -138,9 +138,10 @@ public actor InMemoryRunStore: RunStore {
         }
     }
 
-    public func renewLeases(owner: String, until: Date) -> Set<String> {
+    public func renewLeases(workerID: String, until: Date) -> Set<String> {
         var held: Set<String> = []
-        for (id, var run) in runs where run.status == .running && run.leaseOwner == owner {
+        let prefix = LeaseToken.prefix(of: workerID)
+        for (id, var run) in runs where run.status == .running && run.leaseOwner?.hasPrefix(prefix) == true {
             run.handle(.leaseRenewed(until: until), now: until)
             runs[id] = run
             held.insert(id)
