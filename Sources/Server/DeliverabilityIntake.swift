@@ -9,14 +9,19 @@ public struct DeliverabilityIntake: Sendable {
     let intakes: IntakeService
     let bounces: BounceIngest
     let sns: any SNSEndpoint
-    let replays = IntakeReplayGuard()
+    let replays: IntakeReplayGuard
     let now: @Sendable () -> Date
 
-    public init(intakes: IntakeService, bounces: BounceIngest, sns: any SNSEndpoint, now: @escaping @Sendable () -> Date = { Date() }) {
+    /// `replays` remembers the calls taken in (the database, shared by the instances on it).
+    public init(
+        intakes: IntakeService, bounces: BounceIngest, sns: any SNSEndpoint, replays: any ReplayStore,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.intakes = intakes
         self.bounces = bounces
         self.sns = sns
         self.now = now
+        self.replays = IntakeReplayGuard(store: replays, now: now)
     }
 
     /// Why a call changed nothing.
@@ -98,12 +103,12 @@ public struct DeliverabilityIntake: Sendable {
         } catch let error as IntakeVerificationError {
             throw Refusal.verification(error)
         }
-        guard replays.reserve(call.replayKey, window: call.replayWindow) else { throw Refusal.replayed }
+        guard try await replays.reserve(call.replayKey, window: call.replayWindow) else { throw Refusal.replayed }
         do {
             let outcomes = try await bounces.apply(call.events, workspaceID: record.workspaceID, source: provider.rawValue)
             return Receipt(events: call.events.count, outcomes: outcomes)
         } catch {
-            replays.release(call.replayKey)
+            await replays.release(call.replayKey)
             throw error
         }
     }

@@ -67,7 +67,7 @@ public struct FlowEngine: Sendable {
             executor.flowsChanged()
             webhooks.invalidate()
         })
-        retention = RunRetention(runs: store, sentMessages: store, keep: configuration.runRetention, logger: logger)
+        retention = RunRetention(runs: store, sentMessages: store, replays: store, keep: configuration.runRetention, logger: logger)
     }
 
     /// The services in start order.
@@ -157,6 +157,7 @@ struct GracefulService: Service, CustomStringConvertible {
 struct RunRetention: Sendable {
     let runs: any RunStore
     let sentMessages: any SentMessageStore
+    let replays: any ReplayStore
     let keep: Duration
     let logger: Logger
 
@@ -168,6 +169,7 @@ struct RunRetention: Sendable {
                 if deleted > 0 { logger.info("old runs deleted", metadata: ["posthorn.runs.count": "\(deleted)"]) }
                 let keys = try await runs.deleteIdempotencyKeys(before: Date().addingTimeInterval(-Double(IdempotencyKey.retention.components.seconds)))
                 if keys > 0 { logger.info("old idempotency keys forgotten", metadata: ["posthorn.idempotency_keys.count": "\(keys)"]) }
+                _ = try await replays.forgetReplays(before: Date())
                 let forgotten = try await sentMessages.deleteSentMessages(before: cutoff)
                 if forgotten > 0 { logger.info("old sent messages forgotten", metadata: ["posthorn.sent_messages.count": "\(forgotten)"]) }
             } catch {

@@ -1,38 +1,31 @@
 import Crypto
+import Flows
 import Foundation
-import Synchronization
+import Workspaces
 
 /// Remembers the provider calls already taken in, each for as long as its signature stays
 /// acceptable (after that the signature check refuses it anyway), so that a captured call sent
 /// again changes nothing. A call is *reserved* before it is applied and *released* if applying
 /// fails, so two copies racing cannot both pass and a failed call can be retried.
 ///
-/// Per process: calls are signed with a timestamp, so a restart opens at most one window.
-final class IntakeReplayGuard: Sendable {
-    /// The most calls remembered; past it, the ones expiring first are forgotten first.
-    static let capacity = 100_000
-
-    private let seen = Mutex<[SHA256.Digest: ContinuousClock.Instant]>([:])
-    private let clock = ContinuousClock()
+/// Kept in the database (``Workspaces/ReplayStore``): instances sharing it refuse each other's
+/// replays too. Calls are remembered by the SHA-256 of their key, never the key itself.
+struct IntakeReplayGuard: Sendable {
+    let store: any ReplayStore
+    let now: @Sendable () -> Date
 
     /// `false` when the call was already taken in (or is being taken in) within its window.
-    func reserve(_ key: String, window: Duration) -> Bool {
-        let digest = SHA256.hash(data: Data(key.utf8))
-        let now = clock.now
-        return seen.withLock { seen in
-            if let until = seen[digest], until > now { return false }
-            if seen.count >= Self.capacity {
-                seen = seen.filter { $0.value > now }
-                if seen.count >= Self.capacity, let first = seen.min(by: { $0.value < $1.value }) { seen[first.key] = nil }
-            }
-            seen[digest] = now + window
-            return true
-        }
+    func reserve(_ key: String, window: Duration) async throws -> Bool {
+        let now = now()
+        return try await store.reserveReplay(digest: Self.digest(key), until: now.addingTimeInterval(window.timeInterval), now: now)
     }
 
     /// Forgets a reserved call whose applying failed, so the provider's retry is taken in.
-    func release(_ key: String) {
-        let digest = SHA256.hash(data: Data(key.utf8))
-        _ = seen.withLock { $0.removeValue(forKey: digest) }
+    func release(_ key: String) async {
+        try? await store.releaseReplay(digest: Self.digest(key))
+    }
+
+    static func digest(_ key: String) -> String {
+        SHA256.hash(data: Data(key.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 }

@@ -89,6 +89,7 @@ public struct PosthornEnvironment: Sendable {
                     wake: { [executor = engine.executor] in executor.wake() }),
                 intakes: IntakeService(store: storage.store, credentials: storage.store, vault: vault),
                 sns: GuardedSNSEndpoint(fetcher: fetcher, pinnedCertificate: configuration.trustedSNSCertificate),
+                replays: storage.store,
                 readiness: { [executor = engine.executor] in await storage.isReachable() && executor.isHealthy },
                 webhooks: webhooks),
             engine: engine, lock: lock)

@@ -52,6 +52,7 @@ public struct PosthornServices: Sendable {
         connectionTester: ConnectionTester, flows: FlowService, flowStore: any FlowStore, runStore: any RunStore,
         metrics: ServerMetrics, runEvents: RunEventHub, domains: DomainService, dnsResolver: any TXTResolver,
         suppressions: SuppressionService, bounces: BounceIngest, intakes: IntakeService, sns: any SNSEndpoint,
+        replays: any ReplayStore = InMemoryReplayStore(),
         readiness: @escaping @Sendable () async -> Bool = { true }, webhooks: WebhookFlowCache = WebhookFlowCache(),
         previewFrames: PreviewFrames = PreviewFrames()
     ) {
@@ -59,7 +60,7 @@ public struct PosthornServices: Sendable {
         self.webhooks = webhooks
         self.bounces = bounces
         self.intakes = intakes
-        deliverability = DeliverabilityIntake(intakes: intakes, bounces: bounces, sns: sns)
+        deliverability = DeliverabilityIntake(intakes: intakes, bounces: bounces, sns: sns, replays: replays)
         self.suppressions = suppressions
         self.domains = domains
         self.dnsResolver = dnsResolver

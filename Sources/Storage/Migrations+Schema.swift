@@ -1,6 +1,6 @@
 extension Migrations {
     /// Every migration Posthorn ships, oldest first.
-    public static let all: [Migration] = [version1, version2, version3, version4, version5, version6, version7, version8, version9, version10, version11, version12]
+    public static let all: [Migration] = [version1, version2, version3, version4, version5, version6, version7, version8, version9, version10, version11, version12, version13]
 
     // MARK: - Version 1
 
@@ -428,6 +428,22 @@ extension Migrations {
             )
             """,
             "CREATE INDEX idempotency_keys_created_at ON idempotency_keys (created_at)",
+        ]
+    )
+
+    /// Signed provider calls already taken in (#17): remembered in the database, so that a call
+    /// captured and replayed to another instance is refused there too.
+    static let version13 = Migration(
+        version: 13,
+        name: "intake replays",
+        statements: [
+            """
+            CREATE TABLE intake_replays (
+                digest TEXT PRIMARY KEY,
+                expires_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX intake_replays_expires_at ON intake_replays (expires_at)",
         ]
     )
 }

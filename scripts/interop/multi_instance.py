@@ -118,12 +118,13 @@ def main() -> int:
         cluster.start()
         servers: list[subprocess.Popen | None] = []
         smtp = None
+        rows: list[list[str]] = []
+        recorder = SlowRecorder()
         try:
             checks.check("a database with C collation is made",
                          cluster.sql("CREATE DATABASE posthorn TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'").returncode == 0)
             url = cluster.url("posthorn")
             pki = fixture.make_pki(tmp_path)
-            recorder = SlowRecorder()
             smtp = fixture.start(recorder, "127.0.0.1", tls_context=fixture.server_context(pki["good"], pki["good.key"]),
                                  require_starttls=True, auth_required=True, auth_require_tls=True)
 
@@ -268,7 +269,6 @@ def main() -> int:
             # 4. Everything ends; nothing lost, nothing sent twice.
             load_id = load_flow.get("id", "")
             deadline = time.monotonic() + 180
-            rows: list[list[str]] = []
             while time.monotonic() < deadline:
                 rows = psql(cluster, f"SELECT id, status, steps FROM runs WHERE flow_id = '{load_id}'")
                 if all(row[1] in FINAL for row in rows) and len(rows) >= calls:
@@ -363,6 +363,15 @@ def main() -> int:
                 smtp.stop()
             cluster.stop()
             shutil.rmtree(pg_root, ignore_errors=True)
+            if checks.failed and os.environ.get("MULTI_KEEP_LOGS"):
+                kept = Path(os.environ["MULTI_KEEP_LOGS"]) / time.strftime("%H%M%S")
+                kept.mkdir(parents=True, exist_ok=True)
+                for log in tmp_path.glob("*.log"):
+                    shutil.copy(log, kept / log.name)
+                (kept / "runs.json").write_text(json.dumps(rows))
+                (kept / "deliveries.txt").write_text("\n".join(
+                    f"{d.rcpt_tos} {BytesHeaderParser().parsebytes(d.raw).get('Message-ID')}" for d in recorder.deliveries))
+                print(f"logs kept in {kept}")
     print(f"{checks.passed} passed, {checks.failed} failed ({time.monotonic() - began:.0f} s)")
     return 1 if checks.failed else 0
 

@@ -199,6 +199,7 @@ public final class FlowExecutor: Sendable {
     private func execute(_ claimed: Run, owner: String) async {
         var logger = self.logger
         logger[metadataKey: "posthorn.run.id"] = "\(claimed.id)"
+        logger.debug("run claimed", metadata: ["posthorn.run.lease": "\(owner)"])
         // The store may hand over a run it could not read back whole, already ended: store that.
         guard !claimed.isFinished else {
             await save(claimed, owner: owner, logger: logger)
@@ -220,11 +221,13 @@ public final class FlowExecutor: Sendable {
         // this worker has claimed the run again since.
         let leases = self.leases
         let lost = Mutex(false)
-        let finished = await processor.process(claimed, flow: flow, logger: logger) { progress in
+        let finished = await processor.process(claimed, flow: flow, logger: logger) { [logger] progress in
             var progress = progress
             // The lease as last renewed: a checkpoint must not shorten it.
             progress.handle(.leaseRenewed(until: leases.until.withLock { $0 }), now: progress.startedAt ?? began)
-            switch try await writer.update(progress, owner: owner) {
+            let result = try await writer.update(progress, owner: owner)
+            logger.trace("progress saved", metadata: ["posthorn.run.write": "\(result)"])
+            switch result {
             case .saved, .cancelledInstead: return false
             case .cancellationRequested: return true
             case .refused:
@@ -317,7 +320,12 @@ public final class FlowExecutor: Sendable {
             for run in orphans {
                 var logger = self.logger
                 logger[metadataKey: "posthorn.run.id"] = "\(run.id)"
-                await save(processor.recover(run), owner: token, logger: logger)
+                let recovered = processor.recover(run)
+                logger.info("run taken over", metadata: [
+                    "posthorn.run.lease": "\(token)", "posthorn.run.status": "\(recovered.status.rawValue)",
+                    "posthorn.run.steps": "\(run.steps.map { "\($0.stepID):\($0.status.rawValue)" }.joined(separator: ","))",
+                ])
+                await save(recovered, owner: token, logger: logger)
             }
             total += orphans.count
             if orphans.count < configuration.takeOverBatch { break }
