@@ -269,6 +269,29 @@ struct ExecutorLeaseTests {
         }
     }
 
+    @Test("regression: two executions' writes of one run in one group commit are each checked against their own claim")
+    func groupCommitChecksEachClaim() async throws {
+        let flows = InMemoryFlowStore()
+        let store = InMemoryRunStore(flows: flows)
+        var run = Run(id: "run_1", workspaceID: "ws_1", flowID: "f", trigger: TriggerPayload(kind: "manual"), createdAt: Date())
+        try await store.enqueue([run])
+        // The stale execution claimed under w#1; the run was taken back and claimed again as w#2.
+        let current = try #require(await store.claim(RunClaim(limit: 1, owner: "w#2", now: Date(), leaseUntil: Date().addingTimeInterval(60))).first)
+        run.handle(.claimed(owner: "w#1", leaseUntil: Date().addingTimeInterval(60)), now: Date())
+        var stale = run
+        stale.handle(.progressSaved, now: Date())
+        let writer = RunWriter(store: store)
+        // Both are pending before the writer's loop starts: one batch.
+        async let staleResult = writer.update(stale, owner: "w#1")
+        async let currentResult = writer.update(current, owner: "w#2")
+        try await Task.sleep(for: .milliseconds(50))
+        let loop = Task { await writer.run() }
+        #expect(try await staleResult == .refused, "the stale execution must not think its checkpoint was saved")
+        #expect(try await currentResult == .saved)
+        loop.cancel()
+        await loop.value
+    }
+
     @Test("an instance that cannot renew its leases says it is not healthy, and is again once it can")
     func healthFollowsRenewal() async throws {
         let flows = InMemoryFlowStore()

@@ -82,7 +82,20 @@ public actor RunWriter {
             }
             let batch = Array(pending.prefix(maximumBatch))
             pending.removeFirst(batch.count)
-            await commit(batch)
+            // One transaction per round, each run at most once per round, in the order submitted.
+            // Two pending writes of one run come from two executions of it — a stale one that lost
+            // its lease and the one that holds it now — and each must be checked against its own
+            // claim: in one write the store would keep the last and answer both by its check
+            // (both sent the email: seen under load with three instances).
+            var rounds: [[Pending]] = []
+            var writes: [String: Int] = [:]
+            for item in batch {
+                let round = writes[item.run.id, default: 0]
+                writes[item.run.id] = round + 1
+                if round == rounds.count { rounds.append([]) }
+                rounds[round].append(item)
+            }
+            for round in rounds { await commit(round) }
         }
         isStopped = true
     }
