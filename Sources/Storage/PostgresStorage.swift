@@ -21,6 +21,7 @@ public final class PostgresStorage: Sendable {
     /// AsyncKit's pool is safe to share (its state is behind locks and event loops) but not marked
     /// `Sendable`.
     nonisolated(unsafe) private let pools: EventLoopGroupConnectionPool<PostgresConnectionSource>
+    nonisolated(unsafe) private let leasePools: EventLoopGroupConnectionPool<PostgresConnectionSource>
     /// For the listening connection, which is not the pool's.
     private let configuration: SQLPostgresConfiguration
     private let logger: Logger
@@ -48,6 +49,10 @@ public final class PostgresStorage: Sendable {
             maxConnectionsPerEventLoop: connectionsPerEventLoop, requestTimeout: .seconds(10), logger: logger,
             on: MultiThreadedEventLoopGroup.singleton)
         let database = pools.database(logger: logger).sql(queryLogLevel: nil)
+        // One connection per event loop for lease renewals and takeovers (see SQLStore.leaseDatabase).
+        let leasePools = EventLoopGroupConnectionPool(
+            source: PostgresConnectionSource(sqlConfiguration: configuration),
+            maxConnectionsPerEventLoop: 1, requestTimeout: .seconds(10), logger: logger, on: MultiThreadedEventLoopGroup.singleton)
         do {
             let collation = try await database.raw("SELECT datcollate FROM pg_database WHERE datname = current_database()")
                 .first()?.decode(column: "datcollate", as: String.self)
@@ -76,12 +81,15 @@ public final class PostgresStorage: Sendable {
             logger.debug("Opened PostgreSQL storage", metadata: ["storage.migrations.applied": "\(applied.count)"])
         } catch {
             try? await pools.shutdownAsync()
+            try? await leasePools.shutdownAsync()
             throw error
         }
         let channel = "posthorn" + (searchPath?.first.map { "_" + $0 } ?? "")
         return PostgresStorage(
-            pools: pools, configuration: configuration, logger: logger,
-            store: SQLStore(database: database, logger: logger, sharesOneConnection: false, notificationChannel: channel))
+            pools: pools, leasePools: leasePools, configuration: configuration, logger: logger,
+            store: SQLStore(
+                database: database, logger: logger, sharesOneConnection: false, notificationChannel: channel,
+                leaseDatabase: leasePools.database(logger: logger).sql(queryLogLevel: nil)))
     }
 
     /// Listens for the ``ClusterNotice``s the instances sharing the database send (this one's
@@ -120,6 +128,7 @@ public final class PostgresStorage: Sendable {
 
     /// Closes every connection. The store must not be used afterwards.
     public func close() async throws {
+        try await leasePools.shutdownAsync()
         try await pools.shutdownAsync()
     }
 
@@ -136,10 +145,11 @@ public final class PostgresStorage: Sendable {
     }
 
     private init(
-        pools: EventLoopGroupConnectionPool<PostgresConnectionSource>, configuration: SQLPostgresConfiguration, logger: Logger,
-        store: SQLStore
+        pools: EventLoopGroupConnectionPool<PostgresConnectionSource>, leasePools: EventLoopGroupConnectionPool<PostgresConnectionSource>,
+        configuration: SQLPostgresConfiguration, logger: Logger, store: SQLStore
     ) {
         self.pools = pools
+        self.leasePools = leasePools
         self.configuration = configuration
         self.logger = logger
         self.store = store

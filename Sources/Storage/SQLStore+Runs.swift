@@ -18,6 +18,11 @@ extension SQLStore: RunStore {
     /// `cancelled` instead (its ``Flows/RunLifecycle`` decides), so no claim can take it between
     /// a requeue and its cancellation; requests of runs written finished are deleted.
     ///
+    /// Runs named in `owners` are checked first, in the same transaction (their rows read after the
+    /// write lock on SQLite, locked `FOR UPDATE` on PostgreSQL): one not `running` under its lease
+    /// token is left out and reported in ``Flows/RunWriteOutcome/refusedStale``. The transaction
+    /// notifies the other instances (PostgreSQL) of the runs it queued and stored.
+    ///
     /// JSON is encoded before the transaction takes the connection (a cancelled-instead run's again
     /// inside it: rare).
     @discardableResult
@@ -232,14 +237,21 @@ extension SQLStore: RunStore {
         }
     }
 
-    /// Extends the leases of the worker's running runs in one `UPDATE` (never shortening one; on
-    /// PostgreSQL it waits for a row a takeover has locked, then finds it no longer the worker's).
+    /// Extends the leases of the worker's running runs in one `UPDATE` (never shortening one),
+    /// skipping rows locked at that moment (PostgreSQL): a row is locked by a transaction writing
+    /// it, which checks the lease itself — and one held by a frozen instance's open transaction
+    /// must not hold up the renewal of every other run (it did: the live instance's leases ran out
+    /// behind it and it took its own runs over).
     public func renewLeases(workerID: String, until: Date) async throws -> Set<String> {
         let untilMs = until.millisecondsSince1970
         let prefix = LeaseToken.prefix(of: workerID)
-        let rows = try await database.raw("""
+        let mine: SQLQueryString = """
+            status = \(bind: RunStatus.running.rawValue) AND substr(lease_owner, 1, CAST(\(bind: prefix.utf8.count) AS INTEGER)) = \(bind: prefix)
+            """
+        let rows = try await leaseDatabase.raw("""
+            \(Self.picked(by: "SELECT id FROM runs WHERE \(mine)\(dialect.skipLocked)"))\
             UPDATE runs SET lease_expires_at = CASE WHEN lease_expires_at > \(bind: untilMs) THEN lease_expires_at ELSE \(bind: untilMs) END
-            WHERE status = \(bind: RunStatus.running.rawValue) AND substr(lease_owner, 1, CAST(\(bind: prefix.utf8.count) AS INTEGER)) = \(bind: prefix)
+            WHERE id IN (SELECT id FROM picked) AND \(mine)
             RETURNING id
             """).all()
         return Set(try rows.map { row throws(StorageError) -> String in try StoredRow(row, table: "runs").value("id") })
@@ -255,7 +267,7 @@ extension SQLStore: RunStore {
             status = \(bind: RunStatus.running.rawValue) \
             AND (lease_expires_at IS NULL OR lease_expires_at <= \(bind: expiredBy.millisecondsSince1970))
             """
-        let rows = try await database.raw("""
+        let rows = try await leaseDatabase.raw("""
             \(Self.picked(by: "SELECT id FROM runs WHERE \(expired) ORDER BY id LIMIT \(bind: limit)\(dialect.skipLocked)"))\
             UPDATE runs SET lease_owner = \(bind: owner), lease_expires_at = \(bind: leaseUntil.millisecondsSince1970)
             WHERE id IN (SELECT id FROM picked) AND \(expired)

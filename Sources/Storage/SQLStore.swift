@@ -40,19 +40,27 @@ public final class SQLStore: Sendable {
     public let origin: String
     /// The channel of ``ClusterNotice``s (PostgreSQL): one per schema.
     public let notificationChannel: String
+    /// Where lease renewals and takeovers go: connections of their own on PostgreSQL, so that an
+    /// instance busy enough to queue its writes for the pool still renews its leases in time (a
+    /// renewal stuck behind the writes lost live runs to takeovers: they ended `ambiguous`).
+    let leaseDatabase: any SQLDatabase
 
     /// A store over `database`, which must already be migrated (``Migrations/migrate()``).
     ///
     /// `sharesOneConnection` (SQLite): the store must be the connection's only user, so that its
     /// gate sees every statement. A pool (PostgreSQL) gives each transaction its own connection, so
     /// nothing waits for it.
-    public init(database: any SQLDatabase, logger: Logger, sharesOneConnection: Bool = true, notificationChannel: String = "posthorn") {
+    public init(
+        database: any SQLDatabase, logger: Logger, sharesOneConnection: Bool = true, notificationChannel: String = "posthorn",
+        leaseDatabase: (any SQLDatabase)? = nil
+    ) {
         origin = "i" + String(UInt64.random(in: 0 ... .max), radix: 36)
         self.notificationChannel = notificationChannel
         let gate = ConnectionGate()
         self.connection = database
         self.gate = gate
         self.database = sharesOneConnection ? GatedSQLDatabase(base: database, gate: gate) : database
+        self.leaseDatabase = leaseDatabase ?? self.database
         self.sharesOneConnection = sharesOneConnection
         self.logger = logger
     }

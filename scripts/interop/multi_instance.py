@@ -95,6 +95,11 @@ def metric(metrics_port: int, name: str) -> float:
     return total
 
 
+def delivered_to(recorder: fixture.Recorder) -> set[str]:
+    with recorder.lock:
+        return {rcpt for delivery in recorder.deliveries for rcpt in delivery.rcpt_tos}
+
+
 def psql(cluster: Cluster, statement: str) -> list[list[str]]:
     done = cluster.run(str(cluster.bin / "psql"), "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "posthorn", "-d", "posthorn",
                        "-At", "-F", "\t", "-c", statement)
@@ -351,6 +356,25 @@ def main() -> int:
                 servers[n].send_signal(signal.SIGTERM)
             exits = [servers[n].wait(timeout=60) for n in (0, 2)]
             checks.check("the surviving instances stop cleanly on SIGTERM", exits == [0, 0], exits)
+            servers = []
+
+            # Key rotation with every instance stopped (docs/DEPLOY.md), then an instance with the
+            # rotated key file sends through the re-sealed credential.
+            old_key = key_file.read_text()
+            env = {k: v for k, v in os.environ.items() if not k.startswith("POSTHORN_")}
+            rotated = subprocess.run([binary, "key", "rotate", "--data-dir", str(embedded), "--database", url],
+                                     capture_output=True, text=True, env=env, timeout=120)
+            checks.check("posthorn key rotate re-seals the secrets in PostgreSQL and rewrites the shared key file",
+                         rotated.returncode == 0 and key_file.read_text() != old_key, rotated.stdout[-500:] + rotated.stderr[-500:])
+            servers = [start_instance(binary, tmp_path / "data0", url, ports[0], metrics_ports[0], key_file, logs[0])]
+            ready = wait_ready(bases[0], servers[0])
+            after = hook(bases[0], load_hook, json.dumps({"email": "rotated@example.com", "i": -5}).encode(), "rotated", 30)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and "rotated@example.com" not in delivered_to(recorder):
+                time.sleep(0.1)
+            checks.check("after the rotation an instance with the new key file sends through the re-sealed credential",
+                         ready and after[0] == 202 and "rotated@example.com" in delivered_to(recorder), after)
+            stop(servers[0])
             servers = []
             print(f"runs: {counts}; retries: {retries[0]}; taken over: {taken}; refused: {refused}; "
                   f"deliveries: {len(recorder.deliveries)}; cron due times: {len(due_times)}")

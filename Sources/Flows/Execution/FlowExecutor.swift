@@ -303,6 +303,9 @@ public final class FlowExecutor: Sendable {
     /// cancellation is honoured), so one failure does not leave the others `running`.
     func takeOver(all: Bool) async {
         var total = 0
+        // A run taken here whose save failed is still `running` and, at an embedded start, taken
+        // again by the next batch: a batch of only those means a failing database, not more work.
+        var taken: Set<String> = []
         while !Task.isCancelled {
             let now = processor.now()
             let token = nextLeaseToken()
@@ -328,7 +331,8 @@ public final class FlowExecutor: Sendable {
                 await save(recovered, owner: token, logger: logger)
             }
             total += orphans.count
-            if orphans.count < configuration.takeOverBatch { break }
+            if orphans.count < configuration.takeOverBatch || orphans.allSatisfy({ taken.contains($0.id) }) { break }
+            taken.formUnion(orphans.map(\.id))
         }
         if total > 0 { logger.info("runs taken over", metadata: ["posthorn.runs.count": "\(total)"]) }
     }
