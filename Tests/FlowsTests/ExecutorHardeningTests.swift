@@ -4,53 +4,6 @@ import Synchronization
 import TestSupport
 import Testing
 
-/// A run store that counts how often it is asked for work, around the in-memory one.
-final class CountingRunStore: RunStore, Sendable {
-    let base: InMemoryRunStore
-    private let claimCount = Mutex(0)
-    init(_ base: InMemoryRunStore) { self.base = base }
-    var claims: Int { claimCount.withLock { $0 } }
-
-    func write(inserting: [Run], updating: [Run], owners: [String: String]) async throws -> RunWriteOutcome {
-        await base.write(inserting: inserting, updating: updating, owners: owners)
-    }
-    func enqueueCronFire(_ run: Run, flowID: String, dueAt: Date) async throws -> Bool {
-        await base.enqueueCronFire(run, flowID: flowID, dueAt: dueAt)
-    }
-    func insertRun(_ run: Run, idempotencyKey key: IdempotencyKey) async throws -> IdempotentInsert {
-        await base.insertRun(run, idempotencyKey: key)
-    }
-    func deleteIdempotencyKeys(before cutoff: Date) async throws -> Int {
-        await base.deleteIdempotencyKeys(before: cutoff)
-    }
-    func recordDeliveries(_ deliveries: [StepRecord.Delivery], runID: String, stepID: String, inserting starting: [Run]) async throws {
-        await base.recordDeliveries(deliveries, runID: runID, stepID: stepID, inserting: starting)
-    }
-    func claim(_ request: RunClaim) async throws -> [Run] {
-        claimCount.withLock { $0 += 1 }
-        return await base.claim(request)
-    }
-    func requestCancellation(runID: String, workspaceID: String, now: Date) async throws -> RunCancellation? {
-        await base.requestCancellation(runID: runID, workspaceID: workspaceID, now: now)
-    }
-    func renewLeases(workerID: String, until: Date) async throws -> Set<String> { await base.renewLeases(workerID: workerID, until: until) }
-    func takeOver(owner: String, expiredBy: Date, leaseUntil: Date, limit: Int) async throws -> [Run] {
-        await base.takeOver(owner: owner, expiredBy: expiredBy, leaseUntil: leaseUntil, limit: limit)
-    }
-    func run(id: String, workspaceID: String) async throws -> Run? { await base.run(id: id, workspaceID: workspaceID) }
-    func runs(workspaceID: String, flowID: String?, status: RunStatus?, limit: Int, before cursor: RunCursor?) async throws -> [Run] {
-        await base.runs(workspaceID: workspaceID, flowID: flowID, status: status, limit: limit, before: cursor)
-    }
-    func runs(workspaceID: String, flowID: String?, status: RunStatus?, limit: Int, offset: Int) async throws -> (runs: [Run], total: Int) {
-        await base.runs(workspaceID: workspaceID, flowID: flowID, status: status, limit: limit, offset: offset)
-    }
-    func deleteFinishedRuns(before cutoff: Date) async throws -> Int { await base.deleteFinishedRuns(before: cutoff) }
-    func latestRuns(workspaceID: String, flowIDs: [String]) async throws -> [String: RunBrief] {
-        await base.latestRuns(workspaceID: workspaceID, flowIDs: flowIDs)
-    }
-    func countByStatus() async throws -> [RunStatus: Int] { await base.countByStatus() }
-}
-
 /// A node that waits until released (a send to a server that never answers).
 final class HangingNode: Node, Sendable {
     let type: String
@@ -102,7 +55,7 @@ struct ExecutorHardeningTests {
     func idleDoesNotSpin() async throws {
         let flows = InMemoryFlowStore()
         let base = InMemoryRunStore(flows: flows)
-        let runs = CountingRunStore(base)
+        let runs = PausableRunStore(base)
         let flow = Fixtures.flow([FlowStep(id: "a", type: "debug.echo", parameters: [:])])
         try await flows.insertFlow(flow)
         let (writer, executor) = engine(flows: flows, runs: runs, registry: NodeRegistry([DebugEchoNode()]))
@@ -111,9 +64,9 @@ struct ExecutorHardeningTests {
             group.addTask { await executor.run() }
             try await writer.insert(Run(id: "run_1", workspaceID: "ws_1", flowID: flow.id, trigger: TriggerPayload(kind: "manual"), createdAt: Date()))
             try await waitUntil { await base.countByStatus()[.succeeded] == 1 }
-            let before = runs.claims
+            let before = runs.claimCalls
             try await Task.sleep(for: .seconds(1))
-            let idleClaims = runs.claims - before
+            let idleClaims = runs.claimCalls - before
             // One look per 50 ms poll is 20; the spinning executor made tens of thousands.
             #expect(idleClaims <= 30, "\(idleClaims) claims in one idle second")
             #expect(idleClaims >= 2, "the executor still polls for due retries")
@@ -241,7 +194,7 @@ struct ExecutorHardeningTests {
     @Test("the cron scheduler sleeps until the next due time instead of reading the flows every second")
     func cronSleeps() async throws {
         let flows = InMemoryFlowStore()
-        let runs = CountingRunStore(InMemoryRunStore(flows: flows))
+        let runs = PausableRunStore(InMemoryRunStore(flows: flows))
         let counting = CountingFlowStore(flows)
         var flow = Fixtures.flow([FlowStep(id: "a", type: "debug.echo", parameters: [:])], trigger: .cron(CronTrigger(expression: "0 0 1 1 *", timeZone: "UTC")))
         flow.updatedAt = Date()

@@ -5,9 +5,10 @@ import Synchronization
 import TestSupport
 import Testing
 
-/// A run store whose calls wait while it is paused: an instance frozen (SIGSTOP) or cut off from
-/// its database, while another instance goes on over the same runs. It can also hold back one
-/// owner-checked write of a run (a checkpoint stuck behind a busy database) and refuse to claim.
+/// A run store around the in-memory one whose calls wait while it is paused: an instance frozen
+/// (SIGSTOP) or cut off from its database, while another instance goes on over the same runs. It
+/// can also hold back one owner-checked write of a run (a checkpoint stuck behind a busy
+/// database), refuse to claim, and counts how often it is asked for work.
 final class PausableRunStore: RunStore, Sendable {
     let base: InMemoryRunStore
     private struct State {
@@ -18,6 +19,7 @@ final class PausableRunStore: RunStore, Sendable {
         var held: (runID: String, released: Bool, holding: Bool)?
         /// How often each run was claimed through this store.
         var claimed: [String: Int] = [:]
+        var claimCalls = 0
     }
     private let state = Mutex(State())
     init(_ base: InMemoryRunStore, claims: Bool = true) {
@@ -31,6 +33,8 @@ final class PausableRunStore: RunStore, Sendable {
     func releaseHeldWrite() { state.withLock { $0.held?.released = true } }
     var isHoldingWrite: Bool { state.withLock { $0.held?.holding == true } }
     func claims(of runID: String) -> Int { state.withLock { $0.claimed[runID] ?? 0 } }
+    /// How often a worker asked for work.
+    var claimCalls: Int { state.withLock { $0.claimCalls } }
 
     private func gate() async {
         while state.withLock({ $0.paused }) { try? await Task.sleep(for: .milliseconds(5)) }
@@ -63,7 +67,10 @@ final class PausableRunStore: RunStore, Sendable {
     }
     func claim(_ request: RunClaim) async throws -> [Run] {
         await gate()
-        guard state.withLock({ $0.claims }) else { return [] }
+        guard state.withLock({ state in
+            state.claimCalls += 1
+            return state.claims
+        }) else { return [] }
         let claimed = await base.claim(request)
         state.withLock { state in for run in claimed { state.claimed[run.id, default: 0] += 1 } }
         return claimed
