@@ -194,7 +194,7 @@ let package = Package(
         .target(
             name: "FuzzTargets",
             dependencies: [
-                "Flows", "MIME", "SMTPCore", "Egress", "DKIM", "Bounces",
+                "Flows", "MIME", "SMTPCore", "Egress", "DKIM", "Bounces", "Workspaces", "Secrets",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: sharedSettings

@@ -6,6 +6,8 @@ import Flows
 import MIME
 import NIOCore
 import SMTPCore
+import Secrets
+import Workspaces
 
 /// The parsers that read input from outside (webhook bodies, templates in flows, addresses,
 /// SMTP replies, cron expressions, form bodies, `Content-Disposition` headers, host literals, DNS replies, bounce messages, providers' webhook events),
@@ -27,6 +29,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case dnsResponse
     case bounceMessage
     case providerEvents
+    case oauthTokenResponse
 
     /// Feeds `data` to the target.
     public func run(_ data: Data) {
@@ -42,10 +45,24 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .dnsResponse: Self.dnsResponse(data)
         case .bounceMessage: Self.bounceMessage(data)
         case .providerEvents: Self.providerEvents(data)
+        case .oauthTokenResponse: Self.oauthTokenResponse(data)
         }
     }
 
     // MARK: - Targets
+
+    /// A token endpoint's answer (the first byte picks the status: 200, 400 or 401) is read or
+    /// refused; tokens read are visible ASCII (they go into an AUTH line), the lifetime bounded.
+    static func oauthTokenResponse(_ data: Data) {
+        let bytes = [UInt8](data)
+        let status = [200, 400, 401][Int(bytes.first ?? 0) % 3]
+        guard case .tokens(let tokens)? = try? OAuthTokenResponse.parse(status: status, body: Array(bytes.dropFirst())) else { return }
+        let visible = { (text: String) in text.utf8.allSatisfy { (0x21...0x7E).contains($0) } }
+        check(visible(tokens.accessToken.revealedValue), "an access token with a character outside visible ASCII")
+        check(tokens.refreshToken.map { visible($0.revealedValue) } ?? true, "a refresh token with a character outside visible ASCII")
+        check(tokens.expiresIn >= .seconds(1) && tokens.expiresIn <= .seconds(86_400), "a lifetime out of bounds")
+        check(tokens.email.map { !$0.contains("\r") && !$0.contains("\n") && $0.utf8.count <= 254 } ?? true, "an address with a line break")
+    }
 
     /// A parsed document prints as compact JSON that parses back to the same value, within the
     /// depth limit.
