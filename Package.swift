@@ -295,7 +295,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "WebApp", "Workspaces", "Storage", "Vault", "Secrets", "SMTP", "Egress", "TestSupport", "Flows",
+                "Server", "WebApp", "Workspaces", "Storage", "Vault", "Secrets", "SMTP", "SMTPCore", "Egress", "TestSupport", "Flows",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -1,5 +1,6 @@
 import Foundation
 import Secrets
+import SMTPCore
 import Testing
 import Vault
 import Workspaces
@@ -106,5 +107,57 @@ struct OAuthFoundationTests {
             }
             #expect(tokens.expiresIn == .seconds(expected))
         }
+    }
+}
+
+@Suite("OAuth: the providers an operator configures")
+struct OAuthProviderConfigurationTests {
+    static let fastmail = #"""
+        [{"id": "fastmail", "name": "Fastmail", "authorizeURL": "https://api.fastmail.com/oauth/authorize",
+          "tokenURL": "https://api.fastmail.com/oauth/refresh", "scopes": ["openid", "email"], "clientId": "c1",
+          "clientSecret": "s1", "smtpHost": "smtp.fastmail.com", "smtpPort": 465, "security": "implicit-tls"},
+         {"id": "google", "name": "Google (test)", "authorizeURL": "http://127.0.0.1:9999/authorize",
+          "tokenURL": "http://127.0.0.1:9999/token", "userinfoURL": "http://127.0.0.1:9999/userinfo",
+          "scopes": ["openid", "email", "https://mail.google.com/"], "clientId": "fake", "clientSecret": "fake-secret",
+          "smtpHost": "localhost", "smtpPort": 2525, "security": "starttls"}]
+        """#
+
+    @Test("built-in providers take their client from the environment; the file adds providers and replaces built-in ids")
+    func load() throws {
+        let plain = try OAuthProviderConfiguration.load(environment: [
+            "POSTHORN_OAUTH_MICROSOFT_CLIENT_ID": "ms-id", "POSTHORN_OAUTH_MICROSOFT_CLIENT_SECRET": "ms-secret",
+        ])
+        #expect(plain["microsoft"]?.isConfigured == true && plain["microsoft"]?.clientID == "ms-id")
+        #expect(plain["google"]?.isConfigured == false)
+
+        let withFile = try OAuthProviderConfiguration.load(environment: ["POSTHORN_OAUTH_PROVIDERS": "/etc/posthorn/oauth.json"]) { path in
+            #expect(path == "/etc/posthorn/oauth.json")
+            return Data(Self.fastmail.utf8)
+        }
+        #expect(withFile["fastmail"]?.security == .implicitTLS && withFile["fastmail"]?.smtpPort == 465)
+        #expect(withFile["google"]?.tokenURL.absoluteString == "http://127.0.0.1:9999/token", "the file replaces the built-in id")
+        #expect(withFile["google"]?.isConfigured == true)
+        #expect(!"\(withFile["google"]!.clientSecret!)".contains("fake-secret"))
+    }
+
+    @Test("a mistake names the entry and the field", arguments: [
+        (#"[{"id":"Bad Id","name":"x","authorizeURL":"https://a","tokenURL":"https://a","scopes":["s"],"clientId":"c","clientSecret":"s","smtpHost":"h","smtpPort":587,"security":"starttls"}]"#, "POSTHORN_OAUTH_PROVIDERS[0].id"),
+        (#"[{"id":"x","name":"x","authorizeURL":"http://evil.example/a","tokenURL":"https://a","scopes":["s"],"clientId":"c","clientSecret":"s","smtpHost":"h","smtpPort":587,"security":"starttls"}]"#, "POSTHORN_OAUTH_PROVIDERS[0].authorizeURL"),
+        (#"[{"id":"x","name":"x","authorizeURL":"https://a","tokenURL":"https://a","scopes":["s"],"clientId":"c","clientSecret":"s","smtpHost":"h","smtpPort":25,"security":"starttls"}]"#, "POSTHORN_OAUTH_PROVIDERS[0].smtpPort"),
+        (#"[{"id":"x","name":"x","authorizeURL":"https://a","tokenURL":"https://a","scopes":["s"],"clientId":"c","clientSecret":"s","smtpHost":"h","smtpPort":587,"security":"plaintext"}]"#, "POSTHORN_OAUTH_PROVIDERS[0].security"),
+        (#"[{"id":"x","name":"x","authorizeURL":"https://a","tokenURL":"https://a","scopes":["two words"],"clientId":"c","clientSecret":"s","smtpHost":"h","smtpPort":587,"security":"starttls"}]"#, "POSTHORN_OAUTH_PROVIDERS[0].scopes"),
+        (#"{"id":"x"}"#, "POSTHORN_OAUTH_PROVIDERS"),
+    ])
+    func mistakes(file: String, field: String) {
+        #expect {
+            try OAuthProviderConfiguration.load(environment: ["POSTHORN_OAUTH_PROVIDERS": "p"]) { _ in Data(file.utf8) }
+        } throws: { ($0 as? OAuthConfigurationError)?.field == field }
+    }
+
+    @Test("a client id without its secret (or the other way round) is refused, naming the missing variable")
+    func halfAClient() {
+        #expect {
+            try OAuthProviderConfiguration.load(environment: ["POSTHORN_OAUTH_GOOGLE_CLIENT_ID": "id"])
+        } throws: { ($0 as? OAuthConfigurationError)?.field == "POSTHORN_OAUTH_GOOGLE_CLIENT_SECRET" }
     }
 }
