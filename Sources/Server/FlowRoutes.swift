@@ -8,8 +8,6 @@ import Workspaces
 /// 403, so ids reveal nothing.
 struct FlowRoutes {
     let services: PosthornServices
-    /// Forgotten after every change, so the webhook route never starts a changed or deleted flow.
-    let webhooks: WebhookFlowCache
 
     func register(on group: RouterGroup<PosthornRequestContext>) {
         group.post("flows") { request, context in
@@ -44,14 +42,12 @@ struct FlowRoutes {
                 try await services.flows.replace(id, in: workspace.id, with: body.definition, version: body.version)
             }
             guard let replaced else { throw Self.notFound }
-            webhooks.invalidate()
             return response(for: replaced)
         }
         group.delete("flows/:id") { _, context in
             let workspace = try context.requireWorkspace()
             let id = try context.parameters.require("id")
             guard try await services.flows.delete(id, in: workspace.id) else { throw Self.notFound }
-            webhooks.invalidate()
             return HTTPResponse.Status.noContent
         }
         // A manual run, of an enabled flow or a draft (testing a flow before enabling it is what

@@ -42,8 +42,9 @@ public struct PosthornServices: Sendable {
     public let deliverability: DeliverabilityIntake
     /// Whether the database answers (`/readyz`).
     public let readiness: @Sendable () async -> Bool
-    /// Webhook id → flow, forgotten when a flow changes here or, through a ``Storage/ClusterNotice``,
-    /// on another instance.
+    /// Webhook id → flow, forgotten when a flow changes here (``Flows/FlowService``'s change hook,
+    /// which every flow route goes through) or, through a ``Storage/ClusterNotice``, on another
+    /// instance. Give the same cache to the ``FlowEngine``.
     public let webhooks: WebhookFlowCache
 
     /// Bundles the services.
@@ -97,8 +98,7 @@ public func buildRouter(services: PosthornServices, webApp: WebAppAssets = .bund
     OpenAPIDocument.register(on: router)
     pages.register(on: router)
     services.previewFrames.register(on: router)
-    let webhooks = services.webhooks
-    WebhookRoutes(services: services, cache: webhooks).register(on: router)
+    WebhookRoutes(services: services, cache: services.webhooks).register(on: router)
     SessionRoutes(services: services).register(on: router.group("api/v1"))
     let api = router.group("api/v1").add(
         middleware: AuthMiddleware(workspaces: services.workspaces, users: services.users, browser: services.browser))
@@ -109,7 +109,7 @@ public func buildRouter(services: PosthornServices, webApp: WebAppAssets = .bund
     SuppressionRoutes(services: services).register(on: api)
     BounceRoutes(services: services).register(api: api, hooks: router)
     TokenRoutes(services: services).register(on: api)
-    FlowRoutes(services: services, webhooks: webhooks).register(on: api)
+    FlowRoutes(services: services).register(on: api)
     RunRoutes(services: services).register(on: api)
     EventRoutes(services: services).register(on: api)
     CronRoutes().register(on: api)

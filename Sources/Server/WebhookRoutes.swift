@@ -238,9 +238,10 @@ enum WebhookBody {
 
 /// Webhook id → flow, so a warm webhook costs no database read.
 ///
-/// Correct because every change to a flow in this process goes through ``FlowRoutes``, which calls
-/// ``invalidate()`` after the change is committed (see ``Flows/InvalidatingCache`` for why a lookup
-/// in flight cannot store the old flow afterwards), and a change made through another instance on
+/// Correct because every change to a flow in this process goes through ``Flows/FlowService``,
+/// whose change hook (set by ``FlowEngine``) calls ``invalidate()`` after the change is committed
+/// (see ``Flows/InvalidatingCache`` for why a lookup in flight cannot store the old flow
+/// afterwards), and a change made through another instance on
 /// the same PostgreSQL database arrives as a ``Storage/ClusterNotice`` that does the same. Misses
 /// are not cached, so a flow created by another process (`posthorn flow create`) is found on its
 /// first call.
