@@ -5,6 +5,7 @@ import NIOCore
 public import Hummingbird
 public import SMTP
 import SMTPCore
+import Secrets
 public import Workspaces
 
 /// "Test connection": connect, negotiate TLS, EHLO and authenticate with a stored credential,
@@ -12,20 +13,51 @@ public import Workspaces
 public struct ConnectionTester: Sendable {
     private let client: SMTPClient
     private let credentials: CredentialService
+    private let oauth: OAuthService?
 
-    /// Creates a tester whose connections go only where `egress` allows.
-    public init(egress: EgressGuard, credentials: CredentialService, dialer: SMTPDialer = .network, logger: Logger) {
+    /// Creates a tester whose connections go only where `egress` allows; OAuth credentials get
+    /// their access tokens from `oauth`.
+    public init(
+        egress: EgressGuard, credentials: CredentialService, oauth: OAuthService? = nil, dialer: SMTPDialer = .network, logger: Logger
+    ) {
         client = SMTPClient(egress: egress, dialer: dialer, logger: logger)
         self.credentials = credentials
+        self.oauth = oauth
     }
 
     /// Runs the test of a stored credential and keeps its outcome (the Credentials page shows the
     /// latest). Throws only when the credential itself cannot be used (validation, vault); every
     /// network or SMTP problem is part of the result.
     public func test(_ credential: SMTPCredential, timeouts: SMTPTimeouts = ConnectionTester.timeouts) async throws -> ConnectionTestResult {
-        let result = await test(try credentials.configuration(for: credential, timeouts: timeouts))
+        let result = credential.oauth == nil
+            ? await test(try credentials.configuration(for: credential, timeouts: timeouts))
+            : try await testOAuth(credential, timeouts: timeouts)
         try await credentials.recordTest(ok: result.ok, code: result.error?.code, tlsVersion: result.tlsVersion, of: credential)
         return result
+    }
+
+    /// An OAuth credential signs in with its current access token; one the server refuses is
+    /// renewed once and tried again, as a send does.
+    private func testOAuth(_ credential: SMTPCredential, timeouts: SMTPTimeouts) async throws -> ConnectionTestResult {
+        guard let oauth else { return ConnectionTestResult(tokenError: .refused("OAuth sign-in is not set up on this server")) }
+        var retried = false
+        while true {
+            let token: Secret
+            do {
+                token = try await oauth.accessToken(for: credential)
+            } catch {
+                return ConnectionTestResult(tokenError: error)
+            }
+            var result = await test(try credentials.configuration(for: credential, accessToken: token, timeouts: timeouts))
+            guard result.error?.code == SMTPError.Code.auth.rawValue else { return result }
+            guard retried else {
+                await oauth.invalidate(token, of: credential.id)
+                retried = true
+                continue
+            }
+            result.error?.hint = "The provider's SMTP server refused the access token. Check that the mailbox may send over SMTP (Microsoft 365: SMTP AUTH enabled for it), or reconnect this credential."
+            return result
+        }
     }
 
     /// Runs the test with settings not stored (the dialog's form); keeps nothing.
@@ -77,6 +109,23 @@ public struct ConnectionTestResult: Sendable, Codable, Hashable {
         capabilities = report.capabilities
         timingsMs = report.timings.millisecondsByPhase
         error = nil
+    }
+
+    /// An OAuth credential without an access token: EAUTH, with "Reconnect this credential" when
+    /// the provider refused its sign-in.
+    init(tokenError: OAuthTokenError) {
+        ok = false
+        tlsVersion = nil
+        capabilities = []
+        timingsMs = [:]
+        let (disposition, hint): (String, String?) = switch tokenError {
+        case .needsReconnect: ("permanent", OAuthTokenError.reconnectHint)
+        case .unavailable: ("transient", nil)
+        case .refused: ("permanent", nil)
+        }
+        error = Failure(
+            code: SMTPError.Code.auth.rawValue, message: tokenError.description, disposition: disposition, responseCode: nil,
+            response: nil, hint: hint)
     }
 
     init(error: SMTPError) {

@@ -127,9 +127,24 @@ struct CredentialResponse: ResponseEncodable {
     /// The API's extras (the CLI leaves them out): the latest connection test, and the flows
     /// whose steps use the credential (what deleting it would break).
     var usage: CredentialUsage?
+    /// `password` or `oauth2`.
+    var auth: String
+    /// How an OAuth credential is connected; `null` for a password credential.
+    var oauth: OAuthBody?
 
-    init(_ credential: SMTPCredential, usage: CredentialUsage? = nil) {
+    struct OAuthBody: Encodable {
+        var provider: String
+        var providerName: String
+        var needsReconnect: Bool
+    }
+
+    /// `providerNames` names the OAuth providers by id (an unknown id is shown as itself).
+    init(_ credential: SMTPCredential, usage: CredentialUsage? = nil, providerNames: [String: String] = [:]) {
         self.usage = usage
+        auth = credential.oauth == nil ? "password" : "oauth2"
+        oauth = credential.oauth.map {
+            OAuthBody(provider: $0.providerID, providerName: providerNames[$0.providerID] ?? $0.providerID, needsReconnect: $0.needsReconnect)
+        }
         version = credential.version
         id = credential.id
         name = credential.name
@@ -150,7 +165,7 @@ struct CredentialResponse: ResponseEncodable {
 
     private enum CodingKeys: String, CodingKey {
         case id, type, name, host, port, username, hasPassword, security, acceptUnverifiedCertificates, minTLSVersion,
-            clientIdentifier, caCertificate, limits, deliveryNotifications, createdAt, updatedAt, version, lastTest, usedBy
+            clientIdentifier, caCertificate, limits, deliveryNotifications, createdAt, updatedAt, version, lastTest, usedBy, auth, oauth
     }
 
     // Explicit nulls, so clients see every field.
@@ -163,6 +178,8 @@ struct CredentialResponse: ResponseEncodable {
         try container.encode(port, forKey: .port)
         try container.encode(username, forKey: .username)
         try container.encode(hasPassword, forKey: .hasPassword)
+        try container.encode(auth, forKey: .auth)
+        try container.encode(oauth, forKey: .oauth)
         try container.encode(security, forKey: .security)
         try container.encode(acceptUnverifiedCertificates, forKey: .acceptUnverifiedCertificates)
         try container.encode(minTLSVersion, forKey: .minTLSVersion)

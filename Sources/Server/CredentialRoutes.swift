@@ -39,7 +39,7 @@ struct CredentialRoutes {
             let tests = try await services.credentials.lastTests(in: workspace.id)
             let users = try await flowsUsingCredentials(in: workspace.id)
             return try CredentialListResponse(credentials: credentials.map {
-                CredentialResponse($0, usage: CredentialUsage(lastTest: tests[$0.id], usedBy: users[$0.id] ?? []))
+                CredentialResponse($0, usage: CredentialUsage(lastTest: tests[$0.id], usedBy: users[$0.id] ?? []), providerNames: providerNames)
             }).response(from: request, context: context)
         }
         group.get("credentials/:id") { _, context in
@@ -60,6 +60,7 @@ struct CredentialRoutes {
             let id = try context.parameters.require("id")
             _ = try await mapped { try await services.credentials.credentialByID(id, in: workspace.id) }
             try await mapped { try await services.credentials.delete(id, in: workspace.id) }
+            await services.oauth?.forgetToken(of: id)
             return HTTPResponse.Status.noContent
         }
         group.post("credentials/:id/test") { _, context in
@@ -83,11 +84,17 @@ struct CredentialRoutes {
         }
     }
 
+    /// The OAuth providers' names by id, for credentials that sign in with one.
+    private var providerNames: [String: String] {
+        Dictionary((services.oauth?.providers.values).map { $0.map { ($0.id, $0.name) } } ?? [], uniquingKeysWith: { first, _ in first })
+    }
+
     /// A credential with its latest test and the flows using it.
     private func response(for credential: SMTPCredential) async throws -> CredentialResponse {
         let tests = try await services.credentials.lastTests(in: credential.workspaceID)
         let users = try await flowsUsingCredentials(in: credential.workspaceID)
-        return CredentialResponse(credential, usage: CredentialUsage(lastTest: tests[credential.id], usedBy: users[credential.id] ?? []))
+        return CredentialResponse(
+            credential, usage: CredentialUsage(lastTest: tests[credential.id], usedBy: users[credential.id] ?? []), providerNames: providerNames)
     }
 
     /// The workspace's flows by the credential ids their steps name (a step parameter

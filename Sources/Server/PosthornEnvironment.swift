@@ -46,11 +46,17 @@ public struct PosthornEnvironment: Sendable {
         let credentials = CredentialService(store: storage.store, vault: vault)
         let domains = DomainService(store: storage.store, vault: vault)
         let egress = EgressGuard(policy: configuration.egressPolicy, resolver: resolver)
-        let tester = ConnectionTester(egress: egress, credentials: credentials, logger: logger)
         let metricsFactory = PrometheusMetricsFactory(registry: configuration.metricsRegistry)
         let pool = SMTPPool(egress: egress, logger: logger, metricsFactory: metricsFactory)
         var fetcher = GuardedHTTPFetcher(egress: egress, logger: logger)
         fetcher.metrics = NodeMetrics(factory: metricsFactory)
+        let serverMetrics = ServerMetrics(factory: metricsFactory)
+        let oauth = OAuthService(
+            providers: try OAuthProviderConfiguration.load(environment: configuration.environment), credentials: storage.store,
+            authorizations: storage.store, vault: vault, endpoint: GuardedOAuthTokenEndpoint(fetcher: fetcher),
+            redirectURI: configuration.publicBase + "/settings/oauth/callback",
+            onRefresh: { outcome in serverMetrics.oauthRefreshed(outcome: outcome) })
+        let tester = ConnectionTester(egress: egress, credentials: credentials, oauth: oauth, logger: logger)
         let rateGate = RateGate(store: storage.store)
         let suppressions = SuppressionService(store: storage.store)
         let registry = NodeRegistry([
@@ -58,7 +64,7 @@ public struct PosthornEnvironment: Sendable {
             SendSMTPEmailNode(
                 credentials: credentials, domains: domains, transport: pool, fetcher: fetcher, attachmentLimit: configuration.attachmentLimit,
                 emailLimits: configuration.emailLimits, metrics: NodeMetrics(factory: metricsFactory), rateGate: rateGate,
-                workspaces: storage.store, suppressions: suppressions, sentMessages: storage.store),
+                workspaces: storage.store, suppressions: suppressions, sentMessages: storage.store, oauth: oauth),
             HTTPRequestNode(fetcher: fetcher),
         ])
         let webhooks = WebhookFlowCache()
@@ -80,7 +86,7 @@ public struct PosthornEnvironment: Sendable {
                     publicURL: configuration.publicURL, cookieLifetime: configuration.users.absoluteLimit,
                     trustsForwardedFor: configuration.trustsForwardedFor),
                 credentials: credentials, connectionTester: tester, flows: engine.service,
-                flowStore: storage.store, runStore: storage.store, metrics: ServerMetrics(factory: metricsFactory),
+                flowStore: storage.store, runStore: storage.store, metrics: serverMetrics,
                 runEvents: engine.events, domains: domains,
                 dnsResolver: configuration.dnsServers.isEmpty ? SystemTXTResolver() : SystemTXTResolver(servers: configuration.dnsServers),
                 suppressions: suppressions,
@@ -91,7 +97,7 @@ public struct PosthornEnvironment: Sendable {
                 sns: GuardedSNSEndpoint(fetcher: fetcher, pinnedCertificate: configuration.trustedSNSCertificate),
                 replays: storage.store,
                 readiness: { [executor = engine.executor] in await storage.isReachable() && executor.isHealthy },
-                webhooks: webhooks),
+                webhooks: webhooks, oauth: oauth),
             engine: engine, lock: lock)
     }
 

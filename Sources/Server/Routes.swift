@@ -46,6 +46,8 @@ public struct PosthornServices: Sendable {
     /// which every flow route goes through) or, through a ``Storage/ClusterNotice``, on another
     /// instance. Give the same cache to the ``FlowEngine``.
     public let webhooks: WebhookFlowCache
+    /// Signing in with OAuth providers for credentials, and their access tokens; `nil` offers none.
+    public let oauth: OAuthService?
 
     /// Bundles the services.
     public init(
@@ -55,8 +57,9 @@ public struct PosthornServices: Sendable {
         suppressions: SuppressionService, bounces: BounceIngest, intakes: IntakeService, sns: any SNSEndpoint,
         replays: any ReplayStore = InMemoryReplayStore(),
         readiness: @escaping @Sendable () async -> Bool = { true }, webhooks: WebhookFlowCache = WebhookFlowCache(),
-        previewFrames: PreviewFrames = PreviewFrames()
+        previewFrames: PreviewFrames = PreviewFrames(), oauth: OAuthService? = nil
     ) {
+        self.oauth = oauth
         self.readiness = readiness
         self.webhooks = webhooks
         self.bounces = bounces
@@ -105,6 +108,7 @@ public func buildRouter(services: PosthornServices, webApp: WebAppAssets = .bund
     WorkspaceRoutes(services: services).register(on: api)
     MemberRoutes(services: services).register(on: api)
     CredentialRoutes(services: services).register(on: api)
+    OAuthRoutes(services: services).register(on: api)
     DomainRoutes(services: services).register(on: api)
     SuppressionRoutes(services: services).register(on: api)
     BounceRoutes(services: services).register(api: api, hooks: router)

@@ -89,6 +89,16 @@ public struct ServerConfiguration: Sendable, CustomStringConvertible, CustomRefl
     }
 
     /// The SQLite file.
+    /// Where people reach Posthorn: `--public-url`, else `http://host:port`. OAuth providers send
+    /// browsers back to `<this>/settings/oauth/callback`.
+    public var publicBase: String {
+        if let publicURL {
+            let text = publicURL.absoluteString
+            return text.hasSuffix("/") ? String(text.dropLast()) : text
+        }
+        return "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+    }
+
     public var databaseURL: URL { dataDirectory.appendingPathComponent("posthorn.sqlite") }
     /// The default key ring file.
     public var keyFileURL: URL { dataDirectory.appendingPathComponent("master.key") }

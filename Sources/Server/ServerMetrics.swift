@@ -24,6 +24,11 @@ public struct ServerMetrics: Sendable {
     }
 
     /// Counts an unexpected failure of `kind` (`database`, `vault`, `internal`).
+    /// An OAuth access token refresh: `ok`, `refused` (the credential needs reconnecting) or `failed`.
+    func oauthRefreshed(outcome: String) {
+        Counter(label: "posthorn_oauth_refreshes_total", dimensions: [("outcome", outcome)], factory: factory).increment()
+    }
+
     public func error(_ kind: String) {
         Counter(label: "posthorn_errors_total", dimensions: [("kind", kind)], factory: factory).increment()
     }

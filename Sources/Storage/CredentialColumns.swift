@@ -17,7 +17,7 @@ struct CredentialColumns {
     static let all: SQLQueryString = """
         id, workspace_id, name, kind, host, port, username, security, accept_unverified_certificates, \
         min_tls_version, client_identifier, ca_certificate, password_sealed, password_fingerprint, \
-        rate_limits, delivery_notifications, created_at, updated_at, version
+        rate_limits, delivery_notifications, oauth_provider, oauth_needs_reconnect, created_at, updated_at, version
         """
 
     /// The connection settings and the password: the columns an insert writes and an update
@@ -47,6 +47,8 @@ struct CredentialColumns {
             ("password_fingerprint", credential.passwordFingerprint),
             ("rate_limits", limits),
             ("delivery_notifications", credential.deliveryNotifications),
+            ("oauth_provider", credential.oauth?.providerID),
+            ("oauth_needs_reconnect", credential.oauth?.needsReconnect ?? false),
         ]
         createdAt = credential.createdAt.millisecondsSince1970
         updatedAt = credential.updatedAt.millisecondsSince1970
@@ -100,7 +102,10 @@ struct CredentialColumns {
             deliveryNotifications: try stored.value("delivery_notifications"),
             createdAt: try stored.date("created_at"),
             updatedAt: try stored.date("updated_at"),
-            version: Int(try stored.value("version", as: Int64.self))
+            version: Int(try stored.value("version", as: Int64.self)),
+            oauth: try stored.optional("oauth_provider", as: String.self).map { provider throws(StorageError) in
+                OAuthLink(providerID: provider, needsReconnect: try stored.value("oauth_needs_reconnect"))
+            }
         )
     }
 }

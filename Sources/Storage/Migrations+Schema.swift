@@ -1,6 +1,6 @@
 extension Migrations {
     /// Every migration Posthorn ships, oldest first.
-    public static let all: [Migration] = [version1, version2, version3, version4, version5, version6, version7, version8, version9, version10, version11, version12, version13]
+    public static let all: [Migration] = [version1, version2, version3, version4, version5, version6, version7, version8, version9, version10, version11, version12, version13, version14]
 
     // MARK: - Version 1
 
@@ -444,6 +444,34 @@ extension Migrations {
             )
             """,
             "CREATE INDEX intake_replays_expires_at ON intake_replays (expires_at)",
+        ]
+    )
+
+    /// OAuth 2.0 credentials (#21): the provider a credential signs in with and whether it must be
+    /// connected again; the sign-ins under way, each found by the hash of its single-use `state`
+    /// and bound to the hash of the browser session and the workspace that started it. The PKCE
+    /// verifier is not stored: it is derived from the state with a key of the vault.
+    static let version14 = Migration(
+        version: 14,
+        name: "oauth credentials",
+        statements: [
+            "ALTER TABLE credentials ADD COLUMN oauth_provider TEXT",
+            "ALTER TABLE credentials ADD COLUMN oauth_needs_reconnect BOOLEAN NOT NULL DEFAULT FALSE",
+            """
+            CREATE TABLE oauth_authorizations (
+                state_hash TEXT PRIMARY KEY,
+                session_hash TEXT NOT NULL,
+                workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+                user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                provider_id TEXT NOT NULL,
+                credential_name TEXT,
+                credential_id TEXT,
+                key_id TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                expires_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX oauth_authorizations_expires_at ON oauth_authorizations (expires_at)",
         ]
     )
 }

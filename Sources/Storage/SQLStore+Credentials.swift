@@ -55,11 +55,15 @@ extension SQLStore: CredentialStore {
     /// - Throws: ``Workspaces/StoreError/duplicate(_:)`` (`"name"`) if another credential of the
     ///   workspace has the new name; ``Workspaces/StoreError/versionConflict`` if it changed since.
     public func updateCredential(_ credential: SMTPCredential) async throws -> Bool {
+        try await updateCredential(credential, on: database)
+    }
+
+    private func updateCredential(_ credential: SMTPCredential, on database: any SQLDatabase) async throws -> Bool {
         let existing = try await database.raw("""
             SELECT id FROM credentials WHERE id = \(bind: credential.id) AND workspace_id = \(bind: credential.workspaceID)
             """).first()
         guard existing != nil else { return false }
-        if let other = try await credentialID(named: credential.name, workspaceID: credential.workspaceID),
+        if let other = try await credentialID(named: credential.name, workspaceID: credential.workspaceID, on: database),
            other != credential.id {
             throw StoreError.duplicate("name")
         }
@@ -132,9 +136,37 @@ extension SQLStore: CredentialStore {
         try await allCredentials("SELECT \(CredentialColumns.all) FROM credentials ORDER BY id")
     }
 
+    /// PostgreSQL: one transaction with the row locked `FOR UPDATE` from the read to the write, so
+    /// instances refreshing one credential's token take turns and each reads its predecessor's
+    /// rotated token. SQLite serves one instance (the executor lock) and must not hold its only
+    /// writer across `body` (a token request): it reads, runs `body`, and writes with the
+    /// version check.
+    public func withCredentialLocked<Result: Sendable>(
+        id: String, workspaceID: String, _ body: @escaping @Sendable (SMTPCredential) async throws -> (SMTPCredential?, Result)
+    ) async throws -> Result? {
+        switch dialect {
+        case .sqlite:
+            guard let stored = try await credential(id: id, workspaceID: workspaceID) else { return nil }
+            let (changed, result) = try await body(stored)
+            if let changed { _ = try await updateCredential(changed) }
+            return result
+        case .postgresql:
+            return try await transaction { session in
+                guard let row = try await session.raw("""
+                    SELECT \(CredentialColumns.all) FROM credentials WHERE id = \(bind: id) AND workspace_id = \(bind: workspaceID) FOR UPDATE
+                    """).first()
+                else { return nil }
+                let (changed, result) = try await body(try CredentialColumns.credential(from: row))
+                if let changed { _ = try await self.updateCredential(changed, on: session) }
+                return result
+            }
+        }
+    }
+
     // MARK: - Queries
 
-    private func credentialID(named name: String, workspaceID: String) async throws -> String? {
+    private func credentialID(named name: String, workspaceID: String, on database: (any SQLDatabase)? = nil) async throws -> String? {
+        let database = database ?? self.database
         let row = try await database.raw("""
             SELECT id FROM credentials WHERE workspace_id = \(bind: workspaceID) AND name = \(bind: name)
             """).first()

@@ -132,6 +132,7 @@ public struct CredentialService: Sendable {
     /// `stored` with the fields `input` carries, validated; the password is neither sealed nor
     /// cleared yet. A change of destination without the password again is refused.
     private func applying(_ input: CredentialInput, to stored: SMTPCredential) throws -> SMTPCredential {
+        if stored.oauth != nil { try Self.refuseOAuthChanges(input, to: stored) }
         var credential = stored
         if let name = input.name { credential.name = name }
         if let host = input.host { credential.host = host }
@@ -189,8 +190,23 @@ public struct CredentialService: Sendable {
 
     /// The connection settings for a send or a connection test, validated again (a row edited in
     /// the database cannot bring back port 25) and with the password opened for this use only.
+    ///
+    /// An OAuth credential has no password: its configuration comes from
+    /// ``configuration(for:accessToken:timeouts:)`` with a token from ``OAuthService``.
     public func configuration(for credential: SMTPCredential, timeouts: SMTPTimeouts = SMTPTimeouts()) throws -> SMTPConfiguration {
-        try configuration(for: credential, password: try storedPassword(of: credential), timeouts: timeouts)
+        guard credential.oauth == nil else {
+            throw WorkspaceError.invalid("credential", "An OAuth credential connects with an access token, not a password")
+        }
+        let credentials = try storedPassword(of: credential).map { SMTPCredentials.password(username: credential.username ?? "", password: $0) }
+        return try configuration(for: credential, credentials: credentials, timeouts: timeouts)
+    }
+
+    /// The connection settings of an OAuth credential for a send or a test: XOAUTH2 with
+    /// `accessToken` (current, from ``OAuthService/accessToken(for:)``) and the account's address.
+    public func configuration(
+        for credential: SMTPCredential, accessToken: Secret, timeouts: SMTPTimeouts = SMTPTimeouts()
+    ) throws -> SMTPConfiguration {
+        try configuration(for: credential, credentials: .oauth2(username: credential.username ?? "", accessToken: accessToken), timeouts: timeouts)
     }
 
     /// The connection settings of a form not saved yet, for *Test connection* in the dialog: a new
@@ -208,6 +224,9 @@ public struct CredentialService: Sendable {
             return try configuration(for: credential, password: password, timeouts: timeouts)
         }
         let stored = try await credentialByID(credentialID, in: workspaceID)
+        guard stored.oauth == nil else {
+            throw WorkspaceError.invalid("credential", "An OAuth credential is tested as stored; connect it again to change its server")
+        }
         let credential = try applying(input, to: stored)
         let password: Secret? = switch input.password {
         case .none: try storedPassword(of: stored)
@@ -239,6 +258,12 @@ public struct CredentialService: Sendable {
 
     private func configuration(for credential: SMTPCredential, password: Secret?, timeouts: SMTPTimeouts) throws -> SMTPConfiguration {
         let credentials = password.map { SMTPCredentials.password(username: credential.username ?? "", password: $0) }
+        return try configuration(for: credential, credentials: credentials, timeouts: timeouts)
+    }
+
+    private func configuration(
+        for credential: SMTPCredential, credentials: SMTPCredentials?, timeouts: SMTPTimeouts
+    ) throws -> SMTPConfiguration {
         do {
             return try SMTPConfiguration(
                 host: credential.host, port: credential.port, security: credential.security,
@@ -252,6 +277,27 @@ public struct CredentialService: Sendable {
     }
 
     // MARK: Rules
+
+    /// An OAuth credential's server, TLS settings and username come from its provider and the
+    /// account signed in with: changing them means connecting again (a new sign-in), and it has
+    /// no password. A field sent with its stored value is no change.
+    private static func refuseOAuthChanges(_ input: CredentialInput, to stored: SMTPCredential) throws {
+        let changed: [(String, Bool)] = [
+            ("host", input.host.map { $0 != stored.host } ?? false),
+            ("port", input.port.map { $0 != stored.port } ?? false),
+            ("security", input.security.map { $0 != stored.security } ?? false),
+            ("acceptUnverifiedCertificates", input.acceptUnverifiedCertificates.map { $0 != stored.acceptUnverifiedCertificates } ?? false),
+            ("minimumTLSVersion", input.minimumTLSVersion.map { $0 != stored.minimumTLSVersion } ?? false),
+            ("caCertificate", input.caCertificate.map { $0 != stored.caCertificate } ?? false),
+            ("username", input.username.map { $0 != stored.username } ?? false),
+        ]
+        if let field = changed.first(where: \.1)?.0 {
+            throw WorkspaceError.invalid(field, "Connect again to change this for an OAuth credential (it comes from the provider and the account)")
+        }
+        if input.password != nil {
+            throw WorkspaceError.invalid("password", "An OAuth credential has no password; it signs in with its provider")
+        }
+    }
 
     static let nameTaken = WorkspaceError(.conflict, field: "name", "A credential with this name already exists in this workspace")
 

@@ -7,6 +7,8 @@ public actor InMemoryStore: WorkspaceStore, CredentialStore, DomainStore, Suppre
     private var settings: [String: String] = [:]
     private var credentialsByID: [String: SMTPCredential] = [:]
     private var credentialTests: [String: CredentialTestRecord] = [:]
+    /// Sign-ins under way by state hash (``InMemoryStore+OAuth``).
+    var oauthAuthorizations: [String: PendingOAuthAuthorization] = [:]
     // Sending domains and their keys (InMemoryStore+Domains.swift).
     var domainsByID: [String: SendingDomain] = [:]
     var dkimKeysByID: [String: DKIMKeyRecord] = [:]
@@ -126,5 +128,15 @@ public actor InMemoryStore: WorkspaceStore, CredentialStore, DomainStore, Suppre
 
     public func allCredentials() -> [SMTPCredential] {
         credentialsByID.values.sorted { $0.id < $1.id }
+    }
+
+    /// One instance, whose refreshes are already one at a time: reads, runs `body`, stores its result.
+    public func withCredentialLocked<Result: Sendable>(
+        id: String, workspaceID: String, _ body: @escaping @Sendable (SMTPCredential) async throws -> (SMTPCredential?, Result)
+    ) async throws -> Result? {
+        guard let stored = credential(id: id, workspaceID: workspaceID) else { return nil }
+        let (changed, result) = try await body(stored)
+        if let changed { _ = try updateCredential(changed) }
+        return result
     }
 }

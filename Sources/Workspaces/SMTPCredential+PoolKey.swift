@@ -6,10 +6,13 @@ import SMTPCore
 extension SMTPCredential {
     /// The pool key for sends with this credential: scoped to workspace and credential, versioned by
     /// the vault's password fingerprint and every connection setting, so a changed password or
-    /// setting never reuses a session opened with the old one.
+    /// setting never reuses a session opened with the old one. An OAuth credential's key names its
+    /// provider instead of a fingerprint: its refresh token may rotate at any refresh, and a session
+    /// signed in with an earlier access token stays good.
     public var poolKey: PoolKey {
+        let secret = oauth.map { "oauth2:\($0.providerID)" } ?? passwordFingerprint ?? "-"
         let settings = [
-            passwordFingerprint ?? "-", host, String(port), username ?? "-", security.rawValue,
+            secret, host, String(port), username ?? "-", security.rawValue,
             String(acceptUnverifiedCertificates), minimumTLSVersion.rawValue, clientIdentifier ?? "-",
             caCertificate ?? "-",
         ]

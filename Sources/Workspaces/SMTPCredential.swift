@@ -37,6 +37,9 @@ public struct SMTPCredential: Sendable, Hashable, Identifiable {
     /// Counts the stored changes, from 1: a change made from an older version is refused
     /// (``WorkspaceError/Kind/versionConflict``) rather than undo the change in between.
     public var version: Int
+    /// Set when the credential signs in with OAuth 2.0 (XOAUTH2) instead of a password: then
+    /// ``sealedPassword`` holds the sealed refresh token and ``username`` the account's address.
+    public var oauth: OAuthLink?
 
     /// Creates a credential value; validation happens in ``CredentialService``.
     public init(
@@ -44,8 +47,9 @@ public struct SMTPCredential: Sendable, Hashable, Identifiable {
         security: SMTPSecurity, acceptUnverifiedCertificates: Bool,
         minimumTLSVersion: SMTPConfiguration.MinimumTLSVersion, clientIdentifier: String?, caCertificate: String?,
         sealedPassword: SealedSecret?, passwordFingerprint: String?, limits: RateLimits? = nil, deliveryNotifications: Bool = true, createdAt: Date,
-        updatedAt: Date, version: Int = 1
+        updatedAt: Date, version: Int = 1, oauth: OAuthLink? = nil
     ) {
+        self.oauth = oauth
         self.deliveryNotifications = deliveryNotifications
         self.limits = limits
         self.version = version
@@ -66,11 +70,29 @@ public struct SMTPCredential: Sendable, Hashable, Identifiable {
         self.updatedAt = updatedAt
     }
 
-    /// Whether a password is stored (responses show this instead of the password).
-    public var hasPassword: Bool { sealedPassword != nil }
+    /// Whether a password is stored (responses show this instead of the password); never for an
+    /// OAuth credential, whose sealed secret is a refresh token.
+    public var hasPassword: Bool { sealedPassword != nil && oauth == nil }
 
-    /// What the vault binds the password to.
+    /// What the vault binds the sealed secret to: the password, or an OAuth credential's refresh
+    /// token (a different field, so a row whose kind was edited cannot send a refresh token as a
+    /// password, or the other way round).
     public var passwordContext: SealContext {
-        SealContext(workspaceID: workspaceID, credentialID: id, field: "password")
+        SealContext(workspaceID: workspaceID, credentialID: id, field: oauth == nil ? "password" : "oauth-refresh-token")
+    }
+}
+
+/// How an OAuth credential is connected: the provider that issued its tokens, and whether the
+/// provider refused its refresh token (revoked, expired), so a person must sign in again.
+public struct OAuthLink: Sendable, Hashable {
+    /// The provider's id (`google`, `microsoft`, or one from the providers file).
+    public var providerID: String
+    /// The refresh token was refused (`invalid_grant`): sends fail with EAUTH and the hint
+    /// "Reconnect this credential" until someone connects it again. Nothing retries it meanwhile.
+    public var needsReconnect: Bool
+
+    public init(providerID: String, needsReconnect: Bool = false) {
+        self.providerID = providerID
+        self.needsReconnect = needsReconnect
     }
 }

@@ -58,6 +58,17 @@ public protocol CredentialStore: Sendable {
     func recordTest(_ record: CredentialTestRecord, credentialID: String, workspaceID: String) async throws
     /// The latest test of each of a workspace's credentials that has one, by credential id.
     func lastTests(workspaceID: String) async throws -> [String: CredentialTestRecord]
+    /// Runs `body` with the stored credential while no other instance runs it for the same
+    /// credential (PostgreSQL: the row locked `FOR UPDATE` in one transaction; SQLite and memory
+    /// serve one instance, whose callers are already one at a time). The credential `body`
+    /// returns, if any, is stored (its `version` one above the stored one) before the lock ends.
+    /// `nil` when the workspace has no such credential.
+    ///
+    /// How an OAuth refresh token is used and its rotated successor stored without two instances
+    /// racing with one token.
+    func withCredentialLocked<Result: Sendable>(
+        id: String, workspaceID: String, _ body: @escaping @Sendable (SMTPCredential) async throws -> (SMTPCredential?, Result)
+    ) async throws -> Result?
 }
 
 /// How a stored credential's latest *Test connection* went, for the Credentials page.

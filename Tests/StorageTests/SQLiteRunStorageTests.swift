@@ -22,10 +22,10 @@ struct SQLiteRunStorageTests {
                 try await storage.store.insertCredential(credential)
                 // Back to what a version 1 build left: its tables and data, no version 2.
                 for statement: SQLQueryString in [
-                    "DROP TABLE intake_replays", "DROP TABLE idempotency_keys", "DROP TABLE step_deliveries", "DROP TABLE bounce_intakes", "DROP TABLE sent_messages", "DROP TABLE suppressions", "DROP TABLE rate_spends", "DROP TABLE dkim_keys", "DROP TABLE sending_domains", "DROP TABLE credential_tests", "DROP TABLE invites", "DROP TABLE sessions", "DROP TABLE memberships",
+                    "DROP TABLE oauth_authorizations", "DROP TABLE intake_replays", "DROP TABLE idempotency_keys", "DROP TABLE step_deliveries", "DROP TABLE bounce_intakes", "DROP TABLE sent_messages", "DROP TABLE suppressions", "DROP TABLE rate_spends", "DROP TABLE dkim_keys", "DROP TABLE sending_domains", "DROP TABLE credential_tests", "DROP TABLE invites", "DROP TABLE sessions", "DROP TABLE memberships",
                     "DROP TABLE users", "DROP TABLE runs", "DROP TABLE cron_fires", "DROP TABLE flows", "DROP TABLE run_cancellations",
                     "UPDATE workspaces SET token_hash = (SELECT token_hash FROM api_tokens WHERE api_tokens.workspace_id = workspaces.id)",
-                    "DROP TABLE api_tokens", "ALTER TABLE credentials DROP COLUMN version", "ALTER TABLE credentials DROP COLUMN rate_limits", "ALTER TABLE credentials DROP COLUMN delivery_notifications", "ALTER TABLE workspaces DROP COLUMN rate_limits",
+                    "DROP TABLE api_tokens", "ALTER TABLE credentials DROP COLUMN version", "ALTER TABLE credentials DROP COLUMN rate_limits", "ALTER TABLE credentials DROP COLUMN delivery_notifications", "ALTER TABLE credentials DROP COLUMN oauth_provider", "ALTER TABLE credentials DROP COLUMN oauth_needs_reconnect", "ALTER TABLE workspaces DROP COLUMN rate_limits",
                     "DELETE FROM schema_migrations WHERE version > 1",
                 ] {
                     try await storage.store.database.raw(statement).run()

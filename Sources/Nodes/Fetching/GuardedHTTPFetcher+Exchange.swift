@@ -30,7 +30,7 @@ extension GuardedHTTPFetcher {
         }
 
         let status = Int(response.status.code)
-        if let refusal = ResponseStatusPolicy.refusal(
+        if !request.acceptedErrorStatuses.contains(status), let refusal = ResponseStatusPolicy.refusal(
             status: status, method: request.method, field: field, authority: target.authority) {
             throw refusal
         }

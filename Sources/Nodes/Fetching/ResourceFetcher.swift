@@ -20,6 +20,9 @@ public struct FetchRequest: Sendable, Hashable {
     /// The most response-body bytes accepted; more is an error (`ETOOLARGE`), found while streaming.
     public var byteLimit: Int
     public var timeout: Duration
+    /// Statuses outside 2xx whose body is read and returned rather than refused: a token
+    /// endpoint's 400 and 401 say why in their body.
+    public var acceptedErrorStatuses: Set<Int> = []
 
     public init(
         method: String = "GET", url: String, headers: [(name: String, value: String)] = [], body: [UInt8]? = nil,

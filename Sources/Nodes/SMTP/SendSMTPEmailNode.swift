@@ -4,6 +4,7 @@ public import Logging
 public import MIME
 import SMTP
 import SMTPCore
+import Secrets
 public import Workspaces
 
 /// `smtp.send`, the Send SMTP Email node: composes the message from its parameters under every
@@ -31,6 +32,8 @@ public struct SendSMTPEmailNode: Node {
     let suppressions: SuppressionService?
     /// Where sent messages are remembered for bounce matching; `nil` remembers none.
     let sentMessages: (any SentMessageStore)?
+    /// Access tokens of OAuth credentials; `nil` where OAuth is not set up (their sends fail).
+    let oauth: OAuthService?
     public let descriptor: NodeDescriptor
 
     /// Creates the node. `identity` supplies Message-IDs, dates and boundaries (tests inject a
@@ -40,8 +43,9 @@ public struct SendSMTPEmailNode: Node {
         identity: MessageIdentity = .system, attachmentLimit: Int = SendSMTPEmailNode.defaultAttachmentLimit,
         emailLimits: EmailLimits = EmailLimits(), metrics: NodeMetrics = NodeMetrics(), rateGate: RateGate? = nil,
         workspaces: (any WorkspaceStore)? = nil, suppressions: SuppressionService? = nil,
-        sentMessages: (any SentMessageStore)? = nil
+        sentMessages: (any SentMessageStore)? = nil, oauth: OAuthService? = nil
     ) {
+        self.oauth = oauth
         self.sentMessages = sentMessages
         self.suppressions = suppressions
         self.workspaces = workspaces
@@ -100,6 +104,8 @@ public struct SendSMTPEmailNode: Node {
     struct LoadedCredential {
         var credential: SMTPCredential
         var configuration: SMTPConfiguration
+        /// An OAuth credential's access token in ``configuration``.
+        var accessToken: Secret?
     }
 
     /// The workspace's credential (another workspace's is "not found") and its configuration,
@@ -107,7 +113,14 @@ public struct SendSMTPEmailNode: Node {
     func loadCredential(_ id: String, workspaceID: String) async throws(NodeError) -> LoadedCredential {
         do {
             let credential = try await credentials.credentialByID(id, in: workspaceID)
-            return LoadedCredential(credential: credential, configuration: try credentials.configuration(for: credential))
+            guard credential.oauth != nil else {
+                return LoadedCredential(credential: credential, configuration: try credentials.configuration(for: credential))
+            }
+            let token = try await accessToken(for: credential)
+            return LoadedCredential(
+                credential: credential, configuration: try credentials.configuration(for: credential, accessToken: token), accessToken: token)
+        } catch let error as NodeError {
+            throw error
         } catch let error as WorkspaceError {
             throw NodeError(code: "ECREDENTIAL", message: "credential: \(error.description)", disposition: .permanent)
         } catch {
@@ -160,15 +173,11 @@ public struct SendSMTPEmailNode: Node {
             : nil
         let result: SMTPSendResult
         do {
-            result = try await transport.send(message, key: account.credential.poolKey, configuration: account.configuration, dsn: dsn)
+            result = try await transmit(message, account: account, dsn: dsn)
         } catch {
-            if let waiting = await settleRate(error, credential: account.credential, rateKey: rateKey) {
-                metrics.smtpSend(outcome: "throttled")
-                throw waiting
-            }
-            let failure = Self.nodeError(error)
-            metrics.smtpSend(outcome: NodeMetrics.outcome(of: failure))
-            throw failure
+            let failure = await failure(of: error, account: account, rateKey: rateKey)
+            metrics.smtpSend(outcome: failure.outcome)
+            throw failure.error
         }
         _ = await settleRate(nil, credential: account.credential, rateKey: rateKey)
         metrics.smtpSend(outcome: result.outcome.rejected.isEmpty ? "2xx" : "2xx_partial")
@@ -181,5 +190,55 @@ public struct SendSMTPEmailNode: Node {
         }
         logger.debug("smtp.send.done", metadata: ["smtp.accepted": "\(result.outcome.accepted.count)"])
         return output
+    }
+
+    /// The step's error for a failed transmission, and its outcome for the metric: a refusal
+    /// that only says "too fast" waits for the credential's rate instead.
+    private func failure(of error: TransmitFailure, account: LoadedCredential, rateKey: String?) async -> (error: NodeError, outcome: String) {
+        switch error {
+        case .token(let error):
+            let failure = Self.nodeError(error)
+            return (failure, NodeMetrics.outcome(of: failure))
+        case .smtp(let error):
+            if let waiting = await settleRate(error, credential: account.credential, rateKey: rateKey) {
+                return (waiting, "throttled")
+            }
+            let failure = Self.nodeError(error, oauth: account.credential.oauth != nil)
+            return (failure, NodeMetrics.outcome(of: failure))
+        }
+    }
+
+    /// Why ``transmit(_:account:dsn:)`` failed: the server, or renewing a refused access token.
+    enum TransmitFailure: Error {
+        case smtp(SMTPError)
+        case token(OAuthTokenError)
+    }
+
+    /// Sends on the pool. An OAuth credential whose token the server refused (the XOAUTH2 error
+    /// challenge, answered and ended by the client) gets one new token and one more try on a new
+    /// session; a refusal then is the step's EAUTH, and a refused renewal the token's error.
+    private func transmit(_ message: RenderedMessage, account: LoadedCredential, dsn: DSNRequest?) async throws(TransmitFailure) -> SMTPSendResult {
+        do {
+            return try await transport.send(message, key: account.credential.poolKey, configuration: account.configuration, dsn: dsn)
+        } catch where error.code == .auth && account.accessToken != nil && oauth != nil {
+            guard let oauth, let used = account.accessToken else { throw .smtp(error) }
+            await oauth.invalidate(used, of: account.credential.id)
+            let token: Secret
+            do {
+                token = try await oauth.accessToken(for: account.credential)
+            } catch {
+                throw .token(error)
+            }
+            do {
+                let configuration = try credentials.configuration(for: account.credential, accessToken: token)
+                return try await transport.send(message, key: account.credential.poolKey, configuration: configuration, dsn: dsn)
+            } catch let error as SMTPError {
+                throw .smtp(error)
+            } catch {
+                throw .smtp(SMTPError(.auth, .permanent, "the credential's settings could not be used: \(error)"))
+            }
+        } catch {
+            throw .smtp(error)
+        }
     }
 }

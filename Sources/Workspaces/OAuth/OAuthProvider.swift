@@ -24,12 +24,16 @@ public struct OAuthProvider: Sendable {
     /// Added to the authorization URL: Google returns a refresh token only with
     /// `access_type=offline`, and again on a second consent only with `prompt=consent`.
     public var extraAuthorizeParameters: [(name: String, value: String)]
+    /// PEM certificates trusted for the SMTP server besides the system roots (a corporate CA, or
+    /// the tests' own); becomes the credential's CA certificate.
+    public var caCertificate: String?
 
     public init(
         id: String, name: String, authorizeURL: URL, tokenURL: URL, userinfoURL: URL?, scopes: [String], clientID: String?,
         clientSecret: Secret?, smtpHost: String, smtpPort: Int, security: SMTPSecurity,
-        extraAuthorizeParameters: [(name: String, value: String)] = []
+        extraAuthorizeParameters: [(name: String, value: String)] = [], caCertificate: String? = nil
     ) {
+        self.caCertificate = caCertificate
         self.id = id
         self.name = name
         self.authorizeURL = authorizeURL

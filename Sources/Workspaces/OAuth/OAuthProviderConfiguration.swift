@@ -53,7 +53,14 @@ public enum OAuthProviderConfiguration {
         }
         var seen: Set<String> = []
         for (index, entry) in entries.enumerated() {
-            let provider = try entry.provider(field: "\(fileVariable)[\(index)]")
+            var provider = try entry.provider(field: "\(fileVariable)[\(index)]")
+            if let file = entry.caCertificateFile {
+                let field = "\(fileVariable)[\(index)].caCertificateFile"
+                guard let pem = try? readFile(file), pem.count <= 256 * 1024, let text = String(data: pem, encoding: .utf8),
+                    text.contains("-----BEGIN CERTIFICATE-----")
+                else { throw OAuthConfigurationError(field: field, "\(file) cannot be read as PEM certificates (at most 256 KB)") }
+                provider.caCertificate = text
+            }
             guard seen.insert(provider.id).inserted else { throw OAuthConfigurationError(field: "\(fileVariable)[\(index)].id", "\(provider.id) is listed twice") }
             providers[provider.id] = provider
         }
@@ -72,6 +79,7 @@ public enum OAuthProviderConfiguration {
         var smtpHost: String
         var smtpPort: Int
         var security: String
+        var caCertificateFile: String?
 
         func provider(field: String) throws(OAuthConfigurationError) -> OAuthProvider {
             guard !id.isEmpty, id.utf8.count <= 32, id.utf8.allSatisfy({ (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2D }) else {

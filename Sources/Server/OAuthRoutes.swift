@@ -1,0 +1,117 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Secrets
+import SMTPCore
+import Workspaces
+
+/// `/api/v1/credentials/oauth/…`: connecting a credential by signing in with Google, Microsoft or
+/// a provider from the operator's file.
+///
+/// `start` and `complete` need a browser session (a bearer token gets 403 `session_required`): the
+/// sign-in is bound to the session that started it, and completes only there. The provider sends
+/// the browser to `/settings/oauth/callback`, a page of the web app, whose script posts the code
+/// and state to `complete` — a same-origin request, so the `SameSite=Strict` session cookie comes
+/// with it (the provider's redirect itself is cross-site and carries no cookie).
+struct OAuthRoutes {
+    let services: PosthornServices
+
+    func register(on group: RouterGroup<PosthornRequestContext>) {
+        group.get("credentials/oauth/providers") { _, context in
+            _ = try context.requireWorkspace()
+            return ProvidersResponse(providers: (services.oauth?.configuredProviders ?? []).map(ProviderBody.init))
+        }
+        group.post("credentials/oauth/start") { request, context in
+            let workspace = try context.requireWorkspaceAdmin()
+            let (session, user) = try Self.requireSession(context)
+            let body = try await JSONBody.decode(StartBody.self, from: request, context: context)
+            let oauth = try Self.require(services.oauth)
+            let start: OAuthService.StartRequest
+            switch (body.provider, body.name, body.credentialId) {
+            case (let provider?, let name?, nil): start = .new(providerID: provider, name: name)
+            case (nil, nil, let id?): start = .reconnect(credentialID: id)
+            case (_, _, .some):
+                throw APIError(.unprocessableContent, code: "validation_failed", field: "credentialId",
+                               "Send credentialId alone to connect a credential again, or provider and name for a new one")
+            case (nil, _, nil):
+                throw APIError(.unprocessableContent, code: "validation_failed", field: "provider", "Provider is required")
+            case (_, nil, nil):
+                throw APIError(.unprocessableContent, code: "validation_failed", field: "name", "Name is required")
+            }
+            let url = try await mapped { try await oauth.start(start, session: session, workspaceID: workspace.id, userID: user) }
+            return StartResponse(authorizeURL: url.absoluteString)
+        }
+        group.post("credentials/oauth/complete") { request, context in
+            let workspace = try context.requireWorkspaceAdmin()
+            let (session, _) = try Self.requireSession(context)
+            let body = try await JSONBody.decode(CompleteBody.self, from: request, context: context)
+            let oauth = try Self.require(services.oauth)
+            guard body.code != nil || body.error != nil else {
+                throw APIError(.unprocessableContent, code: "validation_failed", field: "code", "Send the code (or the error) the provider sent back")
+            }
+            let (credential, created) = try await mapped {
+                do {
+                    return try await oauth.complete(
+                        OAuthService.Callback(state: body.state, code: body.code.map(Secret.init), error: body.error),
+                        session: session, workspaceID: workspace.id)
+                } catch let error as OAuthFlowError {
+                    throw APIError(error.kind == .exchangeFailed ? .badGateway : .badRequest, code: error.kind.rawValue, error.message)
+                }
+            }
+            let names = Dictionary(oauth.providers.values.map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
+            let response = CredentialResponse(credential, usage: CredentialUsage(lastTest: nil, usedBy: []), providerNames: names)
+            return EditedResponse(
+                status: created ? .created : .ok, headers: created ? [.location: "/api/v1/credentials/\(credential.id)"] : [:],
+                response: response)
+        }
+    }
+
+    static func requireSession(_ context: PosthornRequestContext) throws -> (Secret, String) {
+        guard let session = context.sessionID, let user = context.user else {
+            throw APIError(.forbidden, code: "session_required", "Signing in with a provider needs a browser session, not an API token")
+        }
+        return (session, user.id)
+    }
+
+    static func require(_ oauth: OAuthService?) throws -> OAuthService {
+        guard let oauth else { throw APIError(.unprocessableContent, code: "validation_failed", field: "provider", "OAuth sign-in is not set up on this server") }
+        return oauth
+    }
+
+    struct ProvidersResponse: ResponseEncodable {
+        var providers: [ProviderBody]
+    }
+
+    struct ProviderBody: Encodable {
+        var id: String
+        var name: String
+        var smtpHost: String
+        var smtpPort: Int
+        var security: String
+
+        init(_ provider: OAuthProvider) {
+            id = provider.id
+            name = provider.name
+            smtpHost = provider.smtpHost
+            smtpPort = provider.smtpPort
+            security = provider.security.rawValue
+        }
+    }
+
+    struct StartBody: Decodable {
+        var provider: String?
+        var name: String?
+        var credentialId: String?
+    }
+
+    struct StartResponse: ResponseEncodable {
+        var authorizeURL: String
+    }
+
+    struct CompleteBody: Decodable {
+        var state: String
+        var code: String?
+        var error: String?
+        var errorDescription: String?
+    }
+}
