@@ -138,6 +138,20 @@ struct OAuthProviderConfigurationTests {
         #expect(withFile["google"]?.tokenURL.absoluteString == "http://127.0.0.1:9999/token", "the file replaces the built-in id")
         #expect(withFile["google"]?.isConfigured == true)
         #expect(!"\(withFile["google"]!.clientSecret!)".contains("fake-secret"))
+        #expect(withFile["google"]?.extraAuthorizeParameters.map(\.name) == ["access_type", "prompt"],
+                "a replacement of Google keeps offline access, or there is no refresh token")
+        #expect(withFile["fastmail"]?.extraAuthorizeParameters.isEmpty == true)
+    }
+
+    @Test("authorizeParameters in the file replace the inherited ones; Posthorn's own parameters cannot be overridden")
+    func authorizeParameters() throws {
+        let file = #"[{"id":"google","name":"G","authorizeURL":"https://a","tokenURL":"https://a","scopes":["s"],"clientId":"c","clientSecret":"s","smtpHost":"h","smtpPort":587,"security":"starttls","authorizeParameters":{"hd":"example.com"}}]"#
+        let providers = try OAuthProviderConfiguration.load(environment: ["POSTHORN_OAUTH_PROVIDERS": "p"]) { _ in Data(file.utf8) }
+        #expect(providers["google"]?.extraAuthorizeParameters.map(\.name) == ["hd"])
+        let hijack = file.replacingOccurrences(of: #"{"hd":"example.com"}"#, with: #"{"redirect_uri":"https://evil.example"}"#)
+        #expect {
+            try OAuthProviderConfiguration.load(environment: ["POSTHORN_OAUTH_PROVIDERS": "p"]) { _ in Data(hijack.utf8) }
+        } throws: { ($0 as? OAuthConfigurationError)?.field == "POSTHORN_OAUTH_PROVIDERS[0].authorizeParameters.redirect_uri" }
     }
 
     @Test("a mistake names the entry and the field", arguments: [

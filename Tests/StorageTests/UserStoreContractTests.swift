@@ -426,8 +426,8 @@ struct UserStoreContractTests {
 
 // MARK: - Fixtures
 
-/// The three store ports these tests need at once.
-typealias UserContractStore = WorkspaceStore & CredentialStore & UserStore
+/// The store ports these tests need at once.
+typealias UserContractStore = WorkspaceStore & CredentialStore & UserStore & OAuthAuthorizationStore
 
 extension StoreKind {
     /// Runs `body` with a fresh, empty store of this kind that also keeps users.

@@ -54,6 +54,10 @@ public enum OAuthProviderConfiguration {
         var seen: Set<String> = []
         for (index, entry) in entries.enumerated() {
             var provider = try entry.provider(field: "\(fileVariable)[\(index)]")
+            // A replacement of Google keeps what Google needs for a refresh token (offline access,
+            // consent again), unless the entry says otherwise.
+            provider.extraAuthorizeParameters = try entry.authorizeParameterList(field: "\(fileVariable)[\(index)].authorizeParameters")
+                ?? providers[provider.id]?.extraAuthorizeParameters ?? []
             if let file = entry.caCertificateFile {
                 let field = "\(fileVariable)[\(index)].caCertificateFile"
                 guard let pem = try? readFile(file), pem.count <= 256 * 1024, let text = String(data: pem, encoding: .utf8),
@@ -80,6 +84,22 @@ public enum OAuthProviderConfiguration {
         var smtpPort: Int
         var security: String
         var caCertificateFile: String?
+        /// Added to the authorization URL (Google's `access_type`, `prompt`), by name.
+        var authorizeParameters: [String: String]?
+
+        func authorizeParameterList(field: String) throws(OAuthConfigurationError) -> [(name: String, value: String)]? {
+            guard let authorizeParameters else { return nil }
+            let reserved: Set<String> = ["response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method"]
+            for (name, value) in authorizeParameters {
+                guard OAuthTokenResponse.isToken(name, maximum: 64), !reserved.contains(name) else {
+                    throw OAuthConfigurationError(field: "\(field).\(name)", "must be a parameter name Posthorn does not set itself")
+                }
+                guard OAuthTokenResponse.isToken(value, maximum: 256) else {
+                    throw OAuthConfigurationError(field: "\(field).\(name)", "must be 1 to 256 visible characters")
+                }
+            }
+            return authorizeParameters.sorted { $0.key < $1.key }.map { (name: $0.key, value: $0.value) }
+        }
 
         func provider(field: String) throws(OAuthConfigurationError) -> OAuthProvider {
             guard !id.isEmpty, id.utf8.count <= 32, id.utf8.allSatisfy({ (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2D }) else {
