@@ -33,11 +33,15 @@ import * as run from "./pages/run.js";
 import * as domains from "./pages/domains.js";
 import * as suppressions from "./pages/suppressions.js";
 import * as notFound from "./pages/not-found.js";
+import * as oauthCallback from "./pages/oauth-callback.js";
 import { confirmDialog } from "./components/dialog.js";
 
 const ROUTES = [
   { path: "/", redirect: "/flows" },
   { path: "/settings/oauth", redirect: "/settings/credentials" }, // the server answers 302 too
+  // Back from an email provider's sign-in. Public to the router: the page drops the code from the
+  // address before anything else, and handles a lost session itself (see pages/oauth-callback.js).
+  { path: "/settings/oauth/callback", page: oauthCallback, public: true },
   { path: "/signin", page: signin, public: true },
   { path: "/setup", page: setup, public: true },
   { path: "/invite", page: invite, public: true },

@@ -10,17 +10,29 @@
 //   TLS version and capabilities, or the error code with its troubleshooting hint;
 // - Save credential (POST, or PATCH with only the changed fields) closes the dialog; every 422
 //   lands at the field it names.
+// - Sign in instead of a password (OAuth, XOAUTH2): GET /credentials/oauth/providers when the
+//   dialog opens; the Gmail and Microsoft 365 quick settings offer "Sign in with Google" /
+//   "Sign in with Microsoft" when those providers are configured, other configured providers are
+//   offered as they are. Signing in needs only the name: POST /credentials/oauth/start, then the
+//   browser goes to the provider, which sends it back to /settings/oauth/callback.
+// - Editing an OAuth credential: the server, security and sign-in come from the provider, so only
+//   the name, limits, client identifier and delivery reports are shown; Reconnect signs in again.
 
 import { api } from "../api.js";
 import { cloneTemplate, h, replaceChildren } from "../dom.js";
 import { openDialog } from "./dialog.js";
 import { testProgress, testResult } from "./test-result.js";
 import { busy, clearErrors, clearFieldError, formAlert, setFieldError, showErrors, wirePasswordToggle } from "./form.js";
+import { icon } from "../icons.js";
 
 const PORT_FOR = { "implicit-tls": 465, starttls: 587, plaintext: 587 };
 const DEFAULT_PORTS = new Set([465, 587]);
 const HOST_PATTERN = /^[A-Za-z0-9.:-]+$/;
 const EHLO_PATTERN = /^(\[[A-Za-z0-9.:]+\]|[A-Za-z0-9.-]+)$/;
+// The quick settings whose provider has a sign-in (OAuth) of its own: preset id → provider id.
+const PRESET_PROVIDER = { gmail: "google", microsoft365: "microsoft" };
+const BUILT_IN_PROVIDERS = new Set(Object.values(PRESET_PROVIDER));
+const NAME_MISSING = "Enter a name to identify this connection, e.g. Marketing — SendGrid.";
 
 let presetsPromise = null;
 function loadPresets() {
@@ -31,6 +43,45 @@ function loadPresets() {
       throw error;
     });
   return presetsPromise;
+}
+
+/** The sign-in providers the operator configured; none when the list cannot be read. */
+async function loadProviders() {
+  try {
+    const answer = await api("/credentials/oauth/providers");
+    return Array.isArray(answer?.providers) ? answer.providers.filter((p) => p && typeof p.id === "string" && p.id) : [];
+  } catch {
+    return []; // a sign-in that cannot be offered is simply not offered: the password form stays
+  }
+}
+
+/**
+ * Starts a sign-in at the provider: POST /credentials/oauth/start with `body` ({provider, name}
+ * for a new credential, {credentialId} to reconnect one), then the browser goes to the provider's
+ * page. Resolves only when that fails (the ApiError is thrown).
+ */
+export async function startOAuth(body) {
+  const { authorizeURL } = await api("/credentials/oauth/start", { method: "POST", body });
+  let url;
+  try {
+    url = new URL(authorizeURL);
+  } catch {
+    url = null;
+  }
+  if (!url || (url.protocol !== "https:" && url.protocol !== "http:")) {
+    throw new Error("Posthorn answered without a sign-in address. Try again; if it keeps happening, ask your operator to check the provider settings.");
+  }
+  location.assign(url.href);
+}
+
+/** The sign-in button of a provider (brand as words only, a neutral icon). */
+export function signInButton(provider, { small = false } = {}) {
+  return h(
+    "button",
+    { type: "button", class: `btn${small ? " btn--sm" : ""}`, "data-testid": `oauth-signin-${provider.id}`, "data-provider": provider.id },
+    icon("key"),
+    `Sign in with ${provider.name || provider.id}`,
+  );
 }
 
 /**
@@ -71,6 +122,8 @@ export function openConnectDialog({ credential = null, opener, fallbackFocus, on
   let savedCredential = null;
 
   const editing = Boolean(credential);
+  // An OAuth credential: server, security and sign-in come from its provider.
+  const oauthEdit = editing && credential.auth === "oauth2";
   // Whether the port holds a number the user chose (then security choices leave it alone).
   let portTyped = false;
   // Whether the name was filled by a quick setting (then the next quick setting may replace it).
@@ -80,6 +133,12 @@ export function openConnectDialog({ credential = null, opener, fallbackFocus, on
   for (const close of dialog.querySelectorAll("[data-close]")) close.addEventListener("click", () => dialog.close("cancel"));
 
   // ---- Filling in -------------------------------------------------------------------------
+
+  if (oauthEdit) {
+    // Only what may change for an OAuth credential stays in the form (the API refuses the rest).
+    for (const selector of ["[data-presets-section]", "[data-oauth]", "[data-server]", "[data-access]", "[data-security]", "[data-ca]"]) $(selector)?.remove();
+    alertSlot.after(oauthSummary());
+  }
 
   if (editing) {
     $("#cd-title").textContent = "Edit credential";
@@ -95,9 +154,9 @@ export function openConnectDialog({ credential = null, opener, fallbackFocus, on
     controls.clientIdentifier.value = credential.clientIdentifier ?? "";
     controls.caCertificate.value = credential.caCertificate ?? "";
     setLimits(credential.limits);
-    if (credential.clientIdentifier || credential.caCertificate || credential.limits || credential.deliveryNotifications === false) $("[data-advanced]").open = true;
+    if (credential.clientIdentifier || (!oauthEdit && credential.caCertificate) || credential.limits || credential.deliveryNotifications === false) $("[data-advanced]").open = true;
     portTyped = !DEFAULT_PORTS.has(credential.port);
-    if (credential.hasPassword) {
+    if (credential.hasPassword && !oauthEdit) {
       const keep = $("#cd-password-keep");
       keep.hidden = false;
       controls.password.placeholder = "Stored — leave blank to keep it";
@@ -108,15 +167,106 @@ export function openConnectDialog({ credential = null, opener, fallbackFocus, on
   }
   showPlaintextWarning();
 
+  /** What an OAuth credential is signed in with, and a way to sign in again. */
+  function oauthSummary() {
+    const providerName = credential.oauth?.providerName || credential.oauth?.provider || "your provider";
+    const reconnect = h("button", { type: "button", class: "btn btn--sm", "data-testid": "oauth-dialog-reconnect" }, icon("refresh"), "Reconnect");
+    reconnect.addEventListener("click", async () => {
+      clearErrors(form);
+      busy(reconnect, "Opening…");
+      try {
+        await startOAuth({ credentialId: credential.id });
+      } catch (error) {
+        busy(reconnect);
+        showRequestError(error);
+      }
+    });
+    const target = `${credential.host}:${credential.port}`;
+    return h(
+      "div",
+      { class: `callout${credential.oauth?.needsReconnect ? " callout--warning" : ""}`, "data-testid": "oauth-summary" },
+      icon(credential.oauth?.needsReconnect ? "alert" : "key"),
+      h(
+        "div",
+        { class: "callout__body" },
+        h("p", { class: "callout__title" }, `Signed in with ${providerName}`),
+        h(
+          "dl",
+          { class: "kv" },
+          h("dt", {}, "Account"),
+          h("dd", {}, credential.username ?? ""),
+          h("dt", {}, "Server"),
+          h("dd", {}, h("code", {}, target), ` · ${credential.security === "implicit-tls" ? "TLS from the start" : "STARTTLS"}`),
+        ),
+        h(
+          "p",
+          {},
+          credential.oauth?.needsReconnect
+            ? `${providerName} no longer accepts this sign-in. Reconnect to sign in again; the flows that use this credential keep it.`
+            : `The server, encryption and sign-in come from ${providerName}. To use another account, reconnect.`,
+        ),
+        h("p", {}, reconnect),
+      ),
+    );
+  }
+
+  // ---- Sign in with a provider (OAuth) -----------------------------------------------------
+
+  let providers = [];
+  let chosenPreset = null;
+  if (!editing) {
+    loadProviders().then((list) => {
+      providers = list;
+      renderSignIn();
+    });
+  }
+
+  /** The sign-in buttons for the chosen quick setting, then any other provider configured. */
+  function renderSignIn() {
+    const section = $("[data-oauth]");
+    if (!section) return;
+    const forPreset = chosenPreset ? providers.find((p) => p.id === PRESET_PROVIDER[chosenPreset.id]) : null;
+    const others = providers.filter((p) => !BUILT_IN_PROVIDERS.has(p.id));
+    const offered = [forPreset, ...others].filter(Boolean);
+    section.hidden = offered.length === 0;
+    $("[data-oauth-lead]").textContent = forPreset
+      ? `Sign in at ${forPreset.name || forPreset.id} instead of creating an App Password: Posthorn never sees your password and keeps the connection working.`
+      : "Sign in at your email provider instead of typing a password here. Posthorn keeps the connection working.";
+    $("[data-oauth-or]").textContent = forPreset ? "or use an App Password" : "or enter the server and a password";
+    replaceChildren(
+      $("[data-oauth-buttons]"),
+      offered.map((provider) => {
+        const button = signInButton(provider);
+        button.addEventListener("click", () => signIn(provider, button));
+        return button;
+      }),
+    );
+  }
+
+  async function signIn(provider, button) {
+    clearErrors(form);
+    const name = controls.name.value.trim();
+    if (!name) return showErrors([{ control: controls.name, message: NAME_MISSING }]);
+    busy(button, `Opening ${provider.name || provider.id}…`);
+    try {
+      await startOAuth({ provider: provider.id, name });
+    } catch (error) {
+      busy(button);
+      showRequestError(error);
+    }
+  }
+
   // ---- Quick settings ---------------------------------------------------------------------
 
   let presets = [];
-  loadPresets()
-    .then((list) => {
-      presets = list;
-      renderPresets();
-    })
-    .catch(() => ($("[data-presets-section]").hidden = true));
+  if (!oauthEdit) {
+    loadPresets()
+      .then((list) => {
+        presets = list;
+        renderPresets();
+      })
+      .catch(() => ($("[data-presets-section]").hidden = true));
+  }
 
   function renderPresets() {
     const chips = presets.map((preset) => {
@@ -141,6 +291,8 @@ export function openConnectDialog({ credential = null, opener, fallbackFocus, on
   }
 
   function applyPreset(preset) {
+    chosenPreset = preset;
+    renderSignIn();
     showPresetHints(preset);
     controls.host.value = presetHost(preset);
     controls.port.value = String(preset.port);
@@ -245,7 +397,8 @@ export function openConnectDialog({ credential = null, opener, fallbackFocus, on
     return dialog.querySelector('input[name="security"]:checked')?.value ?? "starttls";
   }
   function showPlaintextWarning() {
-    $("[data-plaintext-warning]").hidden = security() !== "plaintext";
+    const warning = $("[data-plaintext-warning]");
+    if (warning) warning.hidden = security() !== "plaintext"; // an OAuth credential has no security choices
   }
 
   function portProblem(raw) {
@@ -261,14 +414,16 @@ export function openConnectDialog({ credential = null, opener, fallbackFocus, on
     const errors = [];
     const name = controls.name.value.trim();
     const host = controls.host.value.trim();
-    if (!forTest && !name) errors.push({ control: controls.name, message: "Enter a name to identify this connection, e.g. Marketing — SendGrid." });
-    if (!host) errors.push({ control: controls.host, message: "Enter the server address, e.g. smtp.gmail.com." });
+    if (!forTest && !name) errors.push({ control: controls.name, message: NAME_MISSING });
+    if (oauthEdit) {
+      // Server and sign-in come from the provider: only the fields still in the form are checked.
+    } else if (!host) errors.push({ control: controls.host, message: "Enter the server address, e.g. smtp.gmail.com." });
     else if (!HOST_PATTERN.test(host)) errors.push({ control: controls.host, message: "Enter a host name like smtp.example.com, without https:// or spaces." });
-    const portError = portProblem(controls.port.value);
+    const portError = oauthEdit ? null : portProblem(controls.port.value);
     if (portError) errors.push({ control: controls.port, message: portError });
     const ehlo = controls.clientIdentifier.value.trim();
     if (ehlo && !EHLO_PATTERN.test(ehlo)) errors.push({ control: controls.clientIdentifier, message: "Enter a domain like mail.example.com, or an address in brackets like [192.0.2.1]." });
-    const ca = controls.caCertificate.value.trim();
+    const ca = oauthEdit ? "" : controls.caCertificate.value.trim();
     if (ca && !ca.includes("-----BEGIN CERTIFICATE-----")) errors.push({ control: controls.caCertificate, message: "Paste the certificate in PEM format: it starts with -----BEGIN CERTIFICATE-----." });
     for (const name of LIMIT_WINDOWS) {
       const control = controls[`limits.${name}`];
@@ -308,17 +463,20 @@ export function openConnectDialog({ credential = null, opener, fallbackFocus, on
   function changes() {
     const now = values();
     const patch = { version: credential.version };
-    for (const key of ["name", "host", "port", "security", "acceptUnverifiedCertificates", "minTLSVersion", "deliveryNotifications"]) {
+    // An OAuth credential takes only these; its server, security and account come from the provider.
+    const scalars = oauthEdit ? ["name", "deliveryNotifications"] : ["name", "host", "port", "security", "acceptUnverifiedCertificates", "minTLSVersion", "deliveryNotifications"];
+    const optionals = oauthEdit ? ["clientIdentifier"] : ["username", "clientIdentifier", "caCertificate"];
+    for (const key of scalars) {
       if (key in now && now[key] !== credential[key]) patch[key] = now[key];
     }
-    for (const key of ["username", "clientIdentifier", "caCertificate"]) {
+    for (const key of optionals) {
       const before = (credential[key] ?? "").trim();
       const after = (now[key] ?? "").trim();
       if (before !== after) patch[key] = after ? now[key] : null;
     }
     const limits = now.limits ?? null;
     if (JSON.stringify(limits) !== JSON.stringify(comparableLimits(credential.limits))) patch.limits = limits;
-    if (now.password) patch.password = now.password;
+    if (now.password && !oauthEdit) patch.password = now.password;
     return patch;
   }
 
@@ -334,7 +492,8 @@ export function openConnectDialog({ credential = null, opener, fallbackFocus, on
   /** Shows a failed request: at its field when it names one, else at the top of the form. */
   function showRequestError(error) {
     const control = controls[error.field];
-    if (control) {
+    // (An OAuth credential's form has no server or password fields: an error about them goes on top.)
+    if (control?.isConnected) {
       showErrors([{ control, message: error.message }]);
     } else if (error.code === "version_conflict") {
       formAlert(alertSlot, { ...error, message: "Someone changed this credential while you were editing it. Close this dialog and open it again to see their changes." });
@@ -357,6 +516,12 @@ export function openConnectDialog({ credential = null, opener, fallbackFocus, on
     renderProgress(target);
     testController = new AbortController();
     try {
+      if (oauthEdit) {
+        // The stored credential with its current token: the form has nothing to test with.
+        const result = await api(`/credentials/${encodeURIComponent(credential.id)}/test`, { method: "POST", signal: testController.signal });
+        renderResult(result, target);
+        return;
+      }
       const payload = values();
       if (!payload.name) delete payload.name; // a test needs no name yet
       if (editing) payload.credentialId = credential.id;
@@ -378,7 +543,7 @@ export function openConnectDialog({ credential = null, opener, fallbackFocus, on
 
   function renderResult(result, target) {
     replaceChildren(resultSlot, testResult(result, target));
-    if (!result.ok && result.error?.code === "EAUTH") controls.password.focus();
+    if (!result.ok && result.error?.code === "EAUTH" && controls.password.isConnected) controls.password.focus();
     resultSlot.scrollIntoView({ block: "nearest" });
   }
 

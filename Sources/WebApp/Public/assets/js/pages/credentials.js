@@ -1,18 +1,25 @@
 // Credentials (/settings/credentials): a tile per credential kind — SMTP Server for now — with a
 // + that opens "Connect your email", and the workspace's credentials of that kind under it.
 // Admins test, edit and delete; members see the names only (the API gives them nothing else).
+//
+// `?selected=<id>` (where a finished sign-in at an email provider lands) marks that credential,
+// scrolls to it and gives it the focus. An OAuth credential says which provider it is signed in
+// with; one whose sign-in the provider revoked shows "Needs reconnect" and a Reconnect button.
+// A sign-in that failed leaves its message in sessionStorage (pages/oauth-callback.js): it is
+// shown in an alert above the list.
 
 import { api } from "../api.js";
 import { badge } from "../components/badge.js";
 import { copyable } from "../components/copy.js";
-import { openConnectDialog } from "../components/connect-dialog.js";
+import { openConnectDialog, startOAuth } from "../components/connect-dialog.js";
 import { confirmDialog } from "../components/dialog.js";
-import { formAlert } from "../components/form.js";
+import { busy, formAlert } from "../components/form.js";
 import { openIntakeDialog } from "../components/intake-dialog.js";
 import { testProgress, testResult } from "../components/test-result.js";
 import { toast } from "../components/toast.js";
 import { h, replaceChildren, timeElement } from "../dom.js";
 import { icon } from "../icons.js";
+import { pendingOAuthError } from "./oauth-callback.js";
 
 export const title = "Credentials";
 
@@ -52,7 +59,13 @@ export async function render({ shell, content, signal, workspace }) {
     listSlot,
     admin ? null : h("p", { class: "tile__footer" }, "Only workspace admins can add, test, change or delete credentials."),
   );
+  const oauthError = pendingOAuthError({ consume: true });
+  if (oauthError) content.append(oauthErrorAlert(oauthError));
   content.append(tile);
+
+  // The credential to show as selected (after a sign-in), focused once when it is first drawn.
+  const selectedId = new URLSearchParams(location.search).get("selected");
+  let focusSelected = Boolean(selectedId);
 
   const openNew = (opener) =>
     openConnectDialog({
@@ -70,7 +83,17 @@ export async function render({ shell, content, signal, workspace }) {
     try {
       const { credentials } = await api("/credentials", { signal });
       const smtp = credentials.filter((c) => (c.type ?? "smtp") === "smtp");
-      replaceChildren(listSlot, smtp.length ? h("ul", { class: "item-list" }, smtp.map((c) => (admin ? adminRow(c) : memberRow(c)))) : emptyState());
+      replaceChildren(listSlot, smtp.length ? h("ul", { class: "item-list" }, smtp.map((c) => markSelected(admin ? adminRow(c) : memberRow(c), c))) : emptyState());
+      if (focusSelected) {
+        focusSelected = false;
+        const row = listSlot.querySelector(".item--selected");
+        // After app.js has focused the page title (it does once render resolves).
+        if (row) setTimeout(() => {
+          if (signal.aborted || !row.isConnected) return;
+          row.scrollIntoView({ block: "center" });
+          row.focus({ preventScroll: true });
+        }, 0);
+      }
     } catch (error) {
       if (error.name === "AbortError") return;
       const slot = h("div", { class: "item" });
@@ -95,6 +118,15 @@ export async function render({ shell, content, signal, workspace }) {
     );
   }
 
+  function markSelected(row, credential) {
+    if (credential.id !== selectedId) return row;
+    row.classList.add("item--selected");
+    row.setAttribute("aria-current", "true");
+    row.setAttribute("tabindex", "-1");
+    row.dataset.testid = "credential-selected";
+    return row;
+  }
+
   function memberRow(credential) {
     // Members pick credentials by name in a flow; the id is what the API and the node take.
     return h("li", { class: "item" }, h("div", { class: "item__main" }, titleRow(credential)));
@@ -108,23 +140,39 @@ export async function render({ shell, content, signal, workspace }) {
     const bouncesButton = h("button", { type: "button", class: "btn btn--sm", "aria-label": `Bounces and complaints of ${credential.name}`, title: "Where bounces and complaints come back" }, "Bounces");
     bouncesButton.addEventListener("click", () => openIntakeDialog({ credential, opener: bouncesButton }));
     const deleteButton = h("button", { type: "button", class: "btn btn--sm btn--ghost btn--icon btn--danger-text", "aria-label": `Delete ${credential.name}`, title: "Delete" }, icon("trash"));
+    const oauth = credential.auth === "oauth2" ? credential.oauth ?? {} : null;
+    const providerName = oauth ? oauth.providerName || oauth.provider || "your provider" : "";
+    const reconnectButton = oauth?.needsReconnect
+      ? h("button", { type: "button", class: "btn btn--sm", "data-testid": "oauth-reconnect", "aria-label": `Reconnect ${credential.name}` }, icon("refresh"), "Reconnect")
+      : null;
+    reconnectButton?.addEventListener("click", () => reconnect(credential, reconnectButton, detail));
     const row = h(
       "li",
-      { class: "item" },
+      { class: "item", "data-credential": credential.id },
       h(
         "div",
         { class: "item__main" },
         titleRow(credential),
-        h(
-          "p",
-          { class: "item__meta" },
-          h("code", {}, `${credential.host}:${credential.port}`),
-          credential.security === "plaintext" ? badge("warning", "No encryption") : h("span", {}, SECURITY_LABEL[credential.security] ?? credential.security),
-          credential.username ? h("span", {}, credential.username) : null,
-          lastTest,
-        ),
+        oauth
+          ? h(
+              "p",
+              { class: "item__meta" },
+              oauth.needsReconnect ? h("span", { "data-testid": "oauth-needs-reconnect" }, badge("warning", "Needs reconnect")) : null,
+              h("span", { class: "item__signed-in" }, icon("key"), `Signed in with ${providerName}`),
+              credential.username ? h("span", { "data-testid": "credential-username" }, credential.username) : null,
+              h("code", {}, `${credential.host}:${credential.port}`),
+              lastTest,
+            )
+          : h(
+              "p",
+              { class: "item__meta" },
+              h("code", {}, `${credential.host}:${credential.port}`),
+              credential.security === "plaintext" ? badge("warning", "No encryption") : h("span", {}, SECURITY_LABEL[credential.security] ?? credential.security),
+              credential.username ? h("span", { "data-testid": "credential-username" }, credential.username) : null,
+              lastTest,
+            ),
       ),
-      h("div", { class: "item__actions" }, testButton, bouncesButton, editButton, deleteButton),
+      h("div", { class: "item__actions" }, reconnectButton, testButton, bouncesButton, editButton, deleteButton),
       detail,
     );
 
@@ -143,7 +191,12 @@ export async function render({ shell, content, signal, workspace }) {
           detail.replaceChildren();
           testButton.focus();
         });
-        replaceChildren(detail, testResult(result, target), h("p", { class: "row row--end" }, dismiss));
+        // An OAuth credential the provider no longer accepts: the way out is next to the result.
+        const again = oauth && !result.ok && result.error?.code === "EAUTH" && !reconnectButton
+          ? h("button", { type: "button", class: "btn btn--sm", "data-testid": "oauth-reconnect", "aria-label": `Reconnect ${credential.name}` }, icon("refresh"), "Reconnect")
+          : null;
+        again?.addEventListener("click", () => reconnect(credential, again, detail));
+        replaceChildren(detail, testResult(result, target), h("p", { class: "row row--end" }, again, dismiss));
         replaceChildren(lastTest, lastTestBadge({ ok: result.ok, at: new Date().toISOString(), code: result.error?.code, tlsVersion: result.tlsVersion }));
       } catch (error) {
         if (error.name === "AbortError") return;
@@ -194,7 +247,32 @@ export async function render({ shell, content, signal, workspace }) {
     return row;
   }
 
+  /** Signs in at the provider again: POST …/oauth/start with the credential, then off to the provider. */
+  async function reconnect(credential, button, detail) {
+    busy(button, "Opening…");
+    try {
+      await startOAuth({ credentialId: credential.id });
+    } catch (error) {
+      busy(button);
+      detail.hidden = false;
+      formAlert(detail, error);
+    }
+  }
+
   await load();
+}
+
+/** A sign-in at an email provider that did not finish: what the server (or the callback) said. */
+function oauthErrorAlert(problem) {
+  const dismiss = h("button", { type: "button", class: "btn btn--ghost btn--icon btn--sm", "aria-label": "Dismiss" }, icon("x"));
+  const body = h("div", { class: "callout__body" }, h("p", { class: "callout__title" }, "The email account was not connected"), h("p", { "data-oauth-message": "" }, problem.message));
+  if (problem.requestId) body.append(h("p", { class: "row" }, h("span", { class: "muted" }, "Request id"), copyable(problem.requestId, { label: "request id" })));
+  const alert = h("div", { class: "callout callout--danger page-alert", role: "alert", "data-testid": "oauth-error" }, icon("x-circle"), body, dismiss);
+  dismiss.addEventListener("click", () => {
+    alert.remove();
+    document.querySelector("main h1")?.focus(); // not lost to the page
+  });
+  return alert;
 }
 
 function titleRow(credential) {

@@ -7,6 +7,7 @@ import { busy, clearErrors, formAlert, passwordField, showErrors, textField } fr
 import { h } from "../dom.js";
 import { icon } from "../icons.js";
 import { setSession } from "../session.js";
+import { pendingOAuthError } from "./oauth-callback.js";
 
 export const title = "Sign in";
 
@@ -23,13 +24,19 @@ export async function render({ root, session, navigate, signal }) {
   const password = passwordField({ label: "Password", name: "password", autocomplete: "current-password", required: true });
   const alertSlot = h("div", { hidden: true });
   const notice = h("div", { hidden: true });
+  // Back from an email provider's sign-in after the session ended: say why nothing was connected
+  // (the Credentials page shows it again after signing in).
+  const oauthError = pendingOAuthError();
+  const oauthNotice = oauthError
+    ? h("div", { class: "callout callout--warning" }, icon("alert"), h("div", { class: "callout__body" }, h("p", {}, oauthError.message)))
+    : null;
   const submit = h("button", { type: "submit", class: "btn btn--primary btn--block" }, "Sign in");
   const form = h("form", { class: "stack", novalidate: true }, alertSlot, email, password, submit);
 
   authLayout(root, {
     title: "Sign in to Posthorn",
     lead: "Use the email and password of your Posthorn account.",
-    body: [notice, form],
+    body: [oauthNotice, notice, form],
     foot: "No account yet? Ask an admin of your workspace for an invite link.",
   });
   email.control.focus();
