@@ -53,8 +53,12 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
 
     /// A token endpoint's answer (the first byte picks the status: 200, 400 or 401) is read or
     /// refused; tokens read are visible ASCII (they go into an AUTH line), the lifetime bounded.
+    /// The same bytes as a userinfo answer give an address without line breaks or nothing.
     static func oauthTokenResponse(_ data: Data) {
         let bytes = [UInt8](data)
+        if let email = OAuthTokenResponse.email(fromUserInfo: Array(bytes.dropFirst())) {
+            check(!email.contains("\r") && !email.contains("\n") && email.utf8.count <= 254 && email.contains("@"), "a userinfo address with a line break")
+        }
         let status = [200, 400, 401][Int(bytes.first ?? 0) % 3]
         guard case .tokens(let tokens)? = try? OAuthTokenResponse.parse(status: status, body: Array(bytes.dropFirst())) else { return }
         let visible = { (text: String) in text.utf8.allSatisfy { (0x21...0x7E).contains($0) } }

@@ -19,7 +19,7 @@ struct OAuthRoutes {
     func register(on group: RouterGroup<PosthornRequestContext>) {
         group.get("credentials/oauth/providers") { _, context in
             _ = try context.requireWorkspace()
-            return ProvidersResponse(providers: (services.oauth?.configuredProviders ?? []).map(ProviderBody.init))
+            return ProvidersResponse(providers: (await services.oauth?.configuredProviders() ?? []).map(ProviderBody.init))
         }
         group.post("credentials/oauth/start") { request, context in
             let workspace = try context.requireWorkspaceAdmin()
@@ -64,6 +64,75 @@ struct OAuthRoutes {
                 status: created ? .created : .ok, headers: created ? [.location: "/api/v1/credentials/\(credential.id)"] : [:],
                 response: response)
         }
+    }
+
+    /// The instance owner's page: Google's and Microsoft's clients when the environment gives none.
+    func registerClients(on group: RouterGroup<PosthornRequestContext>) {
+        group.get("oauth-clients") { _, context in
+            try context.requireOwner()
+            return try await clientsResponse()
+        }
+        group.put("oauth-clients/:provider") { request, context in
+            try context.requireOwner()
+            let oauth = try Self.require(services.oauth)
+            let provider = try context.parameters.require("provider")
+            let body = try await JSONBody.decode(ClientBody.self, from: request, context: context)
+            if oauth.providers[provider]?.isConfigured == true {
+                throw APIError(.conflict, code: "set_by_environment", field: "provider",
+                               "This provider's client is set by the server's environment or providers file; change it there")
+            }
+            try await mapped {
+                guard let clients = oauth.clients else { throw WorkspaceError(.notFound, field: "provider", "OAuth clients cannot be set here") }
+                try await clients.set(provider, clientID: body.clientId, secret: Secret(body.clientSecret))
+            }
+            return try await clientsResponse()
+        }
+        group.delete("oauth-clients/:provider") { _, context in
+            try context.requireOwner()
+            let oauth = try Self.require(services.oauth)
+            let provider = try context.parameters.require("provider")
+            try await mapped {
+                guard let clients = oauth.clients else { throw WorkspaceError(.notFound, field: "provider", "OAuth clients cannot be set here") }
+                try await clients.remove(provider)
+            }
+            return HTTPResponse.Status.noContent
+        }
+    }
+
+    private func clientsResponse() async throws -> ClientsResponse {
+        let oauth = try Self.require(services.oauth)
+        var clients: [ClientStatus] = []
+        for id in OAuthClientSettings.providerIDs {
+            guard let provider = oauth.providers[id] else { continue }
+            if provider.isConfigured {
+                clients.append(ClientStatus(provider: id, name: provider.name, source: "environment", clientId: provider.clientID, hasSecret: true))
+            } else if let stored = try await mapped({ try await oauth.clients?.stored(id) }) {
+                clients.append(ClientStatus(provider: id, name: provider.name, source: "settings", clientId: stored.clientID, hasSecret: stored.hasSecret))
+            } else {
+                clients.append(ClientStatus(provider: id, name: provider.name, source: "none", clientId: nil, hasSecret: false))
+            }
+        }
+        return ClientsResponse(redirectURI: oauth.redirectURI, clients: clients)
+    }
+
+    struct ClientsResponse: ResponseEncodable {
+        /// What to register with each provider as the redirect URI.
+        var redirectURI: String
+        var clients: [ClientStatus]
+    }
+
+    struct ClientStatus: Encodable {
+        var provider: String
+        var name: String
+        /// `environment` (the server's variables or providers file; read-only here), `settings`, `none`.
+        var source: String
+        @ExplicitNull var clientId: String?
+        var hasSecret: Bool
+    }
+
+    struct ClientBody: Decodable {
+        var clientId: String
+        var clientSecret: String
     }
 
     static func requireSession(_ context: PosthornRequestContext) throws -> (Secret, String) {

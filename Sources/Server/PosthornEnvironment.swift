@@ -55,7 +55,8 @@ public struct PosthornEnvironment: Sendable {
             providers: try OAuthProviderConfiguration.load(environment: configuration.environment), credentials: storage.store,
             authorizations: storage.store, vault: vault, endpoint: GuardedOAuthTokenEndpoint(fetcher: fetcher),
             redirectURI: configuration.publicBase + "/settings/oauth/callback",
-            onRefresh: { outcome in serverMetrics.oauthRefreshed(outcome: outcome) })
+            onRefresh: { outcome in serverMetrics.oauthRefreshed(outcome: outcome) },
+            clients: OAuthClientSettings(store: storage.store, vault: vault))
         let tester = ConnectionTester(egress: egress, credentials: credentials, oauth: oauth, logger: logger)
         let rateGate = RateGate(store: storage.store)
         let suppressions = SuppressionService(store: storage.store)
@@ -140,6 +141,7 @@ public struct PosthornEnvironment: Sendable {
         let sealedWith = try await store.allCredentials().compactMap(\.sealedPassword?.keyID)
             + store.allDKIMKeys().map(\.sealedPrivateKey.keyID)
             + store.allSealedIntakes().compactMap(\.sealedProviders?.keyID)
+            + OAuthClientSettings(store: store, vault: Vault(keyRing: ring)).sealedKeyIDs()
         let missing = Set(sealedWith).filter { ring.key(id: $0) == nil }
         guard missing.isEmpty else {
             throw WorkspaceError.invalid(

@@ -109,6 +109,7 @@ public func buildRouter(services: PosthornServices, webApp: WebAppAssets = .bund
     MemberRoutes(services: services).register(on: api)
     CredentialRoutes(services: services).register(on: api)
     OAuthRoutes(services: services).register(on: api)
+    OAuthRoutes(services: services).registerClients(on: api)
     DomainRoutes(services: services).register(on: api)
     SuppressionRoutes(services: services).register(on: api)
     BounceRoutes(services: services).register(api: api, hooks: router)

@@ -84,7 +84,7 @@ public struct WebAppRoutes: Sendable {
     /// The addresses the client-side router knows; `**` matches anything below.
     public static let pages = [
         "/", "signin", "setup", "invite", "settings/credentials", "settings/tokens", "settings/members", "settings/suppressions", "settings/api-reference",
-        "settings/oauth/callback",
+        "settings/oauth/callback", "settings/sign-in-providers",
         "flows", "flows/**", "runs", "runs/**", "domains",
     ]
 

@@ -350,10 +350,11 @@ public struct CredentialService: Sendable {
             }
         }
         let hasPassword = newPassword != nil || hasStoredPassword
-        if credential.username != nil && !hasPassword {
+        // An OAuth credential's username is the account signed in with; it has a token, no password.
+        if credential.oauth == nil && credential.username != nil && !hasPassword {
             throw WorkspaceError.invalid("password", "Password is required when a username is set")
         }
-        if credential.username == nil && hasPassword {
+        if credential.oauth == nil && credential.username == nil && hasPassword {
             throw WorkspaceError.invalid("username", "Username is required when a password is set")
         }
         do {

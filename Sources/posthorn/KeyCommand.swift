@@ -37,6 +37,7 @@ struct KeyCommand: AsyncParsableCommand {
                     let moved = try await CredentialService(store: environment.storage.store, vault: vault).resealAll()
                         + DomainService(store: environment.storage.store, vault: vault).resealAll()
                         + IntakeService(store: environment.storage.store, credentials: environment.storage.store, vault: vault).resealAll()
+                        + OAuthClientSettings(store: environment.storage.store, vault: vault).resealAll()
                     try KeyRingFile.write(ring.retainingOnlyActive(), to: url)
                     return RotationReport(
                         activeKeyId: ring.active.id, retiredKeyIds: old.keys.map(\.id), resealedSecrets: moved)

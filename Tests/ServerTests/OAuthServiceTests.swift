@@ -214,6 +214,35 @@ struct OAuthServiceTests {
         #expect(try await harness.service(vault: onlyNew).accessToken(for: stored).revealedValue == "CANARY-access-2")
     }
 
+    @Test("an OAuth credential is renamed and limited like any other; its server, TLS, username and password are refused, naming the field")
+    func edits() async throws {
+        let harness = try await Harness()
+        let credential = try await harness.connect()
+        let service = CredentialService(store: harness.store, vault: harness.vault)
+        var rename = CredentialInput()
+        rename.name = "Support Gmail (team)"
+        rename.deliveryNotifications = false
+        let renamed = try await service.update(credential.id, in: "ws_1", with: rename)
+        #expect(renamed.name == "Support Gmail (team)" && renamed.oauth == credential.oauth && renamed.sealedPassword == credential.sealedPassword)
+        for (field, input) in [
+            ("host", { var input = CredentialInput(); input.host = "smtp.evil.example"; return input }()),
+            ("acceptUnverifiedCertificates", { var input = CredentialInput(); input.acceptUnverifiedCertificates = true; return input }()),
+            ("username", { var input = CredentialInput(); input.username = .some("mallory@example.test"); return input }()),
+            ("password", { var input = CredentialInput(); input.password = .some(Secret("hunter2")); return input }()),
+        ] {
+            await #expect(throws: WorkspaceError.self, "\(field)") { try await service.update(credential.id, in: "ws_1", with: input) }
+            do {
+                _ = try await service.update(credential.id, in: "ws_1", with: input)
+            } catch let error as WorkspaceError {
+                #expect(error.field == field)
+            }
+        }
+        var sameHost = CredentialInput()
+        sameHost.host = credential.host
+        #expect(try await service.update(credential.id, in: "ws_1", with: sameHost).host == credential.host, "the value it has is no change")
+        #expect(throws: WorkspaceError.self, "an OAuth credential has no password configuration") { try service.configuration(for: renamed) }
+    }
+
     @Test("start refuses an unknown provider, a taken name and a password credential, naming the field")
     func startRefusals() async throws {
         let harness = try await Harness()

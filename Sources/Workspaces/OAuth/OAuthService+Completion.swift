@@ -57,7 +57,7 @@ extension OAuthService {
             let pending = try await authorizations.takeAuthorization(stateHash: TokenHash.of(Secret(callback.state))),
             pending.sessionHash == TokenHash.of(session), pending.workspaceID == workspaceID, pending.expiresAt > now()
         else { throw OAuthFlowError.stateInvalid }
-        guard let provider = providers[pending.providerID], provider.isConfigured else {
+        guard let provider = await provider(pending.providerID), provider.isConfigured else {
             throw OAuthFlowError(.exchangeFailed, "The provider of this sign-in is no longer configured on this server.")
         }
         if callback.error != nil {
@@ -117,21 +117,11 @@ extension OAuthService {
     private func address(of tokens: OAuthTokens, provider: OAuthProvider) async throws -> String {
         if let email = tokens.email { return email }
         if let url = provider.userinfoURL, let (status, body) = try? await endpoint.get(url, bearer: tokens.accessToken), status == 200,
-            body.count <= 64 * 1024, let info = try? JSONDecoder().decode(UserInfo.self, from: Data(body)), let email = info.email,
-            info.emailVerified != false, OAuthTokens.isAddress(email) {
+            let email = OAuthTokenResponse.email(fromUserInfo: body) {
             return email
         }
         throw OAuthFlowError(
             .exchangeFailed, "\(provider.name) did not say which address you signed in with (the email scope is needed). Start again.")
-    }
-
-    private struct UserInfo: Decodable {
-        var email: String?
-        var emailVerified: Bool?
-
-        enum CodingKeys: String, CodingKey {
-            case email, emailVerified = "email_verified"
-        }
     }
 
     /// `client_secret_post` (RFC 6749 §2.3.1): both built-in providers accept it.

@@ -65,15 +65,16 @@ extension OAuthService {
     /// One refresh with the stored refresh token, under the credential's lock.
     private func refresh(_ credential: SMTPCredential) async -> Result<TokenCache.Issued, OAuthTokenError> {
         let vault = vault
-        let providers = providers
         let now = now
+        let providerID = credential.oauth?.providerID ?? ""
+        let resolved = await provider(providerID)
         let outcome: Result<TokenCache.Issued, OAuthTokenError>?
         do {
             outcome = try await credentials.withCredentialLocked(id: credential.id, workspaceID: credential.workspaceID) { stored in
                 guard let link = stored.oauth, let sealed = stored.sealedPassword else {
                     return (nil, .failure(.refused("the credential no longer signs in with OAuth")))
                 }
-                guard let provider = providers[link.providerID], provider.isConfigured else {
+                guard let provider = resolved, provider.id == link.providerID, provider.isConfigured else {
                     return (nil, .failure(.refused("\(link.providerID) sign-in is no longer configured on this server")))
                 }
                 guard !link.needsReconnect else { return (nil, .failure(.needsReconnect(providerName: provider.name))) }

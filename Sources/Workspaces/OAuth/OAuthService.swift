@@ -29,6 +29,8 @@ public final class OAuthService: Sendable {
     let tokens = TokenCache()
     /// Told of every refresh by outcome (`ok`, `refused`, `failed`): the server counts them.
     let onRefresh: @Sendable (String) -> Void
+    /// Clients the owner set on the settings page, for built-in providers the environment gives none.
+    public let clients: OAuthClientSettings?
 
     /// How long a sign-in may take from *Sign in with …* to the callback.
     public static let authorizationLifetime: TimeInterval = 600
@@ -38,8 +40,10 @@ public final class OAuthService: Sendable {
     public init(
         providers: [String: OAuthProvider], credentials: any CredentialStore, authorizations: any OAuthAuthorizationStore,
         vault: Vault, endpoint: any OAuthTokenEndpoint, redirectURI: String, ids: IdentifierSource = .system,
-        now: @escaping @Sendable () -> Date = { Date() }, onRefresh: @escaping @Sendable (String) -> Void = { _ in }
+        now: @escaping @Sendable () -> Date = { Date() }, onRefresh: @escaping @Sendable (String) -> Void = { _ in },
+        clients: OAuthClientSettings? = nil
     ) {
+        self.clients = clients
         self.providers = providers
         self.credentials = credentials
         self.authorizations = authorizations
@@ -51,9 +55,24 @@ public final class OAuthService: Sendable {
         self.onRefresh = onRefresh
     }
 
+    /// The provider `id` with its client: the environment's or the file's, else the one the owner
+    /// set on the settings page (read at each use, so every instance sees a change at once).
+    public func provider(_ id: String) async -> OAuthProvider? {
+        guard var provider = providers[id] else { return nil }
+        if !provider.isConfigured, let clients, let client = try? await clients.client(id) {
+            provider.clientID = client.id
+            provider.clientSecret = client.secret
+        }
+        return provider
+    }
+
     /// The providers a person may sign in with (those with a client), by name.
-    public var configuredProviders: [OAuthProvider] {
-        providers.values.filter(\.isConfigured).sorted { ($0.name, $0.id) < ($1.name, $1.id) }
+    public func configuredProviders() async -> [OAuthProvider] {
+        var configured: [OAuthProvider] = []
+        for id in providers.keys {
+            if let provider = await provider(id), provider.isConfigured { configured.append(provider) }
+        }
+        return configured.sorted { ($0.name, $0.id) < ($1.name, $1.id) }
     }
 
     // MARK: - Starting
@@ -75,7 +94,7 @@ public final class OAuthService: Sendable {
         var credentialID: String?
         switch request {
         case .new(let providerID, let credentialName):
-            provider = try configuredProvider(providerID, field: "provider")
+            provider = try await configuredProvider(providerID, field: "provider")
             try WorkspaceService.validateName(credentialName, field: "name")
             if try await credentials.credential(named: credentialName, workspaceID: workspaceID) != nil {
                 throw WorkspaceError(.conflict, field: "name", "A credential with this name already exists in this workspace")
@@ -85,7 +104,7 @@ public final class OAuthService: Sendable {
             guard let stored = try await credentials.credential(id: id, workspaceID: workspaceID), let link = stored.oauth else {
                 throw WorkspaceError.invalid("credentialId", "No credential with this id signs in with OAuth in this workspace")
             }
-            provider = try configuredProvider(link.providerID, field: "credentialId")
+            provider = try await configuredProvider(link.providerID, field: "credentialId")
             credentialID = id
         }
         let state = Base64URL.encode((0..<32).map { _ in UInt8.random(in: .min ... .max) })
@@ -102,8 +121,8 @@ public final class OAuthService: Sendable {
         return url
     }
 
-    private func configuredProvider(_ id: String, field: String) throws -> OAuthProvider {
-        guard let provider = providers[id] else { throw WorkspaceError.invalid(field, "No OAuth provider \(id.debugDescription) is configured") }
+    private func configuredProvider(_ id: String, field: String) async throws -> OAuthProvider {
+        guard let provider = await provider(id) else { throw WorkspaceError.invalid(field, "No OAuth provider \(id.debugDescription) is configured") }
         guard provider.isConfigured else {
             throw WorkspaceError.invalid(field, "\(provider.name) sign-in is not set up on this server (the operator gives it a client id and secret)")
         }

@@ -68,6 +68,15 @@ public enum OAuthTokenResponse: Sendable {
         return OAuthTokens.isAddress(email) ? email : nil
     }
 
+    /// The verified address in a userinfo endpoint's answer (OpenID Connect Core §5.3.2), read
+    /// with the same limits; `nil` when absent, unverified or not an address.
+    public static func email(fromUserInfo body: [UInt8]) -> String? {
+        guard body.count <= maximumBodyBytes, let claims = try? JSONDecoder().decode(IDTokenClaims.self, from: Data(body)),
+            let email = claims.email, claims.emailVerified != false
+        else { return nil }
+        return OAuthTokens.isAddress(email) ? email : nil
+    }
+
     private struct Fields: Decodable {
         var accessToken: String?
         var tokenType: String?
