@@ -84,7 +84,7 @@ struct OAuthServiceTests {
         #expect(throws: VaultError.self, "sealed for its own field: it cannot be opened as a password") {
             try harness.vault.open(sealed, context: SealContext(workspaceID: "ws_1", credentialID: credential.id, field: "password"))
         }
-        #expect(try await harness.store.credential(id: credential.id, workspaceID: "ws_1") == credential)
+        #expect(await harness.store.credential(id: credential.id, workspaceID: "ws_1") == credential)
         // The access token from the exchange is used: no refresh yet.
         #expect(try await harness.service.accessToken(for: credential).revealedValue == "CANARY-access-1")
         #expect(await harness.endpoint.refreshes == 0)
@@ -120,7 +120,7 @@ struct OAuthServiceTests {
         #expect(await complete(fourth.state, fourth.code) == nil)
         #expect(await complete(fourth.state, fourth.code)?.kind == .stateInvalid, "used")
         #expect(await harness.endpoint.exchanges == 1, "no refused state reached the provider")
-        #expect(try await harness.store.credentials(workspaceID: "ws_1").count == 1)
+        #expect(await harness.store.credentials(workspaceID: "ws_1").count == 1)
     }
 
     @Test("a denied consent and a code the provider refuses save nothing; the PKCE verifier must match the challenge")
@@ -136,7 +136,7 @@ struct OAuthServiceTests {
         await #expect(throws: OAuthFlowError.self) {
             try await harness.service.complete(.init(state: state, code: Secret(foreign), error: nil), session: Self.session, workspaceID: "ws_1")
         }
-        #expect(try await harness.store.credentials(workspaceID: "ws_1").isEmpty)
+        #expect(await harness.store.credentials(workspaceID: "ws_1").isEmpty)
     }
 
     @Test("200 sends across the token's expiry cause exactly one refresh; a rotated refresh token is sealed at once")
@@ -151,7 +151,7 @@ struct OAuthServiceTests {
         }
         #expect(tokens == ["CANARY-access-2"])
         #expect(await harness.endpoint.refreshes == 1)
-        let stored = try #require(try await harness.store.credential(id: credential.id, workspaceID: "ws_1"))
+        let stored = try #require(await harness.store.credential(id: credential.id, workspaceID: "ws_1"))
         #expect(try harness.vault.open(try #require(stored.sealedPassword), context: stored.passwordContext).revealedValue == "CANARY-refresh-2")
         #expect(stored.version == credential.version + 1)
 
@@ -185,7 +185,7 @@ struct OAuthServiceTests {
         }
         #expect(failures.count == 50 && failures.allSatisfy { $0 == OAuthTokenError.needsReconnect(providerName: "Google") })
         #expect(await harness.endpoint.refreshAttempts == 1)
-        let stored = try #require(try await harness.store.credential(id: credential.id, workspaceID: "ws_1"))
+        let stored = try #require(await harness.store.credential(id: credential.id, workspaceID: "ws_1"))
         #expect(stored.oauth?.needsReconnect == true)
         await #expect(throws: OAuthTokenError.needsReconnect(providerName: "Google")) { try await harness.service.accessToken(for: stored) }
         #expect(await harness.endpoint.refreshAttempts == 1, "nothing retries a refused sign-in")
@@ -209,7 +209,7 @@ struct OAuthServiceTests {
         #expect(try await CredentialService(store: harness.store, vault: both).resealAll() == 1)
         let onlyNew = Vault(keyRing: KeyRing(single: newKey))
         harness.advance(3600)
-        let stored = try #require(try await harness.store.credential(id: credential.id, workspaceID: "ws_1"))
+        let stored = try #require(await harness.store.credential(id: credential.id, workspaceID: "ws_1"))
         #expect(stored.sealedPassword?.keyID == newKey.id)
         #expect(try await harness.service(vault: onlyNew).accessToken(for: stored).revealedValue == "CANARY-access-2")
     }
@@ -241,6 +241,34 @@ struct OAuthServiceTests {
         sameHost.host = credential.host
         #expect(try await service.update(credential.id, in: "ws_1", with: sameHost).host == credential.host, "the value it has is no change")
         #expect(throws: WorkspaceError.self, "an OAuth credential has no password configuration") { try service.configuration(for: renamed) }
+    }
+
+    @Test("the owner's client for a built-in provider is sealed, used when the environment gives none, and re-sealed by key rotation")
+    func ownerClient() async throws {
+        let harness = try await Harness()
+        let clients = OAuthClientSettings(store: harness.store, vault: harness.vault)
+        var unconfigured = OAuthProvider.microsoft
+        unconfigured.tokenURL = URL(string: "https://oauth.example/token")!
+        let service = OAuthService(
+            providers: ["microsoft": unconfigured], credentials: harness.store, authorizations: harness.store, vault: harness.vault,
+            endpoint: harness.endpoint, redirectURI: Self.redirect, clients: clients)
+        #expect(await service.configuredProviders().isEmpty)
+        await #expect(throws: WorkspaceError.self) { try await clients.set("microsoft", clientID: "id with space", secret: Secret("s")) }
+        try await clients.set("microsoft", clientID: "ms-client", secret: Secret("CANARY-ms-secret"))
+        let stored = try #require(await harness.store.setting("oauth.client.microsoft"))
+        #expect(!stored.contains("CANARY-ms-secret"))
+        let provider = try #require(await service.provider("microsoft"))
+        #expect(provider.clientID == "ms-client" && provider.clientSecret?.revealedValue == "CANARY-ms-secret")
+        #expect(await service.configuredProviders().map(\.id) == ["microsoft"])
+
+        let newKey = MasterKey.generate()
+        let both = Vault(keyRing: harness.vault.keyRing.adding(newKey, makeActive: true))
+        #expect(try await OAuthClientSettings(store: harness.store, vault: both).resealAll() == 1)
+        #expect(try await OAuthClientSettings(store: harness.store, vault: both).sealedKeyIDs() == [newKey.id])
+        let onlyNew = OAuthClientSettings(store: harness.store, vault: Vault(keyRing: KeyRing(single: newKey)))
+        #expect(try await onlyNew.client("microsoft")?.secret.revealedValue == "CANARY-ms-secret")
+        try await clients.remove("microsoft")
+        #expect(await service.configuredProviders().isEmpty)
     }
 
     @Test("start refuses an unknown provider, a taken name and a password credential, naming the field")

@@ -16,6 +16,15 @@ struct DatabaseCopyTests {
                 for id in ["ws_1", "ws_2"] { try await source.insertWorkspace(Fixture.workspace(id), tokenHash: "hash-\(id)") }
                 let credential = try Fixture.credential("cred_1", workspaceID: "ws_1")
                 try await source.insertCredential(credential)
+                var oauth = try Fixture.credential("cred_oauth", workspaceID: "ws_1", name: "Gmail", caCertificate: nil)
+                oauth.oauth = OAuthLink(providerID: "google", needsReconnect: true)
+                try await source.insertCredential(oauth)
+                try await source.insertUser(UserFixture.user("usr_1", email: "owner@example.com", isOwner: true), passwordHash: "x")
+                let pending = PendingOAuthAuthorization(
+                    stateHash: "state-hash", sessionHash: "session-hash", workspaceID: "ws_1", userID: "usr_1", providerID: "google",
+                    credentialName: "Gmail 2", credentialID: nil, keyID: "k1", createdAt: Fixture.date(1_000), expiresAt: Fixture.date(2_000))
+                try await source.insertAuthorization(pending)
+                try await source.setSetting("oauth.client.microsoft", to: #"{"clientId":"ms","secret":"sealed"}"#)
                 let flow = FlowFixture.detailedFlow("fl_1", workspaceID: "ws_1")
                 try await source.insertFlow(flow)
                 let cron = FlowFixture.flow("fl_cron", workspaceID: "ws_2", trigger: FlowFixture.cron())
@@ -28,7 +37,8 @@ struct DatabaseCopyTests {
                 try await withPostgresStorage { postgres in
                     let counts = try await DatabaseCopy.copy(from: source, to: postgres.store, logger: testLogger)
                     let byTable = Dictionary(uniqueKeysWithValues: counts.map { ($0.table, $0.target) })
-                    #expect(byTable["runs"] == 1_236 && byTable["workspaces"] == 2 && byTable["flows"] == 2 && byTable["credentials"] == 1)
+                    #expect(byTable["runs"] == 1_236 && byTable["workspaces"] == 2 && byTable["flows"] == 2 && byTable["credentials"] == 2)
+                    #expect(byTable["oauth_authorizations"] == 1)
                     #expect(byTable["cron_fires"] == 1)
                     #expect(counts.allSatisfy { $0.source == $0.target })
                     #expect(byTable["schema_migrations"] == nil, "the target keeps its own migration ledger")
@@ -36,6 +46,9 @@ struct DatabaseCopyTests {
                     let target = postgres.store
                     #expect(try await target.credential(id: "cred_1", workspaceID: "ws_1") == credential, "still sealed, byte for byte")
                     #expect(try await target.flow(id: "fl_1", workspaceID: "ws_1") == flow)
+                    #expect(try await target.credential(id: "cred_oauth", workspaceID: "ws_1") == oauth, "an OAuth credential and its flag")
+                    #expect(try await target.takeAuthorization(stateHash: "state-hash") == pending, "a sign-in under way completes on the new database")
+                    #expect(try await target.setting("oauth.client.microsoft") == #"{"clientId":"ms","secret":"sealed"}"#)
                     #expect(try await target.run(id: "run_detailed", workspaceID: "ws_1") == runs.last)
                     #expect(try await target.lastCronFire(flowID: "fl_cron") == Fixture.date(1_700_000_000_000))
                     #expect(try await target.countByStatus() == source.countByStatus())

@@ -31,15 +31,25 @@ One `ok NAME` / `FAIL NAME: detail` line per claim:
 9. Tokens revoked at the provider: Test fails with EAUTH and the hint "Reconnect this credential";
    the list shows "Needs reconnect" and a Reconnect button, which signs in again and brings the
    credential back (selected, badge gone, Test passes).
-10. The callback page is served as a page of the web app (200, the CSP); the console has no CSP
-   violation and no error but the expected 400s of the refused completions and the signed-out
-   session check; the provider's access and refresh tokens, the client secret and the codes are in
-   no DOM, no response the browser read, and not in the server's trace log.
+10. Settings → Sign-in providers (the owner's tab; the server runs without Microsoft in the
+   providers file): Google "Set by the server's environment" (the providers file counts) with its
+   client id and no form, Microsoft "Not set up" with the form; the redirect URI shown is the
+   server's. A client id with a space → the server's message at Client ID, what was typed kept.
+   Microsoft's client set (ms-client) → "Set here", the secret field empty; Credentials → + →
+   Microsoft 365 offers "Sign in with Microsoft"; Remove (confirmed) → "Not set up", and the
+   dialog has no such button. A workspace admin who is not the instance owner has no such tab, the
+   page's address tells them it is the owner's, and the API answers them 403 owner_required.
+11. The callback page is served as a page of the web app (200, the CSP); the console has no CSP
+   violation and no error but the expected 400s of the refused completions, the signed-out
+   session check and the refused client id; the provider's access and refresh tokens, the client
+   secrets (the providers file's, and the one typed on the Sign-in providers page) and the codes
+   are in no DOM, no response the browser read, not in the server's trace log nor its data files.
 
 Screenshots (light and dark, 1280x800 and 390x844) of the dialog with the sign-in button, the
 callback page, the error alert, the list with the OAuth credential and with one that needs
-reconnecting (and, light desktop and dark phone, the edit dialog and the failed test with its
-hint), into --screenshots DIR (default: a new temporary directory, printed at the end).
+reconnecting, the Sign-in providers page with Microsoft's client set (and, light desktop and dark
+phone, the edit dialog, the failed test with its hint and the providers page's field error), into
+--screenshots DIR (default: a new temporary directory, printed at the end).
 
 A missing chromium, chromedriver, selenium or fixture is a failure, never a skip. Every server
 listens on 127.0.0.1 only; every process started is stopped at the end.
@@ -84,6 +94,10 @@ NAME = "Support Gmail"
 VARIANTS = [("light", "desktop"), ("dark", "desktop"), ("light", "phone"), ("dark", "phone")]
 STATE_INVALID = "This sign-in is not valid"
 DENIED = "Access was not granted at Google"
+PROVIDERS_PAGE = "/settings/sign-in-providers"
+MS_CLIENT_ID = "ms-client"
+MS_SECRET = "CANARY-ms-page-secret"  # typed on the Sign-in providers page: sealed, never shown or answered
+ADMIN = {"name": "Grace Hopper", "email": "grace@example.com", "password": "oauth-admin-passphrase-0123"}
 
 
 class Server(wb.Server):
@@ -474,17 +488,176 @@ class OAuthCheck(wb.WebAppCheck):
                "the test after reconnecting", timeout=40)
         self.check("9. after reconnecting, Test passes again", "Test passed" in self.row(self.credential_id).text, self.row(self.credential_id).text)
 
-    # ---- 10. Page, console, secrets --------------------------------------------------------------
+    # ---- 10. Sign-in providers (the instance owner's OAuth clients) -----------------------------------
+
+    def provider_card(self, provider: str):
+        return self.a.driver.find_element(By.CSS_SELECTOR, f"section[data-provider='{provider}']")
+
+    def provider_status(self, provider: str) -> str:
+        return self.a.text_of(f"section[data-provider='{provider}'] [data-testid='oauth-client-status']")
+
+    def offers_microsoft(self) -> tuple[bool, bool]:
+        """Credentials → + → the dialog's sign-in offer: (Gmail shows Sign in with Google — the
+        providers are loaded —, Microsoft 365 shows Sign in with Microsoft)."""
+        a = self.a
+        dialog = self.open_connect_dialog()
+        a.choose("Gmail / Google Workspace", dialog)
+        google = bool(self.sign_in_button(dialog, "google"))
+        a.choose("Microsoft 365 / Outlook", dialog)
+        time.sleep(0.2)
+        shown = [b for b in dialog.find_elements(By.CSS_SELECTOR, "[data-testid='oauth-signin-microsoft']") if b.is_displayed()]
+        return google, bool(shown) and shown[0].text.strip() == "Sign in with Microsoft"
+
+    def close_dialog(self) -> None:
+        a = self.a
+        if a.dialog() is not None:
+            a.keys(wb.Keys.ESCAPE)
+            a.wait(lambda: a.dialog() is None, "Esc to close the dialog")
+
+    def step_providers(self) -> None:
+        a = self.a
+        d = a.driver
+        a.at("sign-in providers")
+        a.get("/settings/credentials")
+        a.wait(lambda: a.heading() == "Credentials", "the Credentials page")
+        tabs = a.texts("nav.tabs a")
+        a.link("Sign-in providers", d.find_element(By.CSS_SELECTOR, "nav.tabs")).click()
+        a.wait(lambda: a.path() == PROVIDERS_PAGE and a.heading() == "Sign-in providers"
+               and len(d.find_elements(By.CSS_SELECTOR, "section[data-provider]")) == 2, "the Sign-in providers page")
+        current = a.text_of("nav.tabs [aria-current='page']")
+        self.check("10. the owner's settings tabs have “Sign-in providers”, which opens /settings/sign-in-providers (the current tab)",
+                   "Sign-in providers" in tabs and current == "Sign-in providers", {"tabs": tabs, "current": current})
+        listed = self.api("GET", "/api/v1/oauth-clients")
+        clients = {c.get("provider"): c for c in listed.json.get("clients", [])}
+        self.check("10. GET /api/v1/oauth-clients: google from the environment (the providers file), microsoft not set up",
+                   listed.status == 200 and (clients.get("google") or {}).get("source") == "environment"
+                   and (clients.get("microsoft") or {}).get("source") == "none", f"{listed.status} {listed.text[:400]}")
+        google = self.provider_card("google")
+        self.check("10. Google: “Set by the server's environment” with its client id, read-only (no field, no Save, no Remove)",
+                   self.provider_status("google") == "Set by the server's environment" and self.ready["clientId"] in google.text
+                   and not google.find_elements(By.CSS_SELECTOR, "input, button[type='submit'], [data-testid^='oauth-client-remove']"),
+                   google.text)
+        ms = self.provider_card("microsoft")
+        self.check("10. Microsoft: “Not set up”, with Client ID and Client secret (a password field, empty) and no Remove",
+                   self.provider_status("microsoft") == "Not set up" and a.field("Client ID", ms).is_displayed()
+                   and a.field("Client secret", ms).get_attribute("type") == "password" and a.field("Client secret", ms).get_attribute("value") == ""
+                   and not ms.find_elements(By.CSS_SELECTOR, "[data-testid^='oauth-client-remove']"), ms.text)
+        shown = a.text_of("[data-testid='oauth-redirect'] .copyable__value")
+        self.check("10. the redirect URI shown (with a copy button) is the server's: <public URL>/settings/oauth/callback",
+                   shown == listed.json.get("redirectURI") == f"{self.server.base}/settings/oauth/callback"
+                   and d.find_elements(By.CSS_SELECTOR, "[data-testid='oauth-redirect'] .copy-btn"),
+                   {"shown": shown, "api": listed.json.get("redirectURI")})
+
+        a.at("sign-in providers: bad client id")
+        client_id, secret = a.field("Client ID", ms), a.field("Client secret", ms)
+        a.fill(client_id, "ms client")
+        a.fill(secret, MS_SECRET)
+        a.button("Save client", ms).click()
+        message = a.wait(lambda: a.text_of(f"#{client_id.get_attribute('id')}-error") if client_id.get_attribute("aria-invalid") == "true" else None,
+                         "the message at Client ID")
+        answers = [r for r in a.requests_since("sign-in providers: bad client id") if r.get("url", "").endswith("/api/v1/oauth-clients/microsoft")]
+        after = {c.get("provider"): c for c in self.api("GET", "/api/v1/oauth-clients").json.get("clients", [])}
+        self.check("10. a client id with a space: 422 from the server, its message at Client ID (focused), what was typed kept, nothing set",
+                   [r.get("status") for r in answers] == [422] and "Client ID" in message and a.active().get("id") == client_id.get_attribute("id")
+                   and client_id.get_attribute("value") == "ms client" and secret.get_attribute("value") == MS_SECRET
+                   and (after.get("microsoft") or {}).get("source") == "none",
+                   {"message": message, "answers": [(r.get("method"), r.get("status")) for r in answers], "microsoft": after.get("microsoft")})
+        a.driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); document.activeElement.blur()", ms)
+        self.shoot("oauth-providers-error", [("light", "desktop"), ("dark", "phone")],
+                   prepare=lambda: a.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", self.provider_card("microsoft")))
+
+        a.at("sign-in providers: set microsoft")
+        a.fill(client_id, MS_CLIENT_ID)
+        a.button("Save client", ms).click()
+        a.wait(lambda: self.provider_status("microsoft") == "Set here", "Microsoft “Set here”")
+        ms = self.provider_card("microsoft")
+        stored = {c.get("provider"): c for c in self.api("GET", "/api/v1/oauth-clients").json.get("clients", [])}.get("microsoft") or {}
+        self.check("10. Microsoft's client saved: “Set here”, Client ID ms-client, the secret field empty again, a Remove button; "
+                   "the API: source settings, hasSecret",
+                   a.field("Client ID", ms).get_attribute("value") == MS_CLIENT_ID and a.field("Client secret", ms).get_attribute("value") == ""
+                   and ms.find_elements(By.CSS_SELECTOR, "[data-testid='oauth-client-remove-microsoft']")
+                   and stored.get("source") == "settings" and stored.get("clientId") == MS_CLIENT_ID and stored.get("hasSecret") is True,
+                   {"card": ms.text, "api": stored})
+        toasts = a.texts(".toast")
+        self.check("10. the toast says Microsoft's client is saved", any("Microsoft's client saved" in t for t in toasts), toasts)
+        page = d.execute_script("return document.documentElement.outerHTML + [...document.querySelectorAll('input')].map((i) => i.value).join(' ')")
+        self.check("10. the secret is nowhere on the page (no element, no field's value)", MS_SECRET not in page, "found" if MS_SECRET in page else "")
+        a.driver.execute_script("document.activeElement.blur(); document.querySelectorAll('.toast').forEach((t) => t.remove())")
+        # The top (the redirect URI, Google from the environment; the current tab in view on a
+        # phone), then Microsoft's card as it is once set here.
+        self.shoot("oauth-providers", prepare=lambda: a.driver.execute_script(
+            "document.querySelector('.tabs [aria-current=page]')?.scrollIntoView({block: 'nearest', inline: 'nearest'}); window.scrollTo(0, 0)"))
+        self.shoot("oauth-providers-set-here", prepare=lambda: a.driver.execute_script(
+            "arguments[0].scrollIntoView({block: 'end'})", self.provider_card("microsoft")))
+
+        a.at("sign-in providers: dialog offers microsoft")
+        google_shown, ms_shown = self.offers_microsoft()
+        self.check("10. Credentials → + → Microsoft 365 now offers “Sign in with Microsoft”", google_shown and ms_shown,
+                   {"google": google_shown, "microsoft": ms_shown})
+        self.close_dialog()
+
+        a.at("sign-in providers: remove microsoft")
+        a.get(PROVIDERS_PAGE)
+        a.wait(lambda: self.provider_status("microsoft") == "Set here", "the page with Microsoft set here")
+        remove = self.provider_card("microsoft").find_element(By.CSS_SELECTOR, "[data-testid='oauth-client-remove-microsoft']")
+        remove.click()
+        dialog = a.wait(a.dialog, "the confirmation")
+        text = dialog.text
+        a.button("Remove client", dialog).click()
+        a.wait(lambda: a.dialog() is None and self.provider_status("microsoft") == "Not set up", "Microsoft “Not set up” again")
+        stored = {c.get("provider"): c for c in self.api("GET", "/api/v1/oauth-clients").json.get("clients", [])}.get("microsoft") or {}
+        self.check("10. Remove asks first (credentials connected with it fail their next refresh), then Microsoft is “Not set up” (API: none)",
+                   "next refresh" in text and stored.get("source") == "none" and stored.get("hasSecret") is False
+                   and not self.provider_card("microsoft").find_elements(By.CSS_SELECTOR, "[data-testid^='oauth-client-remove']"),
+                   {"confirm": text, "api": stored})
+        google_shown, ms_shown = self.offers_microsoft()
+        self.check("10. after Remove, Microsoft 365 in the dialog has no “Sign in with Microsoft” (Gmail still has Google's)",
+                   google_shown and not ms_shown, {"google": google_shown, "microsoft": ms_shown})
+        self.close_dialog()
+
+    def step_providers_not_owner(self) -> None:
+        invite = self.api("POST", "/api/v1/invites", {"role": "admin", "email": ADMIN["email"]})
+        token = invite.json.get("url", "").partition("#")[2]
+        joined = self.client.request("POST", "/api/v1/invites/accept", body={"token": token, **ADMIN})
+        session = next((m.group(1) for c in joined.headers_named("Set-Cookie") if (m := re.match(r"posthorn_session=([^;]+)", c))), "")
+        self.check("10. an invited workspace admin (not the instance owner) has an account and a session",
+                   invite.status == 201 and joined.status in (200, 201) and session and joined.json.get("user", {}).get("isOwner") is False,
+                   f"{invite.status} {joined.status} {joined.text[:200]}")
+        refused = [(m, self.client.request(m, p, body=body, session=session)) for m, p, body in
+                   [("GET", "/api/v1/oauth-clients", None), ("PUT", "/api/v1/oauth-clients/microsoft", {"clientId": "x", "clientSecret": "y"}),
+                    ("DELETE", "/api/v1/oauth-clients/google", None)]]
+        self.check("10. the API answers the admin's GET, PUT and DELETE on /api/v1/oauth-clients 403 owner_required",
+                   all(r.status == 403 and r.code == "owner_required" for _, r in refused), [(m, r.status, r.code) for m, r in refused])
+        b = self.b = self.browser("admin, not owner")
+        b.at("not owner: tabs")
+        b.get("/signin")
+        b.wait(lambda: b.heading(), "the sign-in page")
+        b.driver.add_cookie({"name": "posthorn_session", "value": session, "path": "/", "httpOnly": True, "sameSite": "Strict"})
+        b.get("/settings/credentials")
+        b.wait(lambda: b.heading() == "Credentials" and b.texts("nav.tabs a"), "the admin's Credentials page with its tabs")
+        tabs = b.texts("nav.tabs a")
+        self.check("10. the admin's settings tabs: API tokens and Members, but no “Sign-in providers”",
+                   "API tokens" in tabs and "Members" in tabs and "Sign-in providers" not in tabs, tabs)
+        b.at("not owner: page")
+        b.get(PROVIDERS_PAGE)
+        b.wait(lambda: b.heading() == "Sign-in providers" and b.text_of(".empty__title"), "the page's answer to a non-owner")
+        calls = [r for r in b.requests_since("not owner: page") if "/api/v1/oauth-clients" in r.get("url", "")]
+        self.check("10. the page's address tells the admin it is the instance owner's (no form, no call to /oauth-clients)",
+                   b.text_of(".empty__title") == "Only the instance owner can see this page" and not b.driver.find_elements(By.CSS_SELECTOR, "main form")
+                   and not calls, {"title": b.text_of(".empty__title"), "calls": len(calls)})
+        b.harvest()
+
+    # ---- 11. Page, console, secrets --------------------------------------------------------------
 
     def step_page_and_console(self) -> None:
         a = self.a
         a.harvest()
         answer = self.client.request("GET", "/settings/oauth/callback?code=a&state=b", origin=None, headers={"Accept": "text/html"})
-        self.check("10. /settings/oauth/callback is a page of the web app (200, with the CSP)",
+        self.check("11. /settings/oauth/callback is a page of the web app (200, with the CSP)",
                    answer.status == 200 and answer.header("Content-Security-Policy") == wb.CSP and "tpl-connect-dialog" in answer.text,
                    f"{answer.status} {answer.header('Content-Security-Policy')}")
         csp, errors, expected = [], [], []
-        for step, entry in a.console:
+        for step, entry in [(f"{b.label}: {step}", entry) for b in self.browsers for step, entry in b.console]:
             message = entry.get("message", "")
             if "Content Security Policy" in message or "Content-Security-Policy" in message:
                 csp.append(f"{step}: {message}")
@@ -494,12 +667,12 @@ class OAuthCheck(wb.WebAppCheck):
             match = re.match(r"(\S+) - Failed to load resource: the server responded with a status of (\d+)", message)
             if match:
                 path, status = urllib.parse.urlsplit(match.group(1)).path, int(match.group(2))
-                if (path, status) in {("/api/v1/session", 401), ("/api/v1/credentials/oauth/complete", 400)}:
+                if (path, status) in {("/api/v1/session", 401), ("/api/v1/credentials/oauth/complete", 400), ("/api/v1/oauth-clients/microsoft", 422)}:
                     expected.append((path, status))
                     continue
             errors.append(f"{step}: {message}")
-        self.check("10. no CSP violation in the console", not csp, csp)
-        self.check(f"10. no error in the console (besides {len(expected)} expected: refused completions, the signed-out session check)",
+        self.check("11. no CSP violation in the console", not csp, csp)
+        self.check(f"11. no error in the console (besides {len(expected)} expected: refused completions, the signed-out session check, the refused client id)",
                    not errors, errors)
 
     def step_secrets(self) -> None:
@@ -508,16 +681,22 @@ class OAuthCheck(wb.WebAppCheck):
         issued = self.fixture.issued()
         secrets_ = {f"{item['kind']} {item['value'][:18]}…": item["value"].encode() for item in issued if item.get("kind") in ("access", "refresh", "code")}
         secrets_["client secret"] = self.ready["clientSecret"].encode()
-        places = {f"DOM at '{step}'": html.encode() for step, html in a.doms}
+        secrets_["Microsoft client secret typed on Sign-in providers"] = MS_SECRET.encode()
+        for b in self.browsers:
+            b.harvest()
+        places = {f"DOM of {b.label} at '{step}'": html.encode() for b in self.browsers for step, html in b.doms}
         # The browser necessarily fetched the callback address with the code; nothing else may hold it.
-        places.update({f"response {url} at '{step}'": body for step, url, body in a.bodies})
+        places.update({f"response {url} to {b.label} at '{step}'": body for b in self.browsers for step, url, body in b.bodies})
+        places.update({f"answer to {what}": text.encode() for what, text in self.client.bodies})
+        places.update({f"data file {path.relative_to(self.server.data_dir)}": path.read_bytes() for path in self.server.data_dir.rglob("*") if path.is_file()})
         places["trace log"] = self.server.stderr_path.read_bytes()
         places["stdout"] = self.server.stdout_path.read_bytes()
         found = [f"{name} in {where}" for name, value in secrets_.items() for where, blob in places.items() if value in blob]
         kinds = sorted({item.get("kind") for item in issued})
-        self.check(f"10. the provider's tokens, codes and client secret ({len(secrets_)}: {', '.join(kinds)}) are in no DOM "
-                   f"({len(a.doms)} snapshots), no response the browser read ({len(a.bodies)}), not in the server's log",
-                   len(secrets_) >= 4 and not found, found[:8] or kinds)
+        self.check(f"11. the provider's tokens, codes and client secrets ({len(secrets_)}: {', '.join(kinds)}, the providers file's, "
+                   f"the one typed on Sign-in providers) are in no DOM ({sum(len(b.doms) for b in self.browsers)} snapshots), "
+                   f"no response the browsers or the API calls read, not in the server's log nor its data files",
+                   len(secrets_) >= 5 and not found, found[:8] or kinds)
 
     # ---- Running it all ---------------------------------------------------------------------------
 
@@ -567,8 +746,10 @@ class OAuthCheck(wb.WebAppCheck):
                 ("7. back without a session", self.step_signed_out),
                 ("8. editing an OAuth credential", self.step_edit),
                 ("9. needs reconnect", self.step_reconnect),
-                ("10. page and console", self.step_page_and_console),
-                ("10. secrets", self.step_secrets),
+                ("10. sign-in providers", self.step_providers),
+                ("10. a workspace admin who is not the owner", self.step_providers_not_owner),
+                ("11. page and console", self.step_page_and_console),
+                ("11. secrets", self.step_secrets),
             ]
             needs_credential = {self.step_edit, self.step_reconnect}
             for name, body in steps:

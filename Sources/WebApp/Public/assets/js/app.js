@@ -32,6 +32,7 @@ import * as runs from "./pages/runs.js";
 import * as run from "./pages/run.js";
 import * as domains from "./pages/domains.js";
 import * as suppressions from "./pages/suppressions.js";
+import * as signInProviders from "./pages/sign-in-providers.js";
 import * as notFound from "./pages/not-found.js";
 import * as oauthCallback from "./pages/oauth-callback.js";
 import { confirmDialog } from "./components/dialog.js";
@@ -49,6 +50,7 @@ const ROUTES = [
   { path: "/settings/tokens", page: tokens },
   { path: "/settings/members", page: members },
   { path: "/settings/suppressions", page: suppressions },
+  { path: "/settings/sign-in-providers", page: signInProviders },
   { path: "/settings/api-reference", page: apiReference },
   { path: "/flows", page: flows },
   // The studio, optionally with one of its runs open: /flows/{id}, /flows/{id}/runs/{runId}.

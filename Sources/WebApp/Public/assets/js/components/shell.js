@@ -18,6 +18,7 @@ const SETTINGS_TABS = [
   { href: "/settings/tokens", text: "API tokens", admin: true },
   { href: "/settings/members", text: "Members", admin: true },
   { href: "/settings/suppressions", text: "Suppressions" },
+  { href: "/settings/sign-in-providers", text: "Sign-in providers", owner: true }, // the instance owner's, for every workspace
   { href: "/settings/api-reference", text: "API reference" },
 ];
 
@@ -87,6 +88,7 @@ export function createShell({ onSwitchWorkspace, onSignOut, onCreateWorkspace })
       replaceChildren(menuSlot, userMenu({ session, workspace, onSwitch: onSwitchWorkspace, onSignOut, onCreateWorkspace }));
       this.path = path;
       this.admin = workspace?.role === "admin";
+      this.owner = session?.user?.isOwner === true;
     },
     /** The page's title, lead text, primary action(s) and, for settings pages, the tabs. */
     header({ title: text, lead: leadText, actions: buttons = [], settingsTabs = false }) {
@@ -95,7 +97,7 @@ export function createShell({ onSwitchWorkspace, onSignOut, onCreateWorkspace })
       replaceChildren(actions, buttons);
       lead.hidden = !leadText;
       replaceChildren(lead, leadText ?? ""); // text, or nodes (e.g. with <code>)
-      const visible = settingsTabs ? SETTINGS_TABS.filter((t) => !t.admin || this.admin) : [];
+      const visible = settingsTabs ? SETTINGS_TABS.filter((t) => (!t.admin || this.admin) && (!t.owner || this.owner)) : [];
       tabs.hidden = visible.length < 2; // a member has only Credentials: no tabs then
       replaceChildren(tabs, visible.map((t) => h("a", { class: "tabs__link", href: t.href, "aria-current": t.href === this.path ? "page" : null }, t.text)));
       if (!tabs.hidden) tabs.querySelector('[aria-current="page"]')?.scrollIntoView({ block: "nearest", inline: "nearest" }); // a phone shows the current tab
