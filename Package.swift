@@ -68,9 +68,11 @@ let package = Package(
         .target(
             name: "SMTPCore",
             dependencies: [
-                "Secrets",
+                "Secrets", "Egress",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             swiftSettings: sharedSettings
         ),
@@ -103,7 +105,7 @@ let package = Package(
         .target(
             name: "Workspaces",
             dependencies: [
-                "Vault", "Secrets", "SMTP", "SMTPCore", "DKIM", "Bounces",
+                "Vault", "Secrets", "SMTPCore", "DKIM", "Bounces",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             ],
@@ -114,7 +116,7 @@ let package = Package(
         .target(
             name: "Storage",
             dependencies: [
-                "Workspaces", "Vault", "SMTP", "SMTPCore", "Flows", "DKIM",
+                "Workspaces", "Vault", "SMTPCore", "Flows", "DKIM",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "SQLiteKit", package: "sqlite-kit"),

@@ -1,11 +1,11 @@
-import Flows
 public import Egress
+import Flows
+public import Hummingbird
 public import Logging
 import NIOCore
-public import Hummingbird
-public import SMTP
-import SMTPCore
 import Secrets
+public import SMTP
+public import SMTPCore
 public import Workspaces
 
 /// "Test connection": connect, negotiate TLS, EHLO and authenticate with a stored credential,

@@ -1,4 +1,3 @@
-import SMTP
 import SMTPCore
 import SQLKit
 import Vault

@@ -1,5 +1,4 @@
 public import Secrets
-public import SMTP
 public import SMTPCore
 
 /// The fields of a credential as a user submits them. Every field is optional here so one type

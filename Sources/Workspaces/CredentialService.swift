@@ -1,7 +1,6 @@
 public import Foundation
 public import Secrets
-public import SMTP
-import SMTPCore
+public import SMTPCore
 public import Vault
 
 /// Creates, changes, lists and deletes a workspace's SMTP credentials, sealing passwords with the

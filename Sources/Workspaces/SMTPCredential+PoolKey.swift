@@ -1,7 +1,6 @@
 import Crypto
 import Foundation
-public import SMTP
-import SMTPCore
+public import SMTPCore
 
 extension SMTPCredential {
     /// The pool key for sends with this credential: scoped to workspace and credential, versioned by

@@ -1,5 +1,4 @@
 public import Foundation
-public import SMTP
 public import SMTPCore
 public import Vault
 

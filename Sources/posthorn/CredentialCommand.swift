@@ -3,6 +3,7 @@ import Foundation
 import Secrets
 import Server
 import SMTP
+import SMTPCore
 import Workspaces
 
 /// `posthorn credential add|list|show|test|limits|delete`: the same rules and JSON as the API, working on

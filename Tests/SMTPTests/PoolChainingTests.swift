@@ -1,4 +1,5 @@
 @testable import SMTP
+import SMTPCore
 import Testing
 
 /// Chaining in the pool's bookkeeping: when every session of a key is busy and no more may open, a

@@ -1,4 +1,5 @@
 @testable import SMTP
+import SMTPCore
 import Testing
 
 /// Random schedules against the pool machine, checked by an independent model of what a driver

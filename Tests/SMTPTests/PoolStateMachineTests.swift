@@ -1,4 +1,5 @@
 @testable import SMTP
+import SMTPCore
 import Testing
 
 /// The pool's bookkeeping, driven by hand with explicit times: no sockets, no clock.

@@ -1,3 +1,5 @@
+import SMTPCore
+
 // MARK: - The pool's bookkeeping, without I/O
 //
 // Every input is a mutating call that returns the actions to perform; the driver (`SMTPPool`) runs

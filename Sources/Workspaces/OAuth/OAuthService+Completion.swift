@@ -1,6 +1,6 @@
 public import Foundation
 public import Secrets
-import SMTP
+import SMTPCore
 import Vault
 
 /// Why a sign-in did not complete. Safe to show: no code, token or state in it.

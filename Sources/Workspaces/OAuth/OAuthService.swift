@@ -1,6 +1,6 @@
 public import Foundation
 public import Secrets
-import SMTP
+import SMTPCore
 public import Vault
 
 /// Connects SMTP credentials by signing in with an OAuth 2.0 provider, and keeps their access

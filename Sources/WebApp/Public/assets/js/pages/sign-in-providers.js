@@ -116,7 +116,7 @@ export async function render({ shell, content, signal, session }) {
       autocomplete: "new-password",
       maxlength: "512",
       required: true,
-      help: set ? "A secret is stored. It is never shown: enter it again, or a new one, to save a change." : "Shown once by the provider when you create it. Posthorn keeps it encrypted and never shows it again.",
+      help: set ? "Secret stored. It is never shown: enter it again, or a new one, to save a change." : "Shown once by the provider when you create it. Posthorn keeps it encrypted and never shows it again.",
     });
     const save = h("button", { type: "submit", class: "btn btn--primary" }, set ? "Save changes" : "Save client");
     const form = h(

@@ -1,6 +1,6 @@
-import NIOSSL
 import Secrets
-public import SMTPCore
+import SwiftASN1
+import X509
 
 /// How to reach and talk to one SMTP server: the credential's fields plus timeouts.
 ///
@@ -76,9 +76,10 @@ public struct SMTPConfiguration: Sendable {
         let error = SMTPConfigurationError(
             field: "caCertificate", message: "CA certificate must be one or more PEM certificates")
         guard pem.utf8.count <= 256 * 1024, pem.contains("-----BEGIN CERTIFICATE-----") else { throw error }
-        guard let certificates = try? NIOSSLCertificate.fromPEMBytes(Array(pem.utf8)), !certificates.isEmpty else {
-            throw error
-        }
+        // swift-certificates reads every block, so SMTPCore decides this without the TLS stack.
+        guard let documents = try? PEMDocument.parseMultiple(pemString: pem), !documents.isEmpty,
+            documents.allSatisfy({ $0.discriminator == "CERTIFICATE" && (try? Certificate(derEncoded: $0.derBytes)) != nil })
+        else { throw error }
     }
 
     /// Parses a port from text strictly: decimal digits only, no sign, no spaces, no leading zeros.
@@ -128,7 +129,8 @@ public struct SMTPTimeouts: Sendable, Hashable {
     /// RFC 5321 defaults.
     public init() {}
 
-    func timeout(for phase: SMTPWaitPhase) -> Duration {
+    /// The timeout of a wait the client machine asks for.
+    public func timeout(for phase: SMTPWaitPhase) -> Duration {
         switch phase {
         case .greeting: greeting
         case .command: command

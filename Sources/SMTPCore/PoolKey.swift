@@ -19,7 +19,7 @@ public struct PoolKey: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The workspace part of the scope (before `/`).
-    var workspace: Substring { scope.prefix { $0 != "/" } }
+    public var workspace: Substring { scope.prefix { $0 != "/" } }
 
     /// `scope@version`, safe to log: neither part is secret.
     public var description: String { "\(scope)@\(version)" }
