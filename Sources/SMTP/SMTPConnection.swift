@@ -75,10 +75,9 @@ public final class SMTPConnection: Sendable {
         let timeouts = configuration.timeouts
         let security = configuration.security
         let handlerLogger = logger
-        let connectTimeout = timeouts.connect.components.seconds * 1000 + timeouts.connect.components.attoseconds / 1_000_000_000_000_000
         let bootstrap = ClientBootstrap(group: eventLoop)
             .channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
-            .connectTimeout(.milliseconds(connectTimeout))
+            .connectTimeout(TimeAmount(timeouts.connect))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations

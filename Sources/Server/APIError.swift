@@ -49,6 +49,11 @@ public struct APIError: HTTPResponseError, Sendable {
         retryAfter = error.retryAfter.map { Int($0.rounded(.up)) }
     }
 
+    /// A sign-in with a provider that did not complete: 400, or 502 when the provider failed.
+    init(_ error: OAuthFlowError) {
+        self.init(error.kind == .exchangeFailed ? .badGateway : .badRequest, code: error.kind.rawValue, error.message)
+    }
+
     static let unauthorized = APIError(.unauthorized, code: "unauthorized", "Missing or invalid API token")
 
     private struct Body: Encodable {
@@ -94,13 +99,4 @@ extension HTTPField.Name {
     static let requestID = HTTPField.Name("X-Request-Id")!
 }
 
-/// Runs `body`, answering a ``Workspaces/WorkspaceError`` as the API error it maps to (the field
-/// and words kept): the routes' one way of calling the workspace services.
-func mapped<Value>(_ body: () async throws -> Value) async throws -> Value {
-    do {
-        return try await body()
-    } catch let error as WorkspaceError {
-        throw APIError(error)
-    }
-}
 

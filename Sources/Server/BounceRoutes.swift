@@ -20,15 +20,13 @@ struct BounceRoutes {
         api.get("credentials/:id/intake") { _, context in
             let workspace = try context.requireWorkspaceAdmin()
             let id = try context.parameters.require("id")
-            return try await mapped { try await intakeResponse(id, workspace.id) }
+            return try await intakeResponse(id, workspace.id)
         }
         api.post("credentials/:id/intake") { _, context in
             let workspace = try context.requireWorkspaceAdmin()
             let id = try context.parameters.require("id")
-            return try await mapped {
-                _ = try await services.intakes.rotate(id, in: workspace.id)
-                return try await intakeResponse(id, workspace.id)
-            }
+            _ = try await services.intakes.rotate(id, in: workspace.id)
+            return try await intakeResponse(id, workspace.id)
         }
         api.put("credentials/:id/intake/:provider") { request, context in
             let workspace = try context.requireWorkspaceAdmin()
@@ -36,35 +34,31 @@ struct BounceRoutes {
             let provider = try Self.configurableProvider(context.parameters.require("provider"))
             let body = try await JSONBody.decode(ProviderSettingsBody.self, from: request, context: context)
             let settings = try body.settings(for: provider)
-            return try await mapped {
-                try await services.intakes.configure(provider, for: id, in: workspace.id) { current in
-                    switch provider {
-                    case .raw: break
-                    case .ses: current.ses = settings.ses
-                    case .sendgrid: current.sendgrid = settings.sendgrid
-                    case .mailgun: current.mailgun = settings.mailgun
-                    case .postmark: current.postmark = settings.postmark
-                    }
+            try await services.intakes.configure(provider, for: id, in: workspace.id) { current in
+                switch provider {
+                case .raw: break
+                case .ses: current.ses = settings.ses
+                case .sendgrid: current.sendgrid = settings.sendgrid
+                case .mailgun: current.mailgun = settings.mailgun
+                case .postmark: current.postmark = settings.postmark
                 }
-                return try await intakeResponse(id, workspace.id)
             }
+            return try await intakeResponse(id, workspace.id)
         }
         api.delete("credentials/:id/intake/:provider") { _, context in
             let workspace = try context.requireWorkspaceAdmin()
             let id = try context.parameters.require("id")
             let provider = try Self.configurableProvider(context.parameters.require("provider"))
-            return try await mapped {
-                try await services.intakes.configure(provider, for: id, in: workspace.id) { current in
-                    switch provider {
-                    case .raw: break
-                    case .ses: current.ses = nil
-                    case .sendgrid: current.sendgrid = nil
-                    case .mailgun: current.mailgun = nil
-                    case .postmark: current.postmark = nil
-                    }
+            try await services.intakes.configure(provider, for: id, in: workspace.id) { current in
+                switch provider {
+                case .raw: break
+                case .ses: current.ses = nil
+                case .sendgrid: current.sendgrid = nil
+                case .mailgun: current.mailgun = nil
+                case .postmark: current.postmark = nil
                 }
-                return try await intakeResponse(id, workspace.id)
             }
+            return try await intakeResponse(id, workspace.id)
         }
         hooks.post("hooks/deliverability/:intakeId/:provider") { request, context in
             let intakeID = try context.parameters.require("intakeId")
@@ -73,7 +67,7 @@ struct BounceRoutes {
                 throw APIError(.notFound, code: "not_found", field: "provider", "Provider \(name.prefix(40)) is not supported (raw, ses, sendgrid, mailgun, postmark are)")
             }
             if provider == .raw {
-                guard let (record, _) = try await mapped({ try await services.intakes.intake(intakeID) }) else {
+                guard let (record, _) = try await services.intakes.intake(intakeID) else {
                     throw APIError(.notFound, code: "not_found", "Intake not found")
                 }
                 let body = try await WebhookBody.collect(request, limit: Self.maximumBodySize)
@@ -87,9 +81,7 @@ struct BounceRoutes {
             var headers: [String: String] = [:]
             for field in request.headers { headers[field.name.canonicalName] = field.value }
             do {
-                let receipt = try await mapped {
-                    try await services.deliverability.receive(intakeID: intakeID, provider: provider, body: Array(body), headers: .init(headers))
-                }
+                let receipt = try await services.deliverability.receive(intakeID: intakeID, provider: provider, body: Array(body), headers: .init(headers))
                 return try ProviderReceiptResponse(receipt).response(from: request, context: context)
             } catch let refusal as DeliverabilityIntake.Refusal {
                 throw Self.apiError(refusal)

@@ -24,7 +24,7 @@ struct CredentialRoutes {
                     .unprocessableContent, code: "validation_failed", field: "version",
                     "A new credential has no version yet; send version only when changing one")
             }
-            let credential = try await mapped { try await services.credentials.create(body.input, in: workspace.id) }
+            let credential = try await services.credentials.create(body.input, in: workspace.id)
             return EditedResponse(
                 status: .created, headers: [.location: "/api/v1/credentials/\(credential.id)"],
                 response: CredentialResponse(credential, usage: CredentialUsage(lastTest: nil, usedBy: [])))
@@ -45,29 +45,29 @@ struct CredentialRoutes {
         group.get("credentials/:id") { _, context in
             let workspace = try context.requireWorkspaceAdmin()
             let id = try context.parameters.require("id")
-            return try await response(for: try await mapped { try await services.credentials.credentialByID(id, in: workspace.id) })
+            return try await response(for: try await services.credentials.credentialByID(id, in: workspace.id))
         }
         group.patch("credentials/:id") { request, context in
             let workspace = try context.requireWorkspaceAdmin()
             let id = try context.parameters.require("id")
             let body = try await JSONBody.decode(CredentialBody.self, from: request, context: context)
             try body.refuseCredentialID()
-            _ = try await mapped { try await services.credentials.credentialByID(id, in: workspace.id) }
-            return try await response(for: try await mapped { try await services.credentials.update(id, in: workspace.id, with: body.input) })
+            _ = try await services.credentials.credentialByID(id, in: workspace.id)
+            return try await response(for: try await services.credentials.update(id, in: workspace.id, with: body.input))
         }
         group.delete("credentials/:id") { _, context in
             let workspace = try context.requireWorkspaceAdmin()
             let id = try context.parameters.require("id")
-            _ = try await mapped { try await services.credentials.credentialByID(id, in: workspace.id) }
-            try await mapped { try await services.credentials.delete(id, in: workspace.id) }
+            _ = try await services.credentials.credentialByID(id, in: workspace.id)
+            try await services.credentials.delete(id, in: workspace.id)
             await services.oauth?.forgetToken(of: id)
             return HTTPResponse.Status.noContent
         }
         group.post("credentials/:id/test") { _, context in
             let workspace = try context.requireWorkspaceAdmin()
             let id = try context.parameters.require("id")
-            let credential = try await mapped { try await services.credentials.credentialByID(id, in: workspace.id) }
-            return try await mapped { try await services.connectionTester.test(credential) }
+            let credential = try await services.credentials.credentialByID(id, in: workspace.id)
+            return try await services.connectionTester.test(credential)
         }
         // The dialog's Test connection: the form as it stands, stored nowhere.
         group.post("credentials/test") { request, context in
@@ -76,10 +76,8 @@ struct CredentialRoutes {
             guard body.input.version == nil else {
                 throw APIError(.unprocessableContent, code: "validation_failed", field: "version", "A test does not use version; leave it out")
             }
-            let configuration = try await mapped {
-                try await services.credentials.draftConfiguration(
-                    body.input, in: workspace.id, credentialID: body.credentialID, timeouts: ConnectionTester.timeouts)
-            }
+            let configuration = try await services.credentials.draftConfiguration(
+                body.input, in: workspace.id, credentialID: body.credentialID, timeouts: ConnectionTester.timeouts)
             return await services.connectionTester.test(configuration)
         }
     }

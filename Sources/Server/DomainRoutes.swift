@@ -22,7 +22,7 @@ struct DomainRoutes {
         group.post("domains") { request, context in
             let workspace = try context.requireWorkspaceAdmin()
             let body = try await JSONBody.decode(DomainKeyBody.self, from: request, context: context)
-            let domain = try await mapped { try await services.domains.addKey(body.input, in: workspace.id) }
+            let domain = try await services.domains.addKey(body.input, in: workspace.id)
             return EditedResponse(
                 status: .created, headers: [.location: "/api/v1/domains/\(domain.id)"], response: DomainResponse(domain, credential: nil))
         }
@@ -36,7 +36,7 @@ struct DomainRoutes {
             let workspace = try context.requireWorkspaceAdmin()
             let id = try context.parameters.require("id")
             let domain = try await domain(id, workspaceID: workspace.id)
-            try await mapped { try await services.domains.delete(domain.id, in: workspace.id) }
+            try await services.domains.delete(domain.id, in: workspace.id)
             return HTTPResponse.Status.noContent
         }
         group.post("domains/:id/check") { request, context in
@@ -52,9 +52,7 @@ struct DomainRoutes {
                 }
             }
             let domain = try await domain(id, workspaceID: workspace.id)
-            let result = try await mapped {
-                try await services.domains.check(domain.id, in: workspace.id, credential: credential, resolver: services.dnsResolver)
-            }
+            let result = try await services.domains.check(domain.id, in: workspace.id, credential: credential, resolver: services.dnsResolver)
             return DomainCheckResponse(
                 domain: result.domain.name, checkedAt: Timestamp.string(Date()), results: result.checks.map(DomainCheckResponse.Result.init))
         }
@@ -64,7 +62,7 @@ struct DomainRoutes {
             let keyID = try context.parameters.require("keyId")
             let domain = try await domain(id, workspaceID: workspace.id)
             return DomainResponse(
-                try await mapped { try await services.domains.activate(keyID: keyID, domainID: domain.id, in: workspace.id) }, credential: nil)
+                try await services.domains.activate(keyID: keyID, domainID: domain.id, in: workspace.id), credential: nil)
         }
         group.delete("domains/:id/keys/:keyId") { _, context in
             let workspace = try context.requireWorkspaceAdmin()
@@ -72,13 +70,13 @@ struct DomainRoutes {
             let keyID = try context.parameters.require("keyId")
             let domain = try await domain(id, workspaceID: workspace.id)
             return DomainResponse(
-                try await mapped { try await services.domains.removeKey(keyID: keyID, domainID: domain.id, in: workspace.id) }, credential: nil)
+                try await services.domains.removeKey(keyID: keyID, domainID: domain.id, in: workspace.id), credential: nil)
         }
     }
 
     /// The domain by id only: a name in the path would make two addresses for one resource.
     private func domain(_ id: String, workspaceID: String) async throws -> SendingDomain {
-        try await mapped { try await services.domains.domainByID(id, in: workspaceID) }
+        try await services.domains.domainByID(id, in: workspaceID)
     }
 
     /// `?credentialId=`: the credential the SPF recommendation is written for (404 when unknown).

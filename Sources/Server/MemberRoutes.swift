@@ -18,27 +18,23 @@ struct MemberRoutes {
             let workspace = try context.requireWorkspaceAdmin()
             let userID = try context.parameters.require("userId")
             let body = try await JSONBody.decode(RoleBody.self, from: request, context: context)
-            return try await mapped {
-                try await services.users.setRole(body.role, of: userID, in: workspace.id)
-                guard let member = try await services.users.members(of: workspace.id).first(where: { $0.user.id == userID }) else {
-                    throw WorkspaceError(.notFound, "Member not found")
-                }
-                return MemberResponse(member)
+            try await services.users.setRole(body.role, of: userID, in: workspace.id)
+            guard let member = try await services.users.members(of: workspace.id).first(where: { $0.user.id == userID }) else {
+                throw WorkspaceError(.notFound, "Member not found")
             }
+            return MemberResponse(member)
         }
         group.delete("members/:userId") { _, context in
             let workspace = try context.requireWorkspaceAdmin()
             let userID = try context.parameters.require("userId")
-            try await mapped { try await services.users.removeMember(userID, from: workspace.id) }
+            try await services.users.removeMember(userID, from: workspace.id)
             return HTTPResponse.Status.noContent
         }
         group.post("invites") { request, context in
             let workspace = try context.requireWorkspaceAdmin()
             let body = try await JSONBody.decode(InviteBody.self, from: request, context: context)
             let inviter = context.user?.id ?? context.apiTokenID ?? "admin"
-            let (invite, token) = try await mapped {
-                try await services.users.invite(to: workspace.id, role: body.role, email: body.email, by: inviter)
-            }
+            let (invite, token) = try await services.users.invite(to: workspace.id, role: body.role, email: body.email, by: inviter)
             return EditedResponse(
                 status: .created,
                 response: CreatedInviteResponse(

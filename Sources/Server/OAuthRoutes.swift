@@ -38,7 +38,7 @@ struct OAuthRoutes {
             case (_, nil, nil):
                 throw APIError(.unprocessableContent, code: "validation_failed", field: "name", "Name is required")
             }
-            let url = try await mapped { try await oauth.start(start, session: session, workspaceID: workspace.id, userID: user) }
+            let url = try await oauth.start(start, session: session, workspaceID: workspace.id, userID: user)
             return StartResponse(authorizeURL: url.absoluteString)
         }
         group.post("credentials/oauth/complete") { request, context in
@@ -49,15 +49,9 @@ struct OAuthRoutes {
             guard body.code != nil || body.error != nil else {
                 throw APIError(.unprocessableContent, code: "validation_failed", field: "code", "Send the code (or the error) the provider sent back")
             }
-            let (credential, created) = try await mapped {
-                do {
-                    return try await oauth.complete(
-                        OAuthService.Callback(state: body.state, code: body.code.map(Secret.init), error: body.error),
-                        session: session, workspaceID: workspace.id)
-                } catch let error as OAuthFlowError {
-                    throw APIError(error.kind == .exchangeFailed ? .badGateway : .badRequest, code: error.kind.rawValue, error.message)
-                }
-            }
+            let (credential, created) = try await oauth.complete(
+                OAuthService.Callback(state: body.state, code: body.code.map(Secret.init), error: body.error),
+                session: session, workspaceID: workspace.id)
             let names = Dictionary(oauth.providers.values.map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
             let response = CredentialResponse(credential, usage: CredentialUsage(lastTest: nil, usedBy: []), providerNames: names)
             return EditedResponse(
@@ -81,20 +75,16 @@ struct OAuthRoutes {
                 throw APIError(.conflict, code: "set_by_environment", field: "provider",
                                "This provider's client is set by the server's environment or providers file; change it there")
             }
-            try await mapped {
-                guard let clients = oauth.clients else { throw WorkspaceError(.notFound, field: "provider", "OAuth clients cannot be set here") }
-                try await clients.set(provider, clientID: body.clientId, secret: Secret(body.clientSecret))
-            }
+            guard let clients = oauth.clients else { throw WorkspaceError(.notFound, field: "provider", "OAuth clients cannot be set here") }
+            try await clients.set(provider, clientID: body.clientId, secret: Secret(body.clientSecret))
             return try await clientsResponse()
         }
         group.delete("oauth-clients/:provider") { _, context in
             try context.requireOwner()
             let oauth = try Self.require(services.oauth)
             let provider = try context.parameters.require("provider")
-            try await mapped {
-                guard let clients = oauth.clients else { throw WorkspaceError(.notFound, field: "provider", "OAuth clients cannot be set here") }
-                try await clients.remove(provider)
-            }
+            guard let clients = oauth.clients else { throw WorkspaceError(.notFound, field: "provider", "OAuth clients cannot be set here") }
+            try await clients.remove(provider)
             return HTTPResponse.Status.noContent
         }
     }
@@ -106,7 +96,7 @@ struct OAuthRoutes {
             guard let provider = oauth.providers[id] else { continue }
             if provider.isConfigured {
                 clients.append(ClientStatus(provider: id, name: provider.name, source: "environment", clientId: provider.clientID, hasSecret: true))
-            } else if let stored = try await mapped({ try await oauth.clients?.stored(id) }) {
+            } else if let stored = try await oauth.clients?.stored(id) {
                 clients.append(ClientStatus(provider: id, name: provider.name, source: "settings", clientId: stored.clientID, hasSecret: stored.hasSecret))
             } else {
                 clients.append(ClientStatus(provider: id, name: provider.name, source: "none", clientId: nil, hasSecret: false))

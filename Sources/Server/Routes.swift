@@ -161,6 +161,16 @@ struct RequestLogMiddleware: RouterMiddleware {
             status = error.status.code
             if error.code == "vault_error" { metrics.error("vault") }
             throw error
+        } catch let error as WorkspaceError {
+            // The services' refusals, mapped to the API's statuses in this one place.
+            let apiError = APIError(error)
+            status = apiError.status.code
+            if error.kind == .vault { metrics.error("vault") }
+            throw apiError
+        } catch let error as OAuthFlowError {
+            let apiError = APIError(error)
+            status = apiError.status.code
+            throw apiError
         } catch let error as HTTPError where error.status == .notFound && error.body == nil {
             // No route matched. (Before the general case below, which HTTPError also matches.)
             status = 404

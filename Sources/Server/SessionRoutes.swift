@@ -29,21 +29,15 @@ struct SessionRoutes {
                     token: Secret(body.token), email: body.email, name: body.name, password: Secret(body.password))
             } catch let error as WorkspaceError where error.kind == .forbidden {
                 throw APIError(.forbidden, code: "invalid_setup_token", error.message)
-            } catch let error as WorkspaceError {
-                throw APIError(error)
             }
             return try await signedIn(user, session: session, status: .created, request: request, context: context)
         }
         group.post("session") { request, context in
             try browser.checkOrigin(request, required: false)
             let body = try await JSONBody.decode(SignInBody.self, from: request, context: context)
-            do {
-                let (user, session) = try await users.signIn(
-                    email: body.email, password: Secret(body.password), address: services.browser.clientAddress(request, context: context))
-                return try await signedIn(user, session: session, status: .ok, request: request, context: context)
-            } catch let error as WorkspaceError {
-                throw APIError(error)
-            }
+            let (user, session) = try await users.signIn(
+                email: body.email, password: Secret(body.password), address: services.browser.clientAddress(request, context: context))
+            return try await signedIn(user, session: session, status: .ok, request: request, context: context)
         }
         group.get("session") { request, context in
             var context = context
@@ -100,8 +94,6 @@ struct SessionRoutes {
                     .response(from: request, context: context)
             } catch let error as WorkspaceError where error.kind == .notFound {
                 throw Self.inviteNotFound
-            } catch let error as WorkspaceError {
-                throw APIError(error)
             }
         }
     }

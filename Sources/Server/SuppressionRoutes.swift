@@ -16,15 +16,13 @@ struct SuppressionRoutes {
         group.post("suppressions") { request, context in
             let workspace = try context.requireWorkspaceAdmin()
             let body = try await JSONBody.decode(SuppressionBody.self, from: request, context: context)
-            let (suppression, created) = try await mapped {
-                try await services.suppressions.add(body.address, reason: .manual, detail: body.note, in: workspace.id)
-            }
+            let (suppression, created) = try await services.suppressions.add(body.address, reason: .manual, detail: body.note, in: workspace.id)
             return EditedResponse(status: created ? .created : .ok, response: SuppressionResponse(suppression))
         }
         group.delete("suppressions/:address") { _, context in
             let workspace = try context.requireWorkspaceAdmin()
             let raw = try context.parameters.require("address")
-            try await mapped { try await services.suppressions.remove(raw.removingPercentEncoding ?? raw, in: workspace.id) }
+            try await services.suppressions.remove(raw.removingPercentEncoding ?? raw, in: workspace.id)
             return HTTPResponse.Status.noContent
         }
     }

@@ -17,23 +17,15 @@ struct TokenRoutes {
         group.post("tokens") { request, context in
             let workspace = try context.requireWorkspaceAdmin()
             let body = try await JSONBody.decode(CreateWorkspaceBody.self, from: request, context: context)
-            do {
-                let (token, value) = try await services.workspaces.createToken(
-                    name: body.name, in: workspace.id, createdBy: context.apiTokenID ?? context.user?.id)
-                var response = TokenResponse(token)
-                response.token = value.revealedValue
-                return EditedResponse(status: .created, headers: [.location: "/api/v1/tokens/\(token.id)"], response: response)
-            } catch let error as WorkspaceError {
-                throw APIError(error)
-            }
+            let (token, value) = try await services.workspaces.createToken(
+                name: body.name, in: workspace.id, createdBy: context.apiTokenID ?? context.user?.id)
+            var response = TokenResponse(token)
+            response.token = value.revealedValue
+            return EditedResponse(status: .created, headers: [.location: "/api/v1/tokens/\(token.id)"], response: response)
         }
         group.delete("tokens/:id") { _, context in
             let workspace = try context.requireWorkspaceAdmin()
-            do {
-                try await services.workspaces.revokeToken(try context.parameters.require("id"), in: workspace.id)
-            } catch let error as WorkspaceError {
-                throw APIError(error)
-            }
+            try await services.workspaces.revokeToken(try context.parameters.require("id"), in: workspace.id)
             return HTTPResponse.Status.noContent
         }
     }

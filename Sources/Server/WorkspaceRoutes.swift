@@ -14,21 +14,17 @@ struct WorkspaceRoutes {
         group.post("workspaces") { request, context in
             try context.requireOwner()
             let body = try await JSONBody.decode(CreateWorkspaceBody.self, from: request, context: context)
-            do {
-                let (workspace, token) = try await services.workspaces.create(name: body.name)
-                try await services.users.workspaceCreated(workspace, by: context.user)
-                // A person works in it through the web app: no API token is made for them behind
-                // their back (they create named ones on its API tokens page).
-                var shown: String? = token.revealedValue
-                if context.user != nil {
-                    try await services.workspaces.revokeToken(APIToken.defaultID(of: workspace.id), in: workspace.id)
-                    shown = nil
-                }
-                return EditedResponse(
-                    status: .created, response: CreatedWorkspaceResponse(workspace: WorkspaceResponse(workspace), token: shown))
-            } catch let error as WorkspaceError {
-                throw APIError(error)
+            let (workspace, token) = try await services.workspaces.create(name: body.name)
+            try await services.users.workspaceCreated(workspace, by: context.user)
+            // A person works in it through the web app: no API token is made for them behind
+            // their back (they create named ones on its API tokens page).
+            var shown: String? = token.revealedValue
+            if context.user != nil {
+                try await services.workspaces.revokeToken(APIToken.defaultID(of: workspace.id), in: workspace.id)
+                shown = nil
             }
+            return EditedResponse(
+                status: .created, response: CreatedWorkspaceResponse(workspace: WorkspaceResponse(workspace), token: shown))
         }
         group.get("workspace") { _, context in
             // The workspace of a token or session does not carry its cap: read it.
@@ -38,11 +34,7 @@ struct WorkspaceRoutes {
         group.patch("workspace") { request, context in
             let workspace = try context.requireWorkspaceAdmin()
             let body = try await JSONBody.decode(WorkspacePatchBody.self, from: request, context: context)
-            do {
-                return WorkspaceResponse(try await services.workspaces.setLimits(body.limits, in: workspace.id))
-            } catch let error as WorkspaceError {
-                throw APIError(error)
-            }
+            return WorkspaceResponse(try await services.workspaces.setLimits(body.limits, in: workspace.id))
         }
     }
 }

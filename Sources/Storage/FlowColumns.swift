@@ -192,10 +192,3 @@ struct FlowDefinitionDocument: Codable {
     }
 }
 
-extension Duration {
-    /// The duration in milliseconds, rounded to the nearest.
-    fileprivate var wholeMilliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + Int64((Double(attoseconds) / 1e15).rounded())
-    }
-}
