@@ -136,9 +136,10 @@ extension SQLStore: CredentialStore {
         try await allCredentials("SELECT \(CredentialColumns.all) FROM credentials ORDER BY id")
     }
 
-    /// PostgreSQL: one transaction with the row locked `FOR UPDATE` from the read to the write, so
-    /// instances refreshing one credential's token take turns and each reads its predecessor's
-    /// rotated token. SQLite serves one instance (the executor lock) and must not hold its only
+    /// PostgreSQL: one transaction with the row locked `FOR NO KEY UPDATE` from the read to the
+    /// write, so instances refreshing one credential's token take turns and each reads its
+    /// predecessor's rotated token — while rows that only reference the credential (a connection
+    /// test's record, a bounce intake) are still written meanwhile: the lock does not cover its key. SQLite serves one instance (the executor lock) and must not hold its only
     /// writer across `body` (a token request): it reads, runs `body`, and writes with the
     /// version check.
     public func withCredentialLocked<Result: Sendable>(
@@ -153,7 +154,7 @@ extension SQLStore: CredentialStore {
         case .postgresql:
             return try await transaction { session in
                 guard let row = try await session.raw("""
-                    SELECT \(CredentialColumns.all) FROM credentials WHERE id = \(bind: id) AND workspace_id = \(bind: workspaceID) FOR UPDATE
+                    SELECT \(CredentialColumns.all) FROM credentials WHERE id = \(bind: id) AND workspace_id = \(bind: workspaceID) FOR NO KEY UPDATE
                     """).first()
                 else { return nil }
                 let (changed, result) = try await body(try CredentialColumns.credential(from: row))

@@ -59,7 +59,7 @@ public protocol CredentialStore: Sendable {
     /// The latest test of each of a workspace's credentials that has one, by credential id.
     func lastTests(workspaceID: String) async throws -> [String: CredentialTestRecord]
     /// Runs `body` with the stored credential while no other instance runs it for the same
-    /// credential (PostgreSQL: the row locked `FOR UPDATE` in one transaction; SQLite and memory
+    /// credential (PostgreSQL: the row locked `FOR NO KEY UPDATE` in one transaction; SQLite and memory
     /// serve one instance, whose callers are already one at a time). The credential `body`
     /// returns, if any, is stored (its `version` one above the stored one) before the lock ends.
     /// `nil` when the workspace has no such credential.

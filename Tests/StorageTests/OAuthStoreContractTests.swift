@@ -1,5 +1,8 @@
 import Foundation
 import Secrets
+import SQLKit
+import Storage
+import TestSupport
 import Testing
 import Workspaces
 
@@ -106,6 +109,43 @@ struct OAuthStoreContractTests {
             }
             #expect(versions == [1, 2])
             #expect(try await store.credential(id: "cr_1", workspaceID: Self.home.id)?.version == 3)
+        }
+    }
+
+    @Test("on PostgreSQL, a refresh under way on one instance does not hold up another instance's rows that only reference the credential")
+    func lockLeavesReferencesFree() async throws {
+        try await withPostgresStorage { storage in
+            let store = storage.store
+            try await store.insertWorkspace(Self.home, tokenHash: "hash-home")
+            var credential = try Fixture.credential("cr_1", workspaceID: Self.home.id, name: "Gmail", caCertificate: nil)
+            credential.oauth = OAuthLink(providerID: "google")
+            try await store.insertCredential(credential)
+            // Another instance on the same database.
+            let schema = try #require(try await store.database.raw("SELECT current_schema() AS s").first()?.decode(column: "s", as: String.self))
+            let other = try await PostgresStorage.open(url: try await PostgresTestServer.url(), logger: testLogger, searchPath: [schema])
+            // While this instance refreshes (the row held), the other records a connection test:
+            // under FOR UPDATE its insert (whose foreign key takes KEY SHARE) waited for the whole
+            // token request — the stall the multi-instance check found.
+            let recorded = try await store.withCredentialLocked(id: "cr_1", workspaceID: Self.home.id) { _ in
+                try await withThrowingTaskGroup(of: Bool.self) { group in
+                    group.addTask {
+                        try await other.store.recordTest(
+                            CredentialTestRecord(ok: true, testedAt: Fixture.date(1_000), code: nil, tlsVersion: "TLSv1.3"),
+                            credentialID: "cr_1", workspaceID: Self.home.id)
+                        return true
+                    }
+                    group.addTask {
+                        try await Task.sleep(for: .seconds(5))
+                        return false
+                    }
+                    let first = try await group.next() ?? false
+                    group.cancelAll()
+                    return (nil, first)
+                }
+            }
+            try await other.close()
+            #expect(recorded == true)
+            #expect(try await store.lastTests(workspaceID: Self.home.id)["cr_1"]?.ok == true)
         }
     }
 }

@@ -14,7 +14,7 @@ As a module:
     fixture = OAuthFixture(redirect_uri=..., access_ttl=6, rotate=True)
     ready = fixture.start()   # the same dict
     ... fixture.stats(), fixture.issued(), fixture.revoke(), fixture.configure(accessTTL=...),
-        fixture.messages() ...
+        fixture.messages(), fixture.refreshes() ...
     fixture.stop()
 
 Provider (HTTP on 127.0.0.1, an ephemeral port):
@@ -32,7 +32,13 @@ Provider (HTTP on 127.0.0.1, an ephemeral port):
                              revoked." for a refresh token), 400 unsupported_grant_type.
   GET  /userinfo             Bearer → {"sub", "email", "email_verified"}.
   GET  /_admin/stats         {exchanges, exchangeFailures, refreshes, refreshFailures, authAttempts,
-                             authFailures, messages, tokenRequests, userinfo, authorizations, denials}
+                             authFailures, messages, tokenRequests, userinfo, authorizations, denials,
+                             staleRefreshes, overlappingRefreshes}: staleRefreshes counts the refreshes
+                             (among refreshFailures) that presented a refresh token rotated away by an
+                             earlier refresh — not a revoked or unknown one; overlappingRefreshes counts
+                             refresh_token requests that arrived while another was still being answered
+  GET  /_admin/refreshes     {"refreshes": [{"began", "ended" (Unix times), "outcome": ok|stale|revoked|
+                             unknown|refused}]}: every refresh_token request, in arrival order, no token
   GET  /_admin/issued        {"issued": [{"kind": code|access|refresh|id_token, "value", "at",
                              "expiresIn" (access)}], "clientSecret"}
   GET  /_admin/messages      {"messages": [{mailFrom, rcptTos, messageId, authUser}]}
@@ -207,6 +213,7 @@ class RefreshToken:
     email: str
     scope: str
     valid: bool = True
+    rotated: bool = False  # replaced by a refresh (rotation); a revocation leaves it False
 
 
 @dataclass
@@ -231,7 +238,8 @@ class TokenTable:
     """Codes, tokens, counters and received messages; one lock for the HTTP threads and the SMTP loop."""
 
     STAT_NAMES = ("exchanges", "exchangeFailures", "refreshes", "refreshFailures", "authAttempts", "authFailures",
-                  "messages", "tokenRequests", "userinfo", "authorizations", "denials")
+                  "messages", "tokenRequests", "userinfo", "authorizations", "denials", "staleRefreshes",
+                  "overlappingRefreshes")
 
     def __init__(self, settings: Settings) -> None:
         self.lock = threading.Lock()
@@ -243,6 +251,25 @@ class TokenTable:
         self.issued: list[dict] = []
         self.stats = {name: 0 for name in self.STAT_NAMES}
         self.received: list[dict] = []
+        self.refreshing = 0            # refresh_token requests being answered now
+        self.refresh_log: list[dict] = []
+
+    def begin_refresh(self) -> dict:
+        """A refresh_token request arrived: counts an overlap if another is still being answered.
+        Returns its log entry (the handler fills in `ended` and `outcome`)."""
+        with self.lock:
+            if self.refreshing > 0:
+                self.stats["overlappingRefreshes"] += 1
+            self.refreshing += 1
+            entry = {"began": time.time(), "ended": None, "outcome": None}
+            self.refresh_log.append(entry)
+            return entry
+
+    def end_refresh(self, entry: dict, outcome: str | None) -> None:
+        with self.lock:
+            self.refreshing -= 1
+            entry["ended"] = time.time()
+            entry["outcome"] = entry["outcome"] or outcome or "refused"
 
     def count(self, name: str) -> None:
         with self.lock:
@@ -369,6 +396,7 @@ def make_handler(fixture: "OAuthFixture") -> type[http.server.BaseHTTPRequestHan
         # ---- plumbing ---------------------------------------------------------------------
 
         def send_body(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+            self.close_refresh()  # before the answer leaves: the client may act on it at once
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
@@ -420,7 +448,7 @@ def make_handler(fixture: "OAuthFixture") -> type[http.server.BaseHTTPRequestHan
             url = urllib.parse.urlsplit(self.path)
             routes = {"/authorize": self.authorize, "/userinfo": self.userinfo, "/_admin/stats": self.admin_stats,
                       "/_admin/issued": self.admin_issued, "/_admin/messages": self.admin_messages,
-                      "/_admin/config": self.admin_config_get}
+                      "/_admin/config": self.admin_config_get, "/_admin/refreshes": self.admin_refreshes}
             route = routes.get(url.path)
             if route is None:
                 self.send_json(404, {"error": "not_found"})
@@ -529,13 +557,29 @@ def make_handler(fixture: "OAuthFixture") -> type[http.server.BaseHTTPRequestHan
             return (secrets.compare_digest(client_id, fixture.client_id)
                     and secrets.compare_digest(secret, fixture.client_secret)), False
 
+        def close_refresh(self, outcome: str | None = None) -> None:
+            """Ends this request's refresh (once), if it is one."""
+            entry = getattr(self, "refresh_entry", None)
+            if entry is not None:
+                self.refresh_entry = None
+                table.end_refresh(entry, outcome)
+
         def token(self, body: bytes) -> None:
             table.count("tokenRequests")
+            values = self.form(body)
+            self.refresh_entry = None
+            if values is not None and self.single(values, "grant_type") == "refresh_token":
+                self.refresh_entry = table.begin_refresh()
+            try:
+                self.answer_token(values)
+            finally:
+                self.close_refresh()
+
+        def answer_token(self, values: dict[str, list[str]] | None) -> None:
             delay = table.settings.token_delay
             if delay > 0:
                 time.sleep(delay)
             content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-            values = self.form(body)
             if content_type != "application/x-www-form-urlencoded" or values is None:
                 self.send_json(400, {"error": "invalid_request",
                                      "error_description": "The body must be application/x-www-form-urlencoded."})
@@ -613,13 +657,20 @@ def make_handler(fixture: "OAuthFixture") -> type[http.server.BaseHTTPRequestHan
                 entry = table.refresh.get(presented)
                 if entry is None or not entry.valid:
                     table.stats["refreshFailures"] += 1
+                    outcome = "unknown" if entry is None else "stale" if entry.rotated else "revoked"
+                    if outcome == "stale":
+                        table.stats["staleRefreshes"] += 1
                     answer = None
                 else:
                     table.stats["refreshes"] += 1
                     rotate = table.settings.rotate
                     if rotate:
                         entry.valid = False
+                        entry.rotated = True
                     answer = self.issue(entry.email, entry.scope, with_refresh=rotate)
+                    outcome = "ok"
+            if self.refresh_entry is not None:
+                self.refresh_entry["outcome"] = outcome
             if answer is None:
                 self.send_json(400, {"error": "invalid_grant", "error_description": REVOKED})
             else:
@@ -645,6 +696,9 @@ def make_handler(fixture: "OAuthFixture") -> type[http.server.BaseHTTPRequestHan
 
         def admin_issued(self, url) -> None:  # noqa: ARG002
             self.send_json(200, {"issued": fixture.issued(), "clientSecret": fixture.client_secret})
+
+        def admin_refreshes(self, url) -> None:  # noqa: ARG002
+            self.send_json(200, {"refreshes": fixture.refreshes()})
 
         def admin_messages(self, url) -> None:  # noqa: ARG002
             self.send_json(200, {"messages": fixture.messages()})
@@ -761,6 +815,11 @@ class OAuthFixture:
     def issued(self) -> list[dict]:
         with self.table.lock:
             return [dict(item) for item in self.table.issued]
+
+    def refreshes(self) -> list[dict]:
+        """Every refresh_token request: began, ended (Unix times) and its outcome."""
+        with self.table.lock:
+            return [dict(item) for item in self.table.refresh_log]
 
     def messages(self) -> list[dict]:
         with self.table.lock:
