@@ -55,7 +55,7 @@ public struct ConnectionTester: Sendable {
                 retried = true
                 continue
             }
-            result.error?.hint = "The provider's SMTP server refused the access token. Check that the mailbox may send over SMTP (Microsoft 365: SMTP AUTH enabled for it), or reconnect this credential."
+            result.error?.hint = OAuthTokenError.tokenRefusedHint
             return result
         }
     }

@@ -136,13 +136,13 @@ struct ExecutorLeaseTests {
     /// One worker (an instance) over `runs`, with a short lease.
     func worker(
         _ id: String, flows: InMemoryFlowStore, runs: any RunStore, registry: NodeRegistry, metrics: TestMetrics,
-        renewal: Duration = .milliseconds(60)
+        renewal: Duration = .milliseconds(60), lease: Duration = .milliseconds(300)
     ) -> (RunWriter, FlowExecutor) {
         let signal = WakeSignal()
         let writer = RunWriter(store: runs, onInserted: { signal.fire() })
         var configuration = FlowExecutor.Configuration()
         configuration.pollInterval = .milliseconds(20)
-        configuration.lease = .milliseconds(300)
+        configuration.lease = lease
         configuration.leaseRenewal = renewal
         configuration.recoverAllRunningAtStart = false
         configuration.shutdownGrace = .milliseconds(200)
@@ -170,8 +170,10 @@ struct ExecutorLeaseTests {
         try await flows.insertFlow(flow)
         let registry = NodeRegistry([slow])
         let (metricsA, metricsB) = (TestMetrics(), TestMetrics())
-        let (writerA, a) = worker("a", flows: flows, runs: store, registry: registry, metrics: metricsA)
-        let (writerB, b) = worker("b", flows: flows, runs: store, registry: registry, metrics: metricsB)
+        // A 1 s lease renewed every 100 ms: ten renewals of margin, so a machine loaded by the
+        // rest of the suite (which starved a 300 ms lease in CI) cannot make a renewal late.
+        let (writerA, a) = worker("a", flows: flows, runs: store, registry: registry, metrics: metricsA, renewal: .milliseconds(100), lease: .seconds(1))
+        let (writerB, b) = worker("b", flows: flows, runs: store, registry: registry, metrics: metricsB, renewal: .milliseconds(100), lease: .seconds(1))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await writerA.run() }
             group.addTask { await a.run() }
@@ -179,8 +181,8 @@ struct ExecutorLeaseTests {
             try await waitUntil { slow.starts == 1 }
             group.addTask { await writerB.run() }
             group.addTask { await b.run() }
-            // Four leases long: without renewal, b would take the run over and end it ambiguous.
-            try await Task.sleep(for: .milliseconds(1_200))
+            // More than three leases long: without renewal, b would take the run over and end it ambiguous.
+            try await Task.sleep(for: .milliseconds(3_500))
             slow.release()
             try await waitUntil { await store.run(id: "run_1", workspaceID: "ws_1")?.status == .succeeded }
             #expect(slow.starts == 1)
@@ -247,8 +249,12 @@ struct ExecutorLeaseTests {
         let registry = NodeRegistry([email])
         let (metricsA, metricsB) = (TestMetrics(), TestMetrics())
         // While a's checkpoint is stuck so are its renewals; b only takes over (it claims nothing).
-        let (writerA, a) = worker("a", flows: flows, runs: storeA, registry: registry, metrics: metricsA)
-        let (writerB, b) = worker("b", flows: flows, runs: PausableRunStore(base, claims: false), registry: registry, metrics: metricsB)
+        // A 1 s lease: the second execution keeps its lease however loaded the machine is, so the
+        // one refused write is the stale execution's (a 300 ms lease was lost once more in CI).
+        let (writerA, a) = worker("a", flows: flows, runs: storeA, registry: registry, metrics: metricsA, renewal: .milliseconds(100), lease: .seconds(1))
+        let (writerB, b) = worker(
+            "b", flows: flows, runs: PausableRunStore(base, claims: false), registry: registry, metrics: metricsB, renewal: .milliseconds(100),
+            lease: .seconds(1))
         storeA.holdFirstCheckedWrite(of: "run_1")
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await writerA.run() }

@@ -139,28 +139,36 @@ class Posthorn:
 
 
 class Serve:
-    def __init__(self, binary: str, work: Path, providers_file: str, port: int) -> None:
+    """One `posthorn serve` with the providers file, on loopback, logging at trace into files; on
+    PostgreSQL (`database`) with a shared key file for oauth_instances.py."""
+
+    def __init__(self, binary: str, work: Path, providers_file: str, port: int, *, name: str = "serve",
+                 database: str | None = None, key_file: Path | None = None, metrics_port: int = 0) -> None:
         self.port = port
+        self.metrics_port = metrics_port
         self.base = f"http://{LOOPBACK}:{port}"
-        self.data_dir = work / "data"
-        self.stdout_path = work / "serve.stdout"
-        self.stderr_path = work / "serve.stderr"
+        self.data_dir = work / ("data" if name == "serve" else f"data-{name}")
+        self.stdout_path = work / f"{name}.stdout"
+        self.stderr_path = work / f"{name}.stderr"
         env = {k: v for k, v in os.environ.items() if not k.startswith("POSTHORN_")}
         env["POSTHORN_OAUTH_PROVIDERS"] = providers_file
+        if key_file is not None:
+            env["POSTHORN_MASTER_KEY_FILE"] = str(key_file)
+        arguments = [binary, "serve", "--data-dir", str(self.data_dir), "--host", LOOPBACK, "--port", str(port),
+                     "--public-url", self.base, "--allow-private-egress", f"{LOOPBACK}/32", "--log-level", "trace",
+                     "--metrics-port", str(metrics_port)]
+        if database is not None:
+            arguments += ["--database", database]
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
-            self.process = subprocess.Popen(
-                [binary, "serve", "--data-dir", str(self.data_dir), "--host", LOOPBACK, "--port", str(port),
-                 "--public-url", self.base, "--allow-private-egress", f"{LOOPBACK}/32", "--log-level", "trace",
-                 "--metrics-port", "0"],
-                stdout=out, stderr=err, env=env)
+            self.process = subprocess.Popen(arguments, stdout=out, stderr=err, env=env)
 
-    def wait_ready(self, timeout: float = 60) -> bool:
+    def wait_ready(self, timeout: float = 60, path: str = "/healthz") -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 return False
             try:
-                if requests.get(self.base + "/healthz", timeout=2).status_code == 200:
+                if requests.get(self.base + path, timeout=2).status_code == 200:
                     return True
             except requests.RequestException:
                 pass

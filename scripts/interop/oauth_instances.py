@@ -47,7 +47,6 @@ import os
 import re
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -57,7 +56,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from oauth_e2e import OWNER, Answer, Posthorn, leaks  # noqa: E402
+from oauth_e2e import OWNER, Answer, Posthorn, Serve, leaks  # noqa: E402
 from oauth_fixture import LOOPBACK, OAuthFixture, free_port  # noqa: E402
 from postgres_serve import Cluster  # noqa: E402
 from server_curl import Checks  # noqa: E402
@@ -73,50 +72,18 @@ BURST_EVERY = 0.5
 FINAL = {"succeeded", "failed", "ambiguous", "cancelled"}
 
 
-class Instance:
+class Instance(Serve):
     """One `posthorn serve` on the shared database."""
 
     def __init__(self, n: int, binary: str, work: Path, database: str, providers_file: str, port: int,
                  key_file: Path | None) -> None:
+        super().__init__(binary, work, providers_file, port, name=f"instance{n}", database=database, key_file=key_file,
+                         metrics_port=free_port())
         self.n = n
-        self.port = port
-        self.metrics_port = free_port()
-        self.base = f"http://{LOOPBACK}:{port}"
-        self.data_dir = work / f"data{n}"
-        self.stdout_path = work / f"instance{n}.stdout"
-        self.stderr_path = work / f"instance{n}.stderr"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("POSTHORN_")}
-        env["POSTHORN_OAUTH_PROVIDERS"] = providers_file
-        if key_file is not None:
-            env["POSTHORN_MASTER_KEY_FILE"] = str(key_file)
-        with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
-            self.process = subprocess.Popen(
-                [binary, "serve", "--data-dir", str(self.data_dir), "--database", database, "--host", LOOPBACK,
-                 "--port", str(port), "--public-url", self.base, "--allow-private-egress", f"{LOOPBACK}/32",
-                 "--log-level", "trace", "--metrics-port", str(self.metrics_port)],
-                stdout=out, stderr=err, env=env)
         self.api = Posthorn(self.base)
 
-    def wait_ready(self, timeout: float = 90) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                return False
-            try:
-                if requests.get(self.base + "/readyz", timeout=2).status_code == 200:
-                    return True
-            except requests.RequestException:
-                pass
-            time.sleep(0.05)
-        return False
-
-    def banner(self, pattern: str, timeout: float = 10) -> re.Match | None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if match := re.search(pattern, self.stdout_path.read_text(errors="replace")):
-                return match
-            time.sleep(0.05)
-        return None
+    def wait_ready(self, timeout: float = 90, path: str = "/readyz") -> bool:
+        return super().wait_ready(timeout, path)
 
     def refreshes(self) -> dict[str, float]:
         """posthorn_oauth_refreshes_total by outcome ({} when /metrics does not answer)."""
@@ -129,22 +96,6 @@ class Instance:
             if match := re.match(r'posthorn_oauth_refreshes_total\{[^}]*outcome="([a-z]+)"[^}]*\}\s+(\S+)', line):
                 found[match.group(1)] = found.get(match.group(1), 0) + float(match.group(2))
         return found
-
-    def stop(self) -> int | None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-            return None
-
-    def tail(self, lines: int = 12) -> str:
-        try:
-            return "\n".join(self.stderr_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
 
 
 class OAuthInstances:

@@ -5,10 +5,6 @@ public import Workspaces
 import Secrets
 
 extension SendSMTPEmailNode {
-    /// The hint on an OAuth credential's EAUTH: the App Password advice does not apply to it.
-    static let oauthAuthenticationHint =
-        "The provider's SMTP server refused the access token. Check that the mailbox may send over SMTP (Microsoft 365: SMTP AUTH enabled for it), or reconnect this credential."
-
     /// An OAuth credential's current access token; `EAUTH` with the hint "Reconnect this
     /// credential" when its sign-in was refused, `ECREDENTIAL` when this server cannot refresh it.
     func accessToken(for credential: SMTPCredential) async throws(NodeError) -> Secret {
@@ -42,7 +38,7 @@ extension SendSMTPEmailNode {
     static func nodeError(_ error: SMTPError, oauth: Bool) -> NodeError {
         var failure = nodeError(error)
         if oauth, error.code == .auth, case .object(var details)? = failure.details {
-            details["hint"] = .string(oauthAuthenticationHint)
+            details["hint"] = .string(OAuthTokenError.tokenRefusedHint)
             failure.details = .object(details)
         }
         return failure

@@ -17,6 +17,11 @@ public enum OAuthTokenError: Error, Sendable, Hashable, CustomStringConvertible 
     /// and on the tile.
     public static let reconnectHint = "Reconnect this credential"
 
+    /// The hint when the SMTP server refuses a fresh access token (the App Password advice of a
+    /// password credential's EAUTH does not apply).
+    public static let tokenRefusedHint =
+        "The provider's SMTP server refused the access token. Check that the mailbox may send over SMTP (Microsoft 365: SMTP AUTH enabled for it), or reconnect this credential."
+
     public var description: String {
         switch self {
         case .needsReconnect(let provider):

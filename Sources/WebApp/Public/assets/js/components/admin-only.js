@@ -1,9 +1,10 @@
-// What a member sees on a page that only admins can use.
+// What a person sees on a page whose role they do not have: a member on an admins' page, or anyone
+// but the instance owner on the owner's.
 
 import { h } from "../dom.js";
 import { icon } from "../icons.js";
 
-export function adminOnly(what) {
+export function restricted(title, text) {
   return h(
     "div",
     { class: "tile" },
@@ -11,8 +12,15 @@ export function adminOnly(what) {
       "div",
       { class: "empty" },
       h("span", { class: "empty__icon" }, icon("lock", { className: "icon--lg" })),
-      h("h2", { class: "empty__title" }, "Only admins can see this page"),
-      h("p", { class: "empty__text" }, `${what} are managed by the admins of this workspace. Ask one of them, or switch to a workspace you administer in the menu at the bottom left.`),
+      h("h2", { class: "empty__title" }, title),
+      h("p", { class: "empty__text" }, text),
     ),
+  );
+}
+
+export function adminOnly(what) {
+  return restricted(
+    "Only admins can see this page",
+    `${what} are managed by the admins of this workspace. Ask one of them, or switch to a workspace you administer in the menu at the bottom left.`,
   );
 }

@@ -6,6 +6,7 @@
 // server's environment or providers file is shown read-only.
 
 import { api } from "../api.js";
+import { restricted } from "../components/admin-only.js";
 import { badge } from "../components/badge.js";
 import { copyable } from "../components/copy.js";
 import { confirmDialog } from "../components/dialog.js";
@@ -231,16 +232,9 @@ function redirectCard(redirectURI) {
 }
 
 function ownerOnly() {
-  return h(
-    "div",
-    { class: "tile" },
-    h(
-      "div",
-      { class: "empty" },
-      h("span", { class: "empty__icon" }, icon("lock", { className: "icon--lg" })),
-      h("h2", { class: "empty__title" }, "Only the instance owner can see this page"),
-      h("p", { class: "empty__text" }, "Sign-in providers apply to every workspace on this server, so only the person who set Posthorn up manages them. Ask them to set up Google or Microsoft."),
-    ),
+  return restricted(
+    "Only the instance owner can see this page",
+    "Sign-in providers apply to every workspace on this server, so only the person who set Posthorn up manages them. Ask them to set up Google or Microsoft.",
   );
 }
 
