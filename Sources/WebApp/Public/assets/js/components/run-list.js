@@ -78,11 +78,12 @@ export function createRunList({ flowId, flowName, hrefFor, onOpen, onLoad, pageS
   filter.addEventListener("change", () => load());
 
   // Scrolling anywhere (the window, or the studio's own column) may move the viewport over the list.
-  // While it flies (more than a page a frame, twice in a row: End's smooth scroll, a drag of the
-  // scroll bar) the rows it passes are not asked for; the frame after it slows down asks for the
-  // rows where it is. A single jump asks at once.
+  // While it flies (more than a page in a frame: End's smooth scroll, a drag of the scroll bar, a
+  // single jump) the rows it passes are not asked for; the first frame that moves less asks for
+  // the rows where it is — a frame after a single jump. Judged one frame at a time, not two in a
+  // row: a busy machine draws fewer, longer frames, and the first frame of End's smooth scroll
+  // must not ask for rows the scroll is about to leave (CI saw End walk 5 pages that way).
   let frame = 0;
-  let moved = [0, 0]; // rows the viewport moved in the last two frames
   let frameTop = 0;
   const schedule = () => {
     if (frame) return;
@@ -90,9 +91,9 @@ export function createRunList({ flowId, flowName, hrefFor, onOpen, onLoad, pageS
       frame = 0;
       if (!list.isConnected || !ready || !total) return;
       const geo = place();
-      moved = [moved[1], Math.abs(geo.top - frameTop)];
+      const moved = Math.abs(geo.top - frameTop);
       frameTop = geo.top;
-      if (moved[0] > page && moved[1] > page) schedule(); // flying: look again next frame
+      if (moved > page) schedule(); // flying: look again next frame
       else want(geo);
     });
   };
