@@ -174,13 +174,15 @@ def still_open(sock: socket.socket) -> bool:
 class Server:
     """`posthorn serve` on a data directory and a fresh loopback port, started and awaited."""
 
-    def __init__(self, binary: str, data_dir: Path, log_path: Path, flags: list[str], registry: list[Server]) -> None:
+    def __init__(self, binary: str, data_dir: Path, log_path: Path, flags: list[str], registry: list[Server],
+                 environment: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.base = f"http://{LOOPBACK}:{self.port}"
         self.log_path = log_path
         self.banner: list[str] = []
         env = {k: v for k, v in os.environ.items() if not k.startswith("POSTHORN_") and k != "SWIFT_BACKTRACE"}
         env["POSTHORN_ADMIN_TOKEN"] = ADMIN
+        env.update(environment or {})
         with open(log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [binary, "serve", "--data-dir", str(data_dir), "--host", LOOPBACK, "--port", str(self.port),

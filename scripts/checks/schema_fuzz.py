@@ -114,7 +114,20 @@ OWNER_EMAIL = "owner@people.schema-fuzz.example"
 EXEMPT_FROM_2XX = {
     "POST /api/v1/setup": "it succeeds once per instance, and the set-up spent it to make the owner every "
                           "account-bound operation needs; the set-up checked that 201 against the document",
+    "POST /api/v1/credentials/oauth/complete": "a 2xx needs the state of a sign-in this very session started and a "
+                                               "code a provider issued for it; scripts/interop/oauth_e2e.py and "
+                                               "oauth_browser.py complete real sign-ins against the fake provider "
+                                               "(201 with the credential, 200 when connected again)",
 }
+
+# An OAuth provider for `POST /api/v1/credentials/oauth/start` to answer 200 with its authorization
+# URL (the sign-in itself needs no provider until the callback): Google replaced by loopback
+# endpoints nothing listens on, in the namespace with only loopback anyway.
+OAUTH_PROVIDERS = [{
+    "id": "google", "name": "Google", "authorizeURL": "http://127.0.0.1:9/authorize", "tokenURL": "http://127.0.0.1:9/token",
+    "scopes": ["openid", "email", "https://mail.google.com/"], "clientId": "schema-fuzz-client",
+    "clientSecret": "schema-fuzz-client-secret", "smtpHost": "smtp.example.com", "smtpPort": 587, "security": "starttls",
+}]
 
 # Operations schemathesis does not send, with the reason, and what checks them instead.
 NOT_FUZZED = {
@@ -469,12 +482,15 @@ def find_run_report(report_dir: Path) -> dict | None:
 def fuzz(binary: str, work: Path, checks: Checks, started: float, budget: float, servers: list[Server]) -> None:
     if not isolate(checks):
         return
+    providers = work / "oauth-providers.json"
+    providers.write_text(json.dumps(OAUTH_PROVIDERS))
+    oauth = {"POSTHORN_OAUTH_PROVIDERS": str(providers)}
     try:
-        server = Server(binary, work / "data", work / "server.log", DNS_FLAGS, servers)
+        server = Server(binary, work / "data", work / "server.log", DNS_FLAGS, servers, oauth)
     except RuntimeError as error:  # the binary may be being rebuilt: wait and try once more
         print(f"     server start failed ({error}); retrying in 30 s")
         time.sleep(30)
-        server = Server(binary, work / "data-retry", work / "server.log", DNS_FLAGS, servers)
+        server = Server(binary, work / "data-retry", work / "server.log", DNS_FLAGS, servers, oauth)
     token = server.workspace_token()
     setup = set_up(server, token)
     status, document, document_text = call(server.base, "GET", "/api/v1/openapi.json")

@@ -27,6 +27,8 @@ What it adds to schemathesis:
         12 (0.5 to 1 s in a debug build on 2 cores): one per DELETE would spend the run on it;
       * `POST /api/v1/invites/accept` (`[{}, {sessionCookie}]`): every third case signed in as the
         owner (with Posthorn's own `Origin`), the others anonymous (a new account);
+      * the session-only OAuth sign-in (`POST /api/v1/credentials/oauth/start`, `…/complete`): the
+        owner's cookie, one case in 8 the member's, one the owner's without `Origin`;
       * every other `/api/v1` operation (bearer or cookie): the admin token for createWorkspace,
         the workspace token elsewhere, except that of every 16 cases two go with the owner's
         cookie, one with the `member`'s cookie (role-based 403s) and one with the owner's cookie
@@ -248,6 +250,9 @@ def _security_kinds() -> dict[str, set[str]]:
 
 SECURITY = _security_kinds()
 EITHER = {label for label, kinds in SECURITY.items() if {"bearerAuth", "sessionCookie"} <= kinds}
+# Session only (signing in with an OAuth provider): the owner's cookie, and now and then the
+# member's (403 admin_required) or the owner's without `Origin` (403 csrf_refused).
+SESSION_ONLY = {label for label, kinds in SECURITY.items() if kinds == {"sessionCookie"}} - {WHO_AM_I, SIGN_OUT}
 
 
 def _seed_secrets() -> None:
@@ -392,6 +397,13 @@ class PosthornAuth:
             return ("cookie", "fresh")
         if label == ACCEPT:
             return ("cookie", "owner") if _next(f"auth {label}") % 3 == 2 else None
+        if label in SESSION_ONLY:
+            turn = _next(f"auth {label}") % 8
+            if turn == 3:
+                return ("cookie", "member")
+            if turn == 7:
+                return ("cookie", "owner without Origin")
+            return ("cookie", "owner")
         if label in EITHER:
             turn = _next(f"auth {label}") % 16
             if turn in (3, 11):
