@@ -403,7 +403,7 @@ class OAuthCheck(wb.WebAppCheck):
         a.get("/settings/credentials")
         a.wait_credentials_listed()
         a.button(f"Edit {NAME}", self.row(self.credential_id)).click()
-        dialog = a.wait(a.dialog, "the edit dialog")
+        dialog = a.wait(lambda: (d := a.dialog()) is not None and d.text.strip() != "" and d, "the edit dialog, drawn")
         labels = a.texts("label", dialog)
         forbidden = [label for label in labels if label in ("Server address", "Port", "Username", "Password", "Accept unverified certificates",
                                                            "Minimum security level", "Custom CA certificate")
@@ -601,7 +601,8 @@ class OAuthCheck(wb.WebAppCheck):
         a.wait(lambda: self.provider_status("microsoft") == "Set here", "the page with Microsoft set here")
         remove = self.provider_card("microsoft").find_element(By.CSS_SELECTOR, "[data-testid='oauth-client-remove-microsoft']")
         remove.click()
-        dialog = a.wait(a.dialog, "the confirmation")
+        # Its text once drawn: a dialog still fading in reads as "" to WebDriver (CI saw that once).
+        dialog = a.wait(lambda: (d := a.dialog()) is not None and d.text.strip() != "" and d, "the confirmation, drawn")
         text = dialog.text
         a.button("Remove client", dialog).click()
         a.wait(lambda: a.dialog() is None and self.provider_status("microsoft") == "Not set up", "Microsoft “Not set up” again")
