@@ -84,7 +84,7 @@ struct CredentialRoutes {
 
     /// The OAuth providers' names by id, for credentials that sign in with one.
     private var providerNames: [String: String] {
-        Dictionary((services.oauth?.providers.values).map { $0.map { ($0.id, $0.name) } } ?? [], uniquingKeysWith: { first, _ in first })
+        services.oauth?.providerNames ?? [:]
     }
 
     /// A credential with its latest test and the flows using it.

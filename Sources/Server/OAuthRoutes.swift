@@ -52,8 +52,8 @@ struct OAuthRoutes {
             let (credential, created) = try await oauth.complete(
                 OAuthService.Callback(state: body.state, code: body.code.map(Secret.init), error: body.error),
                 session: session, workspaceID: workspace.id)
-            let names = Dictionary(oauth.providers.values.map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
-            let response = CredentialResponse(credential, usage: CredentialUsage(lastTest: nil, usedBy: []), providerNames: names)
+            let response = CredentialResponse(
+                credential, usage: CredentialUsage(lastTest: nil, usedBy: []), providerNames: oauth.providerNames)
             return EditedResponse(
                 status: created ? .created : .ok, headers: created ? [.location: "/api/v1/credentials/\(credential.id)"] : [:],
                 response: response)

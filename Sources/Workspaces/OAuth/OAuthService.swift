@@ -55,6 +55,11 @@ public final class OAuthService: Sendable {
         self.onRefresh = onRefresh
     }
 
+    /// Every provider's name by id, for showing which one a credential signs in with.
+    public var providerNames: [String: String] {
+        providers.mapValues(\.name)
+    }
+
     /// The provider `id` with its client: the environment's or the file's, else the one the owner
     /// set on the settings page (read at each use, so every instance sees a change at once).
     public func provider(_ id: String) async -> OAuthProvider? {
