@@ -56,6 +56,10 @@ What it adds to schemathesis:
         (re)joins through an invite accepted with their own session cookie (no bcrypt);
       * `POST /api/v1/credentials/test`: every other body naming a `credentialId` names the
         seeded credential (its stored password must not come back);
+      * `POST /api/v1/domains`: every other valid body names a domain and selector of its own
+        (generated bodies repeat a few pairs, and a repeated selector is 409 `selector` taken);
+      * `DELETE /api/v1/domains/{id}`: every other case removes a domain added for it just before
+        (a generated id names nothing, 404);
     and in the stateful phase the ids its links carry are kept (the guards still apply).
   - `Origin` on the anonymous POSTs (setup, sign-in, preview, accept): of every 8 cases one has
     Posthorn's own origin and one another site's (403 `csrf_refused`, never a 2xx).
@@ -200,6 +204,8 @@ PROVIDER_KEYS = {
     "postmark": {"username": "schema-fuzz", "password": "PHfz-postmark-password"},
 }
 DOMAIN_KEY_ID: str = PEOPLE.get("domain_key_id", "")
+CREATE_DOMAIN = "POST /api/v1/domains"
+REMOVE_DOMAIN = "DELETE /api/v1/domains/{id}"
 # Domain operations whose path takes the seeded domain (every other case), so each can answer 2xx.
 DOMAIN_PATHS = {"GET /api/v1/domains/{id}", "POST /api/v1/domains/{id}/check",
                 "POST /api/v1/domains/{id}/keys/{keyId}/activate", "DELETE /api/v1/domains/{id}/keys/{keyId}"}
@@ -578,6 +584,24 @@ def _substitute(case: Any, label: str, cookie: str | None) -> str | None:
             params["keyId"] = DOMAIN_KEY_ID
         case.path_parameters = params
         return "the seeded domain"
+    if label == CREATE_DOMAIN and valid_body and not stateful:
+        # Generated bodies repeat a few domain/selector pairs: after the first, each is 409 selector taken.
+        turn = _next(label)
+        if turn % 2:
+            return "generated domain"
+        case.body = {**body, "domain": f"d{turn}-{os.getpid()}.schema-fuzz.example", "selector": f"s{turn}"}
+        return "a new domain"
+    if label == REMOVE_DOMAIN and params is not None and not stateful and not _negative_at(case, "path"):
+        turn = _next(label)
+        if turn % 2:
+            return "generated id"
+        status, made, _ = _http("POST", "/api/v1/domains", {"domain": f"rm{turn}-{os.getpid()}.schema-fuzz.example",
+                                "selector": "rm", "algorithm": "ed25519-sha256"},
+                                purpose="remove a domain: a domain", bearer=WORKSPACE_TOKEN)
+        if status == 201 and isinstance(made, dict) and isinstance(made.get("id"), str):
+            case.path_parameters = {**params, "id": made["id"]}
+            return "a domain of its own, just added"
+        return "generated id (adding a domain failed)"
     if (label in INTAKE_PROVIDER_PATHS and params is not None and not stateful and not _negative_at(case, "path") and CREDENTIAL_ID
             and not (label.startswith("PUT") and _negative_at(case, "body"))):
         turn = _next(label)
