@@ -69,7 +69,7 @@ public final class SMTPConnection: Sendable {
         }
         let eventLoop = eventLoopGroup.next()
         let sessionPromise = eventLoop.makePromise(of: SMTPSessionInfo.self)
-        let machineConfiguration = SMTPClientStateMachine.Configuration(
+        let machineConfiguration = SMTPSessionConfiguration(
             security: configuration.security, clientIdentifier: configuration.clientIdentifier,
             credentials: configuration.credentials)
         let timeouts = configuration.timeouts
@@ -87,7 +87,7 @@ public final class SMTPConnection: Sendable {
                     try sync.addHandler(SMTPChannelHandler(
                         configuration: machineConfiguration, timeouts: timeouts,
                         tlsUpgrade: security == .startTLS ? tls.context.map { ($0, tls.serverHostname) } : nil,
-                        implicitTLS: security == .implicitTLS, sessionPromise: sessionPromise, logger: handlerLogger))
+                        sessionPromise: sessionPromise, logger: handlerLogger))
                 }
             }
         let channel: any Channel

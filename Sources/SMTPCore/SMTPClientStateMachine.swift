@@ -2,575 +2,532 @@ import Secrets
 
 // MARK: - The SMTP client dialogue as a pure state machine
 //
-// Events go in (`replyReceived`, `tlsEstablished`, `connectionClosed`, …), an `Action` comes out,
-// and the driver (a NIO channel handler) only performs it. No I/O, no clocks, no randomness here,
-// so every path is tested as a transcript. The shape follows postgres-nio's
-// ConnectionStateMachine; the protocol follows RFC 5321, 3207 (STARTTLS), 4954 (AUTH),
-// 2920 (PIPELINING), 1870 (SIZE), 6531 (SMTPUTF8) and 3461 (DSN).
+// Events go in (a reply, the TLS handshake done, the body written, a request from the caller, a
+// close, a timeout), an `Action` comes out, and the driver (a NIO channel handler) only performs it.
+// The machine owns everything that decides: the dialogue's state, the requests waiting their turn,
+// which of them rides behind a final dot, and what each one is told when the session ends. No I/O,
+// no clocks, no randomness here, so every path is tested as a transcript. The shape follows
+// postgres-nio's ConnectionStateMachine; the protocol follows RFC 5321, 3207 (STARTTLS), 4954
+// (AUTH), 2920 (PIPELINING), 1870 (SIZE), 6531 (SMTPUTF8) and 3461 (DSN).
 
-/// How the connection is protected (the credential's "Security" choice).
-public enum SMTPSecurity: String, Sendable, Hashable, CaseIterable {
-    /// TLS from the first byte (port 465).
-    case implicitTLS = "implicit-tls"
-    /// Plain TCP upgraded with STARTTLS, which is required: a server that does not offer it, or
-    /// refuses it, fails the connection before any credential or message is sent (port 587).
-    case startTLS = "starttls"
-    /// No encryption at all; only when explicitly chosen, for legacy relays.
-    case plaintext
-}
+/// What the session needs to know up front.
+public struct SMTPSessionConfiguration: Sendable {
+    public var security: SMTPSecurity
+    /// The EHLO/HELO name.
+    public var clientIdentifier: String
+    public var credentials: SMTPCredentials?
 
-/// What one message transaction needs from the envelope.
-public struct SMTPTransaction: Sendable, Hashable {
-    /// The reverse path.
-    public var mailFrom: String
-    /// The recipients, each sent as one `RCPT TO`.
-    public var recipients: [String]
-    /// The message size in octets, declared with `SIZE=` and checked against the server's limit.
-    public var size: Int?
-    /// Whether an address needs SMTPUTF8 (the message then also carries UTF-8 headers).
-    public var requiresSMTPUTF8: Bool
-    /// Delivery status notification request (RFC 3461), used when the server offers DSN.
-    public var dsn: DSNRequest?
-
-    /// Creates a transaction.
-    public init(mailFrom: String, recipients: [String], size: Int? = nil, requiresSMTPUTF8: Bool = false, dsn: DSNRequest? = nil) {
-        self.mailFrom = mailFrom
-        self.recipients = recipients
-        self.size = size
-        self.requiresSMTPUTF8 = requiresSMTPUTF8
-        self.dsn = dsn
+    /// Creates a configuration.
+    public init(security: SMTPSecurity, clientIdentifier: String, credentials: SMTPCredentials?) {
+        self.security = security
+        self.clientIdentifier = clientIdentifier
+        self.credentials = credentials
     }
 }
 
-/// RFC 3461 parameters.
-public struct DSNRequest: Sendable, Hashable {
-    /// `NOTIFY=` values: `SUCCESS`, `FAILURE`, `DELAY`, or `NEVER` alone.
-    public var notify: [String]
-    /// `RET=FULL` or `RET=HDRS`.
-    public var returnFullMessage: Bool
-    /// `ENVID=`, xtext-encoded by the caller; usually the Message-ID.
-    public var envelopeID: String?
-
-    /// Creates a request.
-    public init(notify: [String] = ["FAILURE"], returnFullMessage: Bool = false, envelopeID: String? = nil) {
-        self.notify = notify
-        self.returnFullMessage = returnFullMessage
-        self.envelopeID = envelopeID
-    }
+/// How one request to a session ended.
+public enum SMTPRequestResult: Sendable {
+    /// The session opened (greeted, TLS as required, authenticated).
+    case opened(SMTPCapabilities)
+    /// The message was accepted.
+    case delivered(SMTPTransactionOutcome)
+    /// The idle session answered NOOP.
+    case alive
+    /// The session said goodbye (or was already gone).
+    case quit
+    /// The request failed; the error says whether the session survived it.
+    case failed(SMTPError)
 }
 
-/// The server's verdict on one transaction.
-public struct SMTPTransactionOutcome: Sendable, Hashable {
-    /// Recipients the server accepted.
-    public var accepted: [String]
-    /// Recipients the server refused, with its replies.
-    public var rejected: [RecipientRejection]
-    /// The reply to the final dot.
-    public var response: SMTPReply
-
-    /// Creates an outcome.
-    public init(accepted: [String], rejected: [RecipientRejection], response: SMTPReply) {
-        self.accepted = accepted
-        self.rejected = rejected
-        self.response = response
-    }
-}
-
-/// Which timeout guards the reply the client now waits for (RFC 5321 section 4.5.3.2).
-public enum SMTPWaitPhase: Sendable, Hashable {
-    case greeting
-    case command
-    case dataInitiation
-    case finalReply
-}
-
-public struct SMTPClientStateMachine: Sendable {
-    /// What the session needs to know up front.
-    public struct Configuration: Sendable {
-        public var security: SMTPSecurity
-        /// The EHLO/HELO name.
-        public var clientIdentifier: String
-        public var credentials: SMTPCredentials?
-
-        public init(security: SMTPSecurity, clientIdentifier: String, credentials: SMTPCredentials?) {
-            self.security = security
-            self.clientIdentifier = clientIdentifier
-            self.credentials = credentials
-        }
+/// The client side of one SMTP session. `Request` is the driver's handle for one request (its
+/// promise, its message): the machine keeps it while the request waits or runs and hands it back
+/// in the action that ends it.
+public struct SMTPClientStateMachine<Request> {
+    /// A request and how it ended.
+    public struct Completion {
+        public var request: Request
+        public var result: SMTPRequestResult
     }
 
-    /// What the driver must do next.
-    public enum Action: Sendable {
+    /// What the driver must do next. After performing any action, the driver arms the timeout of
+    /// ``waitPhase`` (or none).
+    public enum Action {
         /// Nothing; wait for the next event.
         case wait
-        /// Write these commands in one flush, then wait for replies under `phase`'s timeout.
-        case send([SMTPCommand], phase: SMTPWaitPhase)
-        /// The server said 220 to STARTTLS: fail if any byte is already buffered, else start the
-        /// TLS handshake and report ``SMTPClientStateMachine/tlsEstablished()``.
+        /// Write these commands in one flush. `starting` is the request whose envelope they begin
+        /// (for its timings).
+        case send([SMTPCommand], starting: Request?)
+        /// The server said 220 to STARTTLS and nothing followed it: start the TLS handshake and
+        /// report ``tlsEstablished()``.
         case startTLS
-        /// The session is open (greeted, TLS as required, authenticated): ready for a transaction.
-        case sessionReady(SMTPCapabilities)
-        /// Stream the message, dot-stuffed, then the terminator; report ``bodyWritten()``.
-        case writeBody
-        /// The transaction ended; the session is ready for the next one (or, when a transaction was
-        /// chained behind it, now carries that one: its replies come next).
-        case transactionCompleted(SMTPTransactionOutcome)
-        /// The transaction failed; the session stays usable once the commands (RSET) are answered.
-        case transactionFailed(SMTPError, then: [SMTPCommand])
-        /// The session failed. Write QUIT first when `sendQuit`, then close the connection.
-        case fail(SMTPError, sendQuit: Bool)
-        /// The session failed while a transaction was chained behind the one awaiting its final
-        /// reply: the first gets `current` (usually ambiguous: its dot was sent), the chained one
-        /// `chained` (transient: its data was never sent). Then close the connection.
-        case failChained(current: SMTPError, chained: SMTPError)
-        /// Close the connection (after QUIT's reply, or a close we asked for).
-        case close
+        /// Stream this request's message, dot-stuffed, then report ``bodyWritten()``.
+        case writeBody(Request)
+        /// Write the terminator and, in the same write, these commands (the next message's envelope,
+        /// chained behind the dot as RFC 2920 section 3.1 allows).
+        case endBody(then: [SMTPCommand], starting: Request?)
+        /// Tell these requests how they ended, then write the commands (RSET, the next request's
+        /// first commands), if any.
+        case complete([Completion], then: [SMTPCommand], starting: Request?)
+        /// The session is over: tell these requests, write QUIT first when `sendQuit`, and close.
+        case close([Completion], sendQuit: Bool)
     }
 
-    private enum AuthStep: Sendable {
-        case awaitingFinal
-        case plainAwaitingChallenge
-        case loginAwaitingUsernamePrompt
-        case loginAwaitingPasswordPrompt
-        case cramAwaitingChallenge
-        case xoauth2AwaitingFinalAfterError
-    }
-
-    private struct Envelope: Sendable {
+    private struct Envelope {
         var transaction: SMTPTransaction
+        let request: Request
         var pipelined: Bool
-        /// Replies still expected, in order: MAIL, each RCPT, DATA.
-        var nextReply: Int = 0
+        /// Replies received so far: MAIL, each RCPT, DATA.
+        var replies = 0
         var mailReply: SMTPReply?
         var accepted: [String] = []
         var rejected: [RecipientRejection] = []
-
-        var recipientCount: Int { transaction.recipients.count }
     }
 
-    private enum State: Sendable {
-        case awaitingGreeting
-        case ehlo(tlsActive: Bool)
-        case helo(tlsActive: Bool)
+    /// A request waiting its turn.
+    private enum Queued {
+        case send(SMTPTransaction, Request)
+        case liveness(Request)
+        case quit(Request)
+    }
+
+    private enum State {
+        case greeting
+        case ehlo
+        case helo
         case startTLS
         case tlsHandshake
-        case authenticating(AuthStep, mechanism: SASLMechanism, capabilities: SMTPCapabilities, tlsActive: Bool)
-        case ready(SMTPCapabilities, tlsActive: Bool)
-        case envelope(Envelope, SMTPCapabilities, tlsActive: Bool)
-        case abortingData(Envelope, SMTPError, SMTPCapabilities, tlsActive: Bool)
-        case writingBody(Envelope, SMTPCapabilities, tlsActive: Bool)
-        case awaitingFinalReply(Envelope, SMTPCapabilities, tlsActive: Bool)
-        /// RFC 2920 section 3.1 chaining: the next transaction's MAIL, RCPTs and DATA were sent
-        /// right after this one's final dot; its replies follow the final reply.
-        case awaitingFinalReplyThenEnvelope(Envelope, next: Envelope, SMTPCapabilities, tlsActive: Bool)
-        case resetting(SMTPCapabilities, tlsActive: Bool)
-        case checkingLiveness(SMTPCapabilities, tlsActive: Bool)
-        case quitting
-        case closed
+        case authenticating(SMTPAuthentication)
+        case ready
+        case envelope(Envelope)
+        /// The server said 354 after refusing the whole envelope; the empty data is being ended.
+        case abortingData(Envelope, SMTPError)
+        case writingBody(Envelope)
+        /// The dot was sent. `chained`: the next message's MAIL, RCPTs and DATA went out right after
+        /// it (RFC 2920 section 3.1); their replies follow the final reply.
+        case finalReply(Envelope, chained: Envelope?)
+        /// RSET after a refused transaction; the refusal is reported once the session is clean again,
+        /// so the caller gets a reusable session back.
+        case resetting(Completion)
+        case checkingLiveness(Request)
+        case quitting(Request)
+        case closed(SMTPError)
     }
 
-    private var state: State = .awaitingGreeting
-    private let configuration: Configuration
+    private var state: State = .greeting
+    private var opening: Request?
+    private var queue: [Queued] = []
+    /// Whether TLS protects the session (from the first byte, or since STARTTLS).
+    private var tlsActive: Bool
+    /// What the server announced in its last EHLO.
+    private var capabilities = SMTPCapabilities()
+    private let configuration: SMTPSessionConfiguration
     private let scrubber: SecretScrubber
 
-    /// A machine for a new connection, before the greeting. With implicit TLS the driver
-    /// completes the TLS handshake before feeding the greeting.
-    public init(configuration: Configuration) {
+    /// A machine for a new connection, before the greeting. `opening` is told when the session is
+    /// open or failed. With implicit TLS the driver completes the handshake before feeding replies.
+    public init(configuration: SMTPSessionConfiguration, opening: Request) {
         self.configuration = configuration
+        self.opening = opening
+        self.tlsActive = configuration.security == .implicitTLS
         self.scrubber = SecretScrubber(credentials: configuration.credentials)
     }
 
-    /// The phase the first wait (for the greeting) runs under.
-    public var initialPhase: SMTPWaitPhase { .greeting }
-
-    /// Whether the session is idle and open, so a pool may lend it out.
+    /// Whether the session is open, idle, and has nothing queued, so a pool may lend it out.
     public var isReady: Bool {
-        if case .ready = state { return true }
+        if case .ready = state { return queue.isEmpty }
         return false
     }
 
-    /// Whether a transaction may start now although the previous one still awaits its final reply:
-    /// the server offers PIPELINING, the dot was sent, and nothing is chained yet.
-    public var canChainTransaction: Bool {
-        if case .awaitingFinalReply(_, let capabilities, _) = state { return capabilities.pipelining }
-        return false
-    }
-
-    /// The timeout the replies now expected run under, or `nil` when none is expected (idle, closed,
-    /// or the body is being written).
+    /// What the driver now waits for, whose timeout it arms; `nil` when it waits for nothing
+    /// (idle or closed).
     public var waitPhase: SMTPWaitPhase? {
         switch state {
-        case .awaitingGreeting: .greeting
+        case .greeting: .greeting
+        case .tlsHandshake: .tlsHandshake
         case .ehlo, .helo, .startTLS, .authenticating, .resetting, .checkingLiveness, .quitting: .command
-        case .envelope(let envelope, _, _): envelope.pipelined ? .dataInitiation : .command
-        case .abortingData, .awaitingFinalReply, .awaitingFinalReplyThenEnvelope: .finalReply
-        case .tlsHandshake, .ready, .writingBody, .closed: nil
+        case .envelope(let envelope): envelope.pipelined ? .dataInitiation : .command
+        case .writingBody: .dataBlock
+        case .abortingData, .finalReply: .finalReply
+        case .ready, .closed: nil
         }
+    }
+
+    private var isClosed: Bool {
+        if case .closed = state { return true }
+        return false
     }
 
     /// Removes every secret the session knows from text a server sent, before it is logged or
     /// stored (some servers echo what they received).
     public func scrub(_ text: String) -> String { scrubber.scrub(text) }
 
+    // MARK: Requests
+
+    /// The caller wants this message sent. On an idle session its envelope goes out now; behind a
+    /// message under way it waits, and rides behind that message's final dot when the server
+    /// offers PIPELINING. A message the server cannot take (size, SMTPUTF8, no recipients) is
+    /// refused at once and the session is untouched.
+    public mutating func sendRequested(_ transaction: SMTPTransaction, _ request: Request) -> Action {
+        switch state {
+        case .closed(let error):
+            return .complete([Completion(request: request, result: .failed(Self.notSent(error)))], then: [], starting: nil)
+        case .quitting:
+            return .complete([Completion(request: request, result: .failed(Self.closing))], then: [], starting: nil)
+        case .greeting, .ehlo, .helo, .startTLS, .tlsHandshake, .authenticating:
+            queue.append(.send(transaction, request))  // checked once the server's limits are known
+            return .wait
+        case .ready, .envelope, .abortingData, .writingBody, .finalReply, .resetting, .checkingLiveness:
+            if queue.contains(where: { if case .quit = $0 { true } else { false } }) {
+                return .complete([Completion(request: request, result: .failed(Self.closing))], then: [], starting: nil)
+            }
+            if let refusal = refusal(of: transaction) {
+                return .complete([Completion(request: request, result: .failed(refusal))], then: [], starting: nil)
+            }
+            guard case .ready = state else {
+                queue.append(.send(transaction, request))
+                return .wait
+            }
+            let commands = begin(transaction, request)
+            return .send(commands, starting: request)
+        }
+    }
+
+    /// The caller wants an idle session to prove it is alive (before reusing one idle a while).
+    public mutating func livenessRequested(_ request: Request) -> Action {
+        switch state {
+        case .closed(let error):
+            return .complete([Completion(request: request, result: .failed(error))], then: [], starting: nil)
+        case .quitting:
+            return .complete([Completion(request: request, result: .failed(Self.closing))], then: [], starting: nil)
+        case .ready where queue.isEmpty:
+            state = .checkingLiveness(request)
+            return .send([.noop], starting: nil)
+        case .greeting, .ehlo, .helo, .startTLS, .tlsHandshake, .authenticating, .ready, .envelope, .abortingData,
+            .writingBody, .finalReply, .resetting, .checkingLiveness:
+            queue.append(.liveness(request))
+            return .wait
+        }
+    }
+
+    /// The caller wants the session ended politely: QUIT now when idle, after the queued work
+    /// otherwise. Requests made after it are refused.
+    public mutating func quitRequested(_ request: Request) -> Action {
+        switch state {
+        case .closed:
+            return .close([Completion(request: request, result: .quit)], sendQuit: false)
+        case .quitting:
+            return .complete([Completion(request: request, result: .quit)], then: [], starting: nil)
+        case .ready where queue.isEmpty:
+            state = .quitting(request)
+            return .send([.quit], starting: nil)
+        case .greeting, .ehlo, .helo, .startTLS, .tlsHandshake, .authenticating, .ready, .envelope, .abortingData,
+            .writingBody, .finalReply, .resetting, .checkingLiveness:
+            queue.append(.quit(request))
+            return .wait
+        }
+    }
+
     // MARK: Events
 
-    /// A complete reply arrived.
-    public mutating func replyReceived(_ rawReply: SMTPReply) -> Action {
+    /// A complete reply arrived. `unprocessedBytes`: bytes the driver received after it and has not
+    /// decoded yet.
+    public mutating func replyReceived(_ rawReply: SMTPReply, unprocessedBytes: Int) -> Action {
         let reply = scrubber.scrub(rawReply)
-        if reply.code == 421 {
+        if reply.code == 421, !isClosed {
             return serviceClosing(reply)
         }
         switch state {
-        case .awaitingGreeting:
+        case .greeting:
             guard reply.code == 220 else {
-                return failSession(.connection, reply.isTransientFailure ? .transient : .permanent,
-                                   "the server refused the connection", reply: reply, quit: false)
+                return endSession(.connection, reply.isTransientFailure ? .transient : .permanent,
+                                  "the server refused the connection", reply: reply, quit: false)
             }
-            state = .ehlo(tlsActive: configuration.security == .implicitTLS)
-            return .send([.ehlo(configuration.clientIdentifier)], phase: .command)
+            state = .ehlo
+            return .send([.ehlo(configuration.clientIdentifier)], starting: nil)
 
-        case .ehlo(let tlsActive):
+        case .ehlo:
             if reply.isPositiveCompletion {
-                return afterGreeting(SMTPCapabilities(ehloReply: reply), tlsActive: tlsActive)
+                capabilities = SMTPCapabilities(ehloReply: reply)
+                return afterGreeting()
             }
             let heloAllowed = configuration.credentials == nil && (configuration.security != .startTLS || tlsActive)
             if reply.isPermanentFailure && heloAllowed {
-                state = .helo(tlsActive: tlsActive)
-                return .send([.helo(configuration.clientIdentifier)], phase: .command)
+                state = .helo
+                return .send([.helo(configuration.clientIdentifier)], starting: nil)
             }
-            return failSession(.protocol, disposition(of: reply), "the server refused EHLO", reply: reply, quit: true)
+            return endSession(.protocol, disposition(of: reply), "the server refused EHLO", reply: reply, quit: true)
 
-        case .helo(let tlsActive):
+        case .helo:
             guard reply.isPositiveCompletion else {
-                return failSession(.protocol, disposition(of: reply), "the server refused HELO", reply: reply, quit: true)
+                return endSession(.protocol, disposition(of: reply), "the server refused HELO", reply: reply, quit: true)
             }
-            return afterGreeting(SMTPCapabilities(), tlsActive: tlsActive)
+            capabilities = SMTPCapabilities()
+            return afterGreeting()
 
         case .startTLS:
             guard reply.code == 220 else {
-                return failSession(.tls, disposition(of: reply), "the server refused STARTTLS; not continuing without encryption",
-                                   reply: reply, quit: true)
+                return endSession(.tls, disposition(of: reply), "the server refused STARTTLS; not continuing without encryption",
+                                  reply: reply, quit: true)
+            }
+            guard unprocessedBytes == 0 else {
+                // Bytes after the 220 were sent in clear text to be read as if they came over TLS:
+                // a response injection attempt (CVE-2011-0411 family).
+                return endSession(.tls, .permanent, "the server sent data after agreeing to STARTTLS (possible injection)",
+                                  reply: nil, quit: false)
             }
             state = .tlsHandshake
             return .startTLS
 
         case .tlsHandshake:
-            return failSession(.protocol, .permanent, "the server sent data during the TLS upgrade", reply: nil, quit: false)
+            return endSession(.protocol, .permanent, "the server sent data during the TLS upgrade", reply: nil, quit: false)
 
-        case .authenticating(let step, let mechanism, let capabilities, let tlsActive):
-            return authReply(reply, step: step, mechanism: mechanism, capabilities: capabilities, tlsActive: tlsActive)
+        case .authenticating(var authentication):
+            switch authentication.replyReceived(reply) {
+            case .send(let command):
+                state = .authenticating(authentication)
+                return .send([command], starting: nil)
+            case .authenticated:
+                return sessionOpened()
+            case .failed(let message, let reply, let disposition):
+                return endSession(.auth, disposition, message, reply: reply, quit: true)
+            }
 
-        case .ready, .closed:
-            return failSession(.protocol, .transient, "the server sent an unexpected reply", reply: reply, quit: false)
+        case .ready:
+            return endSession(.protocol, .transient, "the server sent an unexpected reply", reply: reply, quit: false)
 
-        case .envelope(var envelope, let capabilities, let tlsActive):
-            return envelopeReply(reply, envelope: &envelope, capabilities: capabilities, tlsActive: tlsActive)
+        case .envelope(var envelope):
+            return envelopeReply(reply, envelope: &envelope)
 
-        case .abortingData(_, let error, let capabilities, let tlsActive):
-            state = .resetting(capabilities, tlsActive: tlsActive)
-            return .transactionFailed(error, then: [.rset])
+        case .abortingData(let envelope, let error):
+            state = .resetting(Completion(request: envelope.request, result: .failed(error)))
+            return .send([.rset], starting: nil)
 
         case .writingBody:
-            return failSession(.protocol, .transient, "the server replied before the message was sent", reply: reply, quit: false)
+            return endSession(.protocol, .transient, "the server replied before the message was sent", reply: reply, quit: false)
 
-        case .awaitingFinalReply(let envelope, let capabilities, let tlsActive):
-            state = .ready(capabilities, tlsActive: tlsActive)
-            return finalReply(reply, envelope: envelope)
-
-        case .awaitingFinalReplyThenEnvelope(let envelope, let next, let capabilities, let tlsActive):
-            // Whatever the verdict, the server is back in its initial state (RFC 5321 section
-            // 4.1.1.4), so the chained MAIL it already read starts a clean transaction.
-            state = .envelope(next, capabilities, tlsActive: tlsActive)
-            return finalReply(reply, envelope: envelope)
-
-        case .resetting(let capabilities, let tlsActive), .checkingLiveness(let capabilities, let tlsActive):
-            guard reply.isPositiveCompletion else {
-                return failSession(.protocol, .transient, "the server refused RSET/NOOP", reply: reply, quit: true)
+        case .finalReply(let envelope, let chained):
+            let verdict = Completion(request: envelope.request, result: finalVerdict(reply, envelope: envelope))
+            if let chained {
+                // Whatever the verdict, the server is back in its initial state (RFC 5321 section
+                // 4.1.1.4), so the chained MAIL it already read starts a clean transaction.
+                state = .envelope(chained)
+                return .complete([verdict], then: [], starting: nil)
             }
-            state = .ready(capabilities, tlsActive: tlsActive)
-            return .sessionReady(capabilities)
+            state = .ready
+            return next(completing: [verdict])
 
-        case .quitting:
-            state = .closed
-            return .close
+        case .resetting(let completion):
+            guard reply.isPositiveCompletion else {
+                return endSession(SMTPError(.protocol, .transient, "the server refused RSET", reply: reply), quit: true,
+                                  reporting: completion)
+            }
+            state = .ready
+            return next(completing: [completion])
+
+        case .checkingLiveness(let request):
+            guard reply.isPositiveCompletion else {
+                return endSession(.protocol, .transient, "the server refused NOOP", reply: reply, quit: true)
+            }
+            state = .ready
+            return next(completing: [Completion(request: request, result: .alive)])
+
+        case .quitting(let request):
+            state = .closed(Self.closing)
+            return .close([Completion(request: request, result: .quit)] + failQueue(Self.closing), sendQuit: false)
+
+        case .closed:
+            return .wait  // replies decoded from the same read after the session failed
         }
     }
 
-    /// The TLS handshake after STARTTLS finished. Everything learnt before it is forgotten
-    /// (RFC 3207 section 4.2) and EHLO is sent again.
+    /// A TLS handshake finished. After STARTTLS, everything learnt before it is forgotten
+    /// (RFC 3207 section 4.2) and EHLO is sent again; with implicit TLS the greeting is next.
     public mutating func tlsEstablished() -> Action {
-        guard case .tlsHandshake = state else { preconditionFailure("TLS established outside a STARTTLS upgrade") }
-        state = .ehlo(tlsActive: true)
-        return .send([.ehlo(configuration.clientIdentifier)], phase: .command)
+        guard case .tlsHandshake = state else { return .wait }
+        tlsActive = true
+        capabilities = SMTPCapabilities()
+        state = .ehlo
+        return .send([.ehlo(configuration.clientIdentifier)], starting: nil)
     }
 
-    /// Bytes were already buffered when the server's 220 to STARTTLS arrived: a response
-    /// injection attempt (CVE-2011-0411 family). Fatal.
-    public mutating func bytesBufferedBeforeTLS() -> Action {
-        failSession(.tls, .permanent, "the server sent data after agreeing to STARTTLS (possible injection)", reply: nil, quit: false)
-    }
-
-    /// Begins a transaction on a ready session, or chains it behind the one awaiting its final
-    /// reply (see ``canChainTransaction``). A refusal before any command is sent
-    /// (`transactionFailed` with no commands) concerns only this transaction.
-    public mutating func startTransaction(_ transaction: SMTPTransaction) -> Action {
-        let capabilities: SMTPCapabilities
-        let tlsActive: Bool
-        var current: Envelope?
-        switch state {
-        case .ready(let readyCapabilities, let readyTLS):
-            capabilities = readyCapabilities
-            tlsActive = readyTLS
-        case .awaitingFinalReply(let envelope, let readyCapabilities, let readyTLS) where readyCapabilities.pipelining:
-            capabilities = readyCapabilities
-            tlsActive = readyTLS
-            current = envelope
-        default:
-            preconditionFailure("a transaction needs a ready session or a chainable one")
-        }
-        if transaction.requiresSMTPUTF8 && !capabilities.smtpUTF8 {
-            return .transactionFailed(SMTPError(
-                .envelope, .permanent,
-                "an address has a non-ASCII local part and the server does not offer SMTPUTF8"), then: [])
-        }
-        if let limit = capabilities.maximumSize, let size = transaction.size, size > limit {
-            return .transactionFailed(SMTPError(
-                .message, .permanent, "the message is \(size) bytes; the server accepts at most \(limit)"), then: [])
-        }
-        guard !transaction.recipients.isEmpty else {
-            return .transactionFailed(SMTPError(.envelope, .permanent, "no recipients"), then: [])
-        }
-        var mailParameters: [String] = []
-        if let size = transaction.size, capabilities.supports("SIZE") { mailParameters.append("SIZE=\(size)") }
-        if transaction.requiresSMTPUTF8 {
-            mailParameters.append("SMTPUTF8")
-            if capabilities.eightBitMIME { mailParameters.append("BODY=8BITMIME") }
-        }
-        var rcptParameters: [String] = []
-        if let dsn = transaction.dsn, capabilities.dsn {
-            mailParameters.append(dsn.returnFullMessage ? "RET=FULL" : "RET=HDRS")
-            if let id = dsn.envelopeID { mailParameters.append("ENVID=\(id)") }
-            rcptParameters.append("NOTIFY=\(dsn.notify.joined(separator: ","))")
-        }
-        let envelope = Envelope(transaction: transaction, pipelined: capabilities.pipelining)
-        let mail = SMTPCommand.mailFrom(transaction.mailFrom, parameters: mailParameters)
-        guard envelope.pipelined else {
-            state = .envelope(envelope, capabilities, tlsActive: tlsActive)
-            return .send([mail], phase: .command)
-        }
-        // RFC 2920: MAIL, every RCPT and DATA in one flight; DATA is the last command of the group.
-        let commands = [mail] + transaction.recipients.map { SMTPCommand.rcptTo($0, parameters: rcptParameters) } + [.data]
-        if let current {
-            state = .awaitingFinalReplyThenEnvelope(current, next: envelope, capabilities, tlsActive: tlsActive)
-            return .send(commands, phase: .finalReply)
-        }
-        state = .envelope(envelope, capabilities, tlsActive: tlsActive)
-        return .send(commands, phase: .dataInitiation)
-    }
-
-    /// The message was written and its terminator is being written: the next reply is the final one.
+    /// The message and its dot-stuffing were written; the terminator is next. The next queued
+    /// message's envelope rides in the same write when the server offers PIPELINING.
     public mutating func bodyWritten() -> Action {
-        guard case .writingBody(let envelope, let capabilities, let tlsActive) = state else {
-            preconditionFailure("body written outside the DATA phase")
+        guard case .writingBody(let envelope) = state else { preconditionFailure("body written outside the DATA phase") }
+        guard capabilities.pipelining, case .send(let transaction, let request) = queue.first else {
+            state = .finalReply(envelope, chained: nil)
+            return .endBody(then: [], starting: nil)
         }
-        state = .awaitingFinalReply(envelope, capabilities, tlsActive: tlsActive)
-        return .wait
+        queue.removeFirst()
+        let chained = Envelope(transaction: transaction, request: request, pipelined: true)
+        state = .finalReply(envelope, chained: chained)
+        return .endBody(then: envelopeCommands(transaction), starting: request)
     }
 
-    /// Asks an idle session to prove it is alive (before reusing a connection idle for a while).
-    public mutating func checkLiveness() -> Action {
-        guard case .ready(let capabilities, let tlsActive) = state else { preconditionFailure("liveness check on a busy session") }
-        state = .checkingLiveness(capabilities, tlsActive: tlsActive)
-        return .send([.noop], phase: .command)
-    }
-
-    /// Ends the session politely.
-    public mutating func quit() -> Action {
-        switch state {
-        case .closed, .quitting:
-            return .wait
-        case .ready:
-            state = .quitting
-            return .send([.quit], phase: .command)
-        default:
-            state = .closed
-            return .close
-        }
+    /// The message could not be read while it was being written: nothing was accepted, and DATA
+    /// cannot be ended cleanly, so the session ends.
+    public mutating func bodyFailed() -> Action {
+        guard case .writingBody(let envelope) = state else { preconditionFailure("body failed outside the DATA phase") }
+        let unreadable = SMTPError(.message, .permanent, "the message could not be read while sending")
+        return endSession(SMTPError(.message, .permanent, "the session ended while sending"), quit: false,
+                          reporting: Completion(request: envelope.request, result: .failed(unreadable)))
     }
 
     /// The connection closed (by the server, the network or us).
     public mutating func connectionClosed() -> Action {
-        let previous = state
-        state = .closed
-        switch previous {
-        case .quitting, .closed:
-            return .wait
-        case .awaitingFinalReply:
-            return .fail(Self.closedAfterDot, sendQuit: false)
-        case .awaitingFinalReplyThenEnvelope:
-            return .failChained(current: Self.closedAfterDot, chained: Self.notSent(SMTPError(.connection, .transient, "the server closed the connection")))
-        default:
-            return .fail(SMTPError(.connection, .transient, "the server closed the connection"), sendQuit: false)
-        }
+        endSession(SMTPError(.connection, .transient, "the server closed the connection"), quit: false, atDot: Self.closedAfterDot)
     }
 
     /// The timeout of the current wait expired.
     public mutating func timedOut() -> Action {
-        let previous = state
-        state = .closed
-        switch previous {
-        case .awaitingFinalReply:
-            return .fail(Self.finalReplyTimedOut, sendQuit: false)
-        case .awaitingFinalReplyThenEnvelope:
-            return .failChained(current: Self.finalReplyTimedOut, chained: Self.notSent(SMTPError(.timeout, .transient, "the server did not answer in time")))
-        case .quitting, .closed:
-            return .close
-        default:
-            return .fail(SMTPError(.timeout, .transient, "the server did not answer in time"), sendQuit: false)
-        }
+        endSession(SMTPError(.timeout, .transient, "the server did not answer in time"), quit: false, atDot: Self.finalReplyTimedOut)
     }
 
-    /// A transport error (TCP, TLS) from the driver; it already classified it.
+    /// A transport error (TCP, TLS, an undecodable reply); the driver already classified it.
     public mutating func errorCaught(_ error: SMTPError) -> Action {
-        let previous = state
-        state = .closed
-        switch previous {
-        case .awaitingFinalReply where error.disposition == .transient:
-            var ambiguous = error
-            ambiguous.disposition = .ambiguous
-            return .fail(ambiguous, sendQuit: false)
-        case .awaitingFinalReplyThenEnvelope:
-            var current = error
-            if current.disposition == .transient { current.disposition = .ambiguous }
-            return .failChained(current: current, chained: Self.notSent(error))
-        default:
-            return .fail(error, sendQuit: false)
-        }
+        var atDot = error
+        if atDot.disposition == .transient { atDot.disposition = .ambiguous }
+        return endSession(error, quit: false, atDot: atDot)
     }
 
-    // MARK: Handshake
+    // MARK: Opening
 
-    private mutating func afterGreeting(_ capabilities: SMTPCapabilities, tlsActive: Bool) -> Action {
+    private mutating func afterGreeting() -> Action {
         if configuration.security == .startTLS && !tlsActive {
             guard capabilities.startTLS else {
-                return failSession(.tls, .permanent, "the server does not offer STARTTLS; not continuing without encryption",
-                                   reply: nil, quit: true)
+                return endSession(.tls, .permanent, "the server does not offer STARTTLS; not continuing without encryption",
+                                  reply: nil, quit: true)
             }
             state = .startTLS
-            return .send([.startTLS], phase: .command)
+            return .send([.startTLS], starting: nil)
         }
-        guard let credentials = configuration.credentials else {
-            state = .ready(capabilities, tlsActive: tlsActive)
-            return .sessionReady(capabilities)
-        }
-        guard let mechanism = SASLMechanism.preferred(for: credentials, offered: capabilities.authMechanisms) else {
+        guard let credentials = configuration.credentials else { return sessionOpened() }
+        guard let (authentication, command) = SMTPAuthentication.start(credentials: credentials, offered: capabilities.authMechanisms) else {
             let offered = capabilities.authMechanisms.sorted().joined(separator: ", ")
-            return failSession(.auth, .permanent,
-                               offered.isEmpty ? "the server offers no authentication, but credentials are set"
-                                   : "the server offers no supported authentication mechanism (offered: \(offered))",
-                               reply: nil, quit: true)
+            return endSession(.auth, .permanent,
+                              offered.isEmpty ? "the server offers no authentication, but credentials are set"
+                                  : "the server offers no supported authentication mechanism (offered: \(offered))",
+                              reply: nil, quit: true)
         }
-        let command: SMTPCommand
-        let step: AuthStep
-        switch (mechanism, credentials) {
-        case (.plain, .password(let username, let password)):
-            command = .auth(mechanism: "PLAIN", initialResponse: SASLPayload.plain(username: username, password: password))
-            step = .plainAwaitingChallenge
-        case (.login, .password):
-            command = .auth(mechanism: "LOGIN", initialResponse: nil)
-            step = .loginAwaitingUsernamePrompt
-        case (.cramMD5, .password):
-            command = .auth(mechanism: "CRAM-MD5", initialResponse: nil)
-            step = .cramAwaitingChallenge
-        case (.xoauth2, .oauth2(let username, let token)):
-            command = .auth(mechanism: "XOAUTH2", initialResponse: SASLPayload.xoauth2(username: username, token: token))
-            step = .awaitingFinal
-        case (.plain, .oauth2), (.login, .oauth2), (.cramMD5, .oauth2), (.xoauth2, .password):
-            preconditionFailure("SASLMechanism.preferred returned a mechanism for the wrong credential kind")
-        }
-        state = .authenticating(step, mechanism: mechanism, capabilities: capabilities, tlsActive: tlsActive)
-        return .send([command], phase: .command)
+        state = .authenticating(authentication)
+        return .send([command], starting: nil)
     }
 
-    private mutating func authReply(
-        _ reply: SMTPReply, step: AuthStep, mechanism: SASLMechanism, capabilities: SMTPCapabilities, tlsActive: Bool
-    ) -> Action {
-        if reply.code == 235 {
-            state = .ready(capabilities, tlsActive: tlsActive)
-            return .sessionReady(capabilities)
+    /// Greeted, TLS as required, authenticated: the opener is told, messages queued meanwhile are
+    /// checked against the server's limits, and the first queued request starts.
+    private mutating func sessionOpened() -> Action {
+        state = .ready
+        var completions: [Completion] = []
+        if let opening {
+            completions.append(Completion(request: opening, result: .opened(capabilities)))
+            self.opening = nil
         }
-        guard reply.code == 334, let credentials = configuration.credentials else {
-            return failSession(.auth, disposition(of: reply), "authentication failed", reply: reply, quit: true)
-        }
-        func next(_ step: AuthStep, _ response: Secret) -> Action {
-            state = .authenticating(step, mechanism: mechanism, capabilities: capabilities, tlsActive: tlsActive)
-            return .send([.authResponse(response)], phase: .command)
-        }
-        switch (step, credentials) {
-        case (.plainAwaitingChallenge, .password(let username, let password)):
-            // A server that ignored the initial response asks again with an empty challenge.
-            return next(.awaitingFinal, SASLPayload.plain(username: username, password: password))
-        case (.loginAwaitingUsernamePrompt, .password(let username, _)):
-            return next(.loginAwaitingPasswordPrompt, Secret(SASLPayload.base64(username)))
-        case (.loginAwaitingPasswordPrompt, .password(_, let password)):
-            return next(.awaitingFinal, password.withRevealedValue { Secret(SASLPayload.base64($0)) })
-        case (.cramAwaitingChallenge, .password(let username, let password)):
-            guard let challenge = SASLPayload.decodeBase64(reply.lines[0]) else {
-                return failSession(.auth, .permanent, "the server sent an invalid CRAM-MD5 challenge", reply: reply, quit: true)
+        var kept: [Queued] = []
+        for queued in queue {
+            if case .send(let transaction, let request) = queued, let refusal = refusal(of: transaction) {
+                completions.append(Completion(request: request, result: .failed(refusal)))
+            } else {
+                kept.append(queued)
             }
-            return next(.awaitingFinal, SASLPayload.cramMD5(username: username, password: password, challenge: challenge))
-        case (.awaitingFinal, .oauth2):
-            // XOAUTH2 reports failure as a 334 with a JSON error; an empty line asks for the final 5xx.
-            return next(.xoauth2AwaitingFinalAfterError, Secret(""))
-        case (.awaitingFinal, .password), (.xoauth2AwaitingFinalAfterError, _), (.plainAwaitingChallenge, .oauth2),
-            (.loginAwaitingUsernamePrompt, .oauth2), (.loginAwaitingPasswordPrompt, .oauth2), (.cramAwaitingChallenge, .oauth2):
-            return failSession(.auth, .permanent, "authentication failed: unexpected challenge", reply: reply, quit: true)
+        }
+        queue = kept
+        return next(completing: completions)
+    }
+
+    // MARK: Transactions
+
+    /// The session is ready: report `completions` and start the first queued request, if any.
+    private mutating func next(completing completions: [Completion]) -> Action {
+        guard !queue.isEmpty else { return .complete(completions, then: [], starting: nil) }
+        switch queue.removeFirst() {
+        case .send(let transaction, let request):
+            return .complete(completions, then: begin(transaction, request), starting: request)
+        case .liveness(let request):
+            state = .checkingLiveness(request)
+            return .complete(completions, then: [.noop], starting: nil)
+        case .quit(let request):
+            state = .quitting(request)
+            return .complete(completions, then: [.quit], starting: nil)
         }
     }
 
-    // MARK: Transaction
+    /// Why the server cannot take this message, known before any command is sent.
+    private func refusal(of transaction: SMTPTransaction) -> SMTPError? {
+        if transaction.recipients.isEmpty {
+            return SMTPError(.envelope, .permanent, "no recipients")
+        }
+        if transaction.requiresSMTPUTF8 && !capabilities.smtpUTF8 {
+            return SMTPError(.envelope, .permanent, "an address has a non-ASCII local part and the server does not offer SMTPUTF8")
+        }
+        if let limit = capabilities.maximumSize, let size = transaction.size, size > limit {
+            return SMTPError(.message, .permanent, "the message is \(size) bytes; the server accepts at most \(limit)")
+        }
+        return nil
+    }
 
-    private mutating func envelopeReply(
-        _ reply: SMTPReply, envelope: inout Envelope, capabilities: SMTPCapabilities, tlsActive: Bool
-    ) -> Action {
-        let index = envelope.nextReply
-        envelope.nextReply += 1
-        let dataIndex = envelope.recipientCount + 1
+    /// Starts a transaction on the ready session; returns its first commands.
+    private mutating func begin(_ transaction: SMTPTransaction, _ request: Request) -> [SMTPCommand] {
+        let envelope = Envelope(transaction: transaction, request: request, pipelined: capabilities.pipelining)
+        state = .envelope(envelope)
+        // RFC 2920: MAIL, every RCPT and DATA in one flight; DATA is the last command of the group.
+        return envelope.pipelined ? envelopeCommands(transaction) : [mailCommand(transaction)]
+    }
+
+    private func envelopeCommands(_ transaction: SMTPTransaction) -> [SMTPCommand] {
+        [mailCommand(transaction)] + transaction.recipients.map { .rcptTo($0, parameters: rcptParameters(transaction)) } + [.data]
+    }
+
+    private func mailCommand(_ transaction: SMTPTransaction) -> SMTPCommand {
+        var parameters: [String] = []
+        if let size = transaction.size, capabilities.supports("SIZE") { parameters.append("SIZE=\(size)") }
+        if transaction.requiresSMTPUTF8 {
+            parameters.append("SMTPUTF8")
+            if capabilities.eightBitMIME { parameters.append("BODY=8BITMIME") }
+        }
+        if let dsn = transaction.dsn, capabilities.dsn {
+            parameters.append(dsn.returnFullMessage ? "RET=FULL" : "RET=HDRS")
+            if let id = dsn.envelopeID { parameters.append("ENVID=\(id)") }
+        }
+        return .mailFrom(transaction.mailFrom, parameters: parameters)
+    }
+
+    private func rcptParameters(_ transaction: SMTPTransaction) -> [String] {
+        guard let dsn = transaction.dsn, capabilities.dsn else { return [] }
+        return ["NOTIFY=\(dsn.notify.joined(separator: ","))"]
+    }
+
+    private mutating func envelopeReply(_ reply: SMTPReply, envelope: inout Envelope) -> Action {
+        let index = envelope.replies
+        envelope.replies += 1
+        let recipients = envelope.transaction.recipients
 
         if index == 0 {
             envelope.mailReply = reply
-            if !envelope.pipelined {
-                guard reply.isPositiveCompletion else {
-                    state = .resetting(capabilities, tlsActive: tlsActive)
-                    return .transactionFailed(SMTPError(.envelope, disposition(of: reply), "the server refused the sender", reply: reply),
-                                              then: [.rset])
-                }
-                state = .envelope(envelope, capabilities, tlsActive: tlsActive)
-                return .send([.rcptTo(envelope.transaction.recipients[0], parameters: rcptParameters(envelope, capabilities))],
-                             phase: .command)
+            if envelope.pipelined {
+                state = .envelope(envelope)
+                return .wait
             }
-            state = .envelope(envelope, capabilities, tlsActive: tlsActive)
-            return .wait
+            guard reply.isPositiveCompletion else {
+                return refused(envelope, SMTPError(.envelope, disposition(of: reply), "the server refused the sender", reply: reply))
+            }
+            state = .envelope(envelope)
+            return .send([.rcptTo(recipients[0], parameters: rcptParameters(envelope.transaction))], starting: nil)
         }
 
-        if index < dataIndex {
-            let address = envelope.transaction.recipients[index - 1]
+        if index <= recipients.count {
+            let address = recipients[index - 1]
             if reply.isPositiveCompletion {
                 envelope.accepted.append(address)
             } else {
                 envelope.rejected.append(RecipientRejection(address: address, reply: reply))
             }
-            state = .envelope(envelope, capabilities, tlsActive: tlsActive)
+            state = .envelope(envelope)
             if envelope.pipelined { return .wait }
-            if index < envelope.recipientCount {
-                return .send([.rcptTo(envelope.transaction.recipients[index], parameters: rcptParameters(envelope, capabilities))],
-                             phase: .command)
+            if index < recipients.count {
+                return .send([.rcptTo(recipients[index], parameters: rcptParameters(envelope.transaction))], starting: nil)
             }
-            guard !envelope.accepted.isEmpty else {
-                state = .resetting(capabilities, tlsActive: tlsActive)
-                return .transactionFailed(allRejected(envelope), then: [.rset])
-            }
-            return .send([.data], phase: .dataInitiation)
+            guard !envelope.accepted.isEmpty else { return refused(envelope, allRejected(envelope)) }
+            return .send([.data], starting: nil)
         }
 
         // The reply to DATA.
@@ -587,33 +544,29 @@ public struct SMTPClientStateMachine: Sendable {
             if let envelopeError {
                 // RFC 2920 section 3.1: a server may still say 354 after refusing everything; end
                 // the (empty) data at once and report the envelope error.
-                state = .abortingData(envelope, envelopeError, capabilities, tlsActive: tlsActive)
-                return .send([.endOfData], phase: .finalReply)
+                state = .abortingData(envelope, envelopeError)
+                return .send([.endOfData], starting: nil)
             }
-            state = .writingBody(envelope, capabilities, tlsActive: tlsActive)
-            return .writeBody
+            state = .writingBody(envelope)
+            return .writeBody(envelope.request)
         }
-        state = .resetting(capabilities, tlsActive: tlsActive)
-        return .transactionFailed(
-            envelopeError ?? SMTPError(.envelope, disposition(of: reply), "the server refused DATA", reply: reply,
-                                       rejectedRecipients: envelope.rejected),
-            then: [.rset])
+        return refused(envelope, envelopeError ?? SMTPError(
+            .envelope, disposition(of: reply), "the server refused DATA", reply: reply, rejectedRecipients: envelope.rejected))
+    }
+
+    /// The envelope was refused: RSET, and the refusal is reported once the server answers it.
+    private mutating func refused(_ envelope: Envelope, _ error: SMTPError) -> Action {
+        state = .resetting(Completion(request: envelope.request, result: .failed(error)))
+        return .send([.rset], starting: nil)
     }
 
     /// The verdict on a message from the reply to its final dot.
-    private func finalReply(_ reply: SMTPReply, envelope: Envelope) -> Action {
+    private func finalVerdict(_ reply: SMTPReply, envelope: Envelope) -> SMTPRequestResult {
         if reply.isPositiveCompletion {
-            return .transactionCompleted(SMTPTransactionOutcome(
-                accepted: envelope.accepted, rejected: envelope.rejected, response: reply))
+            return .delivered(SMTPTransactionOutcome(accepted: envelope.accepted, rejected: envelope.rejected, response: reply))
         }
-        return .transactionFailed(SMTPError(
-            .message, disposition(of: reply), "the server refused the message", reply: reply,
-            rejectedRecipients: envelope.rejected), then: [])
-    }
-
-    private func rcptParameters(_ envelope: Envelope, _ capabilities: SMTPCapabilities) -> [String] {
-        guard let dsn = envelope.transaction.dsn, capabilities.dsn else { return [] }
-        return ["NOTIFY=\(dsn.notify.joined(separator: ","))"]
+        return .failed(SMTPError(.message, disposition(of: reply), "the server refused the message", reply: reply,
+                                 rejectedRecipients: envelope.rejected))
     }
 
     private func allRejected(_ envelope: Envelope) -> SMTPError {
@@ -622,50 +575,96 @@ public struct SMTPClientStateMachine: Sendable {
                          rejectedRecipients: envelope.rejected)
     }
 
-    // MARK: Failures
+    // MARK: Ending
 
     private mutating func serviceClosing(_ reply: SMTPReply) -> Action {
-        let previous = state
-        state = .closed
+        let error: SMTPError =
+            if case .authenticating = state {
+                SMTPError(.auth, .transient, "the server closed the session during authentication", reply: reply)
+            } else {
+                SMTPError(.connection, .transient, "the server is closing the session", reply: reply)
+            }
+        // 421 instead of a reply to the final dot: the server says it did not take the message.
         let refused = SMTPError(.message, .transient, "the server closed the session before accepting the message", reply: reply)
-        switch previous {
-        case .awaitingFinalReply:
-            // 421 instead of a reply to the final dot: the server says it did not take the message.
-            return .fail(refused, sendQuit: false)
-        case .awaitingFinalReplyThenEnvelope:
-            return .failChained(current: refused, chained: Self.notSent(refused))
-        default:
-            break
-        }
-        if case .authenticating = previous {
-            return .fail(SMTPError(.auth, .transient, "the server closed the session during authentication", reply: reply),
-                         sendQuit: false)
-        }
-        return .fail(SMTPError(.connection, .transient, "the server is closing the session", reply: reply), sendQuit: false)
+        return endSession(error, quit: false, atDot: refused)
     }
 
-    private mutating func failSession(
+    private mutating func endSession(
         _ code: SMTPError.Code, _ disposition: SMTPError.Disposition, _ message: String, reply: SMTPReply?, quit: Bool
     ) -> Action {
-        state = quit ? .quitting : .closed
-        return .fail(SMTPError(code, disposition, message, reply: reply), sendQuit: quit)
+        endSession(SMTPError(code, disposition, message, reply: reply), quit: quit)
     }
 
-    private static let closedAfterDot = SMTPError(
-        .connection, .ambiguous,
-        "the connection closed after the message was sent, before the server confirmed it; it may have been delivered")
+    /// Ends the session with `error` and tells every request in it: the opener and a liveness check
+    /// get `error`; the message whose dot was sent gets `atDot` (usually ambiguous: it may have been
+    /// delivered); a message chained behind it or still queued gets ``notSent(_:)`` (its data never
+    /// left, so another session may carry it); a refusal awaiting its RSET keeps its own error.
+    private mutating func endSession(
+        _ error: SMTPError, quit: Bool, atDot: SMTPError? = nil, reporting reported: Completion? = nil
+    ) -> Action {
+        var completions: [Completion] = []
+        if let opening {
+            completions.append(Completion(request: opening, result: .failed(error)))
+            self.opening = nil
+        }
+        if let reported { completions.append(reported) }
+        switch state {
+        case .greeting, .ehlo, .helo, .startTLS, .tlsHandshake, .authenticating, .ready:
+            break
+        case .envelope(let envelope), .abortingData(let envelope, _):
+            completions.append(Completion(request: envelope.request, result: .failed(error)))
+        case .writingBody(let envelope):
+            if reported == nil { completions.append(Completion(request: envelope.request, result: .failed(error))) }
+        case .finalReply(let envelope, let chained):
+            completions.append(Completion(request: envelope.request, result: .failed(atDot ?? error)))
+            if let chained { completions.append(Completion(request: chained.request, result: .failed(Self.notSent(error)))) }
+        case .resetting(let completion):
+            if reported == nil { completions.append(completion) }
+        case .checkingLiveness(let request):
+            completions.append(Completion(request: request, result: .failed(error)))
+        case .quitting(let request):
+            completions.append(Completion(request: request, result: .quit))
+        case .closed:
+            return .wait
+        }
+        state = .closed(error)
+        return .close(completions + failQueue(error), sendQuit: quit)
+    }
 
-    private static let finalReplyTimedOut = SMTPError(
-        .timeout, .ambiguous, "no reply to the end of the message in time; it may have been delivered")
+    private mutating func failQueue(_ error: SMTPError) -> [Completion] {
+        defer { queue.removeAll() }
+        return queue.map { queued in
+            switch queued {
+            case .send(_, let request): Completion(request: request, result: .failed(Self.notSent(error)))
+            case .liveness(let request): Completion(request: request, result: .failed(error))
+            case .quit(let request): Completion(request: request, result: .quit)
+            }
+        }
+    }
 
-    /// A chained transaction's share of a session failure: its data was never sent, so it is
-    /// never ambiguous and a retry on another session is safe.
-    private static func notSent(_ error: SMTPError) -> SMTPError {
+    private static var closedAfterDot: SMTPError {
+        SMTPError(.connection, .ambiguous,
+                  "the connection closed after the message was sent, before the server confirmed it; it may have been delivered")
+    }
+
+    private static var finalReplyTimedOut: SMTPError {
+        SMTPError(.timeout, .ambiguous, "no reply to the end of the message in time; it may have been delivered")
+    }
+
+    private static var closing: SMTPError {
+        SMTPError(.connection, .transient, "the session is closing")
+    }
+
+    /// A message's share of a session failure when its data was never sent: never ambiguous, so a
+    /// retry on another session is safe. The one place this wording exists.
+    static func notSent(_ error: SMTPError) -> SMTPError {
         var error = error
         error.disposition = .transient
-        error.message = "the session ended before this message was sent: " + error.message
+        if !error.message.hasPrefix(notSentPrefix) { error.message = notSentPrefix + error.message }
         return error
     }
+
+    private static var notSentPrefix: String { "the session ended before this message was sent: " }
 
     private func disposition(of reply: SMTPReply) -> SMTPError.Disposition {
         reply.isTransientFailure ? .transient : .permanent

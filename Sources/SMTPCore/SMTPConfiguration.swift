@@ -133,8 +133,10 @@ public struct SMTPTimeouts: Sendable, Hashable {
     public func timeout(for phase: SMTPWaitPhase) -> Duration {
         switch phase {
         case .greeting: greeting
+        case .tlsHandshake: connect
         case .command: command
         case .dataInitiation: dataInitiation
+        case .dataBlock: dataBlock
         case .finalReply: finalReply
         }
     }

@@ -2,31 +2,49 @@ import NIOCore
 import Secrets
 @testable import SMTPCore
 
-/// Renders machine actions as short, readable lines so tests read like SMTP transcripts.
-func describe(_ action: SMTPClientStateMachine.Action) -> String {
+typealias Machine = SMTPClientStateMachine<String>
+
+/// Renders machine actions as short, readable lines so tests read like SMTP transcripts. Requests
+/// are named by strings: `open` for the opener, whatever the test chose for the others.
+func describe(_ action: Machine.Action) -> String {
+    func commands(_ commands: [SMTPCommand]) -> String {
+        commands.map(\.redactedDescription).joined(separator: " | ")
+    }
+    func then(_ next: [SMTPCommand]) -> String {
+        next.isEmpty ? "" : " then \(commands(next))"
+    }
     switch action {
     case .wait:
         return "wait"
-    case .send(let commands, let phase):
-        return "send \(commands.map(\.redactedDescription).joined(separator: " | ")) [\(phase)]"
+    case .send(let next, _):
+        return "send \(commands(next))"
     case .startTLS:
         return "startTLS"
-    case .sessionReady(let capabilities):
-        return "ready \(capabilities.summary.joined(separator: ","))"
-    case .writeBody:
-        return "writeBody"
-    case .transactionCompleted(let outcome):
+    case .writeBody(let request):
+        return "writeBody \(request)"
+    case .endBody(let next, _):
+        return "endBody" + then(next)
+    case .complete(let completions, let next, _):
+        return "complete " + completions.map(describe).joined(separator: "; ") + then(next)
+    case .close(let completions, let sendQuit):
+        return "close" + (sendQuit ? " quit" : "") + (completions.isEmpty ? "" : ": " + completions.map(describe).joined(separator: "; "))
+    }
+}
+
+func describe(_ completion: Machine.Completion) -> String {
+    switch completion.result {
+    case .opened(let capabilities):
+        return "\(completion.request) opened \(capabilities.summary.joined(separator: ","))"
+    case .delivered(let outcome):
         let rejected = outcome.rejected.map { "\($0.address)=\($0.code)" }
-        return "completed accepted=\(outcome.accepted) rejected=\(rejected) \(outcome.response.code)"
-    case .transactionFailed(let error, let then):
-        let rejected = error.rejectedRecipients.map { "\($0.address)=\($0.code)" }
-        return "transactionFailed \(error.code) \(error.disposition.rawValue) rejected=\(rejected) then=\(then.map(\.redactedDescription))"
-    case .fail(let error, let sendQuit):
-        return "fail \(error.code) \(error.disposition.rawValue)\(sendQuit ? " quit" : "")"
-    case .failChained(let current, let chained):
-        return "failChained \(current.code) \(current.disposition.rawValue) / \(chained.code) \(chained.disposition.rawValue)"
-    case .close:
-        return "close"
+        return "\(completion.request) delivered accepted=\(outcome.accepted) rejected=\(rejected) \(outcome.response.code)"
+    case .alive:
+        return "\(completion.request) alive"
+    case .quit:
+        return "\(completion.request) quit"
+    case .failed(let error):
+        let rejected = error.rejectedRecipients.isEmpty ? "" : " rejected=\(error.rejectedRecipients.map { "\($0.address)=\($0.code)" })"
+        return "\(completion.request) failed \(error.code) \(error.disposition.rawValue)\(rejected)"
     }
 }
 
@@ -45,20 +63,25 @@ func ehlo(_ keywords: String...) -> SMTPReply {
     SMTPReply(code: 250, lines: ["mx.example.com greets you"] + keywords)
 }
 
-extension SMTPClientStateMachine {
+extension SMTPClientStateMachine where Request == String {
     static func make(
         _ security: SMTPSecurity = .startTLS,
         credentials: SMTPCredentials? = .password(username: "user@example.com", password: Secret("canary-Pa55word"))
-    ) -> SMTPClientStateMachine {
-        SMTPClientStateMachine(configuration: .init(security: security, clientIdentifier: "client.example", credentials: credentials))
+    ) -> Machine {
+        Machine(configuration: .init(security: security, clientIdentifier: "client.example", credentials: credentials), opening: "open")
     }
 
     /// Drives the machine through greeting, EHLO and (no) auth to a ready plaintext session.
-    static func ready(_ keywords: String...) -> SMTPClientStateMachine {
+    static func ready(_ keywords: String...) -> Machine {
         var machine = make(.plaintext, credentials: nil)
         _ = machine.replyReceived(reply(220, "mx ESMTP"))
         _ = machine.replyReceived(SMTPReply(code: 250, lines: ["mx"] + keywords))
         precondition(machine.isReady)
         return machine
+    }
+
+    /// A reply with nothing after it in the driver's buffer.
+    mutating func replyReceived(_ reply: SMTPReply) -> Action {
+        replyReceived(reply, unprocessedBytes: 0)
     }
 }
