@@ -13,11 +13,14 @@ import SMTPCore
 // calls. What the driver keeps is I/O: the decoder's buffer, the message being written, the timer.
 
 /// What the async API asks of the connection, sent as a user outbound event.
-enum SMTPRequest {
-    /// Send one message: the envelope, then (after 354) the body, which the handler pulls from the
-    /// stream, dot-stuffs and writes itself as the socket accepts it — one hop onto the event loop
-    /// per message instead of one per chunk.
-    case send(SMTPTransaction, MessageStream, EventLoopPromise<SMTPDelivery>)
+///
+/// `@unchecked Sendable`: a message stream is handed over to the event loop with the request and
+/// used only there from then on; the sender keeps no copy.
+enum SMTPRequest: @unchecked Sendable {
+    /// Send one message: the envelope, then (after 354) the body, which the handler dot-stuffs and
+    /// writes itself as the socket accepts it — one hop onto the event loop per message instead of
+    /// one per chunk.
+    case send(SMTPTransaction, SMTPMessageBody, EventLoopPromise<SMTPDelivery>)
     case checkLiveness(EventLoopPromise<Void>)
     case quit(EventLoopPromise<Void>)
 }
@@ -52,15 +55,53 @@ enum SMTPRequestHandle {
     case quit(EventLoopPromise<Void>)
 }
 
+/// A message's bytes as the handler writes them after 354 (CRLF line endings, not yet dot-stuffed).
+enum SMTPMessageBody {
+    /// Rendered once, in memory: a small message is stuffed and written with its terminator (and
+    /// the next envelope chained behind it) in one write.
+    case rendered([UInt8])
+    /// Pulled from the composer a chunk at a time, so a large attachment is never in memory whole.
+    case stream(MessageStream)
+
+    /// Messages up to this size are rendered once into memory by the caller: the size declared with
+    /// `SIZE=` and the bytes sent come from one rendering, and nothing is read on the event loop.
+    static let renderedLimit = 256 * 1024
+
+    /// The message as a stream.
+    init(_ message: RenderedMessage) {
+        self = .stream(message.makeStream())
+    }
+
+    /// The body to send and its exact size for `SIZE=`: a small message rendered once (by the
+    /// calling task, off the event loop), a large one streamed and counted without rendering.
+    static func prepare(_ message: RenderedMessage) -> (body: SMTPMessageBody, size: Int?) {
+        if let bytes = try? message.renderedInMemory(limit: renderedLimit) { return (.rendered(bytes), bytes.count) }
+        return (.stream(message.makeStream()), (try? message.byteCount()) ?? nil)
+    }
+
+    /// The next bytes, or `nil` at the end.
+    mutating func next() throws -> [UInt8]? {
+        switch self {
+        case .rendered(let bytes):
+            self = .rendered([])
+            return bytes.isEmpty ? nil : bytes
+        case .stream(var stream):
+            let chunk = try stream.next()
+            self = .stream(stream)
+            return chunk
+        }
+    }
+}
+
 /// A message on its way: what to write after 354 and when each phase began. Lives on the event loop.
 final class SMTPMessageSend {
-    var stream: MessageStream
+    var body: SMTPMessageBody
     let promise: EventLoopPromise<SMTPDelivery>
     var envelopeStarted = NIODeadline.now()
     var bodyStarted = NIODeadline.now()
 
-    init(stream: MessageStream, promise: EventLoopPromise<SMTPDelivery>) {
-        self.stream = stream
+    init(body: SMTPMessageBody, promise: EventLoopPromise<SMTPDelivery>) {
+        self.body = body
         self.promise = promise
     }
 }
@@ -71,10 +112,12 @@ final class SMTPChannelHandler: ChannelDuplexHandler {
     typealias OutboundOut = ByteBuffer
     typealias Machine = SMTPClientStateMachine<SMTPRequestHandle>
 
-    /// The message being written after 354: its chunks, dot-stuffed as they go.
+    /// The message being written after 354: its chunks, dot-stuffed as they go. The last stuffed
+    /// chunk is held back so the terminator (and a chained envelope) joins it in one write.
     private struct BodyWriter {
         let send: SMTPMessageSend
         var stuffer = DotStuffer()
+        var held: ByteBuffer?
     }
 
     private var machine: Machine
@@ -160,8 +203,8 @@ final class SMTPChannelHandler: ChannelDuplexHandler {
         }
         promise?.succeed()
         switch request {
-        case .send(let transaction, let stream, let promise):
-            run(machine.sendRequested(transaction, .send(SMTPMessageSend(stream: stream, promise: promise))), context: context)
+        case .send(let transaction, let body, let promise):
+            run(machine.sendRequested(transaction, .send(SMTPMessageSend(body: body, promise: promise))), context: context)
         case .checkLiveness(let promise):
             run(machine.livenessRequested(.liveness(promise)), context: context)
         case .quit(let promise):
@@ -197,7 +240,7 @@ final class SMTPChannelHandler: ChannelDuplexHandler {
         case .endBody(let commands, let starting):
             guard var writer = body else { preconditionFailure("a terminator without a body") }
             body = nil
-            var buffer = context.channel.allocator.buffer(capacity: 5 + 64 * commands.count)
+            var buffer = writer.held ?? context.channel.allocator.buffer(capacity: 5 + 64 * commands.count)
             writer.stuffer.finish(into: &buffer)
             write(commands, startingFor: starting, into: &buffer)
             context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
@@ -269,7 +312,7 @@ final class SMTPChannelHandler: ChannelDuplexHandler {
         while context.channel.isWritable {
             let chunk: [UInt8]?
             do {
-                chunk = try writer.send.stream.next()
+                chunk = try writer.send.body.next()
             } catch {
                 body = nil
                 run(machine.bodyFailed(), context: context)
@@ -280,9 +323,10 @@ final class SMTPChannelHandler: ChannelDuplexHandler {
                 run(machine.bodyWritten(), context: context)
                 return
             }
-            var buffer = context.channel.allocator.buffer(capacity: chunk.count + chunk.count / 32 + 8)
+            if let held = writer.held { context.write(wrapOutboundOut(held), promise: nil) }
+            var buffer = context.channel.allocator.buffer(capacity: chunk.count + chunk.count / 32 + 64)
             writer.stuffer.stuff(chunk, into: &buffer)
-            context.write(wrapOutboundOut(buffer), promise: nil)
+            writer.held = buffer
         }
         body = writer
         context.flush()

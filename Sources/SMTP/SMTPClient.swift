@@ -34,12 +34,13 @@ public struct SMTPClient: Sendable {
     ) async throws(SMTPError) -> SMTPSendResult {
         let connection = try await SMTPConnection.connect(
             configuration: configuration, egress: egress, dialer: dialer, eventLoopGroup: eventLoopGroup, logger: logger)
-        let size = (try? message.byteCount()) ?? nil
+        let (body, size) = SMTPMessageBody.prepare(message)
         let transaction = SMTPTransaction(
             mailFrom: message.envelope.mailFrom, recipients: message.envelope.recipients, size: size,
             requiresSMTPUTF8: message.envelope.requiresSMTPUTF8, dsn: dsn)
         do throws(SMTPError) {
-            let (outcome, envelope, data) = try await connection.deliver(message, transaction: transaction)
+            let delivery = try await connection.deliver(body, transaction: transaction, onEventLoop: { _ in })
+            let (outcome, envelope, data) = (delivery.outcome, delivery.envelope, delivery.data)
             await connection.close()
             var timings = connection.openingTimings
             timings.envelope = envelope

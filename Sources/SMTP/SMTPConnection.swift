@@ -14,6 +14,8 @@ public import SMTPCore
 /// address), TLS is negotiated as the configuration requires, and the client authenticates.
 public final class SMTPConnection: Sendable {
     private let channel: any Channel
+    /// Whatever must live exactly as long as this session: the pool's opened settings of its key.
+    private let owner: (any AnyObject & Sendable)?
     /// What the server announced after TLS and before authentication.
     public let capabilities: SMTPCapabilities
     /// `TLSv1.3`, or `nil` on a plaintext session.
@@ -21,8 +23,9 @@ public final class SMTPConnection: Sendable {
     /// How long each opening phase took.
     public let openingTimings: SMTPTimings
 
-    private init(channel: any Channel, session: SMTPSessionInfo, connectDuration: Duration) {
+    private init(channel: any Channel, session: SMTPSessionInfo, connectDuration: Duration, owner: (any AnyObject & Sendable)?) {
         self.channel = channel
+        self.owner = owner
         self.capabilities = session.capabilities
         self.tlsVersion = session.tlsVersion
         self.openingTimings = SMTPTimings(
@@ -46,6 +49,16 @@ public final class SMTPConnection: Sendable {
         dialer: SMTPDialer = .network,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger
+    ) async throws(SMTPError) -> SMTPConnection {
+        try await connect(configuration: configuration, egress: egress, dialer: dialer, eventLoopGroup: eventLoopGroup,
+                          logger: logger, owner: nil)
+    }
+
+    /// ``connect(configuration:egress:dialer:eventLoopGroup:logger:)`` for a session that keeps
+    /// `owner` alive for as long as it exists.
+    static func connect(
+        configuration: SMTPConfiguration, egress: EgressGuard, dialer: SMTPDialer, eventLoopGroup: any EventLoopGroup,
+        logger: Logger, owner: (any AnyObject & Sendable)?
     ) async throws(SMTPError) -> SMTPConnection {
         var logger = logger
         logger[metadataKey: "smtp.host"] = "\(configuration.host)"
@@ -107,7 +120,7 @@ public final class SMTPConnection: Sendable {
                 sessionPromise.fail(CancellationError())
                 channel.close(promise: nil)
             }
-            return SMTPConnection(channel: channel, session: session, connectDuration: connected)
+            return SMTPConnection(channel: channel, session: session, connectDuration: connected, owner: owner)
         } catch {
             channel.close(promise: nil)
             throw SMTPError.transport(error)
@@ -117,17 +130,19 @@ public final class SMTPConnection: Sendable {
     /// Sends one message: the envelope (pipelined when the server allows), then the body streamed
     /// from the composer, dot-stuffed, a chunk at a time.
     public func send(_ message: RenderedMessage, transaction: SMTPTransaction) async throws(SMTPError) -> SMTPTransactionOutcome {
-        try await deliver(message, transaction: transaction).outcome
+        try await deliver(SMTPMessageBody(message), transaction: transaction, onEventLoop: { _ in }).outcome
     }
 
-    /// ``send(_:transaction:)`` with the time spent on the envelope (until 354) and the data.
+    /// Sends one message and reports how long its envelope and data took. `onEventLoop` runs on
+    /// the connection's event loop as soon as the server's verdict is in, before the caller
+    /// resumes: the pool takes the session back there, so the next message can have it without
+    /// waiting for this caller's thread.
     func deliver(
-        _ message: RenderedMessage, transaction: SMTPTransaction
-    ) async throws(SMTPError) -> (outcome: SMTPTransactionOutcome, envelope: Duration, data: Duration) {
+        _ body: SMTPMessageBody, transaction: SMTPTransaction,
+        onEventLoop settled: @escaping @Sendable (Result<SMTPDelivery, any Error>) -> Void
+    ) async throws(SMTPError) -> SMTPDelivery {
         do {
-            let stream = message.makeStream()
-            let delivery = try await request { SMTPRequest.send(transaction, stream, $0) }
-            return (delivery.outcome, delivery.envelope, delivery.data)
+            return try await request(settled: settled) { SMTPRequest.send(transaction, body, $0) }
         } catch {
             throw SMTPError.transport(error)
         }
@@ -136,7 +151,7 @@ public final class SMTPConnection: Sendable {
     /// Sends NOOP and waits for 250.
     public func checkLiveness() async throws(SMTPError) {
         do {
-            try await request { SMTPRequest.checkLiveness($0) }
+            try await request(settled: { _ in }) { SMTPRequest.checkLiveness($0) }
         } catch {
             throw SMTPError.transport(error)
         }
@@ -147,13 +162,29 @@ public final class SMTPConnection: Sendable {
     /// The wait is short on purpose: closing is what shutdown does, and a server that does not
     /// answer QUIT must not hold a stopping process for a command timeout (5 minutes).
     public func close(quitTimeout: Duration = .seconds(2)) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await self.request { SMTPRequest.quit($0) } }
-            group.addTask { try? await Task.sleep(for: quitTimeout) }
-            await group.next()
-            group.cancelAll()
+        try? await beginClose(quitTimeout: quitTimeout).get()
+    }
+
+    /// ``close(quitTimeout:)`` without a task: QUIT is handed to the session (after whatever it is
+    /// carrying), the channel closes on the answer or after `quitTimeout`, and the future completes
+    /// once it is closed.
+    func beginClose(quitTimeout: Duration = .seconds(2)) -> EventLoopFuture<Void> {
+        let channel = self.channel
+        let answered = channel.eventLoop.makePromise(of: Void.self)
+        let deadline = channel.eventLoop.scheduleTask(in: TimeAmount(quitTimeout)) { channel.close(promise: nil) }
+        answered.futureResult.whenComplete { _ in
+            deadline.cancel()
+            channel.close(promise: nil)
         }
-        try? await channel.close()
+        channel.triggerUserOutboundEvent(SMTPRequest.quit(answered), promise: nil)
+        // The handler is gone once the channel closed: nothing would answer.
+        channel.closeFuture.whenComplete { _ in answered.succeed() }
+        return channel.closeFuture
+    }
+
+    /// Closes the connection at once, without QUIT: whatever it carries fails.
+    func abort() {
+        channel.close(promise: nil)
     }
 
     /// Hands a request to the channel handler and waits for its answer. If the handler is gone (the
@@ -162,8 +193,11 @@ public final class SMTPConnection: Sendable {
     /// Cancelling the waiting task closes the connection, which fails the request: a stopping
     /// server that gives up on a send (or a QUIT) does not wait out the SMTP timeouts. A message
     /// interrupted after its final dot is then reported ambiguous, as any drop there is.
-    private func request<Value: Sendable>(_ make: (EventLoopPromise<Value>) -> SMTPRequest) async throws -> Value {
+    private func request<Value: Sendable>(
+        settled: @escaping @Sendable (Result<Value, any Error>) -> Void, _ make: (EventLoopPromise<Value>) -> SMTPRequest
+    ) async throws -> Value {
         let answer = channel.eventLoop.makePromise(of: Value.self)
+        answer.futureResult.whenComplete(settled)
         let delivered = channel.eventLoop.makePromise(of: Void.self)
         delivered.futureResult.whenFailure { answer.fail($0) }
         channel.triggerUserOutboundEvent(make(answer), promise: delivered)

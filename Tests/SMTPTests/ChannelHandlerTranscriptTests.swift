@@ -41,13 +41,14 @@ struct ChannelHandlerTranscriptTests {
         }
 
         /// Hands a message to the handler; the returned box fills in when the handler answers.
-        func send(from: String, to: String) throws -> Box<SMTPDelivery> {
+        func send(from: String, to: String, streamed: Bool = false) throws -> Box<SMTPDelivery> {
             let message = try Harness.message(to: to, from: from)
+            let body = streamed ? SMTPMessageBody(message) : SMTPMessageBody.prepare(message).body
             let transaction = SMTPTransaction(mailFrom: message.envelope.mailFrom, recipients: message.envelope.recipients)
             let promise = channel.eventLoop.makePromise(of: SMTPDelivery.self)
             let box = Box<SMTPDelivery>()
             promise.futureResult.whenComplete { box.result = $0 }
-            channel.pipeline.triggerUserOutboundEvent(SMTPRequest.send(transaction, message.makeStream(), promise), promise: nil)
+            channel.pipeline.triggerUserOutboundEvent(SMTPRequest.send(transaction, body, promise), promise: nil)
             return box
         }
 
@@ -65,7 +66,8 @@ struct ChannelHandlerTranscriptTests {
         }
     }
 
-    final class Box<Value> {
+    /// Filled on the EmbeddedChannel's (only) thread.
+    final class Box<Value>: @unchecked Sendable {
         var result: Result<Value, any Error>?
 
         var error: SMTPError? {
@@ -107,7 +109,7 @@ struct ChannelHandlerTranscriptTests {
     func dropAfterFinalDot() throws {
         let transcript = try Transcript()
         try transcript.open("PIPELINING")
-        let sent = try transcript.send(from: "ann@example.com", to: "bob@example.com")
+        let sent = try transcript.send(from: "ann@example.com", to: "bob@example.com", streamed: true)
         #expect(try transcript.client() == ["MAIL FROM:<ann@example.com>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n"])
         try transcript.server("250 ok\r\n250 ok\r\n354 go\r\n")
         let body = try transcript.client().joined()
@@ -129,13 +131,14 @@ struct ChannelHandlerTranscriptTests {
         #expect(try transcript.client().isEmpty, "queued behind the first message")
         try transcript.server("250 ok\r\n250 ok\r\n354 go\r\n")
         let writes = try transcript.client()
-        #expect(writes.last == ".\r\nMAIL FROM:<ann@example.com>\r\nRCPT TO:<carol@example.com>\r\nDATA\r\n",
-                "terminator and the next envelope in one write")
-        #expect(writes.joined().hasSuffix("Bye=\r\n.\r\nMAIL FROM:<ann@example.com>\r\nRCPT TO:<carol@example.com>\r\nDATA\r\n"))
+        #expect(writes.count == 1, "a small message, its terminator and the next envelope in one write")
+        #expect(writes.first?.hasPrefix("Date: ") == true)
+        #expect(writes.first?.hasSuffix("Bye=\r\n.\r\nMAIL FROM:<ann@example.com>\r\nRCPT TO:<carol@example.com>\r\nDATA\r\n") == true)
         try transcript.server("250 2.0.0 queued as A\r\n250 ok\r\n250 ok\r\n354 go\r\n")
         guard case .success(let delivered) = first.result else { Issue.record("the first message must be delivered"); return }
         #expect(delivered.outcome.response.lines == ["2.0.0 queued as A"])
-        #expect(try transcript.client().joined().hasSuffix("Bye=\r\n.\r\n"), "the second body, with nothing behind it")
+        let secondBody = try transcript.client()
+        #expect(secondBody.count == 1 && secondBody[0].hasSuffix("Bye=\r\n.\r\n"), "the second body, with nothing behind it")
         try transcript.server("550 5.7.1 no thanks\r\n")
         #expect(second.error?.code == .message)
         #expect(second.error?.disposition == .permanent)

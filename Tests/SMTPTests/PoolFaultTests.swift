@@ -249,6 +249,30 @@ struct PoolFaultTests {
         }
     }
 
+    @Test("after a password change and a full idle period, no opened settings of the old key are alive anywhere")
+    func openedSettingsReleased() async throws {
+        let harness = try Harness()
+        let server = try await FakeSMTPServer.start(harness.behaviour(.implicit))
+        defer { Task { await server.shutdown() } }
+        let configuration = try harness.configuration(server, security: .implicitTLS)
+        let changed = PoolKey(scope: key.scope, version: "v2")
+        try await withPool(harness, configure: { $0.idleTimeout = .milliseconds(800) }) { pool in
+            _ = try await pool.send(try Harness.message(), key: key, configuration: configuration)
+            // Held weakly: the pool's table, the sessions (each keeps its key's settings), their
+            // channel handlers and every closure that captured them must all let go.
+            weak var old = pool.openedConfiguration(for: key)
+            #expect(old != nil)
+            _ = try await pool.send(try Harness.message(), key: changed, configuration: configuration)
+            weak var new = pool.openedConfiguration(for: changed)
+            let deadline = ContinuousClock.now.advanced(by: .seconds(5))
+            while old != nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(old == nil, "the superseded key's opened settings outlived its session")
+            #expect(new != nil, "the current key's session is still idle and keeps its settings")
+            while new != nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(new == nil, "after the idle timeout nothing of the credential is left")
+        }
+    }
+
     @Test("a permanent connect failure reaches the caller at once with its own error")
     func connectFailure() async throws {
         let harness = try Harness()

@@ -5,17 +5,24 @@ public import MIME
 public import NIOCore
 public import NIOPosix
 public import SMTPCore
+import Synchronization
 
 /// Keeps SMTP sessions warm per ``PoolKey`` so a send skips the TCP, TLS and AUTH handshake.
 ///
-/// The bookkeeping is ``PoolStateMachine``; this actor performs its actions: it opens and closes
-/// sessions, hands them to callers, and watches for sessions the server closes. Call ``run()`` in a
-/// task for the pool's lifetime (it hosts connection attempts and the timer), and ``shutdown()`` to
-/// end it.
+/// The bookkeeping is ``PoolStateMachine``, kept under a lock with the few tables that map its ids
+/// to sessions and callers; every call mutates it under the lock and performs the resulting
+/// actions after unlocking (postgres-nio's ConnectionPool). A send that finds an idle session
+/// takes it without suspending; its message goes to the session's event loop and its verdict
+/// comes back: one hop each way. The session is returned to the pool on its event loop, before
+/// the caller resumes. Timers (idle close, waiter deadlines, backoff) are scheduled on an event
+/// loop for the machine's next wake-up, so an idle pool costs nothing.
+///
+/// Call ``run()`` in a task for the pool's lifetime (it hosts connection attempts, which resolve
+/// names and so are async), and ``shutdown()`` to end it.
 ///
 /// A message is retried once, on a freshly opened session, only when its session failed *before*
 /// the final dot. After the final dot a failure is `ambiguous` and is reported, never resent.
-public actor SMTPPool {
+public final class SMTPPool: Sendable {
     /// Limits and timings; see each field.
     public struct Configuration: Sendable, Hashable {
         /// Sessions open or opening for one key (default 4).
@@ -42,7 +49,7 @@ public actor SMTPPool {
         public init() {}
     }
 
-    struct Lease {
+    struct Lease: Sendable {
         let requestID: Int
         let connectionID: Int
         let connection: SMTPConnection
@@ -50,22 +57,60 @@ public actor SMTPPool {
         let isNew: Bool
     }
 
+    /// The settings of one key, its opened credentials among them. Shared by the key's sessions
+    /// (each keeps it alive) and by the pool while the key has a session or a waiter; once neither
+    /// holds it, it is gone.
+    final class OpenedConfiguration: Sendable {
+        let configuration: SMTPConfiguration
+
+        init(_ configuration: SMTPConfiguration) {
+            self.configuration = configuration
+        }
+    }
+
     private enum Job: Sendable {
-        case connect(Int, SMTPConfiguration)
-        case close(SMTPConnection)
-        case watch(Int, SMTPConnection)
+        case connect(Int, OpenedConfiguration)
         case shutdown
     }
 
-    private var machine: PoolStateMachine
+    /// What a waiter is told; set before its continuation exists when the answer comes first.
+    private typealias Answer = Result<Lease, SMTPError>
+
+    private struct State: ~Copyable {
+        var machine: PoolStateMachine
+        var connections: [Int: SMTPConnection] = [:]
+        var freshConnections: Set<Int> = []
+        var configurations: [PoolKey: OpenedConfiguration] = [:]
+        var connectionKeys: [Int: PoolKey] = [:]
+        var waiterKeys: [Int: PoolKey] = [:]
+        var waiters: [Int: CheckedContinuation<Lease, any Error>] = [:]
+        var answers: [Int: Answer] = [:]
+        var cancelled: Set<Int> = []
+        var connectErrors: [Int: SMTPError] = [:]
+        var lastConnectError: [PoolKey: SMTPError] = [:]
+        var nextRequestID = 0
+        /// Sessions closing (QUIT sent, not yet closed).
+        var closing = 0
+        var timer: (deadline: Duration, task: Scheduled<Void>)?
+        var isShuttingDown = false
+        var isForcedToFinish = false
+        var isFinished = false
+        var shutdownStarted: Duration = .zero
+        var drained: CheckedContinuation<Void, Never>?
+    }
+
+    /// What runs after the lock is released.
+    private enum Effect {
+        case resume(CheckedContinuation<Lease, any Error>, Answer)
+        case job(Job)
+        case close(SMTPConnection)
+        case watch(Int, SMTPConnection)
+        case finishJobs
+        case drained(CheckedContinuation<Void, Never>)
+    }
+
+    private let state: Mutex<State>
     private let configuration: Configuration
-    private var connections: [Int: SMTPConnection] = [:]
-    private var freshConnections: Set<Int> = []
-    private var configurations: [PoolKey: SMTPConfiguration] = [:]
-    private var waiters: [Int: CheckedContinuation<Lease, any Error>] = [:]
-    private var connectErrors: [Int: SMTPError] = [:]
-    private var lastConnectError: [PoolKey: SMTPError] = [:]
-    private var nextRequestID = 0
     private let clock = ContinuousClock()
     private let started: ContinuousClock.Instant
     private let jobs: AsyncStream<Job>
@@ -73,6 +118,7 @@ public actor SMTPPool {
     private let egress: EgressGuard
     private let dialer: SMTPDialer
     private let eventLoopGroup: any EventLoopGroup
+    private let timerLoop: any EventLoop
     private let logger: Logger
     private let metrics: PoolMetrics
 
@@ -85,7 +131,7 @@ public actor SMTPPool {
     ) {
         self.metrics = PoolMetrics(factory: metricsFactory)
         self.configuration = configuration
-        self.machine = PoolStateMachine(configuration: PoolStateMachine.Configuration(
+        self.state = Mutex(State(machine: PoolStateMachine(configuration: PoolStateMachine.Configuration(
             maximumConnectionsPerKey: configuration.maximumConnectionsPerKey,
             maximumConnections: configuration.maximumConnections,
             maximumBusyConnectionsPerWorkspace: configuration.maximumBusyConnectionsPerWorkspace
@@ -93,81 +139,94 @@ public actor SMTPPool {
             maximumMessagesPerConnection: configuration.maximumMessagesPerConnection,
             idleTimeout: configuration.idleTimeout, livenessCheckAfter: configuration.livenessCheckAfter,
             chainTransactions: configuration.chainTransactions),
-            seed: UInt64.random(in: 0...UInt64.max))
+            seed: UInt64.random(in: 0...UInt64.max))))
         self.started = clock.now
         (jobs, jobSink) = AsyncStream.makeStream(of: Job.self)
         self.egress = egress
         self.dialer = dialer
         self.eventLoopGroup = eventLoopGroup
+        self.timerLoop = eventLoopGroup.next()
         self.logger = logger
     }
 
     // MARK: Lifecycle
 
-    /// Runs the pool until ``shutdown()``: connection attempts, closes and the timer live here.
+    /// Runs the pool until ``shutdown()``: connection attempts live here.
     ///
     /// After ``shutdown()`` it returns once every session is closed (each said QUIT), or after
     /// ``shutdownDeadline`` at the latest: then what is still under way — a session still being
     /// opened to a server that stalls its greeting, a QUIT without answer — is cancelled.
     ///
     /// Cancelled instead (a service group giving up), it shuts down at once: waiters fail, every
-    /// session is closed (QUIT is written before the socket closes), and it returns — it used to
-    /// wait for ever on the sessions nobody would close any more.
+    /// session is closed (QUIT is written before the socket closes, with 200 ms for the answer), and
+    /// it returns once they are closed.
     public func run() async {
         await withDiscardingTaskGroup { group in
-            group.addTask { await self.runTimer() }
             for await job in jobs {
-                group.addTask { await self.perform(job) }
+                switch job {
+                case .connect(let id, let opened):
+                    group.addTask { await self.connect(id, opened) }
+                case .shutdown:
+                    shutdown()
+                }
             }
-            if !isFinished {
+            let cancelledFirst = state.withLock { state in
+                defer { state.isFinished = true }
+                return !state.isFinished
+            }
+            if cancelledFirst {
                 // The job stream ended because this task was cancelled: nothing reads it any more.
-                let open = Array(connections.values)
-                isShuttingDown = true
-                isFinished = true
-                perform(machine.shutdown())
-                connections.removeAll()
-                for connection in open { group.addTask { await connection.close(quitTimeout: .milliseconds(200)) } }
-                logger.debug("smtp.pool.cancelled", metadata: ["smtp.pool.closed": "\(open.count)"])
+                let open = state.withLock { state in
+                    state.isShuttingDown = true
+                    let open = Array(state.connections.values)
+                    let effects = perform(state.machine.shutdown(), in: &state)
+                    state.connections.removeAll()
+                    return (open, effects)
+                }
+                run(open.1)
+                logger.debug("smtp.pool.cancelled", metadata: ["smtp.pool.closed": "\(open.0.count)"])
+                for connection in open.0 { close(connection, quitTimeout: .milliseconds(200)) }
+                group.cancelAll()
+                await waitForCloses()
+            } else if state.withLock({ $0.isForcedToFinish }) {
+                group.cancelAll()
             }
-            // Drained: the closes finish by themselves (QUIT waits 2 s at most). Forced: cancel.
-            if isForcedToFinish { group.cancelAll() }
+        }
+        state.withLock { state in
+            state.timer?.task.cancel()
+            state.timer = nil
         }
     }
 
     /// How long a shutdown waits for sessions being opened or closed before cancelling them.
     static let shutdownDeadline: Duration = .seconds(3)
 
-    /// Starts ``shutdown()`` from any context (a service's graceful-shutdown handler): the request
-    /// travels through ``run()``'s job queue, so it needs no task of its own.
-    public nonisolated func beginShutdown() {
+    /// Starts ``shutdown()`` from any context (a service's graceful-shutdown handler).
+    public func beginShutdown() {
         jobSink.yield(.shutdown)
     }
 
     /// Fails every waiter, closes idle sessions now (each says QUIT) and busy ones when their
     /// message is done, and ends ``run()`` once everything is closed.
     public func shutdown() {
-        guard !isShuttingDown else { return }
-        isShuttingDown = true
-        shutdownStarted = now
-        perform(machine.shutdown())
-        finishIfDrained()
+        let effects = state.withLock { state -> [Effect] in
+            guard !state.isShuttingDown else { return [] }
+            state.isShuttingDown = true
+            state.shutdownStarted = now
+            return perform(state.machine.shutdown(), in: &state)
+        }
+        run(effects)
     }
 
-    private var isShuttingDown = false
-    private var isForcedToFinish = false
-    private var isFinished = false
-    private var shutdownStarted: Duration = .zero
-
-    private func finishIfDrained() {
-        guard isShuttingDown, !isFinished else { return }
-        if machine.isEmpty && connections.isEmpty {
-            isFinished = true
-            jobSink.finish()
-        } else if now - shutdownStarted >= Self.shutdownDeadline {
-            logger.debug("smtp.pool.shutdown.forced", metadata: ["smtp.pool.connecting": "\(machine.statistics.connecting)"])
-            isForcedToFinish = true
-            isFinished = true
-            jobSink.finish()
+    /// Waits until no session is closing.
+    private func waitForCloses() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let ready = state.withLock { state -> Bool in
+                guard state.closing > 0 else { return true }
+                state.drained = continuation
+                return false
+            }
+            if ready { continuation.resume() }
         }
     }
 
@@ -180,7 +239,7 @@ public actor SMTPPool {
     public func send(
         _ message: RenderedMessage, key: PoolKey, configuration: SMTPConfiguration, dsn: DSNRequest? = nil
     ) async throws(SMTPError) -> SMTPSendResult {
-        let size = (try? message.byteCount()) ?? nil
+        let (body, size) = SMTPMessageBody.prepare(message)
         let transaction = SMTPTransaction(
             mailFrom: message.envelope.mailFrom, recipients: message.envelope.recipients, size: size,
             requiresSMTPUTF8: message.envelope.requiresSMTPUTF8, dsn: dsn)
@@ -197,17 +256,25 @@ public actor SMTPPool {
                 }
             }
             do {
-                let (outcome, envelope, data) = try await lease.connection.deliver(message, transaction: transaction)
-                release(lease, reusable: true, messageSent: true)
+                let connection = lease.connection
+                let delivery = try await connection.deliver(body, transaction: transaction) { result in
+                    // On the session's event loop, before this caller resumes.
+                    switch result {
+                    case .success:
+                        self.release(lease, reusable: true, messageSent: true)
+                    case .failure(let error):
+                        let error = SMTPError.transport(error)
+                        self.release(lease, reusable: error.leavesSessionUsable && connection.isActive, messageSent: false)
+                    }
+                }
                 var timings = lease.isNew ? lease.connection.openingTimings : SMTPTimings()
-                timings.envelope = envelope
-                timings.data = data
+                timings.envelope = delivery.envelope
+                timings.data = delivery.data
                 return SMTPSendResult(
-                    messageID: message.messageID, envelope: message.envelope, outcome: outcome, size: size,
+                    messageID: message.messageID, envelope: message.envelope, outcome: delivery.outcome, size: size,
                     tlsVersion: lease.connection.tlsVersion, timings: timings)
             } catch {
                 let reusable = error.leavesSessionUsable && lease.connection.isActive
-                release(lease, reusable: reusable, messageSent: false)
                 // Before the final dot nothing was delivered: one more try on a new session (not when
                 // the send was cancelled: the server is stopping).
                 if !reusable && error.disposition == .transient && !retried && !Task.isCancelled {
@@ -226,24 +293,33 @@ public actor SMTPPool {
         guard !Task.isCancelled else {
             throw SMTPError(.connection, .transient, "the send was cancelled before it had a session")
         }
-        configurations[key] = configuration
-        let id = nextRequestID
-        nextRequestID += 1
-        waiterKeys[id] = key
         let requested = clock.now
-        defer {
-            waiterKeys[id] = nil
-            metrics.waits.recordNanoseconds((clock.now - requested).nanoseconds)
+        defer { metrics.waits.recordNanoseconds(TimeAmount(clock.now - requested).nanoseconds) }
+        let (id, immediate, effects) = state.withLock { state -> (Int, Answer?, [Effect]) in
+            let id = state.nextRequestID
+            state.nextRequestID += 1
+            if state.configurations[key] == nil { state.configurations[key] = OpenedConfiguration(configuration) }
+            state.waiterKeys[id] = key
+            let effects = perform(state.machine.leaseRequested(
+                id, key: key, deadline: now + self.configuration.waitTimeout, fresh: fresh, now: now), in: &state)
+            return (id, state.answers.removeValue(forKey: id), effects)
         }
+        run(effects)
+        // The common case: an idle session was free, and nothing suspended.
+        if let immediate { return try immediate.get() }
         do {
             return try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Lease, any Error>) in
-                    waiters[id] = continuation
-                    perform(machine.leaseRequested(
-                        id, key: key, deadline: now + self.configuration.waitTimeout, fresh: fresh, now: now))
+                    let early = state.withLock { state -> Result<Lease, any Error>? in
+                        if let answer = state.answers.removeValue(forKey: id) { return answer.mapError { $0 } }
+                        if state.cancelled.remove(id) != nil { return .failure(CancellationError()) }
+                        state.waiters[id] = continuation
+                        return nil
+                    }
+                    if let early { continuation.resume(with: early) }
                 }
             } onCancel: {
-                Task { await self.cancel(id) }
+                cancel(id)
             }
         } catch let error as SMTPError {
             throw error
@@ -253,134 +329,206 @@ public actor SMTPPool {
     }
 
     private func cancel(_ id: Int) {
-        guard let continuation = waiters.removeValue(forKey: id) else { return }
-        continuation.resume(throwing: CancellationError())
-        perform(machine.requestCancelled(id, now: now))
+        let effects = state.withLock { state -> [Effect] in
+            guard state.waiterKeys[id] != nil, state.answers[id] == nil else { return [] }
+            var effects: [Effect] = []
+            if let continuation = state.waiters.removeValue(forKey: id) {
+                effects.append(.resume(continuation, .failure(SMTPError(.connection, .transient, "cancelled"))))
+            } else {
+                state.cancelled.insert(id)
+            }
+            state.waiterKeys[id] = nil
+            return effects + perform(state.machine.requestCancelled(id, now: now), in: &state)
+        }
+        run(effects)
     }
 
     private func release(_ lease: Lease, reusable: Bool, messageSent: Bool) {
-        perform(machine.connectionReleased(
-            lease.connectionID, request: lease.requestID, reusable: reusable, messageSent: messageSent, now: now))
-        finishIfDrained()
+        let effects = state.withLock { state in
+            perform(state.machine.connectionReleased(
+                lease.connectionID, request: lease.requestID, reusable: reusable, messageSent: messageSent, now: now), in: &state)
+        }
+        run(effects)
+    }
+
+    // MARK: Connections
+
+    private func connect(_ id: Int, _ opened: OpenedConfiguration) async {
+        do {
+            let connection = try await SMTPConnection.connect(
+                configuration: opened.configuration, egress: egress, dialer: dialer, eventLoopGroup: eventLoopGroup,
+                logger: logger, owner: opened)
+            let effects = state.withLock { state -> [Effect] in
+                state.connections[id] = connection
+                state.freshConnections.insert(id)
+                if let key = state.connectionKeys[id] { state.lastConnectError[key] = nil }
+                return [.watch(id, connection)] + perform(state.machine.connectionEstablished(id, now: now), in: &state)
+            }
+            run(effects)
+        } catch {
+            logger.debug("smtp.pool.connect.failed", metadata: ["smtp.error": "\(error)"])
+            metrics.connectFailures.increment()
+            let effects = state.withLock { state -> [Effect] in
+                state.connectErrors[id] = error
+                if let key = state.connectionKeys.removeValue(forKey: id) { state.lastConnectError[key] = error }
+                defer { state.connectErrors[id] = nil }
+                return perform(state.machine.connectionFailed(id, now: now), in: &state)
+            }
+            run(effects)
+        }
+    }
+
+    /// The session closed, for whatever reason: an idle one the server dropped leaves the pool.
+    private func closed(_ id: Int) {
+        let effects = state.withLock { state -> [Effect] in
+            state.connectionKeys[id] = nil
+            guard state.connections[id] != nil else { return perform([], in: &state) }
+            let actions = state.machine.connectionClosed(id, now: now)
+            if !state.machine.knows(id) { state.connections[id] = nil }
+            return perform(actions, in: &state)
+        }
+        run(effects)
+    }
+
+    private func close(_ connection: SMTPConnection, quitTimeout: Duration = .seconds(2)) {
+        state.withLock { $0.closing += 1 }
+        connection.beginClose(quitTimeout: quitTimeout).whenComplete { _ in
+            let effects = self.state.withLock { state -> [Effect] in
+                state.closing -= 1
+                var effects: [Effect] = []
+                if state.closing == 0, let drained = state.drained {
+                    state.drained = nil
+                    effects.append(.drained(drained))
+                }
+                return effects + self.perform([], in: &state)
+            }
+            self.run(effects)
+        }
+    }
+
+    private func tick() {
+        let effects = state.withLock { state -> [Effect] in
+            state.timer = nil
+            return perform(state.machine.tick(now: now), in: &state)
+        }
+        run(effects)
     }
 
     // MARK: Actions
 
     private var now: Duration { clock.now - started }
 
-    private func perform(_ actions: [PoolStateMachine.Action]) {
-        defer { metrics.record(machine.statistics) }
+    /// Applies the machine's actions to the tables, under the lock, and returns what must happen
+    /// after it: callers resumed, sessions opened or closed. Then forgets the settings of keys with
+    /// nothing left, checks whether a shutdown is complete, and schedules the next wake-up.
+    private func perform(_ actions: [PoolStateMachine.Action], in state: inout State) -> [Effect] {
+        var effects: [Effect] = []
         for action in actions {
             switch action {
             case .createConnection(let id, let key):
-                guard let configuration = configurations[key] else { preconditionFailure("no configuration for \(key)") }
-                jobSink.yield(.connect(id, configuration))
-                connectionKeys[id] = key
+                guard let opened = state.configurations[key] else { preconditionFailure("no configuration for \(key)") }
+                state.connectionKeys[id] = key
+                effects.append(.job(.connect(id, opened)))
             case .lease(let request, let connectionID, let checkLiveness):
-                guard let connection = connections[connectionID] else { preconditionFailure("leased an unknown session") }
-                let isNew = freshConnections.remove(connectionID) != nil
+                guard let connection = state.connections[connectionID] else { preconditionFailure("leased an unknown session") }
+                let isNew = state.freshConnections.remove(connectionID) != nil
                 metrics.leases.increment()
-                waiters.removeValue(forKey: request)?.resume(returning: Lease(
-                    requestID: request, connectionID: connectionID, connection: connection, checkLiveness: checkLiveness, isNew: isNew))
+                state.waiterKeys[request] = nil
+                answer(request, .success(Lease(
+                    requestID: request, connectionID: connectionID, connection: connection, checkLiveness: checkLiveness,
+                    isNew: isNew)), in: &state, into: &effects)
             case .closeConnection(let id):
-                freshConnections.remove(id)
-                if let connection = connections.removeValue(forKey: id) { jobSink.yield(.close(connection)) }
+                state.freshConnections.remove(id)
+                if let connection = state.connections.removeValue(forKey: id) { effects.append(.close(connection)) }
             case .failRequest(let request, let reason):
                 let error: SMTPError
                 switch reason {
                 case .connectFailed(let connectionID):
-                    error = connectErrors.removeValue(forKey: connectionID)
-                        ?? SMTPError(.connection, .transient, "could not connect to the server")
+                    error = state.connectErrors[connectionID] ?? SMTPError(.connection, .transient, "could not connect to the server")
                 case .deadlineExceeded:
-                    let cause = waiterKeys[request].flatMap { lastConnectError[$0] }
+                    let cause = state.waiterKeys[request].flatMap { state.lastConnectError[$0] }
                     error = SMTPError(.timeout, .transient,
                         "no SMTP session became free in time" + (cause.map { "; the last connection attempt failed: \($0.message)" } ?? ""))
                 case .shuttingDown:
                     error = SMTPError(.connection, .transient, "the pool is shutting down")
                 }
-                waiters.removeValue(forKey: request)?.resume(throwing: error)
+                state.waiterKeys[request] = nil
+                answer(request, .failure(error), in: &state, into: &effects)
             }
         }
-    }
-
-    private var connectionKeys: [Int: PoolKey] = [:]
-    private var waiterKeys: [Int: PoolKey] = [:]
-
-    private func perform(_ job: Job) async {
-        switch job {
-        case .connect(let id, let configuration):
-            do {
-                let connection = try await SMTPConnection.connect(
-                    configuration: configuration, egress: egress, dialer: dialer, eventLoopGroup: eventLoopGroup, logger: logger)
-                established(id, connection)
-            } catch {
-                failed(id, error)
+        for key in Array(state.configurations.keys) where !state.machine.isInUse(key) {
+            state.configurations[key] = nil
+            state.lastConnectError[key] = nil
+        }
+        metrics.record(state.machine.statistics)
+        if state.isShuttingDown && !state.isFinished {
+            if state.machine.isEmpty && state.connections.isEmpty && state.closing == 0 {
+                state.isFinished = true
+                effects.append(.finishJobs)
+            } else if now - state.shutdownStarted >= Self.shutdownDeadline {
+                logger.debug("smtp.pool.shutdown.forced", metadata: ["smtp.pool.connecting": "\(state.machine.statistics.connecting)"])
+                state.isForcedToFinish = true
+                state.isFinished = true
+                effects.append(.finishJobs)
             }
-        case .close(let connection):
-            await connection.close()
-        case .watch(let id, let connection):
-            try? await connection.closeFuture.get()
-            closed(id)
-        case .shutdown:
-            shutdown()
+        }
+        scheduleWakeUp(in: &state)
+        return effects
+    }
+
+    private func answer(_ request: Int, _ answer: Answer, in state: inout State, into effects: inout [Effect]) {
+        if let continuation = state.waiters.removeValue(forKey: request) {
+            effects.append(.resume(continuation, answer))
+        } else {
+            state.answers[request] = answer  // its caller has not suspended yet, or never will
         }
     }
 
-    private func established(_ id: Int, _ connection: SMTPConnection) {
-        connections[id] = connection
-        freshConnections.insert(id)
-        if let key = connectionKeys[id] { lastConnectError[key] = nil }
-        jobSink.yield(.watch(id, connection))
-        perform(machine.connectionEstablished(id, now: now))
-        finishIfDrained()
-    }
-
-    private func failed(_ id: Int, _ error: SMTPError) {
-        logger.debug("smtp.pool.connect.failed", metadata: ["smtp.error": "\(error)"])
-        connectErrors[id] = error
-        metrics.connectFailures.increment()
-        if let key = connectionKeys.removeValue(forKey: id) { lastConnectError[key] = error }
-        perform(machine.connectionFailed(id, now: now))
-        connectErrors[id] = nil
-        finishIfDrained()
-    }
-
-    private func closed(_ id: Int) {
-        connectionKeys[id] = nil
-        guard connections[id] != nil else { return }
-        perform(machine.connectionClosed(id, now: now))
-        if !machine.knows(id) { connections[id] = nil }
-        finishIfDrained()
-    }
-
-    private func runTimer() async {
-        while !Task.isCancelled && !isFinished {
-            let hasWaiters = !waiters.isEmpty
-            let wake = machine.nextWakeUp.map { $0 - now } ?? .seconds(1)
-            var delay = max(.milliseconds(10), min(wake, hasWaiters ? .milliseconds(50) : .seconds(1)))
-            if isShuttingDown { delay = min(delay, .milliseconds(100)) }
-            try? await Task.sleep(for: delay)
-            perform(machine.tick(now: now))
-            forgetUnusedConfigurations()
-            finishIfDrained()
+    /// Keeps one timer, at the machine's next wake-up (or the shutdown deadline): an earlier one
+    /// replaces a later one; one that fires ticks the machine, which schedules the next.
+    private func scheduleWakeUp(in state: inout State) {
+        guard !state.isFinished else { return }
+        var wake = state.machine.nextWakeUp
+        if state.isShuttingDown { wake = min(wake ?? .seconds(Int64.max / 2), state.shutdownStarted + Self.shutdownDeadline) }
+        guard let wake else { return }
+        if let timer = state.timer {
+            if timer.deadline <= wake { return }
+            timer.task.cancel()
         }
+        let delay = max(wake - now, .milliseconds(1))
+        let task = timerLoop.scheduleTask(in: TimeAmount(delay)) { [weak self] () -> Void in self?.tick() }
+        state.timer = (wake, task)
     }
 
-    /// Drops the connection settings (the opened password among them) of every key that has no
-    /// session and no waiter left: a password change or a deleted credential leaves nothing behind
-    /// once its sessions are gone.
-    private func forgetUnusedConfigurations() {
-        for key in Array(configurations.keys) where !machine.isInUse(key) {
-            configurations[key] = nil
-            lastConnectError[key] = nil
+    private func run(_ effects: [Effect]) {
+        for effect in effects {
+            switch effect {
+            case .resume(let continuation, let answer):
+                continuation.resume(with: answer.mapError { $0 })
+            case .job(let job):
+                jobSink.yield(job)
+            case .close(let connection):
+                close(connection)
+            case .watch(let id, let connection):
+                connection.closeFuture.whenComplete { [weak self] _ in self?.closed(id) }
+            case .finishJobs:
+                jobSink.finish()
+            case .drained(let continuation):
+                continuation.resume()
+            }
         }
     }
 
     /// The keys whose connection settings the pool holds: for tests.
-    var configuredKeys: Set<PoolKey> { Set(configurations.keys) }
+    var configuredKeys: Set<PoolKey> { state.withLock { Set($0.configurations.keys) } }
+
+    /// The opened settings the pool holds for `key`: for tests that check they are released.
+    func openedConfiguration(for key: PoolKey) -> OpenedConfiguration? {
+        state.withLock { $0.configurations[key] }
+    }
 
     /// Sessions open, idle, leased and opening, and sends waiting: for tests and metrics.
-    public var statistics: (idle: Int, leased: Int, connecting: Int, waiting: Int) { machine.statistics }
+    public var statistics: (idle: Int, leased: Int, connecting: Int, waiting: Int) { state.withLock { $0.machine.statistics } }
 }
 
 extension SMTPError {
@@ -388,11 +536,5 @@ extension SMTPError {
     /// transaction (the client already said RSET), not a 421, a drop, a timeout or a TLS failure.
     var leavesSessionUsable: Bool {
         (code == .envelope || code == .message) && reply?.code != 421 && disposition != .ambiguous
-    }
-}
-
-extension Duration {
-    fileprivate var nanoseconds: Int64 {
-        components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
     }
 }
