@@ -10,6 +10,9 @@
 enum DeceptiveScalars {
     /// Whether `scalar` is deceptive anywhere.
     static func isDeceptive(_ scalar: Unicode.Scalar) -> Bool {
+        // ASCII has no format, separator, private-use or default-ignorable scalars: only the
+        // controls. Most text is ASCII, and the property lookups below are table searches.
+        if scalar.isASCII { return scalar.value < 0x20 || scalar.value == 0x7F }
         let properties = scalar.properties
         switch properties.generalCategory {
         case .control, .format, .lineSeparator, .paragraphSeparator, .privateUse, .unassigned, .surrogate:

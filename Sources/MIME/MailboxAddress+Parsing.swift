@@ -145,16 +145,23 @@ extension MailboxAddress {
 
     private static func parseAddressSpec(_ text: Substring.UnicodeScalarView, field: String) throws(EmailValidationError) -> (String, String) {
         if text.isEmpty { throw .invalidAddress(field, "the address is empty") }
-        // Report the construct the user wrote (a comment, a group…) before any incidental space.
-        let refusals: [(Set<Unicode.Scalar>, String)] = [
-            (["(", ")"], "comments are not allowed"),
-            ([":", ";"], "groups are not allowed"),
-            (["\""], "quoted local parts are not allowed"),
-            (["[", "]"], "address literals are not allowed"),
-            ([" ", "\t"], "an address may not contain spaces"),
-        ]
-        for (characters, reason) in refusals where text.contains(where: characters.contains) {
-            throw .invalidAddress(field, reason)
+        // Report the construct the user wrote (a comment, a group…) before any incidental space:
+        // one pass notes which constructs appear, the first in this order is reported.
+        var seen: UInt8 = 0
+        for scalar in text {
+            switch scalar {
+            case "(", ")": seen |= 1 << 0
+            case ":", ";": seen |= 1 << 1
+            case "\"": seen |= 1 << 2
+            case "[", "]": seen |= 1 << 3
+            case " ", "\t": seen |= 1 << 4
+            default: continue
+            }
+        }
+        if seen != 0 {
+            let reasons = ["comments are not allowed", "groups are not allowed", "quoted local parts are not allowed",
+                           "address literals are not allowed", "an address may not contain spaces"]
+            throw .invalidAddress(field, reasons[seen.trailingZeroBitCount])
         }
         if let scalar = text.first(where: DeceptiveScalars.isDeceptiveInAddress) {
             throw .invalidAddress(

@@ -123,7 +123,12 @@ final class SMTPChannelHandler: ChannelDuplexHandler {
     private var machine: Machine
     private let replies = NIOSingleStepByteToMessageProcessor(SMTPReplyDecoder())
     private var body: BodyWriter?
-    private var timeout: Scheduled<Void>?
+    /// When the current wait times out; `nil` when nothing is awaited.
+    private var deadline: NIODeadline?
+    /// The scheduled check and when it runs. Replies move `deadline` later without touching it:
+    /// a pipelined message gets four replies, and cancelling and scheduling a task for each one
+    /// cost more than the rest of the reply's handling.
+    private var timer: (task: Scheduled<Void>, at: NIODeadline)?
     private let timeouts: SMTPTimeouts
     private let tlsUpgrade: (context: NIOSSLContext, serverHostname: String?)?
     private var logger: Logger
@@ -178,6 +183,7 @@ final class SMTPChannelHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        cancelTimeout()
         run(machine.connectionClosed(), context: context)
         context.fireChannelInactive()
     }
@@ -337,18 +343,36 @@ final class SMTPChannelHandler: ChannelDuplexHandler {
 
     /// Arms the timeout of what the machine now waits for, from now.
     private func arm(context: ChannelHandlerContext) {
-        cancelTimeout()
-        guard let phase = machine.waitPhase else { return }
-        timeout = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(timeouts.timeout(for: phase))) { [self] in
-            self.timeout = nil
+        guard let phase = machine.waitPhase else {
+            deadline = nil
+            return
+        }
+        let due = context.eventLoop.now + TimeAmount(timeouts.timeout(for: phase))
+        deadline = due
+        if let timer, timer.at <= due { return }
+        schedule(at: due, context: context)
+    }
+
+    private func schedule(at due: NIODeadline, context: ChannelHandlerContext) {
+        timer?.task.cancel()
+        let task = context.eventLoop.assumeIsolated().scheduleTask(deadline: due) { [self] in
+            self.timer = nil
+            guard let deadline = self.deadline else { return }
+            guard deadline <= context.eventLoop.now else {
+                self.schedule(at: deadline, context: context)
+                return
+            }
+            self.deadline = nil
             self.logger.debug("smtp.timeout")
             self.run(self.machine.timedOut(), context: context)
         }
+        timer = (task, due)
     }
 
     private func cancelTimeout() {
-        timeout?.cancel()
-        timeout = nil
+        timer?.task.cancel()
+        timer = nil
+        deadline = nil
     }
 
     private func elapsed() -> Duration {
