@@ -9,6 +9,8 @@ Run it through `bench/run` (which installs the peers and builds posthorn). Envir
     BENCH_STOCK_SECONDS  time cap of one stock-nodemailer run (default 10, quick 3): with Nagle on
                    it manages ~23 msgs/s, so 2000 messages would take ~90 s a run
     BENCH_OUT      directory for latest.md / latest.json (default /tmp/posthorn-bench)
+    BENCH_ONLY     comma-separated sections to measure (default: all): throughput, attachment,
+                   cold, webhook-smtp; e.g. BENCH_ONLY=webhook-smtp for the flow row alone
 
 Every server it starts listens on 127.0.0.1 only, and every client is pointed at 127.0.0.1 (or
 `localhost` where that resolves to 127.0.0.1 first): nothing leaves the machine.
@@ -20,7 +22,12 @@ What it measures (contenders alternate inside each round, the order rotating fro
   * one message with a 10 MiB random attachment: wall time and peak RSS, next to each program's
     idle RSS;
   * a cold send (process start, connect, EHLO, STARTTLS, AUTH, one message) against aiosmtpd with
-    a CA and certificate made at run time with openssl.
+    a CA and certificate made at run time with openssl;
+  * end to end through `posthorn serve`: a webhook flow with one smtp.send step delivering to the
+    same smtp-sink, under `wrk -t1 -c32 -d10s` (quick: -d3s) after a warm-up
+    (bench/flows/webhook_smtp.py): succeeded runs per second, webhook acknowledgement p50/p99, and
+    a check that the sink's message count equals the succeeded runs in the database (any
+    mismatch or failed run makes the harness exit 1).
 """
 
 from __future__ import annotations
@@ -46,6 +53,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 PEERS = HERE / "peers"
+sys.path.insert(0, str(HERE / "flows"))
+import webhook_smtp  # noqa: E402  (the webhook → smtp.send row; shares webhook_load.py's set-up)
 PYTHON = sys.executable  # the real interpreter, not a pyenv shim (shim start-up would skew cold runs)
 NODE_ENV = {**os.environ, "NODE_PATH": os.environ.get("NODE_PATH", "/usr/share/nodejs")}
 FROM, TO = "from@example.com", "to@example.com"
@@ -72,6 +81,12 @@ QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
 ROUNDS = 1 if QUICK else max(1, env_int("BENCH_ROUNDS", 3))
 SCALE = 4 if QUICK else 1
 STOCK_SECONDS = env_int("BENCH_STOCK_SECONDS", 3 if QUICK else 10)
+# The webhook → smtp.send row: wrk -t1 -c32 -d10s after a 2 s warm-up (quick: -d3s after 1 s).
+WEBHOOK_CONNECTIONS = 32
+WEBHOOK_SECONDS = 3 if QUICK else 10
+WEBHOOK_WARMUP = 1 if QUICK else 2
+WEBHOOK_SECTION = (f"webhook → smtp.send → smtp-sink, wrk -t1 -c{WEBHOOK_CONNECTIONS} -d{WEBHOOK_SECONDS}s")
+SECTIONS = ("throughput", "attachment", "cold", "webhook-smtp")
 OUT_DIR = Path(os.environ.get("BENCH_OUT", "/tmp/posthorn-bench"))
 
 
@@ -179,7 +194,8 @@ class Sink:
         for _ in range(5):
             self.port = free_port()
             # -c: counters (mesg=N) after each "." and each session; 1000: listen backlog.
-            # -m (default 256 simultaneous connections) is far above the 4 sessions used here.
+            # -m (default 256 simultaneous connections) is far above the sessions used here (4 at
+            # most: the clients' own, and posthorn serve's pool keeps 4 per credential).
             argv = [binary, *(["-u", "nobody"] if os.geteuid() == 0 else []), "-c",
                     f"{LOOPBACK}:{self.port}", "1000"]
             self.log_file = open(self.log_path, "wb")
@@ -427,6 +443,20 @@ class Bench:
         p, delta = self._sink_run(argv)
         return check_stats(p, w.messages, delta)
 
+    # ---- webhook → smtp.send through posthorn serve -----------------------------------------
+
+    def webhook_smtp(self) -> Sample:
+        """One webhook_smtp.measure against this sink, as a Sample (rate: succeeded runs/s in the
+        wrk window; p50/p99: webhook acknowledgement; rss: posthorn serve's peak)."""
+        if not self.sink.alive():
+            raise RuntimeError("smtp-sink died: " + self.sink.log_path.read_text(errors="replace")[-300:])
+        try:
+            r = webhook_smtp.measure(self.posthorn, self.sink, WEBHOOK_SECONDS, WEBHOOK_CONNECTIONS, WEBHOOK_WARMUP)
+        except SystemExit as stop:  # webhook_load.start_server gives up with SystemExit
+            return Sample(ok=False, error=f"posthorn serve: {stop}")
+        return Sample(ok=r["ok"], rate=r["rate"], seconds=r["window_seconds"], p50=r["p50"], p99=r["p99"],
+                      rss_kib=r["rss_kib"], messages=r["sink_messages"], error="; ".join(r["problems"]), raw=r)
+
     # ---- 10 MiB attachment -----------------------------------------------------------------
 
     def prepare_big(self) -> None:
@@ -627,6 +657,28 @@ def summarize(samples: list[Sample]) -> dict:
     }
 
 
+def webhook_row(samples: list[Sample], raw: dict) -> tuple[str, list[str]]:
+    """The webhook → smtp.send table row (medians over rounds) and the errors of its failed rounds;
+    the ratio cell is emails/s ÷ the target, with both targets marked met or not."""
+    raw["results"][f"{WEBHOOK_SECTION} | posthorn serve"] = [vars(x) for x in samples]
+    s = summarize(samples)
+    errors = s["errors"] if s["runs"] else (s["errors"] or ["no run"])
+    if not s["runs"]:
+        return f"| {WEBHOOK_SECTION} | posthorn serve | error: {cell(errors[0])} | | | |", errors
+    good = [x for x in samples if x.ok]
+    sink_rate = median([x.raw.get("sink_rate") for x in good])
+    accepted = median([x.raw.get("accepted_rate") for x in good])
+    rate = (f"{s['rate']:,.0f} emails/s (at the sink {sink_rate:,.0f}/s; webhooks acknowledged {accepted:,.0f}/s)"
+            + (f" [{len(errors)} failed run(s)]" if errors else ""))
+    rate_ok = s["rate"] >= webhook_smtp.TARGET_RATE
+    p99_ok = s["p99"] <= webhook_smtp.TARGET_P99_MS
+    status = (f"{fmt_ratio(s['rate'] / webhook_smtp.TARGET_RATE)} of {webhook_smtp.TARGET_RATE:,}/s; "
+              f"≥ {webhook_smtp.TARGET_RATE:,}/s {'met' if rate_ok else 'NOT met'}, "
+              f"ack p99 ≤ {webhook_smtp.TARGET_P99_MS:g} ms {'met' if p99_ok else 'NOT met'}")
+    return (f"| {WEBHOOK_SECTION} | posthorn serve | {rate} | ack {s['p50']:.2f} / {s['p99']:.2f} | "
+            f"{fmt_rss(s['rss'])} | {status} |"), errors
+
+
 def main() -> int:
     posthorn = os.environ.get("POSTHORN_BIN", "")
     if not posthorn or not os.access(posthorn, os.X_OK):
@@ -636,6 +688,12 @@ def main() -> int:
     if not os.access("/usr/bin/time", os.X_OK):
         print("/usr/bin/time (Debian package time) is missing; run bench/run", file=sys.stderr)
         return 2
+    only = {part.strip() for part in os.environ.get("BENCH_ONLY", "").split(",") if part.strip()}
+    if only - set(SECTIONS):
+        print(f"BENCH_ONLY: unknown section(s) {sorted(only - set(SECTIONS))}; known: {', '.join(SECTIONS)}",
+              file=sys.stderr)
+        return 2
+    sections = [section for section in SECTIONS if not only or section in only]
 
     workloads = [
         Workload("1k-1", f"1 KiB × {2000 // SCALE}, 1 conn", 1024, 2000 // SCALE, 1),
@@ -653,7 +711,8 @@ def main() -> int:
         pass
     machine = (f"machine: nproc={len(os.sched_getaffinity(0))}, CPU {cpu}, kernel {platform.release()}; "
                f"posthorn {posthorn}{' (DEBUG build)' if '/debug/' in posthorn else ''}; "
-               f"rounds={ROUNDS}{' (BENCH_QUICK: 1/4 counts)' if QUICK else ''}")
+               f"rounds={ROUNDS}{' (BENCH_QUICK: 1/4 counts)' if QUICK else ''}"
+               f"{'; sections: ' + ', '.join(sections) if only else ''}")
 
     samples: dict[tuple[str, str], list[Sample]] = {}
     failed = False
@@ -668,14 +727,16 @@ def main() -> int:
         bench = Bench(posthorn, work)
         log(f"smtp-sink on {LOOPBACK}:{bench.sink.port}; posthorn bench smtp: "
             f"{'present' if bench.bench_ok else 'missing (' + bench.bench_why + ')'}")
-        bench.prepare_big()
-        bench.prepare_cold()
-        log(f"aiosmtpd STARTTLS+AUTH on {LOOPBACK}:{bench.tls.port}; 10 MiB attachment encodes to "
-            f"{bench.big_encoded:,} bytes")
+        if "attachment" in sections:
+            bench.prepare_big()
+            log(f"10 MiB attachment encodes to {bench.big_encoded:,} bytes")
+        if "cold" in sections:
+            bench.prepare_cold()
+            log(f"aiosmtpd STARTTLS+AUTH on {LOOPBACK}:{bench.tls.port}")
         t_start = time.monotonic()
         for r in range(ROUNDS):
             log(f"round {r + 1}/{ROUNDS}")
-            for w in workloads:
+            for w in workloads if "throughput" in sections else []:
                 contenders = bench.throughput_contenders()
                 shift = r % len(contenders)
                 for name, fn in contenders[shift:] + contenders[:shift]:
@@ -687,8 +748,10 @@ def main() -> int:
                     log(f"{w.label:<22} {name:<38} "
                         + (s.note if s.note.startswith("n/a") else
                            f"{fmt_rate(s.rate)}" + ("" if s.ok else f"  ERROR {s.error}")))
-            for section, contenders in (("10 MiB attachment, 1 msg", bench.big_contenders()),
-                                        ("cold send: STARTTLS+AUTH, 1 msg", bench.cold_contenders())):
+            for key, section, contenders in (("attachment", "10 MiB attachment, 1 msg", bench.big_contenders()),
+                                             ("cold", "cold send: STARTTLS+AUTH, 1 msg", bench.cold_contenders())):
+                if key not in sections:
+                    continue
                 shift = r % len(contenders)
                 for name, fn in contenders[shift:] + contenders[:shift]:
                     try:
@@ -698,6 +761,16 @@ def main() -> int:
                     samples.setdefault((section, name), []).append(s)
                     log(f"{section:<32} {name:<16} {fmt_seconds(s.seconds)}"
                         + ("" if s.ok else f"  ERROR {s.error}"))
+            if "webhook-smtp" in sections:
+                try:
+                    s = bench.webhook_smtp()
+                except Exception as error:  # noqa: BLE001
+                    s = Sample(ok=False, error=f"{type(error).__name__}: {error}")
+                samples.setdefault((WEBHOOK_SECTION, "posthorn serve"), []).append(s)
+                log(f"{WEBHOOK_SECTION}: {fmt_rate(s.rate).replace('msgs', 'emails')}, ack p50/p99 "
+                    + ("–" if s.p50 is None else f"{s.p50:.2f} / {s.p99:.2f} ms")
+                    + (f", sink {s.raw['sink_rate']:,.0f}/s, 202s {s.raw['accepted_rate']:,.0f}/s" if s.raw else "")
+                    + ("" if s.ok else f"  ERROR {s.error}"))
         log(f"measured in {time.monotonic() - t_start:.0f} s")
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -715,7 +788,7 @@ def main() -> int:
     rows = ["| workload | contender | msgs/s (or time) | p50 / p99 ms | peak RSS | ratio |",
             "|---|---|---|---|---|---|"]
     raw: dict = {"machine": machine, "rounds": ROUNDS, "quick": QUICK, "results": {}}
-    for w in workloads:
+    for w in workloads if "throughput" in sections else []:
         ref = summarize(samples.get((w.label, "smtp-source"), []))
         for name, _ in bench.throughput_contenders() if bench else []:
             ss = samples.get((w.label, name), [])
@@ -736,9 +809,11 @@ def main() -> int:
             ratio = s["rate"] / ref["rate"] if ref["rate"] and s["rate"] else None
             rows.append(f"| {w.label} | {name} | {rate} | {lat} | {fmt_rss(s['rss'])} | {fmt_ratio(ratio)} |")
     if bench:
-        for section, contenders, ref_name in (
-                ("10 MiB attachment, 1 msg", bench.big_contenders(), "smtp-source"),
-                ("cold send: STARTTLS+AUTH, 1 msg", bench.cold_contenders(), "Python smtplib")):
+        for key, section, contenders, ref_name in (
+                ("attachment", "10 MiB attachment, 1 msg", bench.big_contenders(), "smtp-source"),
+                ("cold", "cold send: STARTTLS+AUTH, 1 msg", bench.cold_contenders(), "Python smtplib")):
+            if key not in sections:
+                continue
             ref = summarize(samples.get((section, ref_name), []))
             for name, _ in contenders:
                 ss = samples.get((section, name), [])
@@ -756,6 +831,11 @@ def main() -> int:
                 ratio = ref["seconds"] / s["seconds"] if ref["seconds"] and s["seconds"] else None
                 time_cell = fmt_seconds(s["seconds"]) + (f" [{len(s['errors'])} failed run(s)]" if s["errors"] else "")
                 rows.append(f"| {section} | {name} | {time_cell} | – | {rss} | {fmt_ratio(ratio)} |")
+    webhook_errors: list[str] = []
+    if "webhook-smtp" in sections:
+        row, webhook_errors = webhook_row(samples.get((WEBHOOK_SECTION, "posthorn serve"), []), raw)
+        rows.append(row)
+        failed = failed or bool(webhook_errors)
 
     dkim_note = []
     plain = summarize(samples.get(("10 MiB attachment, 1 msg", "Posthorn"), []))
@@ -765,9 +845,19 @@ def main() -> int:
         dkim_note = [f"- DKIM, 10 MiB: signed ÷ unsigned Posthorn time {signed['seconds'] / plain['seconds']:.2f}× (target ≤ 1.3×); "
                      f"peak RSS {'%+.1f MiB' % extra if extra is not None else 'n/a'} (target ≤ 25 MiB). The body hash is a first "
                      "pass over the deterministic renderer; the message is rendered again as it is sent."]
-    notes = [
-        "",
-        "Notes:",
+    webhook_notes = [
+        f"- {WEBHOOK_SECTION}: `posthorn serve` (SQLite, fresh data directory, --allow-private-egress "
+        "127.0.0.1) with a webhook flow of one smtp.send step (plaintext credential for the smtp-sink above; "
+        "To, Subject and Body templated from the webhook body {\"name\":\"Ada\",\"n\":42}); wrk posts that "
+        f"body over {WEBHOOK_CONNECTIONS} keep-alive connections after a {WEBHOOK_WARMUP} s warm-up, then the "
+        "queue is drained. emails/s: runs that succeeded inside the wrk window ÷ the window (\"at the sink\": "
+        "smtp-sink's count over the same window); ack p50 / p99: the webhook's 202, from wrk --latency; peak "
+        "RSS: posthorn serve (VmHWM). Checked every round (a failure exits 1): messages counted by smtp-sink "
+        "= succeeded runs in the database, no run in any other state, every acknowledged webhook stored, no "
+        "non-2xx or socket error. Targets: ≥ 2,000 emails/s and ack p99 ≤ 20 ms.",
+        *(f"- {WEBHOOK_SECTION}, failed round: {' '.join(error.split())}" for error in webhook_errors),
+    ]
+    smtp_notes = [
         *dkim_note,
         "- Throughput rows: medians over rounds; peak RSS is the highest over rounds (GNU time %M).",
         "  msgs/s is messages ÷ the contender's own elapsed time (first connect to last reply), except",
@@ -789,6 +879,8 @@ def main() -> int:
         "- cold send: process start, connect, EHLO, STARTTLS, EHLO, AUTH, one message against aiosmtpd on "
         "127.0.0.1 (certificate from a CA made at run time). ratio: smtplib time ÷ contender time (higher is faster).",
     ]
+    notes = ["", "Notes:", *(smtp_notes if set(sections) - {"webhook-smtp"} else []),
+             *(webhook_notes if "webhook-smtp" in sections else [])]
     table = "\n".join([machine, "", *rows, *notes])
     print(table, flush=True)
     try:

@@ -37,6 +37,11 @@ ADMIN = "bench-admin-token-0123456789abcdef0123"
 TARGET_RATE = 2000
 TARGET_P99_MS = 20.0
 N8N_RATE = 220  # n8n's documented executions/s for one instance on 2 vCPUs
+WARMUP_SECONDS = 2
+# The JSON body every webhook request carries (wrk sends it compact, as below).
+BODY: dict = {"name": "Ada", "n": 42}
+ECHO_STEPS: list[dict] = [{"id": "echo", "type": "debug.echo",
+                           "parameters": {"message": "Hello {{trigger.body.name}}", "n": "{{trigger.body.n}}"}}]
 
 
 def free_port() -> int:
@@ -79,21 +84,43 @@ def start_server(binary: str, data_dir: Path, port: int, log: Path, extra: list[
     raise SystemExit(f"posthorn serve did not start: {log.read_text()[-2000:]}")
 
 
-def webhook_flow(base: str) -> tuple[str, str]:
-    status, created = call(base, "POST", "/api/v1/workspaces", ADMIN, {"name": "bench"})
+def stop_servers(processes: list[subprocess.Popen]) -> None:
+    """SIGTERM to every server at once (in-flight requests finish), then SIGKILL what is left after 30 s."""
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def create_workspace(base: str, name: str = "bench") -> str:
+    """A new workspace through the admin API; returns its token."""
+    status, created = call(base, "POST", "/api/v1/workspaces", ADMIN, {"name": name})
     assert status == 201, created
-    token = created["token"]
-    flow = {"name": "bench", "trigger": {"type": "webhook"},
-            "steps": [{"id": "echo", "type": "debug.echo",
-                       "parameters": {"message": "Hello {{trigger.body.name}}", "n": "{{trigger.body.n}}"}}]}
-    status, made = call(base, "POST", "/api/v1/flows", token, flow)
+    return created["token"]
+
+
+def create_webhook_flow(base: str, token: str, steps: list[dict], name: str = "bench") -> str:
+    """A webhook-triggered flow with these steps; returns its webhook id (POST /hooks/<id>)."""
+    status, made = call(base, "POST", "/api/v1/flows", token, {"name": name, "trigger": {"type": "webhook"}, "steps": steps})
     assert status == 201, made
-    return token, made["trigger"]["webhookId"]
+    return made["trigger"]["webhookId"]
+
+
+def webhook_flow(base: str) -> tuple[str, str]:
+    """A workspace and a webhook flow with one templated `debug.echo` step: (token, webhook id)."""
+    token = create_workspace(base)
+    return token, create_webhook_flow(base, token, ECHO_STEPS)
 
 
 def wrk(url: str, seconds: float, connections: int, work: Path) -> dict:
+    """`wrk -t1 -cN -dSs --latency` POSTing ``BODY``: requests, non-2xx, socket errors, p50/p99 in ms."""
     script = work / "post.lua"
-    script.write_text('wrk.method = "POST"\nwrk.body = \'{"name":"Ada","n":42}\'\n'
+    body = json.dumps(BODY, separators=(",", ":"))
+    script.write_text(f'wrk.method = "POST"\nwrk.body = {json.dumps(body)}\n'
                       'wrk.headers["Content-Type"] = "application/json"\n')
     run = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{int(seconds)}s", "--latency", "-s", str(script), url],
                          capture_output=True, text=True, timeout=seconds + 60)
@@ -184,18 +211,12 @@ def measure(binary: str, seconds: int, connections: int, serve_args: list[str], 
             def settle() -> dict:
                 return drain_postgres(cluster) if cluster is not None else drain(work / "data0" / "posthorn.sqlite")
 
-            warm = wrk_all(urls, 2, connections, work)
+            warm = wrk_all(urls, WARMUP_SECONDS, connections, work)
             settle()
             measured = wrk_all(urls, seconds, connections, work)
             settled = settle()
         finally:
-            for server in servers:
-                server.send_signal(signal.SIGTERM)
-            for server in servers:
-                try:
-                    server.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    server.kill()
+            stop_servers(servers)
             if cluster is not None:
                 cluster.stop()
         accepted = measured["requests"] - measured["non2xx"]
@@ -229,7 +250,7 @@ def main() -> int:
     results = [measure(args.posthorn, args.seconds, args.connections, args.serve_arg, backend, instances)
                for backend, instances in configurations]
     print(f"machine: nproc={os.cpu_count()}; posthorn {args.posthorn}; wrk -t1 -c{args.connections} (split over the instances) "
-          f"-d{args.seconds:g}s after a 2 s warm-up; flow: webhook → debug.echo (templated)")
+          f"-d{args.seconds:g}s after a {WARMUP_SECONDS} s warm-up; flow: webhook → debug.echo (templated)")
     print()
     print("| database | accepted (202)/s | completed/s | ack p50 / p99 | vs n8n (220/s) | acknowledged / stored / succeeded | non-2xx / errors |")
     print("|---|---|---|---|---|---|---|")
