@@ -89,12 +89,19 @@ public struct RenderedMessage: Sendable {
         return total
     }
 
+    /// Whether rendering reads files (an attachment given by path): such a message is read by the
+    /// sending task, never on an event loop.
+    public var readsFiles: Bool {
+        segments.contains { segment in
+            if case .encoded(.file, _) = segment { return true }
+            return false
+        }
+    }
+
     /// The whole message in memory when it has no file attachment and renders to at most `limit`
     /// octets; `nil` otherwise (stream it). Rendering stops as soon as the limit is passed.
     public func renderedInMemory(limit: Int) throws -> [UInt8]? {
-        for segment in segments {
-            if case .encoded(.file, _) = segment { return nil }
-        }
+        if readsFiles { return nil }
         var stream = makeStream(chunkSize: min(limit, 64 * 1024))
         var output: [UInt8] = []
         while let chunk = try stream.next() {

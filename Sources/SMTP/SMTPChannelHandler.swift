@@ -60,35 +60,59 @@ enum SMTPMessageBody {
     /// Rendered once, in memory: a small message is stuffed and written with its terminator (and
     /// the next envelope chained behind it) in one write.
     case rendered([UInt8])
-    /// Pulled from the composer a chunk at a time, so a large attachment is never in memory whole.
+    /// Encoded from memory a chunk at a time on the event loop (a large message without files).
     case stream(MessageStream)
+    /// A message that reads files: ``SMTPConnection`` turns it into a ``feed(_:)`` read by the
+    /// sending task. The handler never sees it.
+    case readingFiles(MessageStream)
+    /// Chunks the sending task reads ahead, a few at a time.
+    case feed(SMTPBodyFeed)
+
+    /// What the handler gets from ``next(whenReady:)``.
+    enum Pull {
+        case chunk([UInt8])
+        case end
+        /// Not read yet: `whenReady` runs once it is.
+        case pending
+    }
 
     /// Messages up to this size are rendered once into memory by the caller: the size declared with
     /// `SIZE=` and the bytes sent come from one rendering, and nothing is read on the event loop.
     static let renderedLimit = 256 * 1024
 
-    /// The message as a stream.
+    /// The message as a stream (read by the sending task when it reads files).
     init(_ message: RenderedMessage) {
-        self = .stream(message.makeStream())
+        self = message.readsFiles ? .readingFiles(message.makeStream()) : .stream(message.makeStream())
     }
 
     /// The body to send and its exact size for `SIZE=`: a small message rendered once (by the
     /// calling task, off the event loop), a large one streamed and counted without rendering.
     static func prepare(_ message: RenderedMessage) -> (body: SMTPMessageBody, size: Int?) {
         if let bytes = try? message.renderedInMemory(limit: renderedLimit) { return (.rendered(bytes), bytes.count) }
-        return (.stream(message.makeStream()), (try? message.byteCount()) ?? nil)
+        return (SMTPMessageBody(message), (try? message.byteCount()) ?? nil)
     }
 
-    /// The next bytes, or `nil` at the end.
-    mutating func next() throws -> [UInt8]? {
+    /// The next bytes, on the event loop.
+    ///
+    /// - Throws: when the message cannot be read (an attachment file went away).
+    mutating func next(whenReady: @escaping @Sendable () -> Void) throws -> Pull {
         switch self {
         case .rendered(let bytes):
             self = .rendered([])
-            return bytes.isEmpty ? nil : bytes
+            return bytes.isEmpty ? .end : .chunk(bytes)
         case .stream(var stream):
             let chunk = try stream.next()
             self = .stream(stream)
-            return chunk
+            return chunk.map { .chunk($0) } ?? .end
+        case .readingFiles:
+            preconditionFailure("a message that reads files reaches the event loop only as a feed")
+        case .feed(let feed):
+            switch feed.next(whenReady: whenReady) {
+            case .chunk(let chunk): return .chunk(chunk)
+            case .end: return .end
+            case .pending: return .pending
+            case .failed: throw SMTPBodyFeed.Unreadable()
+            }
         }
     }
 }
@@ -315,24 +339,34 @@ final class SMTPChannelHandler: ChannelDuplexHandler {
     /// in memory whole.
     private func writeBody(context: ChannelHandlerContext) {
         guard var writer = body else { return }
+        let loop = context.eventLoop
+        let resume = NIOLoopBound((self, context), eventLoop: loop)
         while context.channel.isWritable {
-            let chunk: [UInt8]?
+            let pull: SMTPMessageBody.Pull
             do {
-                chunk = try writer.send.body.next()
+                pull = try writer.send.body.next {
+                    loop.execute { resume.value.0.writeBody(context: resume.value.1) }
+                }
             } catch {
                 body = nil
                 run(machine.bodyFailed(), context: context)
                 return
             }
-            guard let chunk else {
+            switch pull {
+            case .end:
                 body = writer
                 run(machine.bodyWritten(), context: context)
                 return
+            case .pending:
+                body = writer
+                context.flush()
+                return
+            case .chunk(let chunk):
+                if let held = writer.held { context.write(wrapOutboundOut(held), promise: nil) }
+                var buffer = context.channel.allocator.buffer(capacity: chunk.count + chunk.count / 32 + 64)
+                writer.stuffer.stuff(chunk, into: &buffer)
+                writer.held = buffer
             }
-            if let held = writer.held { context.write(wrapOutboundOut(held), promise: nil) }
-            var buffer = context.channel.allocator.buffer(capacity: chunk.count + chunk.count / 32 + 64)
-            writer.stuffer.stuff(chunk, into: &buffer)
-            writer.held = buffer
         }
         body = writer
         context.flush()

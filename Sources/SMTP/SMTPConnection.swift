@@ -141,8 +141,29 @@ public final class SMTPConnection: Sendable {
         _ body: SMTPMessageBody, transaction: SMTPTransaction,
         onEventLoop settled: @escaping @Sendable (Result<SMTPDelivery, any Error>) -> Void
     ) async throws(SMTPError) -> SMTPDelivery {
+        guard case .readingFiles(let fileStream) = body else {
+            do {
+                return try await request(settled: settled) { SMTPRequest.send(transaction, body, $0) }
+            } catch {
+                throw SMTPError.transport(error)
+            }
+        }
+        // This task reads the files, a few chunks ahead of the socket; the event loop only writes.
+        let feed = SMTPBodyFeed()
+        let stream = HandedOver(fileStream)
+        let result = await withTaskGroup(of: Void.self, returning: Result<SMTPDelivery, any Error>.self) { group in
+            group.addTask { await feed.produce(from: stream.value) }
+            let result: Result<SMTPDelivery, any Error>
+            do {
+                result = .success(try await request(settled: settled) { SMTPRequest.send(transaction, .feed(feed), $0) })
+            } catch {
+                result = .failure(error)
+            }
+            feed.abandon()
+            return result
+        }
         do {
-            return try await request(settled: settled) { SMTPRequest.send(transaction, body, $0) }
+            return try result.get()
         } catch {
             throw SMTPError.transport(error)
         }
@@ -278,5 +299,15 @@ struct TLSSettings: Sendable {
         } catch {
             throw SMTPError(.tls, .permanent, "TLS could not be set up")
         }
+    }
+}
+
+/// A value moved whole to another task; the sender never touches it again (a message stream read
+/// by the task that prefetches its file chunks).
+private struct HandedOver<Value>: @unchecked Sendable {
+    let value: Value
+
+    init(_ value: Value) {
+        self.value = value
     }
 }

@@ -31,6 +31,46 @@ struct DeliveryTests {
         #expect(wire.contains("\r\n..three\r\n"))
     }
 
+    /// A message with a file attachment: `size` random bytes in a temporary file.
+    static func messageWithFile(size: Int) throws -> (RenderedMessage, URL) {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("posthorn-attachment-\(UUID().uuidString).bin")
+        var generator = SystemRandomNumberGenerator()
+        try Data((0..<size).map { _ in UInt8.random(in: 0...255, using: &generator) }).write(to: url)
+        var request = EmailRequest(from: "Ann <ann@example.com>", to: "bob@example.com", subject: "Report", body: "Attached.")
+        request.attachments = [EmailAttachment(filename: "report.bin", content: .file(path: url.path))]
+        return (MessageComposer(identity: .deterministic()).compose(try request.validated()), url)
+    }
+
+    @Test("a file attachment is read by the sending task a few chunks ahead and arrives byte for byte")
+    func fileAttachment() async throws {
+        let harness = try Harness()
+        let server = try await FakeSMTPServer.start(harness.behaviour(.implicit))
+        defer { Task { await server.shutdown() } }
+        let (message, url) = try Self.messageWithFile(size: 1024 * 1024 + 17)
+        defer { try? FileManager.default.removeItem(at: url) }
+        #expect(message.readsFiles)
+
+        let result = try await harness.client.send(message, using: try harness.configuration(server, security: .implicitTLS))
+
+        let delivered = try #require(server.messages.first)
+        #expect(delivered.data == (try message.bytes()))
+        #expect(result.size == delivered.data.count)
+    }
+
+    @Test("an attachment file that disappears before it is read fails that message, permanently, and nothing is delivered")
+    func fileGone() async throws {
+        let harness = try Harness()
+        let server = try await FakeSMTPServer.start(harness.behaviour(.implicit))
+        defer { Task { await server.shutdown() } }
+        let (message, url) = try Self.messageWithFile(size: 1024)
+        try FileManager.default.removeItem(at: url)
+
+        let error = await harness.client.sendExpectingFailure(message, using: try harness.configuration(server, security: .implicitTLS))
+        #expect(error?.code == .message)
+        #expect(error?.disposition == .permanent)
+        #expect(server.messages.isEmpty)
+    }
+
     @Test("no bare CR or LF ever leaves the client")
     func onlyCRLF() async throws {
         let harness = try Harness()
