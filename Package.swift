@@ -55,6 +55,7 @@ let package = Package(
         .target(
             name: "Bounces",
             dependencies: [
+                "Secrets",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -130,6 +131,7 @@ let package = Package(
         .target(
             name: "Flows",
             dependencies: [
+                "Secrets",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -156,6 +158,7 @@ let package = Package(
         .target(
             name: "WebApp",
             dependencies: [
+                "Secrets",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -64,14 +64,8 @@ enum SASLPayload {
         password.withRevealedValue { password in
             let key = SymmetricKey(data: Array(password.utf8))
             let digest = HMAC<Insecure.MD5>.authenticationCode(for: challenge, using: key)
-            let hex = digest.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+            let hex = digest.hexString
             return Secret(base64("\(username) \(hex)"))
         }
-    }
-}
-
-extension String {
-    fileprivate func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

@@ -1,3 +1,4 @@
+import Secrets
 import Crypto
 import Flows
 import Foundation
@@ -26,6 +27,6 @@ struct IntakeReplayGuard: Sendable {
     }
 
     static func digest(_ key: String) -> String {
-        SHA256.hash(data: Data(key.utf8)).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: Data(key.utf8)).hexString
     }
 }

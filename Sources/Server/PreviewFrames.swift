@@ -1,3 +1,4 @@
+import Secrets
 public import Foundation
 import HTTPTypes
 import Hummingbird
@@ -39,7 +40,7 @@ public final class PreviewFrames: Sendable {
 
     /// Keeps `html` and returns its address (`/preview-frames/<token>`).
     func store(_ html: String) -> String {
-        let token = (0..<32).map { _ in UInt8.random(in: 0...255) }.map { String(format: "%02x", $0) }.joined()
+        let token = (0..<32).map { _ in UInt8.random(in: 0...255) }.hexString
         let size = html.utf8.count
         let now = now()
         state.withLock { state in

@@ -1,3 +1,4 @@
+import Secrets
 import Crypto
 public import Foundation
 

@@ -1,3 +1,4 @@
+import Secrets
 import Foundation
 #if canImport(Glibc)
 import Glibc

@@ -1,3 +1,4 @@
+import Secrets
 import Crypto
 public import Foundation
 import HTTPTypes
@@ -53,7 +54,7 @@ public struct WebAppAssets: Sendable {
     }
 
     private static func asset(_ data: Data, path: String) -> Asset {
-        let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        let digest = SHA256.hash(data: data).hexString
         return Asset(
             body: ByteBuffer(bytes: data), contentType: contentType(of: path), etag: "\"\(digest.prefix(32))\"",
             version: String(digest.prefix(16)))

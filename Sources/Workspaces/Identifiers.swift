@@ -57,7 +57,7 @@ public enum TokenHash {
     /// The stored form of `token`.
     public static func of(_ token: Secret) -> String {
         token.withRevealedValue { value in
-            SHA256.hash(data: Data(value.utf8)).map { String(format: "%02x", $0) }.joined()
+            SHA256.hash(data: Data(value.utf8)).hexString
         }
     }
 }

@@ -1,3 +1,4 @@
+import Secrets
 import Crypto
 import Foundation
 public import SMTPCore
@@ -21,7 +22,7 @@ extension SMTPCredential {
             bytes.append(contentsOf: withUnsafeBytes(of: UInt32(value.utf8.count).bigEndian, Array.init))
             bytes.append(contentsOf: value.utf8)
         }
-        let digest = SHA256.hash(data: bytes).prefix(12).map { String(format: "%02x", $0) }.joined()
+        let digest = SHA256.hash(data: bytes).prefix(12).hexString
         return PoolKey(scope: "\(workspaceID)/\(id)", version: digest)
     }
 }

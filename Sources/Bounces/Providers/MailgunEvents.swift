@@ -1,3 +1,4 @@
+import Secrets
 import Crypto
 public import Foundation
 
@@ -17,7 +18,7 @@ public enum MailgunEvents {
             let given = ProviderJSON.string(signature["signature"], limit: 200)
         else { throw .badSignature("the Mailgun signature is missing") }
         let expected = HMAC<SHA256>.authenticationCode(for: Data((timestamp + token).utf8), using: SymmetricKey(data: Data(signingKey.utf8)))
-        let hex = expected.map { String(format: "%02x", $0) }.joined()
+        let hex = expected.hexString
         guard ProviderJSON.constantTimeEqual(Array(hex.utf8), Array(given.lowercased().utf8)) else {
             throw .badSignature("the Mailgun signature does not match")
         }

@@ -1,3 +1,4 @@
+import Secrets
 import Crypto
 public import Foundation
 
@@ -126,7 +127,7 @@ public struct FlowService: Sendable {
     /// ``IdempotencyKeyReused`` when the key came with another body.
     public func start(_ flow: Flow, payload: TriggerPayload, idempotencyKey key: String, rawBody: Data) async throws -> (runID: String, replayed: Bool) {
         let run = Run(id: Self.makeRunID(), workspaceID: flow.workspaceID, flowID: flow.id, trigger: payload, createdAt: now())
-        let digest = SHA256.hash(data: rawBody).map { String(format: "%02x", $0) }.joined()
+        let digest = SHA256.hash(data: rawBody).hexString
         switch try await writer.insert(run, idempotencyKey: IdempotencyKey(key: key, bodyDigest: digest, createdAt: now())) {
         case .inserted: return (run.id, false)
         case .replayed(let runID): return (runID, true)
@@ -150,7 +151,7 @@ public struct FlowService: Sendable {
     }
 
     static func hash(_ secret: String) -> String {
-        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: Data(secret.utf8)).hexString
     }
 }
 
