@@ -65,7 +65,7 @@ public struct PosthornEnvironment: Sendable {
             SendSMTPEmailNode(
                 credentials: credentials, domains: domains, transport: pool, fetcher: fetcher, attachmentLimit: configuration.attachmentLimit,
                 emailLimits: configuration.emailLimits, metrics: NodeMetrics(factory: metricsFactory), rateGate: rateGate,
-                workspaces: storage.store, suppressions: suppressions, sentMessages: storage.store, oauth: oauth),
+                workspaces: storage.store, suppressions: suppressions, sentMessages: GroupCommittedSentMessages(storage.store), oauth: oauth),
             HTTPRequestNode(fetcher: fetcher),
         ])
         let webhooks = WebhookFlowCache()

@@ -27,7 +27,7 @@ extension SQLStore: CredentialStore {
     public func credential(id: String, workspaceID: String) async throws -> SMTPCredential? {
         try await firstCredential("""
             SELECT \(CredentialColumns.all) FROM credentials WHERE id = \(bind: id) AND workspace_id = \(bind: workspaceID)
-            """)
+            """, from: reads)
     }
 
     /// The credential of `workspaceID` named exactly `name`.
@@ -174,8 +174,8 @@ extension SQLStore: CredentialStore {
         return try row.map { row throws(StorageError) in try StoredRow(row, table: "credentials").value("id") }
     }
 
-    private func firstCredential(_ query: SQLQueryString) async throws -> SMTPCredential? {
-        try await database.raw(query).first().map(CredentialColumns.credential(from:))
+    private func firstCredential(_ query: SQLQueryString, from source: (any SQLDatabase)? = nil) async throws -> SMTPCredential? {
+        try await (source ?? database).raw(query).first().map(CredentialColumns.credential(from:))
     }
 
     private func allCredentials(_ query: SQLQueryString) async throws -> [SMTPCredential] {

@@ -21,7 +21,7 @@ extension SQLStore: DomainStore {
     }
 
     public func domain(named name: String, workspaceID: String) async throws -> SendingDomain? {
-        try await domains(where: "workspace_id = \(bind: workspaceID) AND name = \(bind: name)").first
+        try await domains(where: "workspace_id = \(bind: workspaceID) AND name = \(bind: name)", from: reads).first
     }
 
     public func domains(workspaceID: String) async throws -> [SendingDomain] {
@@ -83,7 +83,8 @@ extension SQLStore: DomainStore {
         "id, domain_id, workspace_id, selector, algorithm, private_key_sealed, public_key, active, created_at, activated_at"
 
     /// The domains matching `condition`, by name, each with its keys (oldest first).
-    private func domains(where condition: SQLQueryString) async throws -> [SendingDomain] {
+    private func domains(where condition: SQLQueryString, from source: (any SQLDatabase)? = nil) async throws -> [SendingDomain] {
+        let database = source ?? self.database
         let rows = try await database.raw("""
             SELECT id, workspace_id, name, created_at FROM sending_domains WHERE \(condition) ORDER BY name, id
             """).all()

@@ -5,16 +5,37 @@ public import Workspaces
 extension SQLStore: SentMessageStore {
     /// Remembers a sent message (`sent_messages`, keyed by its Message-ID without brackets).
     public func recordSentMessage(_ message: SentMessage) async throws {
-        let recipients: String
-        do {
-            recipients = try StoredJSON.text(message.recipients)
-        } catch {
-            throw StorageError.invalidValue(table: "sent_messages", column: "recipients", rowID: message.messageID)
+        try await recordSentMessages([message])
+    }
+
+    /// Remembers several sent messages in one statement (one commit): how
+    /// ``GroupCommittedSentMessages`` writes what many sends handed it meanwhile. A Message-ID
+    /// given twice keeps its last record.
+    public func recordSentMessages(_ messages: [SentMessage]) async throws {
+        var latest: [String: SentMessage] = [:]
+        var order: [String] = []
+        for message in messages {
+            let key = SentMessage.key(message.messageID)
+            if latest.updateValue(message, forKey: key) == nil { order.append(key) }
+        }
+        guard !order.isEmpty else { return }
+        var rows: [SQLQueryString] = []
+        rows.reserveCapacity(order.count)
+        for key in order {
+            let message = latest[key]!
+            let recipients: String
+            do {
+                recipients = try StoredJSON.text(message.recipients)
+            } catch {
+                throw StorageError.invalidValue(table: "sent_messages", column: "recipients", rowID: message.messageID)
+            }
+            rows.append("""
+                (\(bind: key), \(bind: message.workspaceID), \(bind: message.runID), \(bind: message.stepID), \(bind: recipients), \(bind: message.sentAt.millisecondsSince1970))
+                """)
         }
         try await database.raw("""
             INSERT INTO sent_messages (message_id, workspace_id, run_id, step_id, recipients, sent_at)
-            VALUES (\(bind: SentMessage.key(message.messageID)), \(bind: message.workspaceID), \(bind: message.runID), \(bind: message.stepID),
-                    \(bind: recipients), \(bind: message.sentAt.millisecondsSince1970))
+            VALUES \(rows.joined(separator: ", "))
             ON CONFLICT (message_id) DO UPDATE SET workspace_id = excluded.workspace_id, run_id = excluded.run_id,
                 step_id = excluded.step_id, recipients = excluded.recipients, sent_at = excluded.sent_at
             """).run()

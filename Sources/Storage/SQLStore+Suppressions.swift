@@ -45,7 +45,7 @@ extension SQLStore: SuppressionStore {
         guard !keys.isEmpty else { return [] }
         var found: Set<String> = []
         for chunk in keys.chunked(by: 1_000) {
-            let rows = try await database.raw("""
+            let rows = try await reads.raw("""
                 SELECT address_key FROM suppressions WHERE workspace_id = \(bind: workspaceID) AND address_key IN (\(binds: Array(chunk)))
                 """).all()
             for row in rows { found.insert(try StoredRow(row, table: "suppressions", idColumn: "address_key").value("address_key")) }

@@ -83,7 +83,7 @@ extension SQLStore: WorkspaceStore {
 
     /// The workspace with `id`.
     public func workspace(id: String) async throws -> Workspace? {
-        try await firstWorkspace("SELECT id, name, created_at, rate_limits FROM workspaces WHERE id = \(bind: id)")
+        try await firstWorkspace("SELECT id, name, created_at, rate_limits FROM workspaces WHERE id = \(bind: id)", from: reads)
     }
 
     /// The workspace named exactly `name`.
@@ -99,8 +99,8 @@ extension SQLStore: WorkspaceStore {
 
     // MARK: - Rows
 
-    private func firstWorkspace(_ query: SQLQueryString) async throws -> Workspace? {
-        try await database.raw(query).first().map(Self.workspace(from:))
+    private func firstWorkspace(_ query: SQLQueryString, from source: (any SQLDatabase)? = nil) async throws -> Workspace? {
+        try await (source ?? database).raw(query).first().map(Self.workspace(from:))
     }
 
     private static func token(from row: any SQLRow) throws(StorageError) -> APIToken {

@@ -44,6 +44,10 @@ public final class SQLStore: Sendable {
     /// instance busy enough to queue its writes for the pool still renews its leases in time (a
     /// renewal stuck behind the writes lost live runs to takeovers: they ended `ambiguous`).
     let leaseDatabase: any SQLDatabase
+    /// Where the reads every send makes (its credential, workspace, suppressions, signing domain)
+    /// go: on SQLite a second connection to the file, which WAL lets read while the first writes,
+    /// so a send's reads do not queue behind group commits and claims; otherwise ``database``.
+    let reads: any SQLDatabase
 
     /// A store over `database`, which must already be migrated (``Migrations/migrate()``).
     ///
@@ -52,7 +56,7 @@ public final class SQLStore: Sendable {
     /// nothing waits for it.
     public init(
         database: any SQLDatabase, logger: Logger, sharesOneConnection: Bool = true, notificationChannel: String = "posthorn",
-        leaseDatabase: (any SQLDatabase)? = nil
+        leaseDatabase: (any SQLDatabase)? = nil, readDatabase: (any SQLDatabase)? = nil
     ) {
         origin = "i" + String(UInt64.random(in: 0 ... .max), radix: 36)
         self.notificationChannel = notificationChannel
@@ -61,6 +65,7 @@ public final class SQLStore: Sendable {
         self.gate = gate
         self.database = sharesOneConnection ? GatedSQLDatabase(base: database, gate: gate) : database
         self.leaseDatabase = leaseDatabase ?? self.database
+        self.reads = readDatabase ?? self.database
         self.sharesOneConnection = sharesOneConnection
         self.logger = logger
     }

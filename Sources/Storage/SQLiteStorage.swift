@@ -29,6 +29,8 @@ public final class SQLiteStorage: Sendable {
     /// `<data directory>/posthorn.sqlite`; `nil` for an in-memory database.
     public let databaseURL: URL?
     private let connection: SQLiteConnection
+    /// The second connection the sends' reads use (a file only; see ``SQLStore``).
+    private let reader: SQLiteConnection?
 
     /// The file name inside the data directory.
     public static let fileName = "posthorn.sqlite"
@@ -58,13 +60,15 @@ public final class SQLiteStorage: Sendable {
 
     /// Closes the connection. The store must not be used afterwards.
     public func close() async throws {
+        try? await reader?.close()
         try await connection.close()
     }
 
     // MARK: - Opening
 
-    private init(connection: SQLiteConnection, store: SQLStore, databaseURL: URL?) {
+    private init(connection: SQLiteConnection, reader: SQLiteConnection?, store: SQLStore, databaseURL: URL?) {
         self.connection = connection
+        self.reader = reader
         self.store = store
         self.databaseURL = databaseURL
     }
@@ -85,6 +89,21 @@ public final class SQLiteStorage: Sendable {
             try? await connection.close()
             throw error
         }
-        return SQLiteStorage(connection: connection, store: SQLStore(database: database, logger: logger), databaseURL: databaseURL)
+        var reader: SQLiteConnection?
+        if let databaseURL {
+            do {
+                let opened = try await SQLiteConnection.open(storage: .file(path: databaseURL.path), logger: logger)
+                reader = opened
+                let reads = opened.sql(queryLogLevel: nil)
+                try await reads.raw("PRAGMA busy_timeout = 5000").run()
+                try await reads.raw("PRAGMA query_only = ON").run()  // it reads; a bug cannot make it write
+            } catch {
+                try? await reader?.close()
+                try? await connection.close()
+                throw error
+            }
+        }
+        let store = SQLStore(database: database, logger: logger, readDatabase: reader?.sql(queryLogLevel: nil))
+        return SQLiteStorage(connection: connection, reader: reader, store: store, databaseURL: databaseURL)
     }
 }

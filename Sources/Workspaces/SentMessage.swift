@@ -26,11 +26,20 @@ public struct SentMessage: Sendable, Hashable {
 public protocol SentMessageStore: Sendable {
     /// Remembers a sent message (a second record of one Message-ID replaces the first).
     func recordSentMessage(_ message: SentMessage) async throws
+    /// Remembers several at once, in one commit where the store has commits.
+    func recordSentMessages(_ messages: [SentMessage]) async throws
     /// The sent message with this Message-ID (angle brackets optional, case as sent); `nil` when unknown.
     func sentMessage(messageID: String) async throws -> SentMessage?
     /// Forgets messages sent before `cutoff` (their runs are gone with the same retention); returns
     /// how many.
     func deleteSentMessages(before cutoff: Date) async throws -> Int
+}
+
+extension SentMessageStore {
+    /// One record after another.
+    public func recordSentMessages(_ messages: [SentMessage]) async throws {
+        for message in messages { try await recordSentMessage(message) }
+    }
 }
 
 /// A ``SentMessageStore`` in memory.
