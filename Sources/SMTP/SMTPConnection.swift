@@ -203,11 +203,6 @@ public final class SMTPConnection: Sendable {
         return channel.closeFuture
     }
 
-    /// Closes the connection at once, without QUIT: whatever it carries fails.
-    func abort() {
-        channel.close(promise: nil)
-    }
-
     /// Hands a request to the channel handler and waits for its answer. If the handler is gone (the
     /// channel closed and its pipeline was torn down), the request fails instead of waiting forever.
     ///
