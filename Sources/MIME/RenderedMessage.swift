@@ -98,19 +98,6 @@ public struct RenderedMessage: Sendable {
         }
     }
 
-    /// The whole message in memory when it has no file attachment and renders to at most `limit`
-    /// octets; `nil` otherwise (stream it). Rendering stops as soon as the limit is passed.
-    public func renderedInMemory(limit: Int) throws -> [UInt8]? {
-        if readsFiles { return nil }
-        var stream = makeStream(chunkSize: min(limit, 64 * 1024))
-        var output: [UInt8] = []
-        while let chunk = try stream.next() {
-            output += chunk
-            if output.count > limit { return nil }
-        }
-        return output
-    }
-
     /// The whole message in memory; for tests and small messages.
     public func bytes() throws -> [UInt8] {
         var stream = makeStream()

@@ -57,9 +57,9 @@ enum SMTPRequestHandle {
 
 /// A message's bytes as the handler writes them after 354 (CRLF line endings, not yet dot-stuffed).
 enum SMTPMessageBody {
-    /// Rendered once, in memory: a small message is stuffed and written with its terminator (and
-    /// the next envelope chained behind it) in one write.
-    case rendered([UInt8])
+    /// Rendered once by the sending task, dot-stuffed and terminated: the handler writes it (and the
+    /// next envelope chained behind it) in one write and does no work on it.
+    case rendered(ByteBuffer)
     /// Encoded from memory a chunk at a time on the event loop (a large message without files).
     case stream(MessageStream)
     /// A message that reads files: ``SMTPConnection`` turns it into a ``feed(_:)`` read by the
@@ -71,6 +71,8 @@ enum SMTPMessageBody {
     /// What the handler gets from ``next(whenReady:)``.
     enum Pull {
         case chunk([UInt8])
+        /// The whole message, already dot-stuffed, terminator included.
+        case terminated(ByteBuffer)
         case end
         /// Not read yet: `whenReady` runs once it is.
         case pending
@@ -88,8 +90,25 @@ enum SMTPMessageBody {
     /// The body to send and its exact size for `SIZE=`: a small message rendered once (by the
     /// calling task, off the event loop), a large one streamed and counted without rendering.
     static func prepare(_ message: RenderedMessage) -> (body: SMTPMessageBody, size: Int?) {
-        if let bytes = try? message.renderedInMemory(limit: renderedLimit) { return (.rendered(bytes), bytes.count) }
+        if !message.readsFiles, let (bytes, size) = try? stuffed(message) { return (.rendered(bytes), size) }
         return (SMTPMessageBody(message), (try? message.byteCount()) ?? nil)
+    }
+
+    /// The message dot-stuffed and terminated, with its size before stuffing (what `SIZE=` declares,
+    /// RFC 1870 section 3); `nil` once it passes ``renderedLimit``.
+    private static func stuffed(_ message: RenderedMessage) throws -> (ByteBuffer, Int)? {
+        var stream = message.makeStream()
+        var stuffer = DotStuffer()
+        var buffer = ByteBuffer()
+        var size = 0
+        while let chunk = try stream.next() {
+            size += chunk.count
+            if size > renderedLimit { return nil }
+            if buffer.capacity == 0 { buffer.reserveCapacity(chunk.count + chunk.count / 32 + 64) }
+            stuffer.stuff(chunk, into: &buffer)
+        }
+        stuffer.finish(into: &buffer)
+        return (buffer, size)
     }
 
     /// The next bytes, on the event loop.
@@ -98,8 +117,9 @@ enum SMTPMessageBody {
     mutating func next(whenReady: @escaping @Sendable () -> Void) throws -> Pull {
         switch self {
         case .rendered(let bytes):
-            self = .rendered([])
-            return bytes.isEmpty ? .end : .chunk(bytes)
+            guard bytes.readableBytes > 0 else { return .end }
+            self = .rendered(ByteBuffer())
+            return .terminated(bytes)
         case .stream(var stream):
             let chunk = try stream.next()
             self = .stream(stream)
@@ -142,6 +162,8 @@ final class SMTPChannelHandler: ChannelDuplexHandler {
         let send: SMTPMessageSend
         var stuffer = DotStuffer()
         var held: ByteBuffer?
+        /// The held bytes end with the terminator already (a message stuffed by the sending task).
+        var terminated = false
     }
 
     private var machine: Machine
@@ -271,7 +293,7 @@ final class SMTPChannelHandler: ChannelDuplexHandler {
             guard var writer = body else { preconditionFailure("a terminator without a body") }
             body = nil
             var buffer = writer.held ?? context.channel.allocator.buffer(capacity: 5 + 64 * commands.count)
-            writer.stuffer.finish(into: &buffer)
+            if !writer.terminated { writer.stuffer.finish(into: &buffer) }
             write(commands, startingFor: starting, into: &buffer)
             context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
         case .complete(let completions, let commands, let starting):
@@ -361,6 +383,9 @@ final class SMTPChannelHandler: ChannelDuplexHandler {
                 body = writer
                 context.flush()
                 return
+            case .terminated(let bytes):
+                writer.held = bytes
+                writer.terminated = true
             case .chunk(let chunk):
                 if let held = writer.held { context.write(wrapOutboundOut(held), promise: nil) }
                 var buffer = context.channel.allocator.buffer(capacity: chunk.count + chunk.count / 32 + 64)
